@@ -1,0 +1,35 @@
+# Guichet: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what is missing, start a private Redis and Postgres under .data/
+# when REDIS_URL / DATABASE_URL are unset, and stop them on exit.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PORT ?= 8000
+
+.PHONY: run test bench lint fmt deps clean-data
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+	touch $(STAMP)
+
+deps: $(STAMP)
+
+run: deps
+	bash scripts/with-services.sh bash scripts/serve.sh
+
+test: deps
+	bash scripts/with-services.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: deps
+	bash scripts/with-services.sh $(PY) -m loadtests.bench $(BENCH_ARGS)
+
+lint: deps
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy seatmap scanning
+
+fmt: deps
+	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,1 @@
+"""Signed ticket codes: the pure, offline-verifiable core used by door scanners."""

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs a command with REDIS_URL and DATABASE_URL set. When they are unset, starts a
+# private Redis and a private Postgres cluster under .data/ on free ports (data is
+# kept for the next run) and stops them when the command exits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA="$PWD/.data"
+mkdir -p "$DATA"
+
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -n "${PG_STARTED:-}" ]; then pg_as "$PGBIN/pg_ctl" -D "$DATA/pg" -m fast -w stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT INT TERM
+
+pg_as() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+if [ -z "${REDIS_URL:-}" ]; then
+  rport=$(free_port)
+  mkdir -p "$DATA/redis"
+  redis-server --port "$rport" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly no \
+    --save "" --daemonize no --loglevel warning --maxclients 20000 >"$DATA/redis.log" 2>&1 &
+  pids+=($!)
+  export REDIS_URL="redis://127.0.0.1:$rport/0"
+  for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "services: private Redis on port $rport" >&2
+fi
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  if [ ! -f "$DATA/pg/PG_VERSION" ]; then
+    mkdir -p "$DATA/pg"
+    [ "$(id -u)" -ne 0 ] || chown postgres "$DATA/pg"
+    chmod 700 "$DATA/pg"
+    pg_as "$PGBIN/initdb" -D "$DATA/pg" -U guichet --auth=trust -E UTF8 >"$DATA/initdb.log"
+  fi
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$DATA"; chmod 755 "$DATA"; fi
+  pport=$(free_port)
+  pg_as "$PGBIN/pg_ctl" -D "$DATA/pg" -l "$DATA/pg.log" -w \
+    -o "-p $pport -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  PG_STARTED=1
+  pg_as "$PGBIN/psql" -h 127.0.0.1 -p "$pport" -U guichet -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='guichet'" | grep -q 1 \
+    || pg_as "$PGBIN/createdb" -h 127.0.0.1 -p "$pport" -U guichet guichet
+  export DATABASE_URL="postgresql://guichet@127.0.0.1:$pport/guichet"
+  echo "services: private Postgres on port $pport (data in .data/pg)" >&2
+fi
+
+"$@" &
+child=$!
+pids+=($child)
+wait "$child"

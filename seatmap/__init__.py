@@ -1,0 +1,1 @@
+"""Pure seat-plan core: plan format, generators, seat states, holds and deltas (no I/O)."""

@@ -1,0 +1,1 @@
+"""Guichet's server: ASGI app, HTTP API, WebSocket hub, auth and the Redis/Postgres adapters."""

@@ -1,0 +1,46 @@
+"""Configuration, read once from the environment (every variable is listed in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    hold_ttl_s: int
+    hold_cap_s: int
+    log_length: int
+    batch_window_ms: int
+    send_queue_frames: int
+    max_frame_bytes: int
+    db_pool_size: int
+    sweep_interval_ms: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        database_url = os.environ.get("DATABASE_URL", "")
+        redis_url = os.environ.get("REDIS_URL", "")
+        if not database_url or not redis_url:
+            raise RuntimeError(
+                "DATABASE_URL and REDIS_URL must be set (`make run` sets them for you)"
+            )
+        return cls(
+            database_url=database_url,
+            redis_url=redis_url,
+            hold_ttl_s=_int("GUICHET_HOLD_TTL", 600),
+            hold_cap_s=_int("GUICHET_HOLD_CAP", 1800),
+            log_length=_int("GUICHET_LOG_LENGTH", 1000),
+            batch_window_ms=_int("GUICHET_BATCH_MS", 20),
+            send_queue_frames=_int("GUICHET_SEND_QUEUE", 256),
+            max_frame_bytes=_int("GUICHET_MAX_FRAME", 16 * 1024),
+            db_pool_size=_int("GUICHET_DB_POOL", 20),
+            sweep_interval_ms=_int("GUICHET_SWEEP_MS", 500),
+        )

@@ -1,0 +1,491 @@
+"""The WebSocket hub of one server process: fan-out of seat-map deltas and fill gauges.
+
+Each process subscribes (Redis pub/sub) to the sessions its clients watch. Changes of a
+session are coalesced over a short window, merged into one batch, encoded **once** per
+encoding, and the same bytes are queued to every local subscriber. Every subscriber has a
+bounded send queue; a client that falls behind is told to resync instead of growing memory.
+A session whose Redis mirror vanished (flush, restart) is rebuilt from Postgres and every
+subscriber gets a fresh snapshot under the new epoch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import redis.asyncio as redis
+
+from seatmap.deltas import Batch, Change, merge, missed_changes
+from seatmap.states import encode_states
+from server.errors import ApiError
+from server.live import (
+    REDIS_DOWN,
+    Keys,
+    Live,
+    Snapshot,
+    channel_name,
+    parse_change,
+    session_of_channel,
+)
+from server.protocol import JSON, MSGPACK, ChannelKind, Codec, ResyncReason, ServerType
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Subscriber:
+    """One WebSocket connection as the hub sees it: an encoding and a bounded send queue."""
+
+    __slots__ = (
+        "_closed",
+        "_holding",
+        "_queue",
+        "_send",
+        "_wake",
+        "channels",
+        "codec",
+        "limit",
+        "task",
+    )
+
+    def __init__(self, send: Send, codec: Codec, limit: int) -> None:
+        self._send = send
+        self.codec = codec
+        self.limit = limit
+        self._queue: deque[str | bytes] = deque()
+        self._wake = asyncio.Event()
+        self._holding: dict[str, list[str | bytes]] = {}
+        self._closed = False
+        self.channels: set[str] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._writer())
+
+    async def stop(self) -> None:
+        self._closed = True
+        if self.task:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+    def push(self, frame: str | bytes, channel: str | None = None) -> None:
+        """Queue a frame; frames of a channel waiting for its snapshot are held back."""
+        if self._closed:
+            return
+        if channel is not None and channel in self._holding:
+            held = self._holding[channel]
+            if len(held) < self.limit:
+                held.append(frame)
+            return
+        if len(self._queue) >= self.limit:
+            self._overflow()
+            return
+        self._queue.append(frame)
+        self._wake.set()
+
+    def send_message(self, message: dict[str, Any]) -> None:
+        self.push(self.codec.encode(message))
+
+    def hold_back(self, channel: str) -> None:
+        self._holding.setdefault(channel, [])
+
+    def release(self, channel: str, first: str | bytes | None) -> None:
+        """Send ``first`` (the snapshot) then whatever was held back for the channel."""
+        held = self._holding.pop(channel, [])
+        if first is not None:
+            self.push(first)
+        for frame in held:
+            self.push(frame)
+
+    def _overflow(self) -> None:
+        channels = sorted(self.channels)
+        self._queue.clear()
+        log.info("slow subscriber: dropped its queue, asked it to resync")
+        for channel in channels:
+            self._queue.append(
+                self.codec.encode(
+                    {
+                        "type": ServerType.RESYNC.value,
+                        "channel": channel,
+                        "reason": ResyncReason.SLOW_CONSUMER.value,
+                    }
+                )
+            )
+        self._wake.set()
+
+    async def _writer(self) -> None:
+        queue, wake = self._queue, self._wake
+        text = not self.codec.binary
+        try:
+            while True:
+                await wake.wait()
+                wake.clear()
+                while queue:
+                    frame = queue.popleft()
+                    if text:
+                        await self._send({"type": "websocket.send", "text": frame})
+                    else:
+                        await self._send({"type": "websocket.send", "bytes": frame})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the client went away; the reader side cleans up
+            self._closed = True
+
+
+class Feed:
+    """The local subscribers of one session's seat map and fill gauge, and its batching."""
+
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        self.seats: set[Subscriber] = set()
+        self.gauges: set[Subscriber] = set()
+        self.epoch = ""
+        self.seq = 0
+        self.pending: list[Change] = []
+        self.flushing = False
+        self.confirmed = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    @property
+    def empty(self) -> bool:
+        return not self.seats and not self.gauges
+
+    @property
+    def seats_channel(self) -> str:
+        return f"{ChannelKind.SEATS.value}:{self.session_id}"
+
+    @property
+    def gauge_channel(self) -> str:
+        return f"{ChannelKind.GAUGE.value}:{self.session_id}"
+
+
+def snapshot_message(channel: str, snap: Snapshot) -> dict[str, Any]:
+    return {
+        "type": ServerType.SNAPSHOT.value,
+        "channel": channel,
+        "epoch": snap.epoch,
+        "seq": snap.seq,
+        "seat_count": snap.seat_count,
+        "states": encode_states(snap.seat_count, snap.states),
+        "capacity": snap.capacity,
+        "sold": snap.sold,
+        "held": snap.held,
+        "free": snap.free,
+    }
+
+
+def gauge_message(
+    channel: str, epoch: str, seq: int, capacity: int, sold: int, held: int
+) -> dict[str, Any]:
+    return {
+        "type": ServerType.GAUGE.value,
+        "channel": channel,
+        "epoch": epoch,
+        "seq": seq,
+        "capacity": capacity,
+        "sold": sold,
+        "held": held,
+        "free": max(capacity - sold - held, 0),
+    }
+
+
+def delta_message(channel: str, batch: Batch) -> dict[str, Any]:
+    return {
+        "type": ServerType.DELTA.value,
+        "channel": channel,
+        "epoch": batch.epoch,
+        "from": batch.first_seq,
+        "seq": batch.last_seq,
+        "changes": batch.seat_pairs(),
+        "capacity": batch.capacity,
+        "sold": batch.sold,
+        "held": batch.held,
+        "free": batch.free,
+    }
+
+
+class Encoded:
+    """A message encoded lazily, at most once per codec."""
+
+    __slots__ = ("_frames", "message")
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.message = message
+        self._frames: dict[bool, str | bytes] = {}
+
+    def frame(self, codec: Codec) -> str | bytes:
+        frame = self._frames.get(codec.binary)
+        if frame is None:
+            frame = self._frames[codec.binary] = codec.encode(self.message)
+        return frame
+
+
+class Hub:
+    def __init__(self, live: Live, client: redis.Redis, batch_window_ms: int = 20) -> None:
+        self.live = live
+        self.redis = client
+        self.window = batch_window_ms / 1000
+        self.feeds: dict[int, Feed] = {}
+        self._pubsub: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def start(self) -> None:
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
+        self._tasks = [
+            asyncio.create_task(self._reader()),
+            asyncio.create_task(self._watchdog()),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    async def subscribe(
+        self, sub: Subscriber, kind: ChannelKind, session_id: int, since: tuple[str, int] | None
+    ) -> None:
+        feed = await self._feed(session_id)
+        channel = f"{kind.value}:{session_id}"
+        sub.hold_back(channel)
+        (feed.seats if kind is ChannelKind.SEATS else feed.gauges).add(sub)
+        try:
+            first = await self._first_frame(sub, kind, channel, session_id, since)
+        except BaseException:
+            self._discard(sub, feed, kind)
+            sub.release(channel, None)
+            raise
+        sub.release(channel, first)
+
+    async def _first_frame(
+        self,
+        sub: Subscriber,
+        kind: ChannelKind,
+        channel: str,
+        session_id: int,
+        since: tuple[str, int] | None,
+    ) -> str | bytes:
+        if kind is ChannelKind.SEATS and since is not None:
+            epoch, seq, log_entries = await self.live.changes_since(session_id, since[0])
+            if epoch == since[0] and since[1] <= seq:
+                missed = missed_changes(log_entries, since[1])
+                if missed == []:
+                    return sub.codec.encode(
+                        {
+                            "type": ServerType.DELTA.value,
+                            "channel": channel,
+                            "epoch": epoch,
+                            "from": seq + 1,
+                            "seq": seq,
+                            "changes": [],
+                        }
+                    )
+                if missed:
+                    batch = merge(missed)
+                    assert batch is not None
+                    return sub.codec.encode(delta_message(channel, batch))
+        snap = await self.live.snapshot(session_id)
+        if kind is ChannelKind.SEATS:
+            return sub.codec.encode(snapshot_message(channel, snap))
+        return sub.codec.encode(
+            gauge_message(channel, snap.epoch, snap.seq, snap.capacity, snap.sold, snap.held)
+        )
+
+    async def unsubscribe(self, sub: Subscriber, kind: ChannelKind, session_id: int) -> bool:
+        feed = self.feeds.get(session_id)
+        if feed is None:
+            return False
+        found = sub in (feed.seats if kind is ChannelKind.SEATS else feed.gauges)
+        self._discard(sub, feed, kind)
+        return found
+
+    def _discard(self, sub: Subscriber, feed: Feed, kind: ChannelKind) -> None:
+        (feed.seats if kind is ChannelKind.SEATS else feed.gauges).discard(sub)
+        if feed.empty:
+            self.feeds.pop(feed.session_id, None)
+            if self._pubsub is not None:
+                self._spawn(self._unsubscribe_channel(feed.session_id))
+
+    async def _unsubscribe_channel(self, session_id: int) -> None:
+        async with self._lock:
+            if session_id not in self.feeds:
+                with contextlib.suppress(*REDIS_DOWN):
+                    await self._pubsub.unsubscribe(channel_name(session_id))
+
+    def forget(self, sub: Subscriber) -> None:
+        for feed in list(self.feeds.values()):
+            for kind in (ChannelKind.SEATS, ChannelKind.GAUGE):
+                if sub in (feed.seats if kind is ChannelKind.SEATS else feed.gauges):
+                    self._discard(sub, feed, kind)
+
+    async def _feed(self, session_id: int) -> Feed:
+        feed = self.feeds.get(session_id)
+        if feed is None:
+            feed = self.feeds[session_id] = Feed(session_id)
+            async with self._lock:
+                try:
+                    await self._pubsub.subscribe(channel_name(session_id))
+                except REDIS_DOWN as exc:
+                    self.feeds.pop(session_id, None)
+                    raise ApiError(503, "unavailable", "the live service is unavailable") from exc
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(feed.confirmed.wait(), 2)
+                epoch = await self.live.ensure_loaded(session_id)
+                feed.epoch, feed.seq, _ = await self.live.changes_since(session_id, epoch)
+            finally:
+                feed.ready.set()
+        else:
+            await feed.ready.wait()
+        return feed
+
+    # -- delivery --------------------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        while True:
+            try:
+                if not self._pubsub.subscribed:
+                    await asyncio.sleep(0.05)
+                    continue
+                message = await self._pubsub.get_message(timeout=1.0)
+                if message is None:
+                    continue
+                self._on_message(message)
+            except asyncio.CancelledError:
+                raise
+            except REDIS_DOWN:
+                log.warning("pub/sub connection lost; resubscribing")
+                await asyncio.sleep(0.2)
+                await self._resubscribe_all()
+            except Exception:
+                log.exception("hub reader error")
+                await asyncio.sleep(0.1)
+
+    async def _resubscribe_all(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
+        for session_id in list(self.feeds):
+            try:
+                await self._pubsub.subscribe(channel_name(session_id))
+            except REDIS_DOWN:
+                return
+        for feed in list(self.feeds.values()):
+            await self._resnapshot(feed)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        channel = message["channel"]
+        if isinstance(channel, bytes):
+            channel = channel.decode()
+        feed = self.feeds.get(session_of_channel(channel))
+        if feed is None:
+            return
+        if message["type"] == "subscribe":
+            feed.confirmed.set()
+            return
+        if message["type"] != "message":
+            return
+        change = parse_change(message["data"])
+        if change.epoch != feed.epoch or change.seq == 0:
+            self._spawn(self._resnapshot(feed))
+            return
+        feed.pending.append(change)
+        if not feed.flushing:
+            feed.flushing = True
+            asyncio.get_running_loop().call_later(self.window, self._flush, feed)
+
+    def _flush(self, feed: Feed) -> None:
+        feed.flushing = False
+        pending, feed.pending = feed.pending, []
+        if not pending or feed.epoch != pending[0].epoch:
+            return
+        pending.sort(key=lambda c: c.seq)
+        if pending[0].seq > feed.seq + 1:
+            log.info("session %s: gap in published changes; resnapshot", feed.session_id)
+            self._spawn(self._resnapshot(feed))
+            return
+        batch = merge(pending)
+        assert batch is not None
+        feed.seq = max(feed.seq, batch.last_seq)
+        if feed.seats:
+            channel = feed.seats_channel
+            encoded = Encoded(delta_message(channel, batch))
+            for sub in feed.seats:
+                sub.push(encoded.frame(sub.codec), channel)
+        if feed.gauges:
+            channel = feed.gauge_channel
+            encoded = Encoded(
+                gauge_message(
+                    channel, batch.epoch, batch.last_seq, batch.capacity, batch.sold, batch.held
+                )
+            )
+            for sub in feed.gauges:
+                sub.push(encoded.frame(sub.codec), channel)
+
+    async def _resnapshot(self, feed: Feed) -> None:
+        """Send every subscriber of the feed a fresh snapshot (new epoch or lost messages)."""
+        try:
+            snap = await self.live.snapshot(feed.session_id)
+        except ApiError:
+            return
+        if snap.epoch == feed.epoch and snap.seq < feed.seq:
+            return
+        feed.epoch, feed.seq = snap.epoch, snap.seq
+        feed.pending = [c for c in feed.pending if c.epoch == snap.epoch and c.seq > snap.seq]
+        seats = Encoded(snapshot_message(feed.seats_channel, snap))
+        for sub in list(feed.seats):
+            sub.push(seats.frame(sub.codec), feed.seats_channel)
+        gauge = Encoded(
+            gauge_message(
+                feed.gauge_channel, snap.epoch, snap.seq, snap.capacity, snap.sold, snap.held
+            )
+        )
+        for sub in list(feed.gauges):
+            sub.push(gauge.frame(sub.codec), feed.gauge_channel)
+
+    async def _watchdog(self) -> None:
+        """Notice a Redis flush or restart: rebuild watched sessions, resync their clients."""
+        while True:
+            await asyncio.sleep(0.2)
+            feeds = list(self.feeds.values())
+            if not feeds:
+                continue
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for feed in feeds:
+                        pipe.hget(Keys(feed.session_id).meta, "epoch")
+                    epochs = await pipe.execute()
+                for feed, epoch in zip(feeds, epochs, strict=True):
+                    if epoch is None:
+                        await self.live.ensure_loaded(feed.session_id)
+                        await self._resnapshot(feed)
+                    elif epoch.decode() != feed.epoch:
+                        await self._resnapshot(feed)
+            except asyncio.CancelledError:
+                raise
+            except (ApiError, *REDIS_DOWN):
+                continue
+            except Exception:
+                log.exception("hub watchdog error")
+
+
+__all__ = ["JSON", "MSGPACK", "Feed", "Hub", "Subscriber"]

@@ -1,0 +1,365 @@
+"""The live layer in Redis: a typed wrapper over the Lua scripts in ``server/lua``.
+
+Every read-modify-write of a session's seat mirror is one Lua script, so it is atomic;
+every key of one session shares the hash tag ``{s:<id>}`` (Redis Cluster ready). Holds live
+only here; sold and blocked seats are rebuilt from Postgres whenever a session's mirror is
+missing (after a flush or restart), under a new epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as redis
+from redis.commands.core import AsyncScript
+
+from seatmap.deltas import Change
+from seatmap.holds import CLAIM_GRACE_MS
+from seatmap.states import SeatState, state_of_redis_value
+from server.errors import unavailable
+
+log = logging.getLogger(__name__)
+
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+def session_prefix(session_id: int) -> str:
+    return f"gq:{{s:{session_id}}}:"
+
+
+def channel_name(session_id: int) -> str:
+    return session_prefix(session_id) + "ch"
+
+
+def session_of_channel(channel: str) -> int:
+    return int(channel[len("gq:{s:") : channel.index("}")])
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFacts:
+    """What Postgres knows about a session's seats: enough to rebuild its Redis mirror."""
+
+    session_id: int
+    seat_count: int  # 0 for general admission
+    capacity: int  # sellable places: seats not blocked, or the GA capacity
+    sold: int
+    sold_seats: Sequence[int]
+    blocked_seats: Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    epoch: str
+    seq: int
+    seat_count: int
+    capacity: int
+    sold: int
+    held: int
+    states: dict[int, SeatState]
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.sold - self.held, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldInfo:
+    token: str
+    seats: list[int]
+    quantity: int
+    expires_ms: int
+    cap_ms: int
+
+
+class HoldRefused(Exception):
+    """A hold, claim or release the live layer refused, with a stable reason."""
+
+    def __init__(self, reason: str, seats: Sequence[int] = (), available: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.seats = list(seats)
+        self.available = available
+
+
+class Keys:
+    """Redis keys of one session."""
+
+    __slots__ = ("channel", "exp", "log", "meta", "prefix", "seats")
+
+    def __init__(self, session_id: int) -> None:
+        self.prefix = session_prefix(session_id)
+        self.meta = self.prefix + "meta"
+        self.seats = self.prefix + "seats"
+        self.log = self.prefix + "log"
+        self.exp = self.prefix + "exp"
+        self.channel = self.prefix + "ch"
+
+    def token(self, token: str) -> tuple[str, str]:
+        return self.prefix + "tok:" + token, self.prefix + "tok:" + token + ":seats"
+
+
+LIVE_SESSIONS = "gq:live-sessions"  # zset: session -> latest hold expiry, for the sweeper
+
+
+def _load_scripts(client: redis.Redis) -> dict[str, AsyncScript]:
+    folder = resources.files("server.lua")
+    prelude = folder.joinpath("_prelude.lua").read_text(encoding="utf-8")
+    scripts = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(".lua") and not entry.name.startswith("_"):
+            body = prelude + "\n" + entry.read_text(encoding="utf-8")
+            scripts[entry.name[:-4]] = client.register_script(body)
+    return scripts
+
+
+def parse_change(raw: bytes | str) -> Change:
+    doc = json.loads(raw)
+    seats = doc.get("c") or []
+    capacity, sold, held = doc["g"]
+    return Change(
+        epoch=doc["e"],
+        seq=int(doc["q"]),
+        seats=tuple((int(i), int(s)) for i, s in seats),
+        capacity=int(capacity),
+        sold=int(sold),
+        held=int(held),
+    )
+
+
+def new_epoch() -> str:
+    return f"{int(time.time() * 1000):x}{os.urandom(3).hex()}"
+
+
+Loader = Callable[[int], Awaitable[SessionFacts]]
+
+
+class Live:
+    """Seat holds, sales and the seat mirror of every session, in Redis."""
+
+    def __init__(self, client: redis.Redis, loader: Loader, log_length: int = 1000) -> None:
+        self.redis = client
+        self._load_facts = loader
+        self.log_length = log_length
+        self._scripts = _load_scripts(client)
+
+    async def _run(self, name: str, keys: Sequence[str], args: Iterable[Any]) -> Any:
+        try:
+            return await self._scripts[name](keys=list(keys), args=list(args))
+        except REDIS_DOWN as exc:
+            log.warning("redis unavailable: %s", type(exc).__name__)
+            raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+
+    async def _run_loaded(
+        self, session_id: int, name: str, keys: Sequence[str], args: list[Any]
+    ) -> Any:
+        """Run a script that needs the session mirror; load it from Postgres when missing."""
+        for _ in range(3):
+            reply = await self._run(name, keys, args)
+            if reply[0] != b"not_loaded":
+                return reply
+            await self.ensure_loaded(session_id)
+        raise unavailable("live_unavailable", "the session could not be loaded")
+
+    async def ensure_loaded(self, session_id: int) -> str:
+        """Load the session's mirror from Postgres if Redis lacks it; returns the epoch."""
+        k = Keys(session_id)
+        try:
+            epoch = await self.redis.hget(k.meta, "epoch")
+        except REDIS_DOWN as exc:
+            raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+        if epoch is not None:
+            return epoch.decode()
+        facts = await self._load_facts(session_id)
+        pairs: list[Any] = []
+        for idx in facts.blocked_seats:
+            pairs += [idx, "b"]
+        for idx in facts.sold_seats:
+            pairs += [idx, "s"]
+        reply = await self._run(
+            "session_load",
+            [k.meta, k.seats, k.log, k.exp],
+            [new_epoch(), facts.capacity, facts.sold, facts.seat_count, k.channel, *pairs],
+        )
+        if reply[0] == b"loaded":
+            log.info("session %s mirror rebuilt from postgres, epoch %s", session_id, reply[1])
+        return reply[1].decode()
+
+    async def hold(
+        self,
+        session_id: int,
+        token: str,
+        seats: Sequence[int],
+        quantity: int,
+        ttl_ms: int,
+        cap_ms: int,
+    ) -> tuple[int, int]:
+        """Hold seats and/or places, all or nothing. Returns (seq, expires_ms)."""
+        k = Keys(session_id)
+        tok, toks = k.token(token)
+        reply = await self._run_loaded(
+            session_id,
+            "holds_hold",
+            [k.meta, k.seats, k.log, k.exp, tok, toks],
+            [token, ttl_ms, cap_ms, self.log_length, k.channel, quantity, *sorted(set(seats))],
+        )
+        status = reply[0].decode()
+        if status == "taken":
+            raise HoldRefused("seats_taken", seats=[int(i) for i in reply[1]])
+        if status == "full":
+            raise HoldRefused("not_enough_places", available=int(reply[1]))
+        if status == "expired":
+            raise HoldRefused("hold_expired")
+        await self.redis.zadd(LIVE_SESSIONS, {str(session_id): int(reply[2])})
+        return int(reply[1]), int(reply[2])
+
+    async def release(
+        self, session_id: int, token: str, seats: Sequence[int] | None, quantity: int = 0
+    ) -> int:
+        """Release the given seats/places of a hold, or all of it when ``seats`` is None."""
+        k = Keys(session_id)
+        tok, toks = k.token(token)
+        release_all = seats is None
+        reply = await self._run_loaded(
+            session_id,
+            "holds_release",
+            [k.meta, k.seats, k.log, k.exp, tok, toks],
+            [
+                token,
+                self.log_length,
+                k.channel,
+                "1" if release_all else "0",
+                quantity,
+                *sorted(set(seats or ())),
+            ],
+        )
+        if reply[0] == b"unknown_token":
+            raise HoldRefused("unknown_hold")
+        return int(reply[1])
+
+    async def extend(self, session_id: int, token: str, ttl_ms: int) -> tuple[int, int]:
+        k = Keys(session_id)
+        tok, _ = k.token(token)
+        reply = await self._run("holds_extend", [k.exp, tok], [token, ttl_ms])
+        status = reply[0].decode()
+        if status == "unknown_token":
+            raise HoldRefused("unknown_hold")
+        if status == "expired":
+            raise HoldRefused("hold_expired")
+        return int(reply[1]), int(reply[2])
+
+    async def claim(self, session_id: int, token: str, seats: Sequence[int], quantity: int) -> None:
+        """Check the hold covers what is being bought and keep it alive while committing."""
+        k = Keys(session_id)
+        tok, _ = k.token(token)
+        reply = await self._run(
+            "holds_claim", [k.seats, k.exp, tok], [token, CLAIM_GRACE_MS, quantity, *seats]
+        )
+        status = reply[0].decode()
+        if status == "ok":
+            return
+        if status == "not_held":
+            raise HoldRefused("seats_not_held", seats=[int(i) for i in reply[1]])
+        if status == "not_held_places":
+            raise HoldRefused("places_not_held", available=int(reply[1]))
+        raise HoldRefused("unknown_hold" if status == "unknown_token" else "hold_expired")
+
+    async def sell(self, session_id: int, token: str, seats: Sequence[int], quantity: int) -> int:
+        k = Keys(session_id)
+        tok, toks = k.token(token)
+        reply = await self._run_loaded(
+            session_id,
+            "holds_sell",
+            [k.meta, k.seats, k.log, k.exp, tok, toks],
+            [token, self.log_length, k.channel, quantity, *seats],
+        )
+        return int(reply[1])
+
+    async def block(self, session_id: int, seats: Sequence[int], blocked: bool) -> int:
+        k = Keys(session_id)
+        reply = await self._run_loaded(
+            session_id,
+            "seats_block",
+            [k.meta, k.seats, k.log],
+            [self.log_length, k.channel, "1" if blocked else "0", *sorted(set(seats))],
+        )
+        if reply[0] == b"taken":
+            raise HoldRefused("seats_taken", seats=[int(i) for i in reply[1]])
+        return int(reply[1])
+
+    async def expire_due(self, session_id: int, limit: int = 500) -> int:
+        """Release the session's expired holds; returns how many tokens expired."""
+        k = Keys(session_id)
+        reply = await self._run(
+            "holds_expire",
+            [k.meta, k.seats, k.log, k.exp],
+            [self.log_length, k.channel, k.prefix, limit],
+        )
+        return int(reply[0])
+
+    async def hold_info(self, session_id: int, token: str) -> HoldInfo:
+        k = Keys(session_id)
+        tok, toks = k.token(token)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hmget(tok, "exp", "cap", "ga")
+                pipe.smembers(toks)
+                (expires, cap, ga), members = await pipe.execute()
+        except REDIS_DOWN as exc:
+            raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+        if expires is None or int(expires) <= int(time.time() * 1000):
+            raise HoldRefused("unknown_hold")
+        return HoldInfo(
+            token, sorted(int(m) for m in members), int(ga or 0), int(expires), int(cap)
+        )
+
+    async def snapshot(self, session_id: int) -> Snapshot:
+        k = Keys(session_id)
+        for _ in range(3):
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hmget(k.meta, "epoch", "seq", "n", "cap", "sold", "held")
+                    pipe.hgetall(k.seats)
+                    meta, seats = await pipe.execute()
+            except REDIS_DOWN as exc:
+                raise unavailable(
+                    "live_unavailable", "the live seat service is unavailable"
+                ) from exc
+            if meta[0] is None:
+                await self.ensure_loaded(session_id)
+                continue
+            states = {int(i): state_of_redis_value(v.decode()) for i, v in seats.items()}
+            epoch, seq, n, cap, sold, held = meta
+            return Snapshot(
+                epoch.decode(), int(seq), int(n), int(cap), int(sold), int(held), states
+            )
+        raise unavailable("live_unavailable", "the session could not be loaded")
+
+    async def changes_since(self, session_id: int, epoch: str) -> tuple[str, int, list[Change]]:
+        """The session's current epoch and seq and its log (newest first)."""
+        k = Keys(session_id)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hmget(k.meta, "epoch", "seq")
+                pipe.lrange(k.log, 0, -1)
+                (cur_epoch, seq), entries = await pipe.execute()
+        except REDIS_DOWN as exc:
+            raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+        if cur_epoch is None:
+            return "", 0, []
+        return cur_epoch.decode(), int(seq), [parse_change(e) for e in entries]
+
+    async def live_sessions(self, forget_before_ms: int) -> list[int]:
+        """Sessions that may have holds. A session is forgotten once no hold made in it can
+        still be alive (its last hold's expiry plus the absolute cap is past)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zremrangebyscore(LIVE_SESSIONS, "-inf", forget_before_ms)
+            pipe.zrange(LIVE_SESSIONS, 0, -1)
+            _, members = await pipe.execute()
+        return [int(m) for m in members]

@@ -1,0 +1,56 @@
+-- Holds seats (all or nothing) and/or general-admission places under a hold token.
+local meta_key, seats_key, log_key, exp_key, tok_key, toks_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local token, ttl, cap_ms, loglen, channel, quantity =
+  ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local FIRST_SEAT = 7
+
+if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
+local now = now_ms()
+local expires = tonumber(redis.call('HGET', tok_key, 'exp'))
+local is_new = expires == nil
+if is_new then
+  local cap = now + math.max(cap_ms, ttl)
+  expires = math.min(now + ttl, cap)
+elseif expires <= now then
+  return {'expired'}
+end
+
+local mine = 'h' .. token
+local taken, fresh = {}, {}
+for i = FIRST_SEAT, #ARGV do
+  local v = redis.call('HGET', seats_key, ARGV[i])
+  if not v then
+    fresh[#fresh + 1] = ARGV[i]
+  elseif v ~= mine then
+    taken[#taken + 1] = tonumber(ARGV[i])
+  end
+end
+if #taken > 0 then return {'taken', taken} end
+if quantity > 0 then
+  local m = redis.call('HMGET', meta_key, 'cap', 'sold', 'held')
+  local available = tonumber(m[1]) - tonumber(m[2]) - tonumber(m[3])
+  if quantity > available then return {'full', math.max(available, 0)} end
+end
+
+if is_new then
+  redis.call('HSET', tok_key, 'created', now, 'exp', expires,
+    'cap', now + math.max(cap_ms, ttl), 'ga', 0)
+  redis.call('ZADD', exp_key, expires, token)
+end
+local changes = {}
+for _, idx in ipairs(fresh) do
+  redis.call('HSET', seats_key, idx, mine)
+  redis.call('SADD', toks_key, idx)
+  changes[#changes + 1] = {tonumber(idx), 1}
+end
+if quantity > 0 then redis.call('HINCRBY', tok_key, 'ga', quantity) end
+local added = #fresh + quantity
+local seq
+if added > 0 then
+  redis.call('HINCRBY', meta_key, 'held', added)
+  seq = publish_change(meta_key, log_key, channel, loglen, changes)
+else
+  seq = tonumber(redis.call('HGET', meta_key, 'seq'))
+end
+return {'ok', seq, expires}

@@ -1,0 +1,210 @@
+"""Sales: turning a hold into an order with one ticket per seat or place.
+
+The order is one Postgres transaction keyed by an idempotency key (a retried request returns
+the first order and never sells twice). A partial unique index on active tickets per seat
+makes a double sale impossible even if Redis were wrong. Redis is told after the commit; if
+that fails, the rebuild from Postgres repairs the mirror.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from server.catalog import Catalog, SessionRow
+from server.db import connection
+from server.errors import ApiError, bad_request, conflict
+from server.live import HoldRefused, Live
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    tariff_id: int
+    seat_idx: int | None  # None for a general-admission place
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    session_id: int
+    hold_token: str
+    idempotency_key: str
+    lines: tuple[OrderLine, ...]
+    channel: str
+    buyer_name: str | None
+    buyer_email: str | None
+    user_id: int | None
+
+    @property
+    def seats(self) -> list[int]:
+        return [line.seat_idx for line in self.lines if line.seat_idx is not None]
+
+    @property
+    def places(self) -> int:
+        return sum(1 for line in self.lines if line.seat_idx is None)
+
+
+def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> ApiError:
+    """The HTTP form of a refusal from the live layer."""
+    details: dict[str, Any] = {}
+    if exc.seats:
+        details["seats"] = [seat_ids[i] if seat_ids else i for i in exc.seats]
+    if exc.available is not None:
+        details["available"] = exc.available
+    messages = {
+        "seats_taken": "some seats are already held or sold",
+        "not_enough_places": "not enough places left",
+        "hold_expired": "the hold has expired",
+        "unknown_hold": "no such hold",
+        "seats_not_held": "some seats are not held by this hold token",
+        "places_not_held": "this hold token does not hold that many places",
+    }
+    status = 404 if exc.reason == "unknown_hold" else 409
+    if exc.reason == "hold_expired":
+        status = 410
+    return ApiError(status, exc.reason, messages.get(exc.reason, exc.reason), **details)
+
+
+class Sales:
+    def __init__(self, pool: asyncpg.Pool, live: Live, catalog: Catalog) -> None:
+        self.pool = pool
+        self.live = live
+        self.catalog = catalog
+
+    async def existing_order(self, idempotency_key: str) -> dict[str, Any] | None:
+        async with connection(self.pool) as conn:
+            return await self._order_by_key(conn, idempotency_key)
+
+    async def confirm(
+        self, session: SessionRow, request: OrderRequest
+    ) -> tuple[dict[str, Any], bool]:
+        """Commit the order. Returns (order, created); ``created`` is False for a replay."""
+        previous = await self.existing_order(request.idempotency_key)
+        if previous is not None:
+            if previous["hold_token"] != request.hold_token:
+                raise conflict(
+                    "idempotency_key_reused", "this idempotency key belongs to another order"
+                )
+            return previous, False
+        if not session.sales_open:
+            raise conflict("sales_closed", "sales are closed for this session")
+        tariffs = await self.catalog.tariffs(session.id)
+        unknown = sorted({line.tariff_id for line in request.lines} - tariffs.keys())
+        if unknown:
+            raise bad_request("unknown_tariff", "no such tariff for this session", tariffs=unknown)
+        if not request.lines:
+            raise bad_request("empty_order", "an order needs at least one seat or place")
+        if len(set(request.seats)) != len(request.seats):
+            raise bad_request("duplicate_seats", "a seat appears twice in the order")
+        try:
+            await self.live.claim(session.id, request.hold_token, request.seats, request.places)
+        except HoldRefused as exc:
+            seat_ids = await self._seat_ids(session)
+            raise hold_refusal(exc, seat_ids) from exc
+
+        currencies = {tariffs[line.tariff_id]["currency"] for line in request.lines}
+        if len(currencies) != 1:
+            raise bad_request("mixed_currencies", "all tariffs of an order share one currency")
+        total = sum(tariffs[line.tariff_id]["price_cents"] for line in request.lines)
+        async with connection(self.pool) as conn:
+            try:
+                async with conn.transaction():
+                    order_id = await conn.fetchval(
+                        "INSERT INTO orders (idempotency_key, session_id, hold_token, channel,"
+                        " buyer_name, buyer_email, total_cents, currency, created_by)"
+                        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+                        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                        request.idempotency_key,
+                        session.id,
+                        request.hold_token,
+                        request.channel,
+                        request.buyer_name,
+                        request.buyer_email,
+                        total,
+                        currencies.pop(),
+                        request.user_id,
+                    )
+                    if order_id is None:  # a concurrent retry of the same request won
+                        raise _Replay()
+                    if request.places:
+                        await self._check_capacity(conn, session, request.places)
+                    await conn.execute(
+                        "INSERT INTO tickets"
+                        " (order_id, session_id, seat_idx, tariff_id, price_cents)"
+                        " SELECT $1, $2, seat, tariff, price FROM"
+                        " unnest($3::int[], $4::bigint[], $5::int[]) AS l(seat, tariff, price)",
+                        order_id,
+                        session.id,
+                        [line.seat_idx for line in request.lines],
+                        [line.tariff_id for line in request.lines],
+                        [tariffs[line.tariff_id]["price_cents"] for line in request.lines],
+                    )
+            except _Replay:
+                replay = await self._order_by_key(conn, request.idempotency_key)
+                assert replay is not None
+                return replay, False
+            except asyncpg.UniqueViolationError as exc:
+                log.error("double sale refused by postgres for session %s", session.id)
+                raise conflict("seats_taken", "some seats were sold meanwhile") from exc
+            order = await self._order_by_key(conn, request.idempotency_key)
+        assert order is not None
+        try:
+            await self.live.sell(session.id, request.hold_token, request.seats, request.places)
+        except ApiError:
+            # Committed in Postgres: the mirror is repaired on the next rebuild.
+            log.warning("order %s committed but the live mirror was not updated", order_id)
+        return order, True
+
+    async def _check_capacity(
+        self, conn: asyncpg.Connection, session: SessionRow, places: int
+    ) -> None:
+        # Serialise general-admission sales of one session on its row.
+        capacity = await conn.fetchval(
+            "SELECT capacity FROM sessions WHERE id = $1 FOR UPDATE", session.id
+        )
+        sold = await conn.fetchval(
+            "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'", session.id
+        )
+        if sold + places > capacity:
+            raise conflict("not_enough_places", "the session is full", available=capacity - sold)
+
+    async def _seat_ids(self, session: SessionRow) -> tuple[str, ...]:
+        if not session.seated or session.seat_plan_id is None:
+            return ()
+        return (await self.catalog.plan_seats(session.seat_plan_id)).ids
+
+    async def _order_by_key(self, conn: asyncpg.Connection, key: str) -> dict[str, Any] | None:
+        row = await conn.fetchrow(
+            "SELECT o.*, coalesce(json_agg(json_build_object("
+            " 'id', t.id, 'seat_idx', t.seat_idx, 'seat_id', se.seat_id, 'tariff_id', t.tariff_id,"
+            " 'tariff', ta.name, 'price_cents', t.price_cents, 'status', t.status) ORDER BY t.id)"
+            " FILTER (WHERE t.id IS NOT NULL), '[]') AS tickets"
+            " FROM orders o LEFT JOIN tickets t ON t.order_id = o.id"
+            " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
+            " LEFT JOIN sessions s ON s.id = o.session_id"
+            " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
+            " WHERE o.idempotency_key = $1 GROUP BY o.id",
+            key,
+        )
+        if row is None:
+            return None
+        return {
+            "id": row["id"],
+            "session_id": row["session_id"],
+            "hold_token": row["hold_token"],
+            "channel": row["channel"],
+            "buyer_name": row["buyer_name"],
+            "total_cents": row["total_cents"],
+            "currency": row["currency"],
+            "created_at": row["created_at"].isoformat(),
+            "tickets": json.loads(row["tickets"]),
+        }
+
+
+class _Replay(Exception):
+    """The same idempotency key was committed by a concurrent request."""
