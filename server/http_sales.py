@@ -54,6 +54,7 @@ async def hold(request: Request) -> JSONResponse:
     """Hold seats (all or nothing) or general-admission places. Without `token` a new hold
     token is created; with it, seats are added to that hold (its clock is not reset). The
     answer lists what this request added; `GET .../holds/{token}` lists the whole hold.
+    `hold_seconds` (optional, new tokens only) asks for a shorter hold than the default.
     ---
     tags: [holds]
     requestBody:
@@ -83,13 +84,16 @@ async def hold(request: Request) -> JSONResponse:
         raise bad_request("invalid_token", "malformed hold token")
     indices = await state.catalog.seat_indices(session, seat_ids)
     settings = state.settings
+    hold_seconds = min(
+        field(body, "hold_seconds", int, settings.hold_ttl_s, minimum=1), settings.hold_ttl_s
+    )
     try:
         seq, expires = await state.live.hold(
             session.id,
             token,
             indices,
             quantity,
-            settings.hold_ttl_s * 1000,
+            hold_seconds * 1000,
             settings.hold_cap_s * 1000,
         )
     except HoldRefused as exc:

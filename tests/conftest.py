@@ -1,0 +1,82 @@
+"""Fixtures: a fresh test database and Redis, one real server process, an admin client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import redis.asyncio as redis
+
+from tests.support import (
+    ROOT,
+    Api,
+    ServerProcess,
+    recreate_test_database,
+    testing_database_url,
+    testing_redis_url,
+)
+
+ADMIN_PASSWORD = "test-admin-password"
+
+needs_services = pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+    reason="needs DATABASE_URL and REDIS_URL (run `make test`)",
+)
+
+
+@pytest.fixture(scope="session")
+async def services() -> AsyncIterator[None]:
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        pytest.fail("DATABASE_URL and REDIS_URL are not set: run the tests with `make test`")
+    await recreate_test_database()
+    client = redis.Redis.from_url(testing_redis_url())
+    await client.flushdb()
+    await client.aclose()
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "migrate"], cwd=ROOT, check=True,
+        env={**os.environ, "DATABASE_URL": testing_database_url(), "REDIS_URL": testing_redis_url()},
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "create-user", "admin", ADMIN_PASSWORD, "admin"],
+        cwd=ROOT, check=True, capture_output=True,
+        env={**os.environ, "DATABASE_URL": testing_database_url(), "REDIS_URL": testing_redis_url()},
+    )
+    yield
+
+
+@pytest.fixture(scope="session")
+def server(services: None) -> Iterator[ServerProcess]:
+    proc = ServerProcess()
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_token(server: ServerProcess) -> str:
+    r = httpx.post(server.url + "/api/auth/login",
+                   json={"username": "admin", "password": ADMIN_PASSWORD})
+    r.raise_for_status()
+    token: str = r.json()["token"]
+    return token
+
+
+@pytest.fixture
+async def admin(server: ServerProcess, admin_token: str) -> AsyncIterator[Api]:
+    api = Api(server.url, admin_token)
+    yield api
+    await api.close()
+
+
+@pytest.fixture
+async def buyer(server: ServerProcess) -> AsyncIterator[Api]:
+    api = Api(server.url)
+    yield api
+    await api.close()
