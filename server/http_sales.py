@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,10 +39,15 @@ async def _seat_ids(request: Request, session: SessionRow) -> tuple[str, ...]:
     return (await request.app.state.catalog.plan_seats(session.seat_plan_id)).ids
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def _hold_json(
     token: str, seats: list[str], quantity: int, expires_ms: int, **extra: object
 ) -> dict[str, object]:
     return {
+        "expires_in_ms": max(expires_ms - _now_ms(), 0),
         "token": token,
         "seats": seats,
         "quantity": quantity,
@@ -167,7 +173,14 @@ async def extend(request: Request) -> JSONResponse:
         expires, cap = await state.live.extend(session.id, token, state.settings.hold_ttl_s * 1000)
     except HoldRefused as exc:
         raise hold_refusal(exc) from exc
-    return JSONResponse({"token": token, "expires_at_ms": expires, "cap_at_ms": cap})
+    return JSONResponse(
+        {
+            "token": token,
+            "expires_at_ms": expires,
+            "expires_in_ms": max(expires - _now_ms(), 0),
+            "cap_at_ms": cap,
+        }
+    )
 
 
 async def create_order(request: Request) -> JSONResponse:
