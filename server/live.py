@@ -191,6 +191,13 @@ class Live:
             log.info("session %s mirror rebuilt from postgres, epoch %s", session_id, reply[1])
         return reply[1].decode()
 
+    async def invalidate(self, session_id: int) -> None:
+        """Drop the session's mirror; the next use rebuilds it from Postgres (new epoch)."""
+        try:
+            await self.redis.delete(Keys(session_id).meta)
+        except REDIS_DOWN as exc:
+            raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+
     async def hold(
         self,
         session_id: int,

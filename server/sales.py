@@ -8,6 +8,8 @@ that fails, the rebuild from Postgres repairs the mirror.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from server.errors import ApiError, bad_request, conflict
 from server.live import HoldRefused, Live
 
 log = logging.getLogger(__name__)
+REPAIR_ATTEMPTS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class Sales:
         self.pool = pool
         self.live = live
         self.catalog = catalog
+        self._repairs: set[asyncio.Task[None]] = set()
 
     async def existing_order(self, idempotency_key: str) -> dict[str, Any] | None:
         async with connection(self.pool) as conn:
@@ -156,9 +160,27 @@ class Sales:
         try:
             await self.live.sell(session.id, request.hold_token, request.seats, request.places)
         except ApiError:
-            # Committed in Postgres: the mirror is repaired on the next rebuild.
-            log.warning("order %s committed but the live mirror was not updated", order_id)
+            log.warning("order %s committed; live mirror not updated yet, repairing", order["id"])
+            task = asyncio.create_task(self._repair_mirror(session.id, request))
+            self._repairs.add(task)
+            task.add_done_callback(self._repairs.discard)
         return order, True
+
+    async def _repair_mirror(self, session_id: int, request: OrderRequest) -> None:
+        """The order is committed but Redis missed it: retry, then rebuild the session's mirror
+        from Postgres so a sold seat is never shown free when its hold expires."""
+        for attempt in range(REPAIR_ATTEMPTS):
+            await asyncio.sleep(0.2 * 2**attempt)
+            try:
+                await self.live.sell(session_id, request.hold_token, request.seats, request.places)
+                return
+            except ApiError:
+                continue
+        with contextlib.suppress(ApiError):
+            await self.live.invalidate(session_id)
+        log.error(
+            "session %s: live mirror dropped after failed repairs; rebuilt on next use", session_id
+        )
 
     async def _check_capacity(
         self, conn: asyncpg.Connection, session: SessionRow, places: int
