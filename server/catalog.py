@@ -252,8 +252,10 @@ class Catalog:
         return dict(row)
 
     async def import_plan(self, room_id: int, document: object) -> dict[str, Any]:
-        """Store a new plan version for a room; refused if it drops a seat sold in a session
-        of that room that uses the current plan."""
+        """Store a new plan version for a room and move the room's sessions that have not
+        ended onto it (their tickets and blocked seats follow their seat ids). Refused when
+        the new plan drops a seat sold in one of those sessions. Returns the plan and the
+        ids of the moved sessions, whose live mirrors must be rebuilt."""
         try:
             plan = parse_plan(document)
         except PlanError as exc:
@@ -263,28 +265,102 @@ class Catalog:
             if room is None:
                 raise not_found("room")
             old_plan_id = room["seat_plan_id"]
+            moved: list[int] = []
             if old_plan_id is not None:
-                old = await self._plan_from_db(conn, old_plan_id)
-                dropped = dropped_seats(old, plan)
-                if dropped:
-                    sold = await conn.fetch(
-                        "SELECT DISTINCT se.seat_id FROM tickets t"
-                        " JOIN sessions s ON s.id = t.session_id"
-                        " JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
-                        " WHERE s.seat_plan_id = $1 AND t.status = 'active'"
-                        " AND se.seat_id = ANY($2::text[])",
+                moved = [
+                    r["id"]
+                    for r in await conn.fetch(
+                        "SELECT id FROM sessions WHERE seat_plan_id = $1 AND ends_at > now()"
+                        " FOR UPDATE",
                         old_plan_id,
-                        sorted(dropped),
                     )
-                    if sold:
-                        raise conflict(
-                            "plan_drops_sold_seats",
-                            "the new plan removes seats that are sold",
-                            seats=sorted(r["seat_id"] for r in sold),
-                        )
+                ]
+                await self._refuse_dropping_sold(conn, old_plan_id, plan, moved)
             plan_id = await self._insert_plan(conn, room_id, plan)
             await conn.execute("UPDATE rooms SET seat_plan_id = $1 WHERE id = $2", plan_id, room_id)
-        return {"id": plan_id, "room_id": room_id, "name": plan.name, "seat_count": len(plan.seats)}
+            if moved:
+                await self._move_sessions(conn, old_plan_id, plan_id, moved)
+        for session_id in moved:
+            self._sessions.pop(session_id, None)
+        return {
+            "id": plan_id,
+            "room_id": room_id,
+            "name": plan.name,
+            "seat_count": len(plan.seats),
+            "moved_sessions": moved,
+        }
+
+    async def _refuse_dropping_sold(
+        self, conn: asyncpg.Connection, old_plan_id: int, plan: SeatPlan, sessions: list[int]
+    ) -> None:
+        dropped = dropped_seats(await self._plan_from_db(conn, old_plan_id), plan)
+        if not dropped or not sessions:
+            return
+        sold = await conn.fetch(
+            "SELECT DISTINCT se.seat_id FROM tickets t"
+            " JOIN seats se ON se.plan_id = $1 AND se.idx = t.seat_idx"
+            " WHERE t.session_id = ANY($2::bigint[]) AND t.status = 'active'"
+            " AND se.seat_id = ANY($3::text[])",
+            old_plan_id,
+            sessions,
+            sorted(dropped),
+        )
+        if sold:
+            raise conflict(
+                "plan_drops_sold_seats",
+                "the new plan removes seats that are sold",
+                seats=sorted(r["seat_id"] for r in sold),
+            )
+
+    async def _move_sessions(
+        self, conn: asyncpg.Connection, old_plan_id: int, new_plan_id: int, sessions: list[int]
+    ) -> None:
+        """Re-point sessions to a new plan version; seat indices follow the seat ids.
+
+        Indices are first moved to negative values so the permutation never trips the
+        unique index on active tickets per seat."""
+        kept = (
+            "EXISTS (SELECT 1 FROM seats o JOIN seats n ON n.seat_id = o.seat_id AND n.plan_id = $2"
+            " WHERE o.plan_id = $1 AND o.idx = {table}.seat_idx)"
+        )
+        # Blocked seats the new plan drops go with them; so do the seats of old
+        # (refunded or cancelled) tickets. Active tickets of dropped seats were refused above.
+        await conn.execute(
+            "DELETE FROM blocked_seats WHERE session_id = ANY($3::bigint[]) AND NOT "
+            + kept.format(table="blocked_seats"),
+            old_plan_id,
+            new_plan_id,
+            sessions,
+        )
+        await conn.execute(
+            "UPDATE tickets SET seat_idx = NULL WHERE session_id = ANY($3::bigint[])"
+            " AND seat_idx IS NOT NULL AND NOT " + kept.format(table="tickets"),
+            old_plan_id,
+            new_plan_id,
+            sessions,
+        )
+        for table in ("tickets", "blocked_seats"):
+            await conn.execute(
+                f"UPDATE {table} SET seat_idx = -1 - n.idx"
+                " FROM seats o JOIN seats n ON n.seat_id = o.seat_id AND n.plan_id = $2"
+                f" WHERE o.plan_id = $1 AND o.idx = {table}.seat_idx"
+                f" AND {table}.session_id = ANY($3::bigint[])",
+                old_plan_id,
+                new_plan_id,
+                sessions,
+            )
+            await conn.execute(
+                f"UPDATE {table} SET seat_idx = -1 - seat_idx"
+                " WHERE session_id = ANY($1::bigint[]) AND seat_idx < 0",
+                sessions,
+            )
+        await conn.execute(
+            "UPDATE sessions SET seat_plan_id = $1,"
+            " capacity = (SELECT seat_count FROM seat_plans WHERE id = $1)"
+            " WHERE id = ANY($2::bigint[])",
+            new_plan_id,
+            sessions,
+        )
 
     async def _insert_plan(self, conn: asyncpg.Connection, room_id: int, plan: SeatPlan) -> int:
         plan_id: int = await conn.fetchval(

@@ -117,7 +117,9 @@ async def create_room(request: Request) -> JSONResponse:
 
 async def import_plan(request: Request) -> JSONResponse:
     """Import a seat plan (format `guichet.seatplan/1`, see docs/seatplan-format.md) as the
-    room's new plan version. Refused (409 `plan_drops_sold_seats`) if it removes a sold seat.
+    room's new plan version. The room's sessions that have not ended move onto it (tickets
+    follow their seat ids; current holds of those sessions are dropped and their seat maps
+    resync under a new epoch). Refused (409 `plan_drops_sold_seats`) if it removes a sold seat.
     ---
     tags: [admin]
     responses:
@@ -127,7 +129,10 @@ async def import_plan(request: Request) -> JSONResponse:
     """
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
-    plan = await _state(request).catalog.import_plan(path_id(request, "room_id"), body)
+    state = _state(request)
+    plan = await state.catalog.import_plan(path_id(request, "room_id"), body)
+    for session_id in plan["moved_sessions"]:
+        await state.live.invalidate(session_id)
     return JSONResponse(plan, 201)
 
 

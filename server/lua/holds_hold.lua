@@ -4,6 +4,7 @@ local meta_key, seats_key, log_key, exp_key, tok_key, toks_key =
 local token, ttl, cap_ms, loglen, channel, quantity =
   ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local FIRST_SEAT = 7
+local ORPHAN_GRACE_MS = 300000
 
 if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
 local now = now_ms()
@@ -34,15 +35,21 @@ if quantity > 0 then
 end
 
 if is_new then
-  redis.call('HSET', tok_key, 'created', now, 'exp', expires,
-    'cap', now + math.max(cap_ms, ttl), 'ga', 0)
+  local cap = now + math.max(cap_ms, ttl)
+  redis.call('HSET', tok_key, 'created', now, 'exp', expires, 'cap', cap, 'ga', 0)
   redis.call('ZADD', exp_key, expires, token)
+  -- A safety net: the sweeper deletes tokens, but a token orphaned by a rebuild of the
+  -- session's mirror must not live forever.
+  redis.call('PEXPIREAT', tok_key, cap + ORPHAN_GRACE_MS)
 end
 local changes = {}
 for _, idx in ipairs(fresh) do
   redis.call('HSET', seats_key, idx, mine)
   redis.call('SADD', toks_key, idx)
   changes[#changes + 1] = {tonumber(idx), 1}
+end
+if #fresh > 0 then
+  redis.call('PEXPIREAT', toks_key, tonumber(redis.call('HGET', tok_key, 'cap')) + ORPHAN_GRACE_MS)
 end
 if quantity > 0 then redis.call('HINCRBY', tok_key, 'ga', quantity) end
 local added = #fresh + quantity
