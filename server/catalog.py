@@ -419,6 +419,7 @@ class Catalog:
             contingents = body.get("contingents") or []
             if seated:
                 capacity = room["seat_count"]
+                contingents = await self._seated_contingents(room["seat_plan_id"], contingents)
             elif contingents:
                 capacity = sum(c["capacity"] for c in contingents)
             else:
@@ -470,6 +471,28 @@ class Catalog:
                     [(session_id, plan.index[s]) for s in blocked],
                 )
         return await self.session_detail(session_id)
+
+    async def _seated_contingents(
+        self, plan_id: int, contingents: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A seated contingent is a named group of seats: its capacity is its seat count, and
+        a seat belongs to one contingent at most."""
+        plan = await self.plan_seats(plan_id)
+        seen: set[str] = set()
+        result = []
+        for c in contingents:
+            seat_ids = c.get("seat_ids") or []
+            unknown = [s for s in seat_ids if s not in plan.index]
+            if unknown:
+                raise bad_request("unknown_seats", "no such seats in this plan", seats=unknown)
+            twice = sorted(seen.intersection(seat_ids))
+            if twice:
+                raise bad_request(
+                    "seat_in_two_contingents", "a seat belongs to one contingent", seats=twice
+                )
+            seen.update(seat_ids)
+            result.append({**c, "capacity": len(seat_ids)})
+        return result
 
     async def set_sales_open(self, session_id: int, sales_open: bool) -> SessionRow:
         async with connection(self.pool) as conn:
