@@ -20,11 +20,12 @@ from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server import http_auth, http_catalog, http_sales
+from server import http_auth, http_catalog, http_door, http_sales
 from server.auth import TokenSigner, load_secret, principal_of
 from server.catalog import Catalog
 from server.config import Settings
 from server.db import create_pool, migrate
+from server.door_setup import setup_door
 from server.errors import ApiError, api_error_handler
 from server.hub import Hub
 from server.live import REDIS_DOWN, Live
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.catalog, state.live, state.hub = catalog, live, hub
         state.sales = Sales(pool, live, catalog)
         state.signer = TokenSigner(await load_secret(pool))
+        setup_door(state, pool, live)
         await hub.start()
         sweeper = asyncio.create_task(
             run_sweeper(live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
@@ -151,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *http_auth.ROUTES,
         *http_catalog.ROUTES,
         *http_sales.ROUTES,
+        *http_door.ROUTES,
         Mount("/", StaticFiles(directory=STATIC, html=True), name="static"),
     ]
     return Starlette(

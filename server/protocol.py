@@ -25,6 +25,7 @@ class ClientType(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     PING = "ping"
     AUTH = "auth"
+    SCAN = "scan"  # door: scan a ticket code (role entry_check), answered by scan_result
 
 
 class ServerType(StrEnum):
@@ -35,6 +36,7 @@ class ServerType(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     PONG = "pong"
     AUTHENTICATED = "authenticated"
+    SCAN_RESULT = "scan_result"
     ERROR = "error"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from server import ws_door
 from server.auth import ANONYMOUS, Principal, TokenSigner
 from server.catalog import Catalog
 from server.errors import ApiError
@@ -48,6 +49,7 @@ class Connection:
         self.signer = signer
         self.sub = sub
         self.principal: Principal = ANONYMOUS
+        self.door: Any = None  # the door service (server.door.DoorService)
 
     def reply(self, message: dict[str, Any]) -> None:
         self.sub.send_message(message)
@@ -81,6 +83,8 @@ class Connection:
                 )
             elif kind == ClientType.AUTH:
                 self._auth(message, ref)
+            elif kind == ClientType.SCAN:  # door control, see server/ws_door.py
+                self.reply(await ws_door.scan(self.door, self.principal, message, ref))
             else:
                 self.reply(error(ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}", ref))
         except ApiError as exc:
@@ -179,6 +183,7 @@ async def serve_connection(scope: Scope, receive: Receive, send: Send) -> None:
     await send(accept)
     sub = Subscriber(send, codec, app_state.settings.send_queue_frames)
     conn = Connection(app_state.hub, app_state.catalog, app_state.signer, sub)
+    conn.door = app_state.door
     sub.start()
     try:
         while True:

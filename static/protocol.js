@@ -7,6 +7,7 @@ export const PROTOCOL = Object.freeze({
   "CLIENT": {
     "AUTH": "auth",
     "PING": "ping",
+    "SCAN": "scan",
     "SUBSCRIBE": "subscribe",
     "UNSUBSCRIBE": "unsubscribe"
   },
@@ -39,6 +40,7 @@ export const PROTOCOL = Object.freeze({
     "GAUGE": "gauge",
     "PONG": "pong",
     "RESYNC": "resync",
+    "SCAN_RESULT": "scan_result",
     "SNAPSHOT": "snapshot",
     "UNSUBSCRIBED": "unsubscribed"
   },

@@ -1,0 +1,202 @@
+"""The door's decision for one scan: valid (green) or refused (red) with a stable reason.
+
+Pure: the caller verifies the code (:func:`scanning.codes.verify_code`), looks up the
+ticket's facts and the entry state, and passes them in; no I/O happens here. The same
+rules run online (server) and, re-implemented in ``static/scanner.js``, offline.
+
+Checks run in this order, the first that fails gives the reason:
+
+1. the code itself: ``unknown`` (not a code) or ``forged`` (bad signature, unknown key);
+2. the ticket exists and the code is its current one: ``unknown``;
+3. the ticket is alive: ``refunded``; ``revoked`` (cancelled, or this code was revoked or
+   replaced by a newer code);
+4. a pass (scope ``pass``): ``pass_not_valid_for_session``, then ``session_full`` (a pass
+   books its seat when scanned);
+5. the scanner's filters: ``wrong_room`` then ``wrong_session``;
+6. the code's validity window at the time of the scan: ``not_yet_valid``, ``expired``;
+7. first scan wins: ``already_entered`` with when and at which door.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Literal
+
+from scanning.codes import CodeError, TicketClaims, TicketScope
+
+__all__ = [
+    "Decision",
+    "Entry",
+    "PassFacts",
+    "Reason",
+    "ScannerContext",
+    "TicketFacts",
+    "decide",
+    "precheck",
+]
+
+
+class Reason(StrEnum):
+    """Stable reason codes of a refused scan (shown on the scanner, stored with the scan)."""
+
+    ALREADY_ENTERED = "already_entered"
+    WRONG_SESSION = "wrong_session"
+    WRONG_ROOM = "wrong_room"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+    FORGED = "forged"
+    PASS_NOT_VALID_FOR_SESSION = "pass_not_valid_for_session"
+    SESSION_FULL = "session_full"
+
+
+TicketStatus = Literal["active", "refunded", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """What the server knows about the ticket a code names."""
+
+    ticket_id: int
+    session_id: int
+    room_id: int
+    status: TicketStatus
+    current_seed: bytes
+    """Seed of the ticket's current code; an older code (other seed) is revoked."""
+    revoked: bool = False
+    """This very code (ticket id + seed) is on the revocation list."""
+
+
+@dataclass(frozen=True, slots=True)
+class PassFacts:
+    """What the server knows about a pass: the sessions it may attend."""
+
+    pass_id: int
+    session_ids: frozenset[int]
+    status: TicketStatus = "active"
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerContext:
+    """Where and when the scan happens. ``now`` is unix seconds (the device's scan time)."""
+
+    now: float
+    session_id: int | None = None
+    room_id: int | None = None
+    session_full: bool = False
+    """For passes: the scanned session has no place left to book."""
+    session_room_id: int | None = None
+    """For passes: the room of ``session_id``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """The entry already recorded for the ticket in this session, if any."""
+
+    at: float
+    door: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    reason: Reason | None
+    session_id: int | None = None
+    entered_at: float | None = None
+    door: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.reason is None
+
+    @property
+    def result(self) -> Literal["valid", "refused"]:
+        return "valid" if self.reason is None else "refused"
+
+
+VALID: Final = Decision(None)
+
+
+def _refused(reason: Reason, session_id: int | None = None) -> Decision:
+    return Decision(reason, session_id)
+
+
+def precheck(
+    claims: TicketClaims | CodeError,
+    facts: TicketFacts | PassFacts | None,
+    context: ScannerContext,
+) -> Decision:
+    """Every check except "already entered". Valid decisions carry the session to enter."""
+    if isinstance(claims, CodeError):
+        return _refused(Reason.FORGED if claims.reason == "forged" else Reason.UNKNOWN)
+    if claims.scope is TicketScope.PASS:
+        return _precheck_pass(claims, facts, context)
+    if not isinstance(facts, TicketFacts) or facts.ticket_id != claims.ticket_id:
+        return _refused(Reason.UNKNOWN)
+    if facts.session_id != claims.scope_id:
+        return _refused(Reason.UNKNOWN)
+    session = facts.session_id
+    if facts.status == "refunded":
+        return _refused(Reason.REFUNDED, session)
+    if facts.status != "active" or facts.revoked or claims.seed != facts.current_seed:
+        return _refused(Reason.REVOKED, session)
+    if context.room_id is not None and context.room_id != facts.room_id:
+        return _refused(Reason.WRONG_ROOM, session)
+    if context.session_id is not None and context.session_id != session:
+        return _refused(Reason.WRONG_SESSION, session)
+    window = _window(claims, context.now)
+    if window is not None:
+        return _refused(window, session)
+    return Decision(None, session)
+
+
+def _precheck_pass(
+    claims: TicketClaims, facts: TicketFacts | PassFacts | None, context: ScannerContext
+) -> Decision:
+    if not isinstance(facts, PassFacts) or facts.pass_id != claims.scope_id:
+        return _refused(Reason.UNKNOWN)
+    session = context.session_id
+    if facts.status == "refunded":
+        return _refused(Reason.REFUNDED, session)
+    if facts.status != "active" or facts.revoked:
+        return _refused(Reason.REVOKED, session)
+    if session is None or session not in facts.session_ids:
+        return _refused(Reason.PASS_NOT_VALID_FOR_SESSION, session)
+    if (
+        context.room_id is not None
+        and context.session_room_id is not None
+        and context.room_id != context.session_room_id
+    ):
+        return _refused(Reason.WRONG_ROOM, session)
+    window = _window(claims, context.now)
+    if window is not None:
+        return _refused(window, session)
+    if context.session_full:
+        return _refused(Reason.SESSION_FULL, session)
+    return Decision(None, session)
+
+
+def _window(claims: TicketClaims, now: float) -> Reason | None:
+    if now < claims.valid_from:
+        return Reason.NOT_YET_VALID
+    if now > claims.valid_until:
+        return Reason.EXPIRED
+    return None
+
+
+def decide(
+    claims: TicketClaims | CodeError,
+    facts: TicketFacts | PassFacts | None,
+    context: ScannerContext,
+    entry: Entry | None,
+) -> Decision:
+    """The full decision: :func:`precheck`, then first scan wins against ``entry``."""
+    decision = precheck(claims, facts, context)
+    if not decision.valid and decision.reason is not Reason.SESSION_FULL:
+        return decision
+    if entry is not None:  # a pass that already entered booked its place: not "full"
+        return Decision(Reason.ALREADY_ENTERED, decision.session_id, entry.at, entry.door)
+    return decision

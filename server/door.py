@@ -1,0 +1,486 @@
+"""The door service: scans (online and uploaded offline), refunds, codes, the scanner bundle.
+
+The decision itself is pure (:mod:`scanning.decision`); this module brings the facts from
+Postgres and records the outcome. *First scan wins* is decided by Postgres alone: the
+primary key of ``entries`` (session, ticket) and ``INSERT ... ON CONFLICT DO NOTHING
+RETURNING``. A retried scan (same device and nonce) returns the stored result.
+
+Offline uploads apply first-scan-wins by *scan time*: an uploaded scan earlier than the
+recorded entry takes the entry over, and the organiser gets a conflict listing both scans
+(both let someone in); no scan is ever dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from scanning.codes import CodeError, TicketClaims, verify_code
+from scanning.decision import Decision, Reason, ScannerContext, TicketFacts, precheck
+from server.db import connection
+from server.door_batch import BatchUpload
+from server.door_verify import verify_many
+from server.errors import ApiError, bad_request, conflict, not_found
+from server.keys import KeyStore, ticket_code
+from server.live_door import ENTERED, CountsFromPostgres, DoorEvent, DoorLive
+
+log = logging.getLogger(__name__)
+
+DOOR_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+NONCE = re.compile(r"^[A-Za-z0-9_.\-]{8,64}$")
+MAX_BATCH = 20_000
+
+
+def check_door(door: str) -> str:
+    if not DOOR_NAME.match(door):
+        raise bad_request("invalid_field", "'door' is 1-40 letters, digits, '_.-'", field="door")
+    return door
+
+
+def check_nonce(nonce: str) -> str:
+    if not NONCE.match(nonce):
+        raise bad_request("invalid_field", "'nonce' is 8-64 letters, digits, '_.-'", field="nonce")
+    return nonce
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    code: str
+    nonce: str
+    door: str
+    scanned_at: datetime
+    session_id: int | None = None
+    room_id: int | None = None
+
+
+def _verify(code: str, public_keys: dict[int, bytes]) -> TicketClaims | CodeError:
+    try:
+        return verify_code(code, public_keys)
+    except CodeError as exc:
+        return exc
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _at(seconds: float | None) -> str | None:
+    return datetime.fromtimestamp(seconds, UTC).isoformat() if seconds is not None else None
+
+
+def result_json(
+    scan_id: int,
+    decision: Decision,
+    ticket: dict[str, Any] | None,
+    *,
+    replayed: bool = False,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "scan_id": scan_id,
+        "result": decision.result,
+        "reason": decision.reason.value if decision.reason else None,
+        "session_id": decision.session_id,
+        "ticket": ticket,
+        "replayed": replayed,
+    }
+    if decision.reason is Reason.ALREADY_ENTERED:
+        body["entered_at"] = _at(decision.entered_at)
+        body["entered_door"] = decision.door
+    return body
+
+
+# The facts of one online scan in one round trip: a replay of the same nonce, a fresh scan
+# id, the ticket with its session, seat and tariff, and whether this code is revoked.
+_ONLINE_FACTS = """
+SELECT
+  (SELECT row(id, result, reason, session_id, ticket_id) FROM scans
+    WHERE device = $1 AND nonce = $2) AS replay,
+  nextval('scans_id_seq') AS scan_id,
+  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
+  ta.name AS tariff,
+  EXISTS (SELECT 1 FROM revocations r WHERE r.ticket_id = t.id AND r.seed = $4) AS revoked
+FROM (SELECT 1) one
+LEFT JOIN tickets t ON t.id = $3
+LEFT JOIN sessions s ON s.id = t.session_id
+LEFT JOIN tariffs ta ON ta.id = t.tariff_id
+LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
+"""
+
+_INSERT_SCAN = """
+INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
+                   scanned_at, offline)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)
+ON CONFLICT (device, nonce) DO NOTHING RETURNING id
+"""
+
+
+class _Replay(Exception):
+    """A concurrent request with the same (device, nonce) recorded its scan first."""
+
+
+class DoorService:
+    def __init__(self, pool: asyncpg.Pool, keys: KeyStore, door_live: DoorLive) -> None:
+        self.pool = pool
+        self.keys = keys
+        self.live = door_live
+
+    # -- online scan -----------------------------------------------------------------------
+
+    async def scan(self, device: str, request: ScanRequest) -> dict[str, Any]:
+        claims = _verify(request.code, await self.keys.public_keys())
+        ticket_id = claims.ticket_id if isinstance(claims, TicketClaims) else 0
+        seed = claims.seed if isinstance(claims, TicketClaims) else b""
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(_ONLINE_FACTS, device, request.nonce, ticket_id, seed)
+            if row["replay"] is not None:
+                return await self._replayed(conn, row["replay"])
+            facts = _ticket_facts(row)
+            ticket = _ticket_json(row)
+            context = ScannerContext(
+                now=datetime.now(UTC).timestamp(),
+                session_id=request.session_id,
+                room_id=request.room_id,
+            )
+            decision = precheck(claims, facts, context)
+            scan_id: int = row["scan_id"]
+            try:
+                if decision.valid:
+                    decision = await self._enter(conn, scan_id, device, request, decision, claims)
+                else:
+                    await self._record(conn, scan_id, device, request, decision, facts)
+            except _Replay:
+                replay = await conn.fetchval(
+                    "SELECT row(id, result, reason, session_id, ticket_id) FROM scans"
+                    " WHERE device = $1 AND nonce = $2",
+                    device,
+                    request.nonce,
+                )
+                return await self._replayed(conn, replay)
+        await self._count_online(scan_id, request.door, decision, ticket_id)
+        return result_json(scan_id, decision, ticket)
+
+    async def _enter(
+        self,
+        conn: asyncpg.Connection,
+        scan_id: int,
+        device: str,
+        request: ScanRequest,
+        decision: Decision,
+        claims: TicketClaims | CodeError,
+    ) -> Decision:
+        """First scan wins: the entry insert decides, then the scan is recorded."""
+        assert isinstance(claims, TicketClaims) and decision.session_id is not None
+        async with conn.transaction():
+            won = await conn.fetchval(
+                "INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)"
+                " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING RETURNING true",
+                decision.session_id,
+                claims.ticket_id,
+                scan_id,
+                device,
+                request.door,
+            )
+            if not won:
+                entry = await conn.fetchrow(
+                    "SELECT entered_at, door FROM entries WHERE session_id = $1 AND ticket_id = $2",
+                    decision.session_id,
+                    claims.ticket_id,
+                )
+                decision = Decision(
+                    Reason.ALREADY_ENTERED,
+                    decision.session_id,
+                    entry["entered_at"].timestamp(),
+                    entry["door"],
+                )
+            inserted = await conn.fetchval(
+                _INSERT_SCAN,
+                scan_id,
+                claims.ticket_id,
+                decision.session_id,
+                device,
+                request.door,
+                request.nonce,
+                decision.result,
+                decision.reason.value if decision.reason else None,
+                request.scanned_at,
+            )
+            if inserted is None:
+                raise _Replay  # rolls back the entry this request may have inserted
+        return decision
+
+    async def _record(
+        self,
+        conn: asyncpg.Connection,
+        scan_id: int,
+        device: str,
+        request: ScanRequest,
+        decision: Decision,
+        facts: TicketFacts | None,
+    ) -> None:
+        inserted = await conn.fetchval(
+            _INSERT_SCAN,
+            scan_id,
+            facts.ticket_id if facts else None,
+            decision.session_id,
+            device,
+            request.door,
+            request.nonce,
+            decision.result,
+            decision.reason.value if decision.reason else None,
+            request.scanned_at,
+        )
+        if inserted is None:
+            raise _Replay
+
+    async def _replayed(self, conn: asyncpg.Connection, replay: Any) -> dict[str, Any]:
+        scan_id, _result, reason, session_id, ticket_id = replay
+        decision = Decision(Reason(reason) if reason else None, session_id)
+        ticket = None
+        if ticket_id is not None:
+            row = await conn.fetchrow(
+                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, ta.name AS tariff,"
+                " e.entered_at, e.door FROM tickets t"
+                " JOIN sessions s ON s.id = t.session_id"
+                " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
+                " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
+                " LEFT JOIN entries e ON e.session_id = t.session_id AND e.ticket_id = t.id"
+                " WHERE t.id = $1",
+                ticket_id,
+            )
+            if row is not None:
+                ticket = _ticket_json(row)
+                if decision.reason is Reason.ALREADY_ENTERED and row["entered_at"] is not None:
+                    decision = Decision(
+                        decision.reason, session_id, row["entered_at"].timestamp(), row["door"]
+                    )
+        return result_json(scan_id, decision, ticket, replayed=True)
+
+    async def _count_online(
+        self, scan_id: int, door: str, decision: Decision, ticket_id: int
+    ) -> None:
+        if decision.session_id is None:
+            return  # unknown / forged codes belong to no session
+        outcome = ENTERED if decision.valid else str(decision.reason)
+        entries = (
+            [{"ticket_id": ticket_id, "door": door, "at": _at(datetime.now(UTC).timestamp())}]
+            if decision.valid
+            else []
+        )
+        try:
+            await self.live.count(
+                decision.session_id, [DoorEvent(door, outcome, str(scan_id))], entries
+            )
+        except ApiError:
+            log.warning("door counters unavailable; they will be rebuilt from postgres")
+
+    # -- offline upload --------------------------------------------------------------------
+
+    async def upload(self, device: str, scans: list[ScanRequest]) -> dict[str, Any]:
+        public_keys = await self.keys.public_keys()
+        verified = await verify_many([s.code for s in scans], public_keys)
+        batch = BatchUpload(device, scans, verified)
+        async with connection(self.pool) as conn, conn.transaction():
+            await batch.run(conn)
+        for session_id, events in batch.events_by_session().items():
+            try:
+                await self.live.count(session_id, events, batch.entries_json(session_id))
+            except ApiError:
+                log.warning("door counters unavailable; they will be rebuilt from postgres")
+        return batch.summary()
+
+    # -- codes, refunds, bundle --------------------------------------------------------------
+
+    async def code(self, ticket_id: int, hold_token: str | None, staff: bool) -> dict[str, Any]:
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                "SELECT t.id, t.session_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,"
+                " ta.name AS tariff, o.hold_token, o.buyer_name, s.starts_at, s.ends_at,"
+                " s.event_name, r.name AS room FROM tickets t JOIN orders o ON o.id = t.order_id"
+                " JOIN sessions s ON s.id = t.session_id JOIN rooms r ON r.id = s.room_id"
+                " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
+                " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
+                " WHERE t.id = $1",
+                ticket_id,
+            )
+        if row is None or not (staff or (hold_token and hold_token == row["hold_token"])):
+            raise not_found("ticket")  # the same answer, so ticket ids cannot be probed
+        if row["status"] != "active":
+            raise conflict("ticket_not_active", f"the ticket is {row['status']}")
+        code = await ticket_code(
+            self.keys,
+            row["id"],
+            row["session_id"],
+            row["starts_at"],
+            row["ends_at"],
+            bytes(row["code_seed"]),
+        )
+        return {
+            "code": code,
+            "ticket": _ticket_json(row),
+            "event_name": row["event_name"],
+            "room": row["room"],
+            "holder": row["buyer_name"],
+            "starts_at": row["starts_at"].isoformat(),
+        }
+
+    async def refund(self, ticket_id: int) -> dict[str, Any]:
+        async with connection(self.pool) as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE tickets SET status = 'refunded' WHERE id = $1 AND status = 'active'"
+                " RETURNING id, session_id, seat_idx, code_seed",
+                ticket_id,
+            )
+            if row is None:
+                status = await conn.fetchval("SELECT status FROM tickets WHERE id = $1", ticket_id)
+                if status is None:
+                    raise not_found("ticket")
+                raise conflict("ticket_not_active", f"the ticket is already {status}")
+            await conn.execute(
+                "INSERT INTO revocations (ticket_id, seed, reason) VALUES ($1, $2, 'refunded')"
+                " ON CONFLICT DO NOTHING",
+                ticket_id,
+                row["code_seed"],
+            )
+        session_id: int = row["session_id"]
+        seat = row["seat_idx"]
+        if seat is None:
+            await self.live.unsell(session_id, [], 1)
+        else:
+            await self.live.unsell(session_id, [seat], 0)
+        code_ref = f"{ticket_id}:{bytes(row['code_seed']).hex()}"
+        await self.live.publish(session_id, {"revoked": [code_ref]})
+        return {"id": ticket_id, "status": "refunded", "revoked": code_ref}
+
+    async def bundle(self, session_id: int) -> dict[str, Any]:
+        """What an offline scanner needs for a session: keys, revoked codes, entered tickets."""
+        public_keys = await self.keys.public_keys()
+        async with connection(self.pool) as conn:
+            session = await conn.fetchrow(
+                "SELECT id, room_id, starts_at, ends_at FROM sessions WHERE id = $1", session_id
+            )
+            if session is None:
+                raise not_found("session")
+            revoked = await conn.fetch(
+                "SELECT r.ticket_id, r.seed FROM revocations r"
+                " JOIN tickets t ON t.id = r.ticket_id WHERE t.session_id = $1",
+                session_id,
+            )
+            entered = await conn.fetch(
+                "SELECT ticket_id, door, entered_at FROM entries WHERE session_id = $1",
+                session_id,
+            )
+        return {
+            "session": {
+                "id": session["id"],
+                "room_id": session["room_id"],
+                "starts_at": session["starts_at"].isoformat(),
+                "ends_at": session["ends_at"].isoformat(),
+            },
+            "public_keys": {str(k): v.hex() for k, v in public_keys.items()},
+            "revoked": [f"{r['ticket_id']}:{bytes(r['seed']).hex()}" for r in revoked],
+            "entered": [
+                {"ticket_id": r["ticket_id"], "door": r["door"], "at": _iso(r["entered_at"])}
+                for r in entered
+            ],
+        }
+
+    async def conflicts(self, session_id: int | None) -> list[dict[str, Any]]:
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(
+                "SELECT c.id, c.session_id, c.ticket_id, c.detected_at,"
+                " k.id AS k_id, k.device AS k_device, k.door AS k_door,"
+                " k.scanned_at AS k_at, k.offline AS k_offline,"
+                " o.id AS o_id, o.device AS o_device, o.door AS o_door,"
+                " o.scanned_at AS o_at, o.offline AS o_offline"
+                " FROM door_conflicts c JOIN scans k ON k.id = c.kept_scan_id"
+                " JOIN scans o ON o.id = c.other_scan_id"
+                " WHERE $1::bigint IS NULL OR c.session_id = $1 ORDER BY c.id",
+                session_id,
+            )
+
+        def scan(r: asyncpg.Record, p: str) -> dict[str, Any]:
+            return {
+                "scan_id": r[f"{p}_id"],
+                "device": r[f"{p}_device"],
+                "door": r[f"{p}_door"],
+                "scanned_at": _iso(r[f"{p}_at"]),
+                "offline": r[f"{p}_offline"],
+            }
+
+        return [
+            {
+                "id": r["id"],
+                "session_id": r["session_id"],
+                "ticket_id": r["ticket_id"],
+                "detected_at": _iso(r["detected_at"]),
+                "kept": scan(r, "k"),
+                "other": scan(r, "o"),
+            }
+            for r in rows
+        ]
+
+
+async def counts_from_postgres(pool: asyncpg.Pool, session_id: int) -> CountsFromPostgres:
+    """Door counters recomputed from the truth (see :class:`DoorLive`)."""
+    async with connection(pool) as conn:
+        entered = await conn.fetch(
+            "SELECT door, count(*) AS n FROM entries WHERE session_id = $1 GROUP BY door",
+            session_id,
+        )
+        refused = await conn.fetch(
+            "SELECT door, reason, count(*) AS n FROM scans"
+            " WHERE session_id = $1 AND result = 'refused' GROUP BY door, reason",
+            session_id,
+        )
+        recent = await conn.fetch(
+            "SELECT door, scan_id, entered_at FROM entries WHERE session_id = $1"
+            " AND entered_at > now() - interval '60 seconds'",
+            session_id,
+        )
+    fields: dict[str, int] = defaultdict(int)
+    for r in entered:
+        fields["entered"] += r["n"]
+        fields["inside"] += r["n"]
+        fields[f"door:{r['door']}:entered"] += r["n"]
+    for r in refused:
+        fields["refused"] += r["n"]
+        fields[f"refused:{r['reason']}"] += r["n"]
+        fields[f"door:{r['door']}:refused"] += r["n"]
+    recent_entries = [
+        (r["door"], int(r["entered_at"].timestamp() * 1000), str(r["scan_id"])) for r in recent
+    ]
+    return CountsFromPostgres(dict(fields), recent_entries)
+
+
+def _ticket_facts(row: asyncpg.Record) -> TicketFacts | None:
+    if row["id"] is None:
+        return None
+    return TicketFacts(
+        ticket_id=row["id"],
+        session_id=row["session_id"],
+        room_id=row["room_id"],
+        status=row["status"],
+        current_seed=bytes(row["code_seed"]),
+        revoked=row["revoked"],
+    )
+
+
+def _ticket_json(row: asyncpg.Record) -> dict[str, Any] | None:
+    if row["id"] is None:
+        return None
+    return {
+        "id": row["id"],
+        "session_id": row["session_id"],
+        "seat_idx": row["seat_idx"],
+        "seat": row["seat"],
+        "tariff": row["tariff"],
+    }
+
+
+__all__ = ["DoorService", "ScanRequest", "check_door", "check_nonce", "counts_from_postgres"]

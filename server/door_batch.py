@@ -1,0 +1,302 @@
+"""Uploading a batch of offline scans: idempotent, first scan wins *by scan time*.
+
+One transaction, a handful of set-based statements whatever the batch size (``unnest``):
+
+1. lock the device (two uploads of one device are serialised) and find the nonces already
+   stored: those scans are replayed, never counted twice;
+2. fetch the facts of every ticket named, and decide each scan without the entry state;
+3. for each (session, ticket), the earliest admissible scan of the batch tries to insert
+   the entry; where an entry exists already, the earlier scan time wins: an uploaded scan
+   earlier than the recorded entry takes it over; every other scan is ``already_entered``;
+4. whenever two admissions of one ticket reached the door (an entry taken over, or an
+   offline scan admitted at a device that could not know of another device's entry), a
+   conflict lists both scans for the organiser. Every scan is stored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from scanning.codes import CodeError, TicketClaims, TicketScope
+from scanning.decision import Decision, Reason, ScannerContext, TicketFacts, precheck
+from server.live_door import ENTERED, DoorEvent
+
+Key = tuple[int, int]  # (session id, ticket id)
+
+
+@dataclass(slots=True)
+class _Entry:
+    scan_id: int
+    device: str
+    door: str
+    at: datetime
+
+
+class BatchUpload:
+    def __init__(self, device: str, scans: list[Any], verified: list[TicketClaims | CodeError]):
+        self.device = device
+        self.scans = scans
+        self.verified = verified
+        self.replays: dict[int, asyncpg.Record] = {}  # position -> stored scan
+        self.decisions: dict[int, Decision] = {}  # position -> decision (new scans)
+        self.scan_ids: dict[int, int] = {}
+        self.new_entries: set[int] = set()  # positions whose scan created an entry
+        self.takeovers: set[int] = set()  # positions whose scan took an entry over
+        self.conflicts: list[tuple[int, int, int, int]] = []  # session, ticket, kept, other
+
+    async def run(self, conn: asyncpg.Connection) -> None:
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "door:" + self.device)
+        fresh = await self._split_replays(conn)
+        facts = await self._facts(conn, fresh)
+        ids = await conn.fetch(
+            "SELECT nextval('scans_id_seq') AS id FROM generate_series(1, $1)", len(fresh)
+        )
+        candidates: dict[Key, list[int]] = defaultdict(list)
+        for pos, row in zip(fresh, ids, strict=True):
+            self.scan_ids[pos] = row["id"]
+            claims, scan = self.verified[pos], self.scans[pos]
+            ticket = facts.get(claims.ticket_id) if isinstance(claims, TicketClaims) else None
+            context = ScannerContext(
+                now=scan.scanned_at.timestamp(), session_id=scan.session_id, room_id=scan.room_id
+            )
+            decision = precheck(claims, ticket, context)
+            self.decisions[pos] = decision
+            if decision.valid and isinstance(claims, TicketClaims):
+                assert decision.session_id is not None
+                candidates[(decision.session_id, claims.ticket_id)].append(pos)
+        for positions in candidates.values():
+            positions.sort(key=lambda p: (self.scans[p].scanned_at, p))
+        await self._first_scan_wins(conn, candidates)
+        await self._store(conn, fresh)
+
+    async def _split_replays(self, conn: asyncpg.Connection) -> list[int]:
+        stored = {
+            r["nonce"]: r
+            for r in await conn.fetch(
+                "SELECT id, nonce, result, reason, session_id, ticket_id FROM scans"
+                " WHERE device = $1 AND nonce = ANY($2::text[])",
+                self.device,
+                [s.nonce for s in self.scans],
+            )
+        }
+        fresh: list[int] = []
+        first_of_nonce: dict[str, int] = {}
+        for pos, scan in enumerate(self.scans):
+            if scan.nonce in stored:
+                self.replays[pos] = stored[scan.nonce]
+            elif scan.nonce in first_of_nonce:
+                continue  # the same nonce twice in one batch: answered like the first
+            else:
+                first_of_nonce[scan.nonce] = pos
+                fresh.append(pos)
+        self._first_of_nonce = first_of_nonce
+        return fresh
+
+    async def _facts(self, conn: asyncpg.Connection, fresh: list[int]) -> dict[int, TicketFacts]:
+        ticket_ids = sorted(
+            {
+                c.ticket_id
+                for c in (self.verified[p] for p in fresh)
+                if isinstance(c, TicketClaims) and c.scope is TicketScope.SESSION
+            }
+        )
+        rows = await conn.fetch(
+            "SELECT t.id, t.session_id, s.room_id, t.status, t.code_seed FROM tickets t"
+            " JOIN sessions s ON s.id = t.session_id WHERE t.id = ANY($1::bigint[])",
+            ticket_ids,
+        )
+        revoked = {
+            (r["ticket_id"], bytes(r["seed"]))
+            for r in await conn.fetch(
+                "SELECT ticket_id, seed FROM revocations WHERE ticket_id = ANY($1::bigint[])",
+                ticket_ids,
+            )
+        }
+        facts: dict[int, TicketFacts] = {}
+        for r in rows:
+            seed = bytes(r["code_seed"])
+            facts[r["id"]] = TicketFacts(
+                ticket_id=r["id"],
+                session_id=r["session_id"],
+                room_id=r["room_id"],
+                status=r["status"],
+                current_seed=seed,
+                # an older code fails the seed check; the current one may be listed
+                revoked=(r["id"], seed) in revoked,
+            )
+        return facts
+
+    async def _first_scan_wins(
+        self, conn: asyncpg.Connection, candidates: dict[Key, list[int]]
+    ) -> None:
+        keys = sorted(candidates)  # one lock order for every transaction
+        firsts = [candidates[k][0] for k in keys]
+        won = {
+            (r["session_id"], r["ticket_id"])
+            for r in await conn.fetch(
+                "INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)"
+                " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],"
+                " $5::text[], $6::timestamptz[]) ON CONFLICT DO NOTHING"
+                " RETURNING session_id, ticket_id",
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [self.scan_ids[p] for p in firsts],
+                [self.device] * len(keys),
+                [self.scans[p].door for p in firsts],
+                [self.scans[p].scanned_at for p in firsts],
+            )
+        }
+        contested = [k for k in keys if k not in won]
+        existing = {
+            (r["session_id"], r["ticket_id"]): _Entry(
+                r["scan_id"], r["device"], r["door"], r["entered_at"]
+            )
+            for r in await conn.fetch(
+                "SELECT e.* FROM entries e JOIN unnest($1::bigint[], $2::bigint[]) AS k(s, t)"
+                " ON e.session_id = k.s AND e.ticket_id = k.t"
+                " ORDER BY e.session_id, e.ticket_id FOR UPDATE OF e",
+                [k[0] for k in contested],
+                [k[1] for k in contested],
+            )
+        }
+        for key in keys:
+            first = candidates[key][0]
+            scan = self.scans[first]
+            winner = _Entry(self.scan_ids[first], self.device, scan.door, scan.scanned_at)
+            if key in won:
+                self.new_entries.add(first)
+            else:
+                entry = existing[key]
+                if scan.scanned_at < entry.at:
+                    self.takeovers.add(first)
+                    self.conflicts.append((*key, winner.scan_id, entry.scan_id))
+                else:
+                    if entry.device != self.device:
+                        self.conflicts.append((*key, entry.scan_id, winner.scan_id))
+                    winner = entry
+                    self._already_entered(first, winner)
+            for later in candidates[key][1:]:
+                self._already_entered(later, winner)
+        await self._take_over(conn, sorted(self.takeovers))
+
+    def _already_entered(self, pos: int, entry: _Entry) -> None:
+        session_id = self.decisions[pos].session_id
+        self.decisions[pos] = Decision(
+            Reason.ALREADY_ENTERED, session_id, entry.at.timestamp(), entry.door
+        )
+
+    async def _take_over(self, conn: asyncpg.Connection, positions: list[int]) -> None:
+        if not positions:
+            return
+        claims = [self.verified[p] for p in positions]
+        await conn.execute(
+            "UPDATE entries e SET scan_id = u.scan_id, device = $4, door = u.door,"
+            " entered_at = u.at FROM unnest($1::bigint[], $2::bigint[], $3::bigint[],"
+            " $5::text[], $6::timestamptz[]) AS u(session_id, ticket_id, scan_id, door, at)"
+            " WHERE e.session_id = u.session_id AND e.ticket_id = u.ticket_id",
+            [self.decisions[p].session_id for p in positions],
+            [c.ticket_id for c in claims if isinstance(c, TicketClaims)],
+            [self.scan_ids[p] for p in positions],
+            self.device,
+            [self.scans[p].door for p in positions],
+            [self.scans[p].scanned_at for p in positions],
+        )
+
+    async def _store(self, conn: asyncpg.Connection, fresh: list[int]) -> None:
+        def ticket_of(pos: int) -> int | None:
+            claims = self.verified[pos]
+            if isinstance(claims, TicketClaims) and self.decisions[pos].session_id is not None:
+                return claims.ticket_id
+            return None
+
+        decisions = [self.decisions[p] for p in fresh]
+        await conn.execute(
+            "INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,"
+            " scanned_at, offline) SELECT *, true FROM unnest($1::bigint[], $2::bigint[],"
+            " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
+            " $9::timestamptz[])",
+            [self.scan_ids[p] for p in fresh],
+            [ticket_of(p) for p in fresh],
+            [d.session_id for d in decisions],
+            [self.device] * len(fresh),
+            [self.scans[p].door for p in fresh],
+            [self.scans[p].nonce for p in fresh],
+            [d.result for d in decisions],
+            [d.reason.value if d.reason else None for d in decisions],
+            [self.scans[p].scanned_at for p in fresh],
+        )
+        if self.conflicts:
+            await conn.execute(
+                "INSERT INTO door_conflicts (session_id, ticket_id, kept_scan_id, other_scan_id)"
+                " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])"
+                " ON CONFLICT DO NOTHING",
+                *(list(col) for col in zip(*self.conflicts, strict=True)),
+            )
+
+    # -- after commit ----------------------------------------------------------------------
+
+    def events_by_session(self) -> dict[int, list[DoorEvent]]:
+        events: dict[int, list[DoorEvent]] = defaultdict(list)
+        for pos, decision in self.decisions.items():
+            if decision.session_id is None or pos in self.takeovers:
+                continue
+            if decision.valid and pos not in self.new_entries:
+                continue
+            outcome = ENTERED if decision.valid else str(decision.reason)
+            events[decision.session_id].append(
+                DoorEvent(self.scans[pos].door, outcome, str(self.scan_ids[pos]))
+            )
+        return events
+
+    def entries_json(self, session_id: int) -> list[dict[str, Any]]:
+        out = []
+        for pos in sorted(self.new_entries | self.takeovers):
+            claims = self.verified[pos]
+            if self.decisions[pos].session_id == session_id and isinstance(claims, TicketClaims):
+                scan = self.scans[pos]
+                out.append(
+                    {
+                        "ticket_id": claims.ticket_id,
+                        "door": scan.door,
+                        "at": scan.scanned_at.isoformat(),
+                    }
+                )
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        results: list[dict[str, Any]] = []
+        for pos, scan in enumerate(self.scans):
+            if pos in self.replays:
+                r = self.replays[pos]
+                results.append(_result(scan.nonce, r["id"], r["result"], r["reason"], True))
+                continue
+            first = self._first_of_nonce[scan.nonce]
+            d = self.decisions[first]
+            reason = d.reason.value if d.reason else None
+            results.append(
+                _result(scan.nonce, self.scan_ids[first], d.result, reason, pos != first)
+            )
+        return {
+            "accepted": len(self.decisions),
+            "replayed": len(self.scans) - len(self.decisions),
+            "valid": sum(d.valid for d in self.decisions.values()),
+            "conflicts": len(self.conflicts),
+            "results": results,
+        }
+
+
+def _result(
+    nonce: str, scan_id: int, result: str, reason: str | None, replayed: bool
+) -> dict[str, Any]:
+    return {
+        "nonce": nonce,
+        "scan_id": scan_id,
+        "result": result,
+        "reason": reason,
+        "replayed": replayed,
+    }

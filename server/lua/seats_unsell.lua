@@ -1,0 +1,22 @@
+-- Frees seats and places whose tickets were refunded or cancelled in Postgres (already
+-- committed there). Seats not marked sold are left alone, so a retry changes nothing.
+local meta_key, seats_key, log_key = KEYS[1], KEYS[2], KEYS[3]
+local loglen, channel, places = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local FIRST_SEAT = 4
+
+if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
+local changes = {}
+for i = FIRST_SEAT, #ARGV do
+  if redis.call('HGET', seats_key, ARGV[i]) == 's' then
+    redis.call('HDEL', seats_key, ARGV[i])
+    changes[#changes + 1] = {tonumber(ARGV[i]), 0}
+  end
+end
+local freed = #changes + places
+local seq = tonumber(redis.call('HGET', meta_key, 'seq'))
+if freed > 0 then
+  local sold = tonumber(redis.call('HGET', meta_key, 'sold')) or 0
+  redis.call('HSET', meta_key, 'sold', math.max(sold - freed, 0))
+  seq = publish_change(meta_key, log_key, channel, loglen, changes)
+end
+return {'ok', seq, #changes}
