@@ -13,7 +13,7 @@ import uvicorn
 from server.auth import create_user
 from server.config import Settings
 from server.db import migrate
-from server.demo import load_demo, reset_demo_admin
+from server.demo import demo_ticket_codes, load_demo, reset_demo_admin
 
 
 async def _with_pool(fn, *args):  # type: ignore[no-untyped-def]
@@ -36,6 +36,11 @@ async def _demo(pool: asyncpg.Pool) -> None:
     user, password = await reset_demo_admin(pool)
     print("demo festival loaded" if loaded else "demo festival already present")
     print(f"demo admin: username {user!r}, password {password!r}")
+    codes = await demo_ticket_codes(pool)
+    if codes:
+        print("demo tickets to scan at /scanner.html (type or paste a code, then Enter):")
+        for ticket_id, code in codes:
+            print(f"  ticket {ticket_id}: {code}")
 
 
 def main() -> None:

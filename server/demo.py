@@ -11,6 +11,7 @@ from seatmap.generate import cinema, theatre
 from seatmap.plan import plan_to_document
 from server.auth import create_user
 from server.catalog import Catalog
+from server.keys import KeyStore, ticket_code
 
 FILMS = ["Les Enfants du paradis", "Playtime", "Cléo de 5 à 7", "Le Samouraï"]
 PLAYS = ["Cyrano de Bergerac", "Le Misanthrope", "En attendant Godot"]
@@ -31,6 +32,18 @@ async def load_demo(pool: asyncpg.Pool) -> bool:
     await catalog.import_plan(cinema_room["id"], plan_to_document(cinema()))
     await catalog.import_plan(theatre_room["id"], plan_to_document(theatre()))
 
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    preview = await catalog.create_session(
+        {
+            "room_id": cinema_room["id"],
+            "event_name": "Avant-première : Le Voyage dans la Lune",
+            "starts_at": now + timedelta(hours=1),
+            "ends_at": now + timedelta(hours=3),
+            "seated": True,
+            "tariffs": [{"name": "Plein tarif", "price_cents": 1400, "currency": "EUR"}],
+        }
+    )
+    await _sell_demo_tickets(pool, preview["id"], preview["tariffs"][0]["id"])
     today = datetime.now(UTC).date()
     for day in range(3):
         date = today + timedelta(days=day)
@@ -84,6 +97,53 @@ async def load_demo(pool: asyncpg.Pool) -> bool:
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO settings (name, value) VALUES ('demo_loaded', '1')")
     return True
+
+
+DEMO_SEATS = ["hall-E-8", "hall-E-9", "hall-E-10", "hall-E-11"]
+DEMO_ORDER_KEY = "demo-order-0001"
+
+
+async def _sell_demo_tickets(pool: asyncpg.Pool, session_id: int, tariff_id: int) -> None:
+    """A paid order of four tickets for the session starting soon, to try the scanner."""
+    async with pool.acquire() as conn, conn.transaction():
+        order_id = await conn.fetchval(
+            "INSERT INTO orders (idempotency_key, session_id, hold_token, channel, buyer_name,"
+            " total_cents, currency) VALUES ($1, $2, 'demo', 'pos', 'Demo buyer', $3, 'EUR')"
+            " RETURNING id",
+            DEMO_ORDER_KEY,
+            session_id,
+            1400 * len(DEMO_SEATS),
+        )
+        await conn.execute(
+            "INSERT INTO tickets (order_id, session_id, seat_idx, tariff_id, price_cents)"
+            " SELECT $1, $2, se.idx, $3, 1400 FROM sessions s"
+            " JOIN seats se ON se.plan_id = s.seat_plan_id"
+            " WHERE s.id = $2 AND se.seat_id = ANY($4::text[])",
+            order_id,
+            session_id,
+            tariff_id,
+            DEMO_SEATS,
+        )
+
+
+async def demo_ticket_codes(pool: asyncpg.Pool) -> list[tuple[int, str]]:
+    """(ticket id, signed code) of the demo order's tickets."""
+    rows = await pool.fetch(
+        "SELECT t.id, t.session_id, t.code_seed, s.starts_at, s.ends_at FROM tickets t"
+        " JOIN orders o ON o.id = t.order_id JOIN sessions s ON s.id = t.session_id"
+        " WHERE o.idempotency_key = $1 ORDER BY t.id",
+        DEMO_ORDER_KEY,
+    )
+    store = KeyStore(pool)
+    return [
+        (
+            r["id"],
+            await ticket_code(
+                store, r["id"], r["session_id"], r["starts_at"], r["ends_at"], bytes(r["code_seed"])
+            ),
+        )
+        for r in rows
+    ]
 
 
 async def reset_demo_admin(pool: asyncpg.Pool) -> tuple[str, str]:
