@@ -106,6 +106,10 @@ class Keys:
 
 
 LIVE_SESSIONS = "gq:live-sessions"  # zset: session -> latest hold expiry, for the sweeper
+# A process re-marks a session in LIVE_SESSIONS after a hold only when a second has passed
+# since it last did or the hold expires more than a second after the expiry written then
+# (far below the sweeper's margin): about one ZADD per second and session, not one per hold.
+LIVE_MARK_SLACK_MS = 1000
 
 
 def _load_scripts(client: redis.Redis) -> dict[str, AsyncScript]:
@@ -148,6 +152,8 @@ class Live:
         self._load_facts = loader
         self.log_length = log_length
         self._scripts = _load_scripts(client)
+        # session -> (when, expiry) last written to LIVE_SESSIONS by this process
+        self._live_marks: dict[int, tuple[float, int]] = {}
 
     async def _run(self, name: str, keys: Sequence[str], args: Iterable[Any]) -> Any:
         try:
@@ -155,6 +161,23 @@ class Live:
         except REDIS_DOWN as exc:
             log.warning("redis unavailable: %s", type(exc).__name__)
             raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+
+    async def _read(self, build: Callable[[Any], object]) -> list[Any]:
+        """Run read-only commands in one MULTI/EXEC. A read is retried once on a connection
+        error: after a Redis restart every pooled connection is stale and fails once, and
+        the retry reconnects. (Scripts are not retried: some are not idempotent.)"""
+        for attempt in (1, 2):
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    build(pipe)
+                    return list(await pipe.execute())
+            except REDIS_DOWN as exc:
+                if attempt == 2:
+                    log.warning("redis unavailable: %s", type(exc).__name__)
+                    raise unavailable(
+                        "live_unavailable", "the live seat service is unavailable"
+                    ) from exc
+        raise AssertionError("unreachable")
 
     async def _run_loaded(
         self, session_id: int, name: str, keys: Sequence[str], args: list[Any]
@@ -223,8 +246,13 @@ class Live:
             raise HoldRefused("not_enough_places", available=int(reply[1]))
         if status == "expired":
             raise HoldRefused("hold_expired")
-        await self.redis.zadd(LIVE_SESSIONS, {str(session_id): int(reply[2])})
-        return int(reply[1]), int(reply[2])
+        expires = int(reply[2])
+        now = time.monotonic()
+        marked_at, mark = self._live_marks.get(session_id, (0.0, 0))
+        if now - marked_at >= LIVE_MARK_SLACK_MS / 1000 or expires > mark + LIVE_MARK_SLACK_MS:
+            await self.redis.zadd(LIVE_SESSIONS, {str(session_id): expires})
+            self._live_marks[session_id] = (now, expires)
+        return int(reply[1]), expires
 
     async def release(
         self, session_id: int, token: str, seats: Sequence[int] | None, quantity: int = 0
@@ -313,13 +341,9 @@ class Live:
     async def hold_info(self, session_id: int, token: str) -> HoldInfo:
         k = Keys(session_id)
         tok, toks = k.token(token)
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hmget(tok, "exp", "cap", "ga")
-                pipe.smembers(toks)
-                (expires, cap, ga), members = await pipe.execute()
-        except REDIS_DOWN as exc:
-            raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+        (expires, cap, ga), members = await self._read(
+            lambda pipe: (pipe.hmget(tok, "exp", "cap", "ga"), pipe.smembers(toks))
+        )
         if expires is None or int(expires) <= int(time.time() * 1000):
             raise HoldRefused("unknown_hold")
         return HoldInfo(
@@ -329,15 +353,12 @@ class Live:
     async def snapshot(self, session_id: int) -> Snapshot:
         k = Keys(session_id)
         for _ in range(3):
-            try:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hmget(k.meta, "epoch", "seq", "n", "cap", "sold", "held")
-                    pipe.hgetall(k.seats)
-                    meta, seats = await pipe.execute()
-            except REDIS_DOWN as exc:
-                raise unavailable(
-                    "live_unavailable", "the live seat service is unavailable"
-                ) from exc
+            meta, seats = await self._read(
+                lambda pipe: (
+                    pipe.hmget(k.meta, "epoch", "seq", "n", "cap", "sold", "held"),
+                    pipe.hgetall(k.seats),
+                )
+            )
             if meta[0] is None:
                 await self.ensure_loaded(session_id)
                 continue
@@ -351,13 +372,9 @@ class Live:
     async def changes_since(self, session_id: int, epoch: str) -> tuple[str, int, list[Change]]:
         """The session's current epoch and seq and its log (newest first)."""
         k = Keys(session_id)
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hmget(k.meta, "epoch", "seq")
-                pipe.lrange(k.log, 0, -1)
-                (cur_epoch, seq), entries = await pipe.execute()
-        except REDIS_DOWN as exc:
-            raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+        (cur_epoch, seq), entries = await self._read(
+            lambda pipe: (pipe.hmget(k.meta, "epoch", "seq"), pipe.lrange(k.log, 0, -1))
+        )
         if cur_epoch is None:
             return "", 0, []
         return cur_epoch.decode(), int(seq), [parse_change(e) for e in entries]
