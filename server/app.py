@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.signer = TokenSigner(await load_secret(pool))
         setup_door(state, pool, live)
         await hub.start()
+        await state.door_feeds.start()
         sweeper = asyncio.create_task(
             run_sweeper(live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
         )
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await hub.stop()
+            await state.door_feeds.stop()
             await client.aclose()
             await pool.close()
 

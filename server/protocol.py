@@ -37,12 +37,15 @@ class ServerType(StrEnum):
     PONG = "pong"
     AUTHENTICATED = "authenticated"
     SCAN_RESULT = "scan_result"
+    DOOR = "door"
+    REVOKED = "revoked"
     ERROR = "error"
 
 
 class ChannelKind(StrEnum):
     SEATS = "seats"  # seats:<session_id>: snapshot then deltas of seat states
     GAUGE = "gauge"  # gauge:<session_id>: capacity, sold, held, free
+    DOOR = "door"  # door:<session_id>: entry counters, new entries, revoked codes
 
 
 class ErrorCode(StrEnum):

@@ -30,13 +30,15 @@ from server.protocol import (
     error,
     parse_channel,
 )
+from server.roles import Role
 
 log = logging.getLogger(__name__)
 
 # Which roles may subscribe to which channel kind; None means anyone (the public e-shop).
-CHANNEL_ROLES: dict[ChannelKind, tuple[str, ...] | None] = {
+CHANNEL_ROLES: dict[ChannelKind, tuple[Role, ...] | None] = {
     ChannelKind.SEATS: None,
     ChannelKind.GAUGE: None,
+    ChannelKind.DOOR: (Role.ENTRY_CHECK, Role.STATS),
 }
 
 
@@ -50,6 +52,7 @@ class Connection:
         self.sub = sub
         self.principal: Principal = ANONYMOUS
         self.door: Any = None  # the door service (server.door.DoorService)
+        self.door_feeds: Any = None  # server.door_feed.DoorFeeds
 
     def reply(self, message: dict[str, Any]) -> None:
         self.sub.send_message(message)
@@ -106,7 +109,7 @@ class Connection:
             return
         kind, session_id, channel = parsed
         roles = CHANNEL_ROLES[kind]
-        if roles is not None and not any(self.principal.has(r) for r in roles):  # type: ignore[arg-type]
+        if roles is not None and not self.principal.has(*roles):
             self.reply(error(ErrorCode.FORBIDDEN, "your role may not watch this channel", ref))
             return
         since = message.get("since")
@@ -135,7 +138,10 @@ class Connection:
                 return
             raise
         self.sub.channels.add(channel)
-        await self.hub.subscribe(self.sub, kind, session_id, position)
+        if kind is ChannelKind.DOOR:
+            await self.door_feeds.subscribe(self.sub, session_id)
+        else:
+            await self.hub.subscribe(self.sub, kind, session_id, position)
 
     async def _unsubscribe(self, message: dict[str, Any], ref: Any) -> None:
         parsed = self._channel(message, ref)
@@ -146,7 +152,10 @@ class Connection:
             self.reply(error(ErrorCode.NOT_SUBSCRIBED, f"not subscribed to {channel}", ref))
             return
         self.sub.channels.discard(channel)
-        await self.hub.unsubscribe(self.sub, kind, session_id)
+        if kind is ChannelKind.DOOR:
+            self.door_feeds.unsubscribe(self.sub, session_id)
+        else:
+            await self.hub.unsubscribe(self.sub, kind, session_id)
         self.reply({"type": ServerType.UNSUBSCRIBED.value, "channel": channel})
 
     def _auth(self, message: dict[str, Any], ref: Any) -> None:
@@ -184,6 +193,7 @@ async def serve_connection(scope: Scope, receive: Receive, send: Send) -> None:
     sub = Subscriber(send, codec, app_state.settings.send_queue_frames)
     conn = Connection(app_state.hub, app_state.catalog, app_state.signer, sub)
     conn.door = app_state.door
+    conn.door_feeds = app_state.door_feeds
     sub.start()
     try:
         while True:
@@ -196,4 +206,5 @@ async def serve_connection(scope: Scope, receive: Receive, send: Send) -> None:
             await conn.handle(data)
     finally:
         app_state.hub.forget(sub)
+        app_state.door_feeds.forget(sub)
         await sub.stop()
