@@ -39,14 +39,22 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class Subscriber:
-    """One WebSocket connection as the hub sees it: an encoding and a bounded send queue."""
+    """One WebSocket connection as the hub sees it: an encoding and a bounded send queue.
+
+    Frames are sent eagerly: while nothing is waiting, ``push`` runs the ASGI send right
+    away, which completes without suspending whenever the transport is writable (the usual
+    case), so a fan-out costs no task switch per subscriber. Only when a send has to wait
+    (the client's socket buffer is full) does a task take over; frames pushed meanwhile wait
+    in the bounded queue, in order.
+    """
 
     __slots__ = (
+        "_busy",
         "_closed",
         "_holding",
+        "_key",
         "_queue",
         "_send",
-        "_wake",
         "channels",
         "codec",
         "limit",
@@ -57,19 +65,20 @@ class Subscriber:
         self._send = send
         self.codec = codec
         self.limit = limit
+        self._key = "bytes" if codec.binary else "text"
         self._queue: deque[str | bytes] = deque()
-        self._wake = asyncio.Event()
+        self._busy = False  # a send is waiting: new frames go to the queue
         self._holding: dict[str, list[str | bytes]] = {}
         self._closed = False
         self.channels: set[str] = set()
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self.task = asyncio.create_task(self._writer())
+        """Nothing to start: a task only runs while a send waits for the socket."""
 
     async def stop(self) -> None:
         self._closed = True
-        if self.task:
+        if self.task and not self.task.done():
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
@@ -83,11 +92,26 @@ class Subscriber:
             if len(held) < self.limit:
                 held.append(frame)
             return
+        if not self._busy:
+            self._send_now(frame)
+            return
         if len(self._queue) >= self.limit:
             self._overflow()
             return
         self._queue.append(frame)
-        self._wake.set()
+
+    def _send_now(self, frame: str | bytes) -> None:
+        """Run the ASGI send of ``frame`` until it completes or has to wait."""
+        coro = self._send({"type": "websocket.send", self._key: frame})
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # the client went away; the reader side cleans up
+            self._closed = True
+            return
+        self._busy = True
+        self.task = asyncio.create_task(self._finish(coro, waiting))
 
     def send_message(self, message: dict[str, Any]) -> None:
         self.push(self.codec.encode(message))
@@ -117,25 +141,36 @@ class Subscriber:
                     }
                 )
             )
-        self._wake.set()
 
-    async def _writer(self) -> None:
-        queue, wake = self._queue, self._wake
-        text = not self.codec.binary
+    async def _finish(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+        """Resume a send that had to wait (as a task would), then drain the queue."""
         try:
             while True:
-                await wake.wait()
-                wake.clear()
-                while queue:
-                    frame = queue.popleft()
-                    if text:
-                        await self._send({"type": "websocket.send", "text": frame})
+                try:
+                    if waiting is None:
+                        await asyncio.sleep(0)
                     else:
-                        await self._send({"type": "websocket.send", "bytes": frame})
+                        # What a task does with a future its coroutine yields.
+                        waiting._asyncio_future_blocking = False
+                        await waiting
+                except asyncio.CancelledError:
+                    coro.close()
+                    raise
+                except Exception:
+                    pass  # resuming the send raises it there
+                try:
+                    waiting = coro.send(None)
+                except StopIteration:
+                    break
+            queue = self._queue
+            while queue:
+                frame = queue.popleft()
+                await self._send({"type": "websocket.send", self._key: frame})
         except asyncio.CancelledError:
             raise
         except Exception:  # the client went away; the reader side cleans up
             self._closed = True
+        self._busy = False
 
 
 class Feed:

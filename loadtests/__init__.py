@@ -1,0 +1,1 @@
+"""Load tests: ``python -m loadtests.bench`` (``make bench``) and a locust scenario."""

@@ -1,0 +1,812 @@
+"""The Guichet bench: ``python -m loadtests.bench [--quick]`` (``make bench``).
+
+Needs ``DATABASE_URL`` and ``REDIS_URL`` (``make bench`` provides private ones). Recreates
+its own database ``guichet_bench``, flushes its own Redis db (5), starts a real server
+process and drives it over HTTP and WebSocket from separate load-generator processes:
+
+1. holds: 50 connections hold contended 4-seat groups of a 20,000-seat session; every
+   conflict must be refused and no seat may end up under two tokens; then the same Lua
+   script from a bare redis-py loop, for comparison;
+2. sales: holds first, then 50 connections confirm durable orders;
+3. memory: server RSS per idle subscribed WebSocket connection;
+4. fan-out: N subscribers of one seat map, seat changes at a fixed rate, end-to-end
+   latency of every change at every subscriber; then a saturating rate for peak frames/s;
+5. Redis flushed under load: sold seats rebuilt, every subscriber resynced;
+6. baseline: a bare ``websockets.broadcast`` server to the same number of clients.
+
+Prints a table, then (last line) one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+import asyncpg
+import redis.asyncio as redis
+
+from loadtests import env
+from loadtests.fanout import ViewerPool, percentile
+from loadtests.httpclient import HttpConnection
+from loadtests.sales_load import run_load
+from server.live import Keys, Live, SessionFacts
+
+FULL = {
+    "seats": 20_000,
+    "subscribers": 5_000,
+    "viewer_procs": 4,
+    "http_conns": 50,
+    "http_procs": 2,
+    "fanout_rate": 200,
+    "fanout_seconds": 10,
+    "peak_rate": 2000,
+    "peak_seconds": 4,
+    "orders": 3000,
+    "flush_sold": 5000,
+    "baseline_seconds": 5,
+    "lua_seconds": 3,
+}
+QUICK = {
+    **FULL,
+    "subscribers": 1000,
+    "viewer_procs": 2,
+    "fanout_seconds": 4,
+    "peak_seconds": 3,
+    "orders": 800,
+    "flush_sold": 2000,
+    "baseline_seconds": 3,
+    "lua_seconds": 2,
+}
+TARGETS = {
+    "fanout_p99_ms": 250,
+    "fanout_ratio": 0.7,
+    "kb_per_connection": 30,
+    "holds_per_s": 2000,
+    "orders_per_s": 500,
+    "flush_resync_s": 1.0,
+}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def own_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Meter:
+    """Server and load-generator CPU over a phase."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.pid = server_pid
+        self.t0 = time.monotonic()
+        self.s0 = env.cpu_seconds(server_pid)
+        self.c0 = own_cpu()
+        self.b0 = env.system_busy()
+
+    def done(self, loadgen_cpu: float = 0.0, elapsed: float | None = None) -> dict[str, float]:
+        """CPU per wall second; ``elapsed`` narrows the window when the load started late
+        (the idle server burns ~nothing meanwhile)."""
+        elapsed = elapsed or time.monotonic() - self.t0
+        busy, total = env.system_busy()
+        return {
+            # every process of the machine (Redis, Postgres and anything else running), in % of
+            # all CPUs
+            "machine_busy_pct": round(100 * (busy - self.b0[0]) / max(total - self.b0[1], 1), 1),
+            "server_cpu_pct": round(100 * (env.cpu_seconds(self.pid) - self.s0) / elapsed, 1),
+            "loadgen_cpu_pct": round(100 * (own_cpu() - self.c0 + loadgen_cpu) / elapsed, 1),
+        }
+
+
+def groups_of(seat_ids: list[str], first: int, count: int) -> list[list[str]]:
+    return [seat_ids[first + 4 * g : first + 4 * g + 4] for g in range(count)]
+
+
+def contended_jobs(
+    n_groups: int, conns: int, contention: float, rng: random.Random
+) -> list[list[int]]:
+    """Each connection works a stripe of a shuffled list of 4-seat groups; a share of its
+    attempts goes to a random group of the whole list instead (somebody else's)."""
+    order = list(range(n_groups))
+    rng.shuffle(order)
+    jobs = []
+    for c in range(conns):
+        stripe = order[c::conns]
+        jobs.append([rng.randrange(n_groups) if rng.random() < contention else g for g in stripe])
+    return jobs
+
+
+# -- holds -------------------------------------------------------------------------------
+
+
+def bench_holds(
+    cfg: dict[str, Any], server: env.Server, session: env.BenchSession
+) -> dict[str, Any]:
+    rng = random.Random(7)
+    n_groups = cfg["seats"] // 4
+    jobs = contended_jobs(n_groups, cfg["http_conns"], 0.15, rng)
+    per_conn = [[session.seat_ids[4 * g : 4 * g + 4] for g in js] for js in jobs]
+    meter = Meter(server.pid)
+    res = run_load("hold", server.port, session.id, per_conn, cfg["http_procs"], max_seconds=20)
+    cpu = meter.done(res.cpu_s, res.elapsed)
+    verified = asyncio.run(verify_holds(session, res.successes))
+    return {
+        "holds_ok": res.ok,
+        "holds_refused": res.refused,
+        "holds_errors": res.errors,
+        "error_samples": res.error_samples,
+        "holds_seconds": round(res.elapsed, 2),
+        "holds_per_s": round(res.rate, 1),
+        "requests_per_s": round((res.ok + res.refused) / res.elapsed, 1),
+        "hold_p50_ms": round(res.percentile(50), 1),
+        "hold_p99_ms": round(res.percentile(99), 1),
+        **verified,
+        **{f"holds_{k}": v for k, v in cpu.items()},
+    }
+
+
+async def verify_holds(session: env.BenchSession, successes: list[Any]) -> dict[str, Any]:
+    client = redis.Redis.from_url(env.redis_url())
+    try:
+        raw = await client.hgetall(Keys(session.id).seats)
+    finally:
+        await client.aclose()
+    index = {s: i for i, s in enumerate(session.seat_ids)}
+    held = {int(k): v.decode() for k, v in raw.items()}
+    claimed: dict[int, str] = {}
+    double = 0
+    mismatch = 0
+    for token, seats in successes:
+        for s in seats:
+            i = index[s]
+            if i in claimed:
+                double += 1
+            claimed[i] = token
+            if held.get(i) != "h" + token:
+                mismatch += 1
+    n_held = sum(1 for v in held.values() if v.startswith("h"))
+    return {
+        "seats_held": n_held,
+        "seats_in_successful_holds": 4 * len(successes),
+        "double_holds": double,
+        "holds_mismatched": mismatch,
+        "holds_consistent": double == 0 and mismatch == 0 and n_held == 4 * len(successes),
+    }
+
+
+async def bare_lua(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The same ``holds_hold`` script from a bare redis-py loop (Live.hold, no HTTP)."""
+    n = cfg["seats"]
+    fake_id = 900_000_000
+
+    async def loader(session_id: int) -> SessionFacts:
+        return SessionFacts(session_id, n, n, 0, (), ())
+
+    client = redis.Redis.from_url(env.redis_url(), max_connections=200)
+    live = Live(client, loader)
+    await live.ensure_loaded(fake_id)
+    rng = random.Random(11)
+    jobs = contended_jobs(n // 4, cfg["http_conns"], 0.15, rng)
+    ok = refused = 0
+    deadline = time.monotonic() + cfg["lua_seconds"] * 4
+    cpu0 = own_cpu()
+    t0 = time.monotonic()
+
+    async def worker(groups: list[int]) -> None:
+        nonlocal ok, refused
+        from server.live import HoldRefused
+
+        for g in groups:
+            if time.monotonic() > deadline:
+                return
+            token = f"bare{rng.getrandbits(64):016x}"
+            try:
+                await live.hold(
+                    fake_id, token, list(range(4 * g, 4 * g + 4)), 0, 600_000, 1_800_000
+                )
+                ok += 1
+            except HoldRefused:
+                refused += 1
+
+    await asyncio.gather(*(worker(j) for j in jobs))
+    elapsed = time.monotonic() - t0
+    cpu = own_cpu() - cpu0
+    k = Keys(fake_id)
+    await client.delete(k.meta, k.seats, k.log, k.exp)
+    await client.aclose()
+    return {
+        "lua_holds_ok": ok,
+        "lua_refused": refused,
+        "lua_seconds": round(elapsed, 2),
+        "lua_holds_per_s": round(ok / elapsed, 1),
+        "lua_client_cpu_pct": round(100 * cpu / elapsed, 1),
+    }
+
+
+# -- sales -------------------------------------------------------------------------------
+
+
+def hold_groups(
+    server: env.Server, session: env.BenchSession, first: int, n: int, conns: int, procs: int
+) -> list[tuple[str, list[str]]]:
+    groups = groups_of(session.seat_ids, first, n)
+    per_conn = [groups[c::conns] for c in range(conns)]
+    res = run_load("hold", server.port, session.id, per_conn, procs, max_seconds=60)
+    if res.errors or res.refused:
+        log(f"  holding first: {res.errors} errors, {res.refused} refused {res.error_samples}")
+    return res.successes
+
+
+def bench_sales(
+    cfg: dict[str, Any], server: env.Server, session: env.BenchSession
+) -> dict[str, Any]:
+    holds = hold_groups(server, session, 0, cfg["orders"], cfg["http_conns"], cfg["http_procs"])
+    tariff = session.tariff_ids[0]
+    conns = cfg["http_conns"]
+    per_conn = [[(t, s, tariff) for t, s in holds[c::conns]] for c in range(conns)]
+    meter = Meter(server.pid)
+    res = run_load("order", server.port, session.id, per_conn, cfg["http_procs"], max_seconds=60)
+    cpu = meter.done(res.cpu_s, res.elapsed)
+    tickets = asyncio.run(count_tickets(session.id))
+    return {
+        "orders_created": res.ok,
+        "orders_errors": res.errors,
+        "order_error_samples": res.error_samples,
+        "orders_seconds": round(res.elapsed, 2),
+        "orders_per_s": round(res.rate, 1),
+        "order_p50_ms": round(res.percentile(50), 1),
+        "order_p99_ms": round(res.percentile(99), 1),
+        "tickets_in_postgres": tickets,
+        "tickets_consistent": tickets == 4 * res.ok,
+        **{f"orders_{k}": v for k, v in cpu.items()},
+    }
+
+
+async def count_tickets(session_id: int) -> int:
+    conn = await asyncpg.connect(env.database_url())
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'",
+                session_id,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def pg_settings() -> dict[str, str]:
+    conn = await asyncpg.connect(env.database_url())
+    try:
+        return {
+            k: str(await conn.fetchval(f"SHOW {k}"))
+            for k in ("fsync", "synchronous_commit", "wal_sync_method", "server_version")
+        }
+    finally:
+        await conn.close()
+
+
+# -- fan-out -----------------------------------------------------------------------------
+
+
+async def drive(
+    server: env.Server,
+    session: env.BenchSession,
+    sent: Any,
+    first: int,
+    rate: float,
+    seconds: float,
+    conns: int = 24,
+) -> dict[str, Any]:
+    """Hold one seat per request at ``rate`` per second; stamp each seat's send time."""
+    pool: asyncio.Queue[HttpConnection] = asyncio.Queue()
+    for _ in range(conns):
+        pool.put_nowait(await HttpConnection.open("127.0.0.1", server.port))
+    path = f"/api/sessions/{session.id}/holds"
+    total = int(rate * seconds)
+    ok = failed = 0
+    late = 0
+    tasks = set()
+
+    async def one(conn: HttpConnection, idx: int) -> None:
+        nonlocal ok, failed
+        sent[idx] = time.monotonic()
+        status, _ = await conn.post_json(path, {"seats": [session.seat_ids[idx]]})
+        if status == 200:
+            ok += 1
+        else:
+            failed += 1
+        pool.put_nowait(conn)
+
+    t0 = time.monotonic()
+    for k in range(total):
+        due = t0 + k / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.05:
+            late += 1
+        conn = await pool.get()
+        task = asyncio.create_task(one(conn, first + k))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - t0
+    while not pool.empty():
+        pool.get_nowait().close()
+    return {
+        "sent": total,
+        "ok": ok,
+        "failed": failed,
+        "late": late,
+        "seconds": elapsed,
+        "achieved_rate": total / elapsed,
+    }
+
+
+async def drive_redis(
+    session: env.BenchSession, sent: Any, first: int, rate: float, seconds: float, conc: int = 16
+) -> dict[str, Any]:
+    """Hold one seat per call of the ``holds_hold`` script, straight into Redis (the server
+    only sees the published changes)."""
+
+    async def no_load(session_id: int) -> SessionFacts:
+        raise RuntimeError("the session is loaded by the server")
+
+    client = redis.Redis.from_url(env.redis_url(), max_connections=conc + 4)
+    live = Live(client, no_load)
+    total = int(rate * seconds)
+    ok = failed = 0
+    sem = asyncio.Semaphore(conc)
+    tasks = set()
+
+    async def one(idx: int) -> None:
+        nonlocal ok, failed
+        try:
+            sent[idx] = time.monotonic()
+            await live.hold(session.id, f"peak-{idx:08d}-bench", [idx], 0, 600_000, 1_800_000)
+            ok += 1
+        except Exception:
+            failed += 1
+        finally:
+            sem.release()
+
+    t0 = time.monotonic()
+    for k in range(total):
+        delay = t0 + k / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await sem.acquire()
+        task = asyncio.create_task(one(first + k))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - t0
+    await client.aclose()
+    return {
+        "sent": total,
+        "ok": ok,
+        "failed": failed,
+        "seconds": elapsed,
+        "achieved_rate": total / elapsed,
+    }
+
+
+def fanout_phase(
+    viewers: ViewerPool,
+    server: env.Server,
+    session: env.BenchSession,
+    sent: Any,
+    first: int,
+    rate: float,
+    seconds: float,
+    via: str = "http",
+) -> dict[str, Any]:
+    viewers.call("reset")
+    meter = Meter(server.pid)
+    if via == "http":
+        drove = asyncio.run(drive(server, session, sent, first, rate, seconds))
+    else:
+        drove = asyncio.run(drive_redis(session, sent, first, rate, seconds))
+    at_end = viewers.stats()
+    window = drove["seconds"]
+    time.sleep(2.0)  # let the last batches arrive
+    st = viewers.stats()
+    cpu = meter.done(st["cpu_s"])
+    hist = st["hist"]
+    return {
+        "via": via,
+        "rate": rate,
+        "achieved_rate": round(drove["achieved_rate"], 1),
+        "changes_made": drove["ok"],
+        "failed": drove["failed"],
+        "frames_per_s": round(at_end["frames"] / window, 0),
+        "changes_delivered": st["changes"],
+        "changes_expected": drove["ok"] * st["clients"],
+        "clients": st["clients"],
+        "min_client_changes": st["min_client_changes"],
+        "every_change_everywhere": st["min_client_changes"] == drove["ok"] and st["gaps"] == 0,
+        "gaps": st["gaps"],
+        "resyncs": st["resyncs"],
+        "snapshots": st["snapshots"],
+        "disconnected": st["disconnected"],
+        "p50_ms": percentile(hist, 50),
+        "p99_ms": percentile(hist, 99),
+        "max_ms": percentile(hist, 100),
+        **cpu,
+    }
+
+
+def bench_memory(cfg: dict[str, Any], session: env.BenchSession) -> dict[str, Any]:
+    """RSS of a fresh server process (same database and Redis) before and after the
+    subscribers connect and subscribe. A fresh process, because the other phases leave
+    freed memory behind that new connections would reuse, understating their cost."""
+    server = env.Server()
+    viewers = None
+    try:
+        server.wait_ready()
+        viewers = ViewerPool(cfg["viewer_procs"])
+        # Warm up: the session's feed, its Redis mirror and the code paths of one client.
+        viewers.connect(server.ws_url, cfg["viewer_procs"], f"seats:{session.id}")
+        time.sleep(1.0)
+        rss0 = env.rss_kb(server.pid)
+        log(f"connecting {cfg['subscribers']} subscribers (RSS before {rss0} KB)")
+        conn = viewers.connect(server.ws_url, cfg["subscribers"], f"seats:{session.id}")
+        log(f"  {conn}")
+        time.sleep(2.0)
+        rss1 = env.rss_kb(server.pid)
+    finally:
+        if viewers is not None:
+            viewers.close()
+        server.stop()
+    n = conn["subscribed"]
+    return {
+        "rss_before_kb": rss0,
+        "rss_after_kb": rss1,
+        "subscribed": n,
+        "connect_seconds": round(conn["seconds"], 1),
+        "kb_per_connection": round((rss1 - rss0) / max(n, 1), 1),
+        "connect_errors": conn["errors"],
+    }
+
+
+def bench_fanout(
+    cfg: dict[str, Any],
+    server: env.Server,
+    session: env.BenchSession,
+    viewers: ViewerPool,
+    sent: Any,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    first = 0
+    log(f"fan-out: {cfg['fanout_rate']} changes/s for {cfg['fanout_seconds']} s")
+    out["fanout"] = fanout_phase(
+        viewers, server, session, sent, first, cfg["fanout_rate"], cfg["fanout_seconds"]
+    )
+    log(f"  {out['fanout']}")
+    first += int(cfg["fanout_rate"] * cfg["fanout_seconds"])
+    log(
+        f"fan-out peak: {cfg['peak_rate']} changes/s for {cfg['peak_seconds']} s,"
+        " straight into Redis (the server only fans out)"
+    )
+    out["peak"] = fanout_phase(
+        viewers, server, session, sent, first, cfg["peak_rate"], cfg["peak_seconds"], "redis"
+    )
+    log(f"  {out['peak']}")
+
+    # Redis flushed under load: sell seats first (from the end of the plan), then flush.
+    n_orders = cfg["flush_sold"] // 4
+    first_sold = cfg["seats"] - cfg["flush_sold"]
+    log(f"selling {cfg['flush_sold']} seats of the watched session")
+    assert first + cfg["peak_rate"] * cfg["peak_seconds"] + 4 * cfg["fanout_rate"] < (
+        cfg["seats"] - cfg["flush_sold"]
+    ), "the phases need more seats"
+    holds = hold_groups(server, session, first_sold, n_orders, 20, 1)
+    tariff = session.tariff_ids[0]
+    per_conn = [[(t, s, tariff) for t, s in holds[c::20]] for c in range(20)]
+    sold = run_load("order", server.port, session.id, per_conn, 1, max_seconds=60)
+    time.sleep(2.0)
+    log(f"  sold {4 * sold.ok} seats; flushing redis db {env.BENCH_REDIS_DB}")
+    first += int(cfg["peak_rate"] * cfg["peak_seconds"])
+    out["flush"] = flush_phase(
+        viewers, server, session, sent, first, cfg["fanout_rate"], 4 * sold.ok
+    )
+    log(f"  {out['flush']}")
+    return out
+
+
+def flush_phase(
+    viewers: ViewerPool,
+    server: env.Server,
+    session: env.BenchSession,
+    sent: Any,
+    first: int,
+    rate: float,
+    sold: int,
+) -> dict[str, Any]:
+    """Flush the Redis db while seat changes keep coming over HTTP; wait until every
+    subscriber got a snapshot of the new epoch."""
+
+    async def run() -> tuple[float, list[dict[str, Any]], dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        driving = asyncio.create_task(drive(server, session, sent, first, rate, 4.0))
+        await asyncio.sleep(1.0)
+        client = redis.Redis.from_url(env.redis_url())
+        try:
+            t_flush = time.monotonic()
+            await client.flushdb()
+        finally:
+            await client.aclose()
+        deadline = t_flush + 10
+        replies: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
+            replies = await loop.run_in_executor(
+                None, functools.partial(viewers.call, "resync", after=t_flush)
+            )
+            if all(r["resynced"] == r["clients"] for r in replies):
+                break
+        return t_flush, replies, await driving
+
+    meter = Meter(server.pid)
+    _, replies, drove = asyncio.run(run())
+    cpu = meter.done()
+    resynced = sum(r["resynced"] for r in replies)
+    clients = sum(r["clients"] for r in replies)
+    times = [r["max_s"] for r in replies if r["max_s"] is not None]
+    sold_seen = sorted({s for r in replies for s in r["sold"]})
+    return {
+        "clients": clients,
+        "resynced": resynced,
+        "resync_s": round(max(times), 3) if times and resynced == clients else None,
+        "slowest_resync_s": round(max(times), 3) if times else None,
+        "sold_expected": sold,
+        "sold_in_snapshots": sold_seen,
+        "sold_rebuilt": sold_seen == [sold],
+        "changes_during": drove["sent"],
+        "changes_failed": drove["failed"],
+        **cpu,
+    }
+
+
+# -- baseline ----------------------------------------------------------------------------
+
+
+def bench_baseline(cfg: dict[str, Any]) -> dict[str, Any]:
+    port = env.free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadtests.baseline_ws", str(port)],
+        cwd=env.ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    viewers = None
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("baseline server did not start")
+        viewers = ViewerPool(cfg["viewer_procs"], baseline=True)
+        conn = viewers.connect(f"ws://127.0.0.1:{port}/", cfg["subscribers"], None)
+        log(f"  baseline clients: {conn}")
+        time.sleep(1.0)
+        viewers.call("reset")
+        s0 = env.cpu_seconds(proc.pid)
+        t0 = time.monotonic()
+        proc.stdin.write(f"go {cfg['baseline_seconds']}\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        at_end = viewers.stats()
+        elapsed = time.monotonic() - t0
+        server_cpu = env.cpu_seconds(proc.pid) - s0
+        figures = json.loads(line)
+        return {
+            "clients": conn["connected"],
+            "frames_per_s": round(at_end["frames"] / elapsed, 0),
+            "frames_per_s_written": round(figures["frames_per_s_written"], 0),
+            "frame_bytes": figures["frame_bytes"],
+            "server_cpu_pct": round(100 * server_cpu / elapsed, 1),
+            "loadgen_cpu_pct": round(100 * at_end["cpu_s"] / elapsed, 1),
+        }
+    finally:
+        if viewers is not None:
+            viewers.close()
+        if proc.poll() is None:
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+                proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "mem_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+    }
+
+
+def verdicts(r: dict[str, Any]) -> dict[str, bool]:
+    f, m, h, s, fl = r["fanout"], r["memory"], r["holds"], r["sales"], r["flush"]
+    return {
+        "fanout_p99": f["p99_ms"] is not None
+        and f["p99_ms"] <= TARGETS["fanout_p99_ms"]
+        and f["every_change_everywhere"],
+        "fanout_ratio": r["fanout_ratio"] >= TARGETS["fanout_ratio"],
+        "memory": m["kb_per_connection"] <= TARGETS["kb_per_connection"],
+        "holds": h["holds_per_s"] >= TARGETS["holds_per_s"] and h["holds_consistent"],
+        "sales": s["orders_per_s"] >= TARGETS["orders_per_s"] and s["tickets_consistent"],
+        "flush": fl["resync_s"] is not None
+        and fl["resync_s"] <= TARGETS["flush_resync_s"]
+        and fl["sold_rebuilt"],
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    f, m, h, s, fl, b = (r[k] for k in ("fanout", "memory", "holds", "sales", "flush", "baseline"))
+    v = r["verdicts"]
+    ok = {True: "met", False: "MISSED"}
+    rows = [
+        (
+            "fan-out p99 (ms), {} subs @ {}/s".format(f["clients"], f["rate"]),
+            f"{f['p99_ms']} (p50 {f['p50_ms']}, max {f['max_ms']}; all delivered: "
+            f"{f['every_change_everywhere']})",
+            "<= 250",
+            ok[v["fanout_p99"]],
+        ),
+        (
+            "fan-out peak frames/s vs websockets.broadcast",
+            f"{r['guichet_peak_frames_per_s']:.0f} / {b['frames_per_s']:.0f}"
+            f" = {r['fanout_ratio']:.2f}",
+            ">= 0.7",
+            ok[v["fanout_ratio"]],
+        ),
+        (
+            "RSS per idle subscribed connection (KB)",
+            f"{m['kb_per_connection']}",
+            "<= 30",
+            ok[v["memory"]],
+        ),
+        (
+            "4-seat holds/s, 50 clients (HTTP)",
+            f"{h['holds_per_s']} ({h['holds_refused']} refused,"
+            f" consistent: {h['holds_consistent']})",
+            ">= 2000",
+            ok[v["holds"]],
+        ),
+        (
+            "  bare redis-py holds_hold/s, ratio",
+            f"{h['lua_holds_per_s']}, {h['http_vs_lua']:.2f}",
+            "",
+            "",
+        ),
+        (
+            "durable orders/s, 50 clients",
+            f"{s['orders_per_s']} (tickets ok: {s['tickets_consistent']})",
+            ">= 500",
+            ok[v["sales"]],
+        ),
+        (
+            "Redis flush: all resynced (s)",
+            f"{fl['resync_s']} ({fl['resynced']}/{fl['clients']}, "
+            f"sold rebuilt: {fl['sold_rebuilt']})",
+            "<= 1.0",
+            ok[v["flush"]],
+        ),
+    ]
+    w0 = max(len(x[0]) for x in rows)
+    w1 = max(len(x[1]) for x in rows)
+    lines = [f"{'measure':<{w0}}  {'result':<{w1}}  target   verdict"]
+    lines += [f"{a:<{w0}}  {b_:<{w1}}  {c:<7}  {d}" for a, b_, c, d in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.bench")
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    parser.add_argument("--subscribers", type=int, help="override the number of subscribers")
+    args = parser.parse_args()
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        raise SystemExit("DATABASE_URL and REDIS_URL must be set (`make bench` sets them)")
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.subscribers:
+        cfg["subscribers"] = args.subscribers
+    nofile = env.raise_nofile()
+    t_start = time.monotonic()
+    load_before = os.getloadavg()
+    results: dict[str, Any] = {
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "config": cfg,
+        "machine": machine(),
+        "nofile": nofile,
+        "command": "python -m loadtests.bench" + (" --quick" if args.quick else ""),
+    }
+    log(f"bench {'quick' if args.quick else 'full'}: {cfg}")
+    env.run(env.recreate_services())
+    env.prepare_database()
+    results["postgres"] = env.run(pg_settings())
+    server = env.Server()
+    try:
+        server.wait_ready()
+        token = env.run(env.login(server.url))
+        sessions = {
+            k: env.run(env.create_session(server.url, token, cfg["seats"], k))
+            for k in ("fanout", "holds", "sales")
+        }
+        log(
+            f"server pid {server.pid} on {server.url}; sessions "
+            f"{ {k: s.id for k, s in sessions.items()} }"
+        )
+
+        results["memory"] = bench_memory(cfg, sessions["fanout"])
+        log(f"  memory: {results['memory']}")
+
+        log("holds: 50 clients, contended 4-seat groups")
+        results["holds"] = bench_holds(cfg, server, sessions["holds"])
+        results["holds"].update(env.run(bare_lua(cfg)))
+        results["holds"]["http_vs_lua"] = round(
+            results["holds"]["holds_per_s"] / max(results["holds"]["lua_holds_per_s"], 1e-9), 3
+        )
+        log(f"  {results['holds']}")
+
+        log(f"sales: {cfg['orders']} holds, then 50 clients confirm orders")
+        results["sales"] = bench_sales(cfg, server, sessions["sales"])
+        log(f"  {results['sales']}")
+
+        sent = mp.RawArray("d", cfg["seats"])
+        viewers = ViewerPool(cfg["viewer_procs"], sent)
+        log(f"connecting {cfg['subscribers']} subscribers for the fan-out")
+        channel = f"seats:{sessions['fanout'].id}"
+        log(f"  {viewers.connect(server.ws_url, cfg['subscribers'], channel)}")
+        try:
+            results.update(bench_fanout(cfg, server, sessions["fanout"], viewers, sent))
+        finally:
+            viewers.close()
+    finally:
+        server.stop()
+    log(f"baseline: websockets.broadcast to {cfg['subscribers']} clients")
+    results["baseline"] = bench_baseline(cfg)
+    log(f"  {results['baseline']}")
+    peak = max(results["fanout"]["frames_per_s"], results["peak"]["frames_per_s"])
+    results["guichet_peak_frames_per_s"] = peak
+    results["fanout_ratio"] = round(peak / max(results["baseline"]["frames_per_s"], 1), 3)
+    results["verdicts"] = verdicts(results)
+    results["total_seconds"] = round(time.monotonic() - t_start, 1)
+    results["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    print()
+    print(table(results))
+    print(f"total {results['total_seconds']} s")
+    print(json.dumps(results, default=str))
+
+
+if __name__ == "__main__":
+    main()

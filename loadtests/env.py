@@ -1,0 +1,214 @@
+"""The bench's own services and server: database ``guichet_bench``, a private Redis db
+number, a real ``python -m server.cli serve`` process, and sessions made through the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import redis.asyncio as redis
+
+from seatmap.generate import grid
+from seatmap.plan import plan_to_document
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = os.environ.get("GUICHET_BENCH_DB", "guichet_bench")
+BENCH_REDIS_DB = int(os.environ.get("GUICHET_BENCH_REDIS_DB", "5"))
+ADMIN = ("bench-admin", "bench-admin-password")
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_url(name: str = BENCH_DB) -> str:
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def redis_url() -> str:
+    parts = urlsplit(os.environ["REDIS_URL"])
+    return urlunsplit(parts._replace(path=f"/{BENCH_REDIS_DB}"))
+
+
+def _host_is_local(url: str) -> None:
+    host = urlsplit(url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"the bench only talks to 127.0.0.1, not {host!r}")
+
+
+async def recreate_services() -> None:
+    _host_is_local(os.environ["DATABASE_URL"])
+    _host_is_local(os.environ["REDIS_URL"])
+    conn = await asyncpg.connect(database_url("postgres"))
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        fsync = await conn.fetchval("SHOW fsync")
+        sync_commit = await conn.fetchval("SHOW synchronous_commit")
+    finally:
+        await conn.close()
+    if fsync != "on" or sync_commit == "off":
+        print(f"WARNING: postgres fsync={fsync} synchronous_commit={sync_commit}", flush=True)
+    client = redis.Redis.from_url(redis_url())
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url(),
+        "LOG_LEVEL": os.environ.get("GUICHET_BENCH_LOG_LEVEL", "INFO"),
+    }
+
+
+def prepare_database() -> None:
+    for args in (["migrate"], ["create-user", ADMIN[0], ADMIN[1], "admin"]):
+        subprocess.run(
+            [sys.executable, "-m", "server.cli", *args],
+            cwd=ROOT,
+            env=_env(),
+            check=True,
+            capture_output=True,
+        )
+
+
+class Server:
+    """A real ``guichet serve`` process on a free port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.log_path = ROOT / ".data" / f"bench-server-{self.port}.log"
+        self.log_path.parent.mkdir(exist_ok=True)
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def system_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    total = sum(fields[:8])
+    return float(total - idle), float(total)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BenchSession:
+    id: int
+    seat_ids: list[str]
+    tariff_ids: list[int]
+
+
+async def login(base_url: str) -> str:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        r = await http.post("/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]})
+        r.raise_for_status()
+        return str(r.json()["token"])
+
+
+async def create_session(base_url: str, token: str, n_seats: int, label: str) -> BenchSession:
+    """A seated session on a fresh room with a ``grid`` plan, through the HTTP API."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
+        venue = (await http.post("/api/venues", json={"name": f"Bench {label}"})).json()
+        room = (await http.post(f"/api/venues/{venue['id']}/rooms", json={"name": label})).json()
+        plan = grid(n_seats, 100)
+        r = await http.put(f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan))
+        assert r.status_code == 201, r.text
+        r = await http.post(
+            "/api/sessions",
+            json={
+                "room_id": room["id"],
+                "event_name": f"Bench {label} {uuid.uuid4().hex[:6]}",
+                "starts_at": "2030-01-01T20:00:00+00:00",
+                "ends_at": "2030-01-01T22:00:00+00:00",
+                "seated": True,
+                "sales_open": True,
+                "tariffs": [{"name": "Full", "price_cents": 1500, "currency": "EUR"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        detail = r.json()
+    return BenchSession(
+        detail["id"], [s.id for s in plan.seats], [t["id"] for t in detail["tariffs"]]
+    )
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
