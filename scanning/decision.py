@@ -13,8 +13,14 @@ Checks run in this order, the first that fails gives the reason:
 4. a pass (scope ``pass``): ``pass_not_valid_for_session``, then ``session_full`` (a pass
    books its seat when scanned);
 5. the scanner's filters: ``wrong_room`` then ``wrong_session``;
-6. the code's validity window at the time of the scan: ``not_yet_valid``, ``expired``;
-7. first scan wins: ``already_entered`` with when and at which door.
+6. the code's validity window at the time of the scan: ``not_yet_valid``, ``expired``
+   (entry scans only: leaving after the end of the session is normal);
+7. the passage, against the ticket's entry for the session (:class:`Entry`):
+
+   * an entry scan: first scan wins, ``already_entered`` with when and at which door while
+     the holder is inside; once the holder went out, ``no_reentry`` unless the session
+     allows re-entry;
+   * an exit scan: ``not_inside`` when the ticket never entered or is out already.
 """
 
 from __future__ import annotations
@@ -28,11 +34,14 @@ from scanning.codes import CodeError, TicketClaims, TicketScope
 __all__ = [
     "Decision",
     "Entry",
+    "Mode",
     "PassFacts",
     "Reason",
     "ScannerContext",
     "TicketFacts",
     "decide",
+    "passage",
+    "passage_in",
     "precheck",
 ]
 
@@ -51,6 +60,15 @@ class Reason(StrEnum):
     FORGED = "forged"
     PASS_NOT_VALID_FOR_SESSION = "pass_not_valid_for_session"
     SESSION_FULL = "session_full"
+    NO_REENTRY = "no_reentry"
+    NOT_INSIDE = "not_inside"
+
+
+class Mode(StrEnum):
+    """Which way the scanned person goes through the door."""
+
+    ENTRY = "entry"
+    EXIT = "exit"
 
 
 TicketStatus = Literal["active", "refunded", "cancelled"]
@@ -91,6 +109,9 @@ class ScannerContext:
     """For passes: the scanned session has no place left to book."""
     session_room_id: int | None = None
     """For passes: the room of ``session_id``."""
+    mode: Mode = Mode.ENTRY
+    reentry_allowed: bool = False
+    """The session lets a ticket that went out come back in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +120,8 @@ class Entry:
 
     at: float
     door: str
+    inside: bool = True
+    """False once the holder went out (an exit scan) and has not come back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +170,7 @@ def precheck(
         return _refused(Reason.WRONG_ROOM, session)
     if context.session_id is not None and context.session_id != session:
         return _refused(Reason.WRONG_SESSION, session)
-    window = _window(claims, context.now)
+    window = _window(claims, context)
     if window is not None:
         return _refused(window, session)
     return Decision(None, session)
@@ -171,18 +194,20 @@ def _precheck_pass(
         and context.room_id != context.session_room_id
     ):
         return _refused(Reason.WRONG_ROOM, session)
-    window = _window(claims, context.now)
+    window = _window(claims, context)
     if window is not None:
         return _refused(window, session)
-    if context.session_full:
+    if context.session_full and context.mode is Mode.ENTRY:
         return _refused(Reason.SESSION_FULL, session)
     return Decision(None, session)
 
 
-def _window(claims: TicketClaims, now: float) -> Reason | None:
-    if now < claims.valid_from:
+def _window(claims: TicketClaims, context: ScannerContext) -> Reason | None:
+    if context.mode is Mode.EXIT:
+        return None
+    if context.now < claims.valid_from:
         return Reason.NOT_YET_VALID
-    if now > claims.valid_until:
+    if context.now > claims.valid_until:
         return Reason.EXPIRED
     return None
 
@@ -193,10 +218,30 @@ def decide(
     context: ScannerContext,
     entry: Entry | None,
 ) -> Decision:
-    """The full decision: :func:`precheck`, then first scan wins against ``entry``."""
+    """The full decision: :func:`precheck`, then the passage against ``entry``."""
     decision = precheck(claims, facts, context)
     if not decision.valid and decision.reason is not Reason.SESSION_FULL:
         return decision
-    if entry is not None:  # a pass that already entered booked its place: not "full"
-        return Decision(Reason.ALREADY_ENTERED, decision.session_id, entry.at, entry.door)
-    return decision
+    return passage(decision, context, entry)
+
+
+def passage(decision: Decision, context: ScannerContext, entry: Entry | None) -> Decision:
+    """A scan that passed :func:`precheck` (or a pass refused only as ``session_full``),
+    against the ticket's entry: in (:func:`passage_in`) or out."""
+    if context.mode is Mode.EXIT:
+        if entry is None or not entry.inside:
+            return Decision(Reason.NOT_INSIDE, decision.session_id)
+        return decision
+    return passage_in(decision, context, entry)
+
+
+def passage_in(decision: Decision, context: ScannerContext, entry: Entry | None) -> Decision:
+    """An entry scan that passed :func:`precheck`, against the ticket's entry."""
+    if entry is None:
+        return decision
+    session = decision.session_id
+    if entry.inside:  # a pass that already entered booked its place: not "full"
+        return Decision(Reason.ALREADY_ENTERED, session, entry.at, entry.door)
+    if not context.reentry_allowed:
+        return Decision(Reason.NO_REENTRY, session, entry.at, entry.door)
+    return Decision(None, session)  # back in; a pass booked its place already: not "full"

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,10 +31,11 @@ from server.hub import Hub
 from server.live import REDIS_DOWN, Live
 from server.sales import Sales
 from server.sweeper import run_sweeper
-from server.ws import WebSocketEndpoint
+from server.ws import serve_connection
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
+WS_PATH = "/ws"
 
 schemas = SchemaGenerator(
     {
@@ -108,7 +109,7 @@ class PrincipalMiddleware:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> Guichet:
     settings = settings or Settings.from_env()
 
     @contextlib.asynccontextmanager
@@ -151,7 +152,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[Any] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-        WebSocketRoute("/ws", WebSocketEndpoint()),
         *http_auth.ROUTES,
         *http_catalog.ROUTES,
         *http_sales.ROUTES,
@@ -159,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *http_devices.ROUTES,
         Mount("/", StaticFiles(directory=STATIC, html=True), name="static"),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(PrincipalMiddleware)],
         exception_handlers={
@@ -169,3 +169,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    return Guichet(app)
+
+
+class Guichet:
+    """The ASGI entry point: ``/ws`` goes straight to the WebSocket endpoint with the server's
+    own ``send`` (so the broadcast path can write to the transport, see
+    ``server/subscriber.py``); everything else goes to the Starlette app."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == WS_PATH:
+            scope["app"] = self.app
+            await serve_connection(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

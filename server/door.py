@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +21,22 @@ from typing import Any
 import asyncpg
 
 from scanning.codes import CodeError, TicketClaims, verify_code
-from scanning.decision import Decision, Reason, ScannerContext, TicketFacts, precheck
+from scanning.decision import (
+    Decision,
+    Mode,
+    Reason,
+    ScannerContext,
+    TicketFacts,
+    precheck,
+)
 from server.db import connection
 from server.door_batch import BatchUpload
+from server.door_counts import counts_from_postgres
+from server.door_passage import INSERT_SCAN, Passage, ScanReplayed
 from server.door_verify import verify_many
 from server.errors import ApiError, bad_request, conflict, not_found
 from server.keys import KeyStore, ticket_code
-from server.live_door import ENTERED, CountsFromPostgres, DoorEvent, DoorLive
+from server.live_door import ENTERED, EXITED, DoorEvent, DoorLive
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,7 @@ class ScanRequest:
     scanned_at: datetime
     session_id: int | None = None
     room_id: int | None = None
+    mode: Mode = Mode.ENTRY
 
 
 def _verify(code: str, public_keys: dict[int, bytes]) -> TicketClaims | CodeError:
@@ -89,7 +98,7 @@ def result_json(
         "ticket": ticket,
         "replayed": replayed,
     }
-    if decision.reason is Reason.ALREADY_ENTERED:
+    if decision.reason in (Reason.ALREADY_ENTERED, Reason.NO_REENTRY):
         body["entered_at"] = _at(decision.entered_at)
         body["entered_door"] = decision.door
     return body
@@ -99,11 +108,11 @@ def result_json(
 # id, the ticket with its session, seat and tariff, and whether this code is revoked.
 _ONLINE_FACTS = """
 SELECT
-  (SELECT row(id, result, reason, session_id, ticket_id) FROM scans
+  (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
     WHERE device = $1 AND nonce = $2) AS replay,
   nextval('scans_id_seq') AS scan_id,
   t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
-  ta.name AS tariff,
+  ta.name AS tariff, s.reentry_allowed,
   EXISTS (SELECT 1 FROM revocations r WHERE r.ticket_id = t.id AND r.seed = $4) AS revoked
 FROM (SELECT 1) one
 LEFT JOIN tickets t ON t.id = $3
@@ -111,17 +120,6 @@ LEFT JOIN sessions s ON s.id = t.session_id
 LEFT JOIN tariffs ta ON ta.id = t.tariff_id
 LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
 """
-
-_INSERT_SCAN = """
-INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
-                   scanned_at, offline)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false)
-ON CONFLICT (device, nonce) DO NOTHING RETURNING id
-"""
-
-
-class _Replay(Exception):
-    """A concurrent request with the same (device, nonce) recorded its scan first."""
 
 
 class DoorService:
@@ -146,73 +144,33 @@ class DoorService:
                 now=datetime.now(UTC).timestamp(),
                 session_id=request.session_id,
                 room_id=request.room_id,
+                mode=request.mode,
+                reentry_allowed=bool(row["reentry_allowed"]),
             )
             decision = precheck(claims, facts, context)
             scan_id: int = row["scan_id"]
+            reentry = False
             try:
                 if decision.valid:
-                    decision = await self._enter(conn, scan_id, device, request, decision, claims)
+                    assert isinstance(claims, TicketClaims)
+                    passage = Passage(scan_id, device, request, claims.ticket_id, context)
+                    decision, reentry = await passage.run(conn, decision)
                 else:
                     await self._record(conn, scan_id, device, request, decision, facts)
-            except _Replay:
+            except ScanReplayed:
                 replay = await conn.fetchval(
-                    "SELECT row(id, result, reason, session_id, ticket_id) FROM scans"
+                    "SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans"
                     " WHERE device = $1 AND nonce = $2",
                     device,
                     request.nonce,
                 )
                 return await self._replayed(conn, replay)
-        await self._count_online(scan_id, request.door, decision, ticket_id)
-        return result_json(scan_id, decision, ticket)
-
-    async def _enter(
-        self,
-        conn: asyncpg.Connection,
-        scan_id: int,
-        device: str,
-        request: ScanRequest,
-        decision: Decision,
-        claims: TicketClaims | CodeError,
-    ) -> Decision:
-        """First scan wins: the entry insert decides, then the scan is recorded."""
-        assert isinstance(claims, TicketClaims) and decision.session_id is not None
-        async with conn.transaction():
-            won = await conn.fetchval(
-                "INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)"
-                " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING RETURNING true",
-                decision.session_id,
-                claims.ticket_id,
-                scan_id,
-                device,
-                request.door,
-            )
-            if not won:
-                entry = await conn.fetchrow(
-                    "SELECT entered_at, door FROM entries WHERE session_id = $1 AND ticket_id = $2",
-                    decision.session_id,
-                    claims.ticket_id,
-                )
-                decision = Decision(
-                    Reason.ALREADY_ENTERED,
-                    decision.session_id,
-                    entry["entered_at"].timestamp(),
-                    entry["door"],
-                )
-            inserted = await conn.fetchval(
-                _INSERT_SCAN,
-                scan_id,
-                claims.ticket_id,
-                decision.session_id,
-                device,
-                request.door,
-                request.nonce,
-                decision.result,
-                decision.reason.value if decision.reason else None,
-                request.scanned_at,
-            )
-            if inserted is None:
-                raise _Replay  # rolls back the entry this request may have inserted
-        return decision
+        await self._count_online(scan_id, request, decision, ticket_id)
+        body = result_json(scan_id, decision, ticket)
+        body["mode"] = request.mode.value
+        if reentry:
+            body["reentry"] = True
+        return body
 
     async def _record(
         self,
@@ -224,7 +182,7 @@ class DoorService:
         facts: TicketFacts | None,
     ) -> None:
         inserted = await conn.fetchval(
-            _INSERT_SCAN,
+            INSERT_SCAN,
             scan_id,
             facts.ticket_id if facts else None,
             decision.session_id,
@@ -234,12 +192,14 @@ class DoorService:
             decision.result,
             decision.reason.value if decision.reason else None,
             request.scanned_at,
+            request.mode.value,
+            False,
         )
         if inserted is None:
-            raise _Replay
+            raise ScanReplayed
 
     async def _replayed(self, conn: asyncpg.Connection, replay: Any) -> dict[str, Any]:
-        scan_id, _result, reason, session_id, ticket_id = replay
+        scan_id, _result, reason, session_id, ticket_id, mode = replay
         decision = Decision(Reason(reason) if reason else None, session_id)
         ticket = None
         if ticket_id is not None:
@@ -259,22 +219,24 @@ class DoorService:
                     decision = Decision(
                         decision.reason, session_id, row["entered_at"].timestamp(), row["door"]
                     )
-        return result_json(scan_id, decision, ticket, replayed=True)
+        return {**result_json(scan_id, decision, ticket, replayed=True), "mode": mode}
 
     async def _count_online(
-        self, scan_id: int, door: str, decision: Decision, ticket_id: int
+        self, scan_id: int, request: ScanRequest, decision: Decision, ticket_id: int
     ) -> None:
         if decision.session_id is None:
             return  # unknown / forged codes belong to no session
-        outcome = ENTERED if decision.valid else str(decision.reason)
-        entries = (
-            [{"ticket_id": ticket_id, "door": door, "at": _at(datetime.now(UTC).timestamp())}]
-            if decision.valid
-            else []
-        )
+        door = request.door
+        exit_scan = request.mode is Mode.EXIT
+        outcome = str(decision.reason)
+        if decision.valid:
+            outcome = EXITED if exit_scan else ENTERED
+        passed = [{"ticket_id": ticket_id, "door": door, "at": _at(datetime.now(UTC).timestamp())}]
+        entries = passed if decision.valid and not exit_scan else []
+        exits = passed if decision.valid and exit_scan else []
         try:
             await self.live.count(
-                decision.session_id, [DoorEvent(door, outcome, str(scan_id))], entries
+                decision.session_id, [DoorEvent(door, outcome, str(scan_id))], entries, exits
             )
         except ApiError:
             log.warning("door counters unavailable; they will be rebuilt from postgres")
@@ -289,7 +251,12 @@ class DoorService:
             await batch.run(conn)
         for session_id, events in batch.events_by_session().items():
             try:
-                await self.live.count(session_id, events, batch.entries_json(session_id))
+                await self.live.count(
+                    session_id,
+                    events,
+                    batch.passages_json(session_id, Mode.ENTRY),
+                    batch.passages_json(session_id, Mode.EXIT),
+                )
             except ApiError:
                 log.warning("door counters unavailable; they will be rebuilt from postgres")
         return batch.summary()
@@ -362,7 +329,9 @@ class DoorService:
         public_keys = await self.keys.public_keys()
         async with connection(self.pool) as conn:
             session = await conn.fetchrow(
-                "SELECT id, room_id, starts_at, ends_at FROM sessions WHERE id = $1", session_id
+                "SELECT id, room_id, starts_at, ends_at, reentry_allowed FROM sessions"
+                " WHERE id = $1",
+                session_id,
             )
             if session is None:
                 raise not_found("session")
@@ -372,7 +341,7 @@ class DoorService:
                 session_id,
             )
             entered = await conn.fetch(
-                "SELECT ticket_id, door, entered_at FROM entries WHERE session_id = $1",
+                "SELECT ticket_id, door, entered_at, inside FROM entries WHERE session_id = $1",
                 session_id,
             )
         return {
@@ -381,14 +350,33 @@ class DoorService:
                 "room_id": session["room_id"],
                 "starts_at": session["starts_at"].isoformat(),
                 "ends_at": session["ends_at"].isoformat(),
+                "reentry_allowed": session["reentry_allowed"],
             },
             "public_keys": {str(k): v.hex() for k, v in public_keys.items()},
             "revoked": [f"{r['ticket_id']}:{bytes(r['seed']).hex()}" for r in revoked],
             "entered": [
-                {"ticket_id": r["ticket_id"], "door": r["door"], "at": _iso(r["entered_at"])}
+                {
+                    "ticket_id": r["ticket_id"],
+                    "door": r["door"],
+                    "at": _iso(r["entered_at"]),
+                    "inside": r["inside"],
+                }
                 for r in entered
             ],
         }
+
+    async def settings(self, session_id: int, reentry_allowed: bool | None) -> dict[str, Any]:
+        """The session's door settings; changes ``reentry_allowed`` when given."""
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                "UPDATE sessions SET reentry_allowed = coalesce($2, reentry_allowed)"
+                " WHERE id = $1 RETURNING id, reentry_allowed",
+                session_id,
+                reentry_allowed,
+            )
+        if row is None:
+            raise not_found("session")
+        return {"session_id": row["id"], "reentry_allowed": row["reentry_allowed"]}
 
     async def conflicts(self, session_id: int | None) -> list[dict[str, Any]]:
         async with connection(self.pool) as conn:
@@ -424,38 +412,6 @@ class DoorService:
             }
             for r in rows
         ]
-
-
-async def counts_from_postgres(pool: asyncpg.Pool, session_id: int) -> CountsFromPostgres:
-    """Door counters recomputed from the truth (see :class:`DoorLive`)."""
-    async with connection(pool) as conn:
-        entered = await conn.fetch(
-            "SELECT door, count(*) AS n FROM entries WHERE session_id = $1 GROUP BY door",
-            session_id,
-        )
-        refused = await conn.fetch(
-            "SELECT door, reason, count(*) AS n FROM scans"
-            " WHERE session_id = $1 AND result = 'refused' GROUP BY door, reason",
-            session_id,
-        )
-        recent = await conn.fetch(
-            "SELECT door, scan_id, entered_at FROM entries WHERE session_id = $1"
-            " AND entered_at > now() - interval '60 seconds'",
-            session_id,
-        )
-    fields: dict[str, int] = defaultdict(int)
-    for r in entered:
-        fields["entered"] += r["n"]
-        fields["inside"] += r["n"]
-        fields[f"door:{r['door']}:entered"] += r["n"]
-    for r in refused:
-        fields["refused"] += r["n"]
-        fields[f"refused:{r['reason']}"] += r["n"]
-        fields[f"door:{r['door']}:refused"] += r["n"]
-    recent_entries = [
-        (r["door"], int(r["entered_at"].timestamp() * 1000), str(r["scan_id"])) for r in recent
-    ]
-    return CountsFromPostgres(dict(fields), recent_entries)
 
 
 def _ticket_facts(row: asyncpg.Record) -> TicketFacts | None:

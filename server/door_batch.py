@@ -11,6 +11,13 @@ One transaction, a handful of set-based statements whatever the batch size (``un
 4. whenever two admissions of one ticket reached the door (an entry taken over, or an
    offline scan admitted at a device that could not know of another device's entry), a
    conflict lists both scans for the organiser. Every scan is stored.
+
+Exits and re-entries: a (session, ticket) with an exit scan in the batch, or of a session
+that allows re-entry, is *sequenced* instead (:mod:`server.door_batch_passages`): its entry
+row is locked and the batch's scans of it are applied in scan-time order after what is
+recorded, each one judged by the pure rules (``already_entered``, ``no_reentry``,
+``not_inside``). An entry scan of a ticket that went out, in a session without re-entry,
+is ``no_reentry``.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from typing import Any
 import asyncpg
 
 from scanning.codes import CodeError, TicketClaims, TicketScope
-from scanning.decision import Decision, Reason, ScannerContext, TicketFacts, precheck
-from server.live_door import ENTERED, DoorEvent
+from scanning.decision import Decision, Mode, Reason, ScannerContext, TicketFacts, precheck
+from server.door_batch_passages import sequence_passages
+from server.live_door import ENTERED, EXITED, DoorEvent
 
 Key = tuple[int, int]  # (session id, ticket id)
 
@@ -35,6 +43,7 @@ class _Entry:
     device: str
     door: str
     at: datetime
+    inside: bool = True
 
 
 class BatchUpload:
@@ -48,6 +57,9 @@ class BatchUpload:
         self.new_entries: set[int] = set()  # positions whose scan created an entry
         self.takeovers: set[int] = set()  # positions whose scan took an entry over
         self.conflicts: list[tuple[int, int, int, int]] = []  # session, ticket, kept, other
+        self.passed: set[int] = set()  # positions of sequenced scans that passed the door
+        self.reentries: set[int] = set()  # positions of those that came back in
+        self.reentry_allowed: dict[int, bool] = {}  # session id -> its setting
 
     async def run(self, conn: asyncpg.Connection) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "door:" + self.device)
@@ -62,7 +74,10 @@ class BatchUpload:
             claims, scan = self.verified[pos], self.scans[pos]
             ticket = facts.get(claims.ticket_id) if isinstance(claims, TicketClaims) else None
             context = ScannerContext(
-                now=scan.scanned_at.timestamp(), session_id=scan.session_id, room_id=scan.room_id
+                now=scan.scanned_at.timestamp(),
+                session_id=scan.session_id,
+                room_id=scan.room_id,
+                mode=scan.mode,
             )
             decision = precheck(claims, ticket, context)
             self.decisions[pos] = decision
@@ -71,7 +86,16 @@ class BatchUpload:
                 candidates[(decision.session_id, claims.ticket_id)].append(pos)
         for positions in candidates.values():
             positions.sort(key=lambda p: (self.scans[p].scanned_at, p))
-        await self._first_scan_wins(conn, candidates)
+        sequenced = {
+            key: positions
+            for key, positions in candidates.items()
+            if self.reentry_allowed.get(key[0])
+            or any(self.scans[p].mode is Mode.EXIT for p in positions)
+        }
+        await self._first_scan_wins(
+            conn, {k: v for k, v in candidates.items() if k not in sequenced}
+        )
+        await sequence_passages(conn, self, sequenced)
         await self._store(conn, fresh)
 
     async def _split_replays(self, conn: asyncpg.Connection) -> list[int]:
@@ -106,7 +130,8 @@ class BatchUpload:
             }
         )
         rows = await conn.fetch(
-            "SELECT t.id, t.session_id, s.room_id, t.status, t.code_seed FROM tickets t"
+            "SELECT t.id, t.session_id, s.room_id, t.status, t.code_seed, s.reentry_allowed"
+            " FROM tickets t"
             " JOIN sessions s ON s.id = t.session_id WHERE t.id = ANY($1::bigint[])",
             ticket_ids,
         )
@@ -119,6 +144,7 @@ class BatchUpload:
         }
         facts: dict[int, TicketFacts] = {}
         for r in rows:
+            self.reentry_allowed[r["session_id"]] = r["reentry_allowed"]
             seed = bytes(r["code_seed"])
             facts[r["id"]] = TicketFacts(
                 ticket_id=r["id"],
@@ -154,7 +180,7 @@ class BatchUpload:
         contested = [k for k in keys if k not in won]
         existing = {
             (r["session_id"], r["ticket_id"]): _Entry(
-                r["scan_id"], r["device"], r["door"], r["entered_at"]
+                r["scan_id"], r["device"], r["door"], r["entered_at"], r["inside"]
             )
             for r in await conn.fetch(
                 "SELECT e.* FROM entries e JOIN unnest($1::bigint[], $2::bigint[]) AS k(s, t)"
@@ -186,9 +212,8 @@ class BatchUpload:
 
     def _already_entered(self, pos: int, entry: _Entry) -> None:
         session_id = self.decisions[pos].session_id
-        self.decisions[pos] = Decision(
-            Reason.ALREADY_ENTERED, session_id, entry.at.timestamp(), entry.door
-        )
+        reason = Reason.ALREADY_ENTERED if entry.inside else Reason.NO_REENTRY
+        self.decisions[pos] = Decision(reason, session_id, entry.at.timestamp(), entry.door)
 
     async def _take_over(self, conn: asyncpg.Connection, positions: list[int]) -> None:
         if not positions:
@@ -217,9 +242,9 @@ class BatchUpload:
         decisions = [self.decisions[p] for p in fresh]
         await conn.execute(
             "INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,"
-            " scanned_at, offline) SELECT *, true FROM unnest($1::bigint[], $2::bigint[],"
-            " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"
-            " $9::timestamptz[])",
+            " scanned_at, mode, reentry, offline) SELECT *, true FROM unnest($1::bigint[],"
+            " $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],"
+            " $8::text[], $9::timestamptz[], $10::text[], $11::bool[])",
             [self.scan_ids[p] for p in fresh],
             [ticket_of(p) for p in fresh],
             [d.session_id for d in decisions],
@@ -229,6 +254,8 @@ class BatchUpload:
             [d.result for d in decisions],
             [d.reason.value if d.reason else None for d in decisions],
             [self.scans[p].scanned_at for p in fresh],
+            [self.scans[p].mode.value for p in fresh],
+            [p in self.reentries for p in fresh],
         )
         if self.conflicts:
             await conn.execute(
@@ -245,20 +272,26 @@ class BatchUpload:
         for pos, decision in self.decisions.items():
             if decision.session_id is None or pos in self.takeovers:
                 continue
-            if decision.valid and pos not in self.new_entries:
+            if decision.valid and pos not in self.new_entries | self.passed:
                 continue
-            outcome = ENTERED if decision.valid else str(decision.reason)
+            if decision.valid:
+                outcome = EXITED if self.scans[pos].mode is Mode.EXIT else ENTERED
+            else:
+                outcome = str(decision.reason)
             events[decision.session_id].append(
                 DoorEvent(self.scans[pos].door, outcome, str(self.scan_ids[pos]))
             )
         return events
 
-    def entries_json(self, session_id: int) -> list[dict[str, Any]]:
+    def passages_json(self, session_id: int, mode: Mode) -> list[dict[str, Any]]:
+        """The entries (or exits) this upload made, for the scanners' lists of who is in."""
         out = []
-        for pos in sorted(self.new_entries | self.takeovers):
+        for pos in sorted(self.new_entries | self.takeovers | self.passed):
             claims = self.verified[pos]
+            scan = self.scans[pos]
+            if scan.mode is not mode or not self.decisions[pos].valid:
+                continue
             if self.decisions[pos].session_id == session_id and isinstance(claims, TicketClaims):
-                scan = self.scans[pos]
                 out.append(
                     {
                         "ticket_id": claims.ticket_id,

@@ -18,10 +18,10 @@ from typing import Any
 import redis.asyncio as redis
 
 from server.errors import ApiError
-from server.hub import Encoded, Subscriber
 from server.live import REDIS_DOWN
 from server.live_door import DoorLive, counters_json, door_channel, session_of_door_channel
 from server.protocol import ChannelKind, ServerType
+from server.subscriber import Encoded, OutFrame, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class DoorFeeds:
             self.unsubscribe(sub, session_id)
             sub.release(feed.channel, None)
             raise
-        sub.release(feed.channel, sub.codec.encode(door_message(feed.channel, counters, [])))
+        sub.release(feed.channel, OutFrame.of(sub.codec, door_message(feed.channel, counters, [])))
 
     def unsubscribe(self, sub: Subscriber, session_id: int) -> bool:
         feed = self.feeds.get(session_id)

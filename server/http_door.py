@@ -9,9 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from scanning.decision import Mode
 from scanning.qr import qr_png, qr_svg, ticket_pdf
 from server.auth import Principal, require
 from server.door import MAX_BATCH, DoorService, ScanRequest, check_door, check_nonce
+from server.door_release import DEFAULT_MINUTES, ReservationRelease
 from server.errors import bad_request
 from server.requests import field, json_body, path_id, timestamp
 from server.roles import Role
@@ -30,6 +32,14 @@ def device_of(principal: Principal, device: str | None) -> str:
     return f"{principal.username}/{name}"
 
 
+def scan_mode(body: dict[str, Any]) -> Mode:
+    raw = field(body, "mode", str, Mode.ENTRY.value)
+    try:
+        return Mode(raw)
+    except ValueError as exc:
+        raise bad_request("invalid_field", "'mode' is 'entry' or 'exit'", field="mode") from exc
+
+
 def scan_request(body: dict[str, Any], *, require_time: bool = False) -> ScanRequest:
     scanned_at = (
         timestamp(body, "scanned_at")
@@ -43,6 +53,7 @@ def scan_request(body: dict[str, Any], *, require_time: bool = False) -> ScanReq
         scanned_at=scanned_at,
         session_id=field(body, "session_id", int, None),
         room_id=field(body, "room_id", int, None),
+        mode=scan_mode(body),
     )
 
 
@@ -178,6 +189,85 @@ async def entries(request: Request) -> JSONResponse:
     return JSONResponse(await request.app.state.door_live.counters(session_id))
 
 
+async def door_settings(request: Request) -> JSONResponse:
+    """A session's door settings. `reentry_allowed` (default false): a ticket scanned out
+    (`mode: exit`) may come back in; otherwise its next entry scan is refused `no_reentry`.
+    GET: entry_check or admin; PUT: admin.
+    ---
+    tags: [door]
+    requestBody: {content: {application/json: {example: {reentry_allowed: true}}}}
+    responses:
+      200: {description: "session_id, reentry_allowed"}
+      404: {description: no such session}
+    """
+    session_id = path_id(request, "session_id")
+    if request.method == "GET":
+        require(request.state.principal, Role.ENTRY_CHECK, Role.ADMIN)
+        return JSONResponse(await _door(request).settings(session_id, None))
+    require(request.state.principal, Role.ADMIN)
+    body = await json_body(request)
+    reentry = field(body, "reentry_allowed", bool)
+    return JSONResponse(await _door(request).settings(session_id, reentry))
+
+
+def _release(request: Request) -> ReservationRelease:
+    return ReservationRelease(request.app.state.pool, request.app.state.door_live)
+
+
+def _minutes(raw: object) -> int:
+    if raw is None:
+        return DEFAULT_MINUTES
+    if isinstance(raw, str) and raw.isdigit():
+        raw = int(raw)
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= 100_000:
+        raise bad_request(
+            "invalid_field",
+            "'older_than_minutes' is a number of minutes",
+            field="older_than_minutes",
+        )
+    return raw
+
+
+async def unscanned_reservations(request: Request) -> JSONResponse:
+    """Preview of "release unscanned reservations": the reservations of the session (orders
+    booked as reservations, tickets booked on a pass) made more than `older_than_minutes`
+    (default 15) ago and never admitted at a door. Tickets sold as such are never counted.
+    ---
+    tags: [door]
+    parameters:
+      - {name: older_than_minutes, in: query, schema: {type: integer, default: 15}}
+    responses:
+      200: {description: "count, seats (seat ids), places (general admission), ticket_ids"}
+      404: {description: no such session}
+    """
+    require(request.state.principal, Role.ADMIN)
+    minutes = _minutes(request.query_params.get("older_than_minutes"))
+    session_id = path_id(request, "session_id")
+    return JSONResponse(await _release(request).preview(session_id, minutes))
+
+
+async def release_unscanned(request: Request) -> JSONResponse:
+    """Release the unscanned reservations of the preview, in one transaction: their tickets
+    are cancelled, their codes revoked, their seats and places freed live. `expected_count`
+    is the previewed count: if it changed meanwhile nothing is released (409).
+    ---
+    tags: [door]
+    requestBody:
+      content:
+        application/json:
+          example: {older_than_minutes: 15, expected_count: 12}
+    responses:
+      200: {description: "count, seats, places, ticket_ids of what was released"}
+      409: {description: "count_changed (with the current count): preview again"}
+    """
+    require(request.state.principal, Role.ADMIN)
+    body = await json_body(request)
+    minutes = _minutes(body.get("older_than_minutes"))
+    expected = field(body, "expected_count", int, minimum=0)
+    session_id = path_id(request, "session_id")
+    return JSONResponse(await _release(request).release(session_id, minutes, expected))
+
+
 ROUTES = [
     Route("/api/tickets/{ticket_id:int}/code", ticket_code, methods=["GET"]),
     Route("/api/tickets/{ticket_id:int}/refund", refund, methods=["POST"]),
@@ -186,4 +276,11 @@ ROUTES = [
     Route("/api/door/keys", door_keys, methods=["GET"]),
     Route("/api/door/conflicts", conflicts, methods=["GET"]),
     Route("/api/sessions/{session_id:int}/entries", entries, methods=["GET"]),
+    Route("/api/sessions/{session_id:int}/door-settings", door_settings, methods=["GET", "PUT"]),
+    Route(
+        "/api/sessions/{session_id:int}/unscanned-reservations",
+        unscanned_reservations,
+        methods=["GET"],
+    ),
+    Route("/api/sessions/{session_id:int}/release-unscanned", release_unscanned, methods=["POST"]),
 ]

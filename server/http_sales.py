@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from server.auth import require
 from server.catalog import SessionRow
 from server.errors import bad_request, conflict
 from server.live import HoldRefused
@@ -187,6 +188,8 @@ async def create_order(request: Request) -> JSONResponse:
     """Buy what a hold token holds: one ticket per seat (or place) with a tariff each. The
     order is committed in Postgres; `idempotency_key` (or the `Idempotency-Key` header) makes
     a retried request return the first order (200) instead of selling twice.
+    `reservation: true` (pos, admin) books a reservation instead of a sale: an organiser may
+    release it if it is not scanned in time (`POST .../release-unscanned`).
     ---
     tags: [orders]
     requestBody:
@@ -197,6 +200,7 @@ async def create_order(request: Request) -> JSONResponse:
             idempotency_key: "8d0c7d1e-…"
             items: [{seat: "hall-F-10", tariff_id: 1}, {seat: "hall-F-11", tariff_id: 2}]
             buyer: {name: "Ada", email: "ada@example.org"}
+            reservation: false
     responses:
       201: {description: order with tickets}
       200: {description: the same order, replayed}
@@ -232,6 +236,9 @@ async def create_order(request: Request) -> JSONResponse:
     if not isinstance(buyer, dict):
         raise bad_request("invalid_field", "'buyer' is an object", field="buyer")
     channel = "pos" if principal.has(Role.POS) else "web"
+    reservation = field(body, "reservation", bool, False)
+    if reservation:
+        require(principal, Role.POS)  # the cash desk (or an admin) books reservations
     order_request = OrderRequest(
         session_id=session.id,
         hold_token=hold_token,
@@ -241,6 +248,7 @@ async def create_order(request: Request) -> JSONResponse:
         buyer_name=field(buyer, "name", str, None),
         buyer_email=field(buyer, "email", str, None),
         user_id=principal.user_id,
+        kind="reservation" if reservation else "sale",
     )
     order, created = await state.sales.confirm(session, order_request)
     return JSONResponse(order, status_code=201 if created else 200)

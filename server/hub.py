@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import redis.asyncio as redis
@@ -31,146 +30,10 @@ from server.live import (
     parse_change,
     session_of_channel,
 )
-from server.protocol import JSON, MSGPACK, ChannelKind, Codec, ResyncReason, ServerType
+from server.protocol import ChannelKind, ServerType
+from server.subscriber import Encoded, OutFrame, Subscriber
 
 log = logging.getLogger(__name__)
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class Subscriber:
-    """One WebSocket connection as the hub sees it: an encoding and a bounded send queue.
-
-    Frames are sent eagerly: while nothing is waiting, ``push`` runs the ASGI send right
-    away, which completes without suspending whenever the transport is writable (the usual
-    case), so a fan-out costs no task switch per subscriber. Only when a send has to wait
-    (the client's socket buffer is full) does a task take over; frames pushed meanwhile wait
-    in the bounded queue, in order.
-    """
-
-    __slots__ = (
-        "_busy",
-        "_closed",
-        "_holding",
-        "_key",
-        "_queue",
-        "_send",
-        "channels",
-        "codec",
-        "limit",
-        "task",
-    )
-
-    def __init__(self, send: Send, codec: Codec, limit: int) -> None:
-        self._send = send
-        self.codec = codec
-        self.limit = limit
-        self._key = "bytes" if codec.binary else "text"
-        self._queue: deque[str | bytes] = deque()
-        self._busy = False  # a send is waiting: new frames go to the queue
-        self._holding: dict[str, list[str | bytes]] = {}
-        self._closed = False
-        self.channels: set[str] = set()
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Nothing to start: a task only runs while a send waits for the socket."""
-
-    async def stop(self) -> None:
-        self._closed = True
-        if self.task and not self.task.done():
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
-
-    def push(self, frame: str | bytes, channel: str | None = None) -> None:
-        """Queue a frame; frames of a channel waiting for its snapshot are held back."""
-        if self._closed:
-            return
-        if channel is not None and channel in self._holding:
-            held = self._holding[channel]
-            if len(held) < self.limit:
-                held.append(frame)
-            return
-        if not self._busy:
-            self._send_now(frame)
-            return
-        if len(self._queue) >= self.limit:
-            self._overflow()
-            return
-        self._queue.append(frame)
-
-    def _send_now(self, frame: str | bytes) -> None:
-        """Run the ASGI send of ``frame`` until it completes or has to wait."""
-        coro = self._send({"type": "websocket.send", self._key: frame})
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            return
-        except Exception:  # the client went away; the reader side cleans up
-            self._closed = True
-            return
-        self._busy = True
-        self.task = asyncio.create_task(self._finish(coro, waiting))
-
-    def send_message(self, message: dict[str, Any]) -> None:
-        self.push(self.codec.encode(message))
-
-    def hold_back(self, channel: str) -> None:
-        self._holding.setdefault(channel, [])
-
-    def release(self, channel: str, first: str | bytes | None) -> None:
-        """Send ``first`` (the snapshot) then whatever was held back for the channel."""
-        held = self._holding.pop(channel, [])
-        if first is not None:
-            self.push(first)
-        for frame in held:
-            self.push(frame)
-
-    def _overflow(self) -> None:
-        channels = sorted(self.channels)
-        self._queue.clear()
-        log.info("slow subscriber: dropped its queue, asked it to resync")
-        for channel in channels:
-            self._queue.append(
-                self.codec.encode(
-                    {
-                        "type": ServerType.RESYNC.value,
-                        "channel": channel,
-                        "reason": ResyncReason.SLOW_CONSUMER.value,
-                    }
-                )
-            )
-
-    async def _finish(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
-        """Resume a send that had to wait (as a task would), then drain the queue."""
-        try:
-            while True:
-                try:
-                    if waiting is None:
-                        await asyncio.sleep(0)
-                    else:
-                        # What a task does with a future its coroutine yields.
-                        waiting._asyncio_future_blocking = False
-                        await waiting
-                except asyncio.CancelledError:
-                    coro.close()
-                    raise
-                except Exception:
-                    pass  # resuming the send raises it there
-                try:
-                    waiting = coro.send(None)
-                except StopIteration:
-                    break
-            queue = self._queue
-            while queue:
-                frame = queue.popleft()
-                await self._send({"type": "websocket.send", self._key: frame})
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the client went away; the reader side cleans up
-            self._closed = True
-        self._busy = False
 
 
 class Feed:
@@ -245,22 +108,6 @@ def delta_message(channel: str, batch: Batch) -> dict[str, Any]:
     }
 
 
-class Encoded:
-    """A message encoded lazily, at most once per codec."""
-
-    __slots__ = ("_frames", "message")
-
-    def __init__(self, message: dict[str, Any]) -> None:
-        self.message = message
-        self._frames: dict[bool, str | bytes] = {}
-
-    def frame(self, codec: Codec) -> str | bytes:
-        frame = self._frames.get(codec.binary)
-        if frame is None:
-            frame = self._frames[codec.binary] = codec.encode(self.message)
-        return frame
-
-
 class Hub:
     def __init__(self, live: Live, client: redis.Redis, batch_window_ms: int = 20) -> None:
         self.live = live
@@ -271,6 +118,11 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._laggards: set[Subscriber] = set()
+
+    def lagging(self, sub: Subscriber) -> None:
+        """A client fell behind; the watchdog tells it to resync once it drains."""
+        self._laggards.add(sub)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -318,13 +170,15 @@ class Hub:
         channel: str,
         session_id: int,
         since: tuple[str, int] | None,
-    ) -> str | bytes:
+    ) -> OutFrame:
+        codec = sub.codec
         if kind is ChannelKind.SEATS and since is not None:
             epoch, seq, log_entries = await self.live.changes_since(session_id, since[0])
             if epoch == since[0] and since[1] <= seq:
                 missed = missed_changes(log_entries, since[1])
                 if missed == []:
-                    return sub.codec.encode(
+                    return OutFrame.of(
+                        codec,
                         {
                             "type": ServerType.DELTA.value,
                             "channel": channel,
@@ -332,17 +186,17 @@ class Hub:
                             "from": seq + 1,
                             "seq": seq,
                             "changes": [],
-                        }
+                        },
                     )
                 if missed:
                     batch = merge(missed)
                     assert batch is not None
-                    return sub.codec.encode(delta_message(channel, batch))
+                    return OutFrame.of(codec, delta_message(channel, batch))
         snap = await self.live.snapshot(session_id)
         if kind is ChannelKind.SEATS:
-            return sub.codec.encode(snapshot_message(channel, snap))
-        return sub.codec.encode(
-            gauge_message(channel, snap.epoch, snap.seq, snap.capacity, snap.sold, snap.held)
+            return OutFrame.of(codec, snapshot_message(channel, snap))
+        return OutFrame.of(
+            codec, gauge_message(channel, snap.epoch, snap.seq, snap.capacity, snap.sold, snap.held)
         )
 
     async def unsubscribe(self, sub: Subscriber, kind: ChannelKind, session_id: int) -> bool:
@@ -498,9 +352,12 @@ class Hub:
             sub.push(gauge.frame(sub.codec), feed.gauge_channel)
 
     async def _watchdog(self) -> None:
-        """Notice a Redis flush or restart: rebuild watched sessions, resync their clients."""
+        """Notice a Redis flush or restart: rebuild watched sessions, resync their clients.
+        Also tells lagging clients to resync once their backlog has drained."""
         while True:
             await asyncio.sleep(0.2)
+            if self._laggards:
+                self._laggards = {sub for sub in self._laggards if not sub.drained()}
             feeds = list(self.feeds.values())
             if not feeds:
                 continue
@@ -521,6 +378,3 @@ class Hub:
                 continue
             except Exception:
                 log.exception("hub watchdog error")
-
-
-__all__ = ["JSON", "MSGPACK", "Feed", "Hub", "Subscriber"]

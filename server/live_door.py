@@ -1,11 +1,13 @@
 """The door's live layer in Redis: freeing refunded seats, entry counters and the door feed.
 
 Counters of a session live under the hash tag ``{d:<session_id>}``: a hash (entered,
-inside, refused, refused:<reason>, door:<door>:entered, door:<door>:refused) and sorted
+exited, inside, refused, refused:<reason>, door:<door>:entered, door:<door>:exited,
+door:<door>:refused) and sorted
 sets of the entries of the last minute (the rate, per session and per door). Every count
 publishes the new counters on the session's door channel, which the WebSocket relays on
 ``door:<session_id>``. Counters missing from Redis (flush, restart) are rebuilt from
-Postgres, the truth: entries and refused scans.
+Postgres, the truth (:mod:`server.door_counts`). ``entered`` counts passages in (re-entries
+too), ``exited`` valid exit scans, and ``inside`` is always ``entered - exited``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RATE_WINDOW_MS = 60_000
 ENTERED = "entered"
+EXITED = "exited"
 
 
 def door_prefix(session_id: int) -> str:
@@ -40,7 +43,7 @@ def session_of_door_channel(channel: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class DoorEvent:
-    """One counted scan: ``outcome`` is ``"entered"`` or the refusal reason."""
+    """One counted scan: ``outcome`` is ``"entered"``, ``"exited"`` or the refusal reason."""
 
     door: str
     outcome: str
@@ -94,8 +97,10 @@ class DoorLive:
         session_id: int,
         events: Sequence[DoorEvent],
         entries: Sequence[dict[str, Any]] = (),
+        exits: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Count scans and publish counters plus the new entries (for offline lists)."""
+        """Count scans and publish counters plus the new entries and exits (for offline
+        scanners' lists of who is inside)."""
         if not events:
             return
         cnt, rate, door_rate = self._keys(session_id)
@@ -105,6 +110,7 @@ class DoorLive:
             door_channel(session_id),
             door_rate,
             json.dumps(list(entries), separators=(",", ":")),
+            json.dumps(list(exits), separators=(",", ":")),
         ]
         for event in events:
             args += [event.door, event.outcome, event.member]
@@ -113,7 +119,7 @@ class DoorLive:
             # The rebuild reads Postgres, where these scans are committed already: count
             # nothing more, only publish the rebuilt counters.
             await self.ensure_counters(session_id)
-            await self._run("door_count", [cnt, rate], args[:5])
+            await self._run("door_count", [cnt, rate], args[:6])
 
     async def ensure_counters(self, session_id: int) -> None:
         cnt, rate, door_rate = self._keys(session_id)
@@ -168,19 +174,24 @@ def counters_json(
     for name, value in fields.items():
         parts = name.split(":")
         if parts[0] == "door" and len(parts) == 3:
-            doors.setdefault(parts[1], {"entered": 0, "refused": 0, "rate_per_minute": 0})
+            doors.setdefault(parts[1], _door_counters())
             doors[parts[1]][parts[2]] = value
         elif parts[0] == "refused" and len(parts) == 2:
             refused[parts[1]] = value
     for door, door_rate in door_rates.items():
-        doors.setdefault(door, {"entered": 0, "refused": 0, "rate_per_minute": 0})
+        doors.setdefault(door, _door_counters())
         doors[door]["rate_per_minute"] = door_rate
     return {
         "session_id": session_id,
         "entered": fields.get("entered", 0),
+        "exited": fields.get("exited", 0),
         "inside": fields.get("inside", 0),
         "refused": fields.get("refused", 0),
         "refused_by_reason": refused,
         "rate_per_minute": rate,
         "doors": doors,
     }
+
+
+def _door_counters() -> dict[str, int]:
+    return {"entered": 0, "exited": 0, "refused": 0, "rate_per_minute": 0}

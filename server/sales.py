@@ -42,6 +42,8 @@ class OrderRequest:
     buyer_name: str | None
     buyer_email: str | None
     user_id: int | None
+    kind: str = "sale"
+    """``sale``, or ``reservation``: released if not scanned in time (docs/door.md)."""
 
     @property
     def seats(self) -> list[int]:
@@ -108,6 +110,10 @@ class Sales:
         try:
             await self.live.claim(session.id, request.hold_token, request.seats, request.places)
         except HoldRefused as exc:
+            # A concurrent retry of this very request may have sold the hold meanwhile.
+            replay = await self.existing_order(request.idempotency_key)
+            if replay is not None and replay["hold_token"] == request.hold_token:
+                return replay, False
             seat_ids = await self._seat_ids(session)
             raise hold_refusal(exc, seat_ids) from exc
 
@@ -120,8 +126,8 @@ class Sales:
                 async with conn.transaction():
                     order_id = await conn.fetchval(
                         "INSERT INTO orders (idempotency_key, session_id, hold_token, channel,"
-                        " buyer_name, buyer_email, total_cents, currency, created_by)"
-                        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+                        " buyer_name, buyer_email, total_cents, currency, created_by, kind)"
+                        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
                         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
                         request.idempotency_key,
                         session.id,
@@ -132,6 +138,7 @@ class Sales:
                         total,
                         currencies.pop(),
                         request.user_id,
+                        request.kind,
                     )
                     if order_id is None:  # a concurrent retry of the same request won
                         raise _Replay()
@@ -220,6 +227,7 @@ class Sales:
             "session_id": row["session_id"],
             "hold_token": row["hold_token"],
             "channel": row["channel"],
+            "kind": row["kind"],
             "buyer_name": row["buyer_name"],
             "total_cents": row["total_cents"],
             "currency": row["currency"],

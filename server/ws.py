@@ -15,7 +15,7 @@ from server import ws_door
 from server.auth import ANONYMOUS, Principal, TokenSigner
 from server.catalog import Catalog
 from server.errors import ApiError
-from server.hub import Hub, Subscriber
+from server.hub import Hub
 from server.protocol import (
     JSON,
     MAX_CLIENT_FRAME,
@@ -31,6 +31,7 @@ from server.protocol import (
     parse_channel,
 )
 from server.roles import Role
+from server.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +172,8 @@ class Connection:
         self.reply({"type": ServerType.AUTHENTICATED.value, "roles": sorted(self.principal.roles)})
 
 
-class WebSocketEndpoint:
-    """Raw ASGI endpoint (no per-frame framework overhead on the broadcast path)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await serve_connection(scope, receive, send)
-
-
 async def serve_connection(scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one WebSocket connection (raw ASGI, see ``server.app.Guichet``)."""
     app_state = scope["app"].state
     event = await receive()
     if event["type"] != "websocket.connect":
@@ -190,11 +185,12 @@ async def serve_connection(scope: Scope, receive: Receive, send: Send) -> None:
     if subprotocol:
         accept["subprotocol"] = subprotocol
     await send(accept)
-    sub = Subscriber(send, codec, app_state.settings.send_queue_frames)
+    sub = Subscriber.for_send(
+        send, codec, app_state.settings.send_buffer_bytes, app_state.hub.lagging
+    )
     conn = Connection(app_state.hub, app_state.catalog, app_state.signer, sub)
     conn.door = app_state.door
     conn.door_feeds = app_state.door_feeds
-    sub.start()
     try:
         while True:
             event = await receive()

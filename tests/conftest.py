@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -36,15 +37,29 @@ async def services() -> AsyncIterator[None]:
     client = redis.Redis.from_url(testing_redis_url())
     await client.flushdb()
     await client.aclose()
-    subprocess.run(
-        [sys.executable, "-m", "server.cli", "migrate"], cwd=ROOT, check=True,
-        env={**os.environ, "DATABASE_URL": testing_database_url(), "REDIS_URL": testing_redis_url()},
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "server.cli", "migrate"],
+        cwd=ROOT,
+        check=True,
+        env={
+            **os.environ,
+            "DATABASE_URL": testing_database_url(),
+            "REDIS_URL": testing_redis_url(),
+        },
         capture_output=True,
     )
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "server.cli", "create-user", "admin", ADMIN_PASSWORD, "admin"],
-        cwd=ROOT, check=True, capture_output=True,
-        env={**os.environ, "DATABASE_URL": testing_database_url(), "REDIS_URL": testing_redis_url()},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "DATABASE_URL": testing_database_url(),
+            "REDIS_URL": testing_redis_url(),
+        },
     )
     yield
 
@@ -61,8 +76,9 @@ def server(services: None) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="session")
 def admin_token(server: ServerProcess) -> str:
-    r = httpx.post(server.url + "/api/auth/login",
-                   json={"username": "admin", "password": ADMIN_PASSWORD})
+    r = httpx.post(
+        server.url + "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+    )
     r.raise_for_status()
     token: str = r.json()["token"]
     return token

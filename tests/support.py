@@ -81,7 +81,10 @@ class ServerProcess:
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -127,8 +130,14 @@ class Api:
         await self.http.aclose()
 
     async def create_session(
-        self, *, n_seats: int = 100, per_row: int = 10, seated: bool = True,
-        capacity: int | None = None, blocked: list[str] | None = None, sales_open: bool = True,
+        self,
+        *,
+        n_seats: int = 100,
+        per_row: int = 10,
+        seated: bool = True,
+        capacity: int | None = None,
+        blocked: list[str] | None = None,
+        sales_open: bool = True,
     ) -> SessionInfo:
         venue = (await self.http.post("/api/venues", json={"name": "Test venue"})).json()
         room = (
@@ -137,36 +146,65 @@ class Api:
         seat_ids: list[str] = []
         if seated:
             plan = grid(n_seats, per_row)
-            r = await self.http.put(f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan))
+            r = await self.http.put(
+                f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan)
+            )
             assert r.status_code == 201, r.text
             seat_ids = [s.id for s in plan.seats]
-        r = await self.http.post("/api/sessions", json={
-            "room_id": room["id"], "event_name": f"Test {uuid.uuid4().hex[:6]}",
-            "starts_at": "2030-01-01T20:00:00+00:00", "ends_at": "2030-01-01T22:00:00+00:00",
-            "seated": seated, "capacity": capacity, "sales_open": sales_open,
-            "tariffs": [{"name": "Full", "price_cents": 1500, "currency": "EUR"},
-                        {"name": "Reduced", "price_cents": 1000, "currency": "EUR"}],
-            "blocked_seats": blocked or [],
-        })
+        r = await self.http.post(
+            "/api/sessions",
+            json={
+                "room_id": room["id"],
+                "event_name": f"Test {uuid.uuid4().hex[:6]}",
+                "starts_at": "2030-01-01T20:00:00+00:00",
+                "ends_at": "2030-01-01T22:00:00+00:00",
+                "seated": seated,
+                "capacity": capacity,
+                "sales_open": sales_open,
+                "tariffs": [
+                    {"name": "Full", "price_cents": 1500, "currency": "EUR"},
+                    {"name": "Reduced", "price_cents": 1000, "currency": "EUR"},
+                ],
+                "blocked_seats": blocked or [],
+            },
+        )
         assert r.status_code == 201, r.text
         detail = r.json()
         return SessionInfo(detail["id"], seat_ids, [t["id"] for t in detail["tariffs"]], detail)
 
-    async def hold(self, session_id: int, seats: list[str] | None = None, quantity: int = 0,
-                   token: str | None = None, **extra: Any) -> httpx.Response:
+    async def hold(
+        self,
+        session_id: int,
+        seats: list[str] | None = None,
+        quantity: int = 0,
+        token: str | None = None,
+        **extra: Any,
+    ) -> httpx.Response:
         body: dict[str, Any] = {"seats": seats or [], "quantity": quantity, **extra}
         if token:
             body["token"] = token
         return await self.http.post(f"/api/sessions/{session_id}/holds", json=body)
 
-    async def buy(self, session_id: int, token: str, seats: list[str], tariff_id: int,
-                  key: str | None = None, quantity: int = 0) -> httpx.Response:
+    async def buy(
+        self,
+        session_id: int,
+        token: str,
+        seats: list[str],
+        tariff_id: int,
+        key: str | None = None,
+        quantity: int = 0,
+    ) -> httpx.Response:
         items: list[dict[str, Any]] = [{"seat": s, "tariff_id": tariff_id} for s in seats]
         if quantity:
             items.append({"tariff_id": tariff_id, "quantity": quantity})
-        return await self.http.post(f"/api/sessions/{session_id}/orders", json={
-            "hold_token": token, "idempotency_key": key or uuid.uuid4().hex, "items": items,
-        })
+        return await self.http.post(
+            f"/api/sessions/{session_id}/orders",
+            json={
+                "hold_token": token,
+                "idempotency_key": key or uuid.uuid4().hex,
+                "items": items,
+            },
+        )
 
 
 async def sold_in_postgres(session_id: int) -> set[int]:
@@ -205,8 +243,8 @@ class WsClient:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
-    async def recv(self, timeout: float = 5) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+    async def recv(self, within: float = 5) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), within))
         self.apply(message)
         return message
 
@@ -224,8 +262,8 @@ class WsClient:
                 self.states[channel][index] = state
             self.positions[channel] = (epoch, m["seq"])
 
-    async def until(self, predicate: Any, timeout: float = 5) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+    async def until(self, predicate: Any, within: float = 5) -> dict[str, Any]:
+        deadline = time.monotonic() + within
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

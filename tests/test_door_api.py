@@ -25,8 +25,9 @@ def nonce() -> str:
     return uuid.uuid4().hex
 
 
-async def door_session(api: Api, *, starts_in: timedelta = timedelta(minutes=30),
-                       n_seats: int = 20) -> dict[str, Any]:
+async def door_session(
+    api: Api, *, starts_in: timedelta = timedelta(minutes=30), n_seats: int = 20
+) -> dict[str, Any]:
     """A seated session starting soon (so its codes are valid now)."""
     venue = (await api.http.post("/api/venues", json={"name": "Door venue"})).json()
     room = (await api.http.post(f"/api/venues/{venue['id']}/rooms", json={"name": "Hall"})).json()
@@ -34,11 +35,17 @@ async def door_session(api: Api, *, starts_in: timedelta = timedelta(minutes=30)
     r = await api.http.put(f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan))
     assert r.status_code == 201, r.text
     start = datetime.now(UTC) + starts_in
-    r = await api.http.post("/api/sessions", json={
-        "room_id": room["id"], "event_name": "Door test", "seated": True,
-        "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat(),
-        "tariffs": [{"name": "Full", "price_cents": 1500, "currency": "EUR"}],
-    })
+    r = await api.http.post(
+        "/api/sessions",
+        json={
+            "room_id": room["id"],
+            "event_name": "Door test",
+            "seated": True,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=2)).isoformat(),
+            "tariffs": [{"name": "Full", "price_cents": 1500, "currency": "EUR"}],
+        },
+    )
     assert r.status_code == 201, r.text
     session: dict[str, Any] = r.json()
     session["free_seats"] = [seat.id for seat in plan.seats]
@@ -84,8 +91,9 @@ async def test_the_ticket_qr_image_decodes_back_to_its_code(admin: Api, buyer: A
     token, (ticket,) = await buy_tickets(buyer, session, 1)
     code = await code_of(admin, ticket)
     assert code.startswith("GQ")
-    r = await buyer.http.get(f"/api/tickets/{ticket}/code",
-                             params={"format": "png", "hold_token": token})
+    r = await buyer.http.get(
+        f"/api/tickets/{ticket}/code", params={"format": "png", "hold_token": token}
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(r.content)))
     assert [d.text for d in decoded] == [code]
@@ -115,8 +123,7 @@ async def test_the_code_is_stable_until_refund_revokes_it(admin: Api, buyer: Api
     assert 0 not in await redis_seats(session["id"])
     result = await scan(admin, code)
     assert (result["result"], result["reason"]) == ("refused", "refunded")
-    bundle = (await admin.http.get("/api/door/keys",
-                                   params={"session_id": session["id"]})).json()
+    bundle = (await admin.http.get("/api/door/keys", params={"session_id": session["id"]})).json()
     assert r.json()["revoked"] in bundle["revoked"]
 
 
@@ -175,12 +182,13 @@ async def test_every_scan_is_stored_with_device_door_and_times(admin: Api, buyer
     session = await door_session(admin)
     _, (ticket,) = await buy_tickets(buyer, session, 1)
     code = await code_of(admin, ticket)
-    await scan(admin, code, door="east", device="tablet-7",
-               scanned_at="2030-01-01T19:00:00+00:00")
+    await scan(admin, code, door="east", device="tablet-7", scanned_at="2030-01-01T19:00:00+00:00")
     await scan(admin, code, door="west")
     rows = await db_fetch(
         "SELECT device, door, result, reason, scanned_at, received_at, offline FROM scans"
-        " WHERE ticket_id = $1 ORDER BY id", ticket)
+        " WHERE ticket_id = $1 ORDER BY id",
+        ticket,
+    )
     assert [(r["device"], r["door"], r["result"], r["reason"]) for r in rows] == [
         ("admin/tablet-7", "east", "valid", None),
         ("admin/default", "west", "refused", "already_entered"),
@@ -192,11 +200,14 @@ async def test_every_scan_is_stored_with_device_door_and_times(admin: Api, buyer
 async def test_scanning_needs_the_entry_check_role(admin: Api, buyer: Api) -> None:
     r = await buyer.http.post("/api/scan", json={"code": "x", "nonce": nonce(), "door": "n"})
     assert r.status_code == 401
-    r = await admin.http.post("/api/users", json={
-        "username": f"seller-{nonce()[:6]}", "password": "a-long-password", "roles": ["pos"]})
+    r = await admin.http.post(
+        "/api/users",
+        json={"username": f"seller-{nonce()[:6]}", "password": "a-long-password", "roles": ["pos"]},
+    )
     assert r.status_code in (200, 201), r.text
-    login = await admin.http.post("/api/auth/login", json={
-        "username": r.json()["username"], "password": "a-long-password"})
+    login = await admin.http.post(
+        "/api/auth/login", json={"username": r.json()["username"], "password": "a-long-password"}
+    )
     seller = Api(str(admin.http.base_url), login.json()["token"])
     r = await seller.http.post("/api/scan", json={"code": "x", "nonce": nonce(), "door": "n"})
     await seller.close()
@@ -227,8 +238,9 @@ async def test_offline_upload_is_idempotent(admin: Api, buyer: Api) -> None:
     again = await upload(admin, "tab-a", scans)
     assert (again["accepted"], again["replayed"]) == (0, 3)
     assert [r["scan_id"] for r in again["results"]] == [r["scan_id"] for r in first["results"]]
-    rows = await db_fetch("SELECT count(*) AS n FROM scans WHERE session_id = $1 AND offline",
-                          session["id"])
+    rows = await db_fetch(
+        "SELECT count(*) AS n FROM scans WHERE session_id = $1 AND offline", session["id"]
+    )
     assert rows[0]["n"] == 3
 
 
@@ -245,8 +257,9 @@ async def test_earliest_scan_wins_even_when_uploaded_later(admin: Api, buyer: Ap
     assert result["results"][0]["result"] == "valid" and result["conflicts"] == 1
     entry = await db_fetch("SELECT door, entered_at FROM entries WHERE ticket_id = $1", ticket)
     assert entry[0]["door"] == "side"
-    conflicts = (await admin.http.get("/api/door/conflicts",
-                                      params={"session_id": session["id"]})).json()["conflicts"]
+    conflicts = (
+        await admin.http.get("/api/door/conflicts", params={"session_id": session["id"]})
+    ).json()["conflicts"]
     assert len(conflicts) == 1
     assert conflicts[0]["kept"]["door"] == "side" and conflicts[0]["other"]["door"] == "north"
     assert conflicts[0]["kept"]["offline"] and not conflicts[0]["other"]["offline"]
@@ -277,8 +290,9 @@ async def test_a_ten_thousand_scan_batch_is_accepted_quickly(admin: Api, buyer: 
     ring = KeyRing.from_stored(StoredKey(*k) for k in keys)
     template = verify_code(codes[0], ring.public_keys())
     codes += [
-        encode_code(dataclasses.replace(template, ticket_id=tickets[i % 10],
-                                        seed=os.urandom(6)), ring)
+        encode_code(
+            dataclasses.replace(template, ticket_id=tickets[i % 10], seed=os.urandom(6)), ring
+        )
         for i in range(9_990)
     ]
     now = datetime.now(UTC)
@@ -310,8 +324,9 @@ async def test_counters_count_entries_and_refusals_per_door(admin: Api, buyer: A
     assert counters["rate_per_minute"] == 2
 
 
-async def test_counters_are_rebuilt_from_postgres_after_a_redis_flush(admin: Api,
-                                                                      buyer: Api) -> None:
+async def test_counters_are_rebuilt_from_postgres_after_a_redis_flush(
+    admin: Api, buyer: Api
+) -> None:
     import redis.asyncio as redis
 
     session = await door_session(admin)

@@ -23,7 +23,10 @@ async def test_scan_over_the_websocket(
         await ws.send({**scan, "id": 2})
         first = await ws.until(lambda m: m.get("id") == 2)
         assert (first["type"], first["result"], first["ticket"]["id"]) == (
-            "scan_result", "valid", ticket)
+            "scan_result",
+            "valid",
+            ticket,
+        )
         await ws.send({**scan, "id": 3})
         retry = await ws.until(lambda m: m.get("id") == 3)
         assert retry["result"] == "valid" and retry["replayed"]

@@ -34,8 +34,9 @@ async def test_adding_seats_to_a_hold_keeps_its_clock(admin: Api, buyer: Api) ->
 async def test_release_some_then_all(admin: Api, buyer: Api) -> None:
     s = await admin.create_session()
     token = (await buyer.hold(s.id, s.seat_ids[:3])).json()["token"]
-    r = await buyer.http.post(f"/api/sessions/{s.id}/holds/{token}/release",
-                              json={"seats": [s.seat_ids[0]]})
+    r = await buyer.http.post(
+        f"/api/sessions/{s.id}/holds/{token}/release", json={"seats": [s.seat_ids[0]]}
+    )
     assert r.status_code == 200
     assert set(await redis_seats(s.id)) == {1, 2}
     r = await buyer.http.delete(f"/api/sessions/{s.id}/holds/{token}")
@@ -84,10 +85,12 @@ async def test_buy_creates_one_ticket_per_seat_and_marks_them_sold(admin: Api, b
 async def test_retried_order_with_same_key_sells_once(admin: Api, buyer: Api) -> None:
     s = await admin.create_session()
     token = (await buyer.hold(s.id, s.seat_ids[:1])).json()["token"]
-    results = await asyncio.gather(*[
-        buyer.buy(s.id, token, s.seat_ids[:1], s.tariff_ids[0], key="retry-key-0001")
-        for _ in range(5)
-    ])
+    results = await asyncio.gather(
+        *[
+            buyer.buy(s.id, token, s.seat_ids[:1], s.tariff_ids[0], key="retry-key-0001")
+            for _ in range(5)
+        ]
+    )
     assert sorted(r.status_code for r in results) == [200, 200, 200, 200, 201]
     assert len({r.json()["id"] for r in results}) == 1
     assert await sold_in_postgres(s.id) == {0}
@@ -100,7 +103,8 @@ async def test_cannot_buy_seats_held_by_someone_else(admin: Api, buyer: Api) -> 
     r = await buyer.buy(s.id, mine, s.seat_ids[:2], s.tariff_ids[0])
     assert r.status_code == 409
     assert r.json()["error"] == {
-        "code": "seats_not_held", "message": "some seats are not held by this hold token",
+        "code": "seats_not_held",
+        "message": "some seats are not held by this hold token",
         "seats": [s.seat_ids[1]],
     }
     assert await sold_in_postgres(s.id) == set()
@@ -112,8 +116,11 @@ async def test_general_admission_holds_count_against_capacity(admin: Api, buyer:
     assert a.status_code == 200
     b = await buyer.hold(s.id, quantity=3)
     assert b.status_code == 409
-    assert b.json()["error"] == {"code": "not_enough_places", "message": "not enough places left",
-                                 "available": 2}
+    assert b.json()["error"] == {
+        "code": "not_enough_places",
+        "message": "not enough places left",
+        "available": 2,
+    }
     r = await buyer.buy(s.id, a.json()["token"], [], s.tariff_ids[0], quantity=3)
     assert r.status_code == 201, r.text
     assert len(r.json()["tickets"]) == 3
@@ -138,15 +145,26 @@ async def test_closed_sales_refuse_holds(admin: Api, buyer: Api) -> None:
 async def test_bad_input_gets_a_clear_error_and_changes_nothing(admin: Api, buyer: Api) -> None:
     s = await admin.create_session()
     cases = [
-        (await buyer.http.post(f"/api/sessions/{s.id}/holds", content=b"{nope"), 400, "invalid_json"),
+        (
+            await buyer.http.post(f"/api/sessions/{s.id}/holds", content=b"{nope"),
+            400,
+            "invalid_json",
+        ),
         (await buyer.hold(s.id, ["no-such-seat"]), 400, "unknown_seats"),
         (await buyer.hold(s.id, []), 400, "empty_hold"),
-        (await buyer.http.post(f"/api/sessions/{s.id}/holds", json={"seats": "A-1"}), 400,
-         "invalid_field"),
+        (
+            await buyer.http.post(f"/api/sessions/{s.id}/holds", json={"seats": "A-1"}),
+            400,
+            "invalid_field",
+        ),
         (await buyer.hold(999_999, s.seat_ids[:1]), 404, "not_found"),
-        (await buyer.http.post(f"/api/sessions/{s.id}/orders", json={"hold_token": "x" * 22,
-                                                                     "items": []}),
-         400, "idempotency_key_required"),
+        (
+            await buyer.http.post(
+                f"/api/sessions/{s.id}/orders", json={"hold_token": "x" * 22, "items": []}
+            ),
+            400,
+            "idempotency_key_required",
+        ),
     ]
     for response, status, code in cases:
         assert response.status_code == status, response.text

@@ -63,7 +63,7 @@ async def test_flushdb_keeps_sales_drops_holds_and_resyncs_clients(
     await r.aclose()
 
     fresh = await client.until(
-        lambda m: m.get("type") == "snapshot" and m["epoch"] != old_epoch, timeout=5
+        lambda m: m.get("type") == "snapshot" and m["epoch"] != old_epoch, within=5
     )
     assert fresh["states"] == "22000000", "sold seats stay sold, holds are gone"
     assert (fresh["sold"], fresh["held"], fresh["seq"]) == (2, 0, 0)
@@ -164,7 +164,7 @@ async def test_redis_restart_rebuilds_sold_seats_from_postgres(
 
         await eventually(healthy, what="healthz 200")
         fresh = await client.until(
-            lambda m: m.get("type") == "snapshot" and m["epoch"] != old_epoch, timeout=10
+            lambda m: m.get("type") == "snapshot" and m["epoch"] != old_epoch, within=10
         )
         assert fresh["states"] == "2220000000"
         gone = await api.http.get(f"/api/sessions/{s.id}/holds/{kept}")
@@ -185,7 +185,7 @@ async def test_redis_restart_rebuilds_sold_seats_from_postgres(
         }
         # the subscriber is live again: it sees the new hold
         await client.until(
-            lambda m: client.states[channel] == [2, 2, 2, 0, 0, 1, 1, 0, 0, 0], timeout=5
+            lambda m: client.states[channel] == [2, 2, 2, 0, 0, 1, 1, 0, 0, 0], within=5
         )
         await client.close()
     finally:

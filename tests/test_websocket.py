@@ -47,7 +47,7 @@ async def second_server(server: ServerProcess) -> AsyncIterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 async def small_queue_server(server: ServerProcess) -> AsyncIterator[ServerProcess]:
-    proc = await started({"GUICHET_SEND_QUEUE": "4"})
+    proc = await started({"GUICHET_SEND_BUFFER": "4096"})
     yield proc
     proc.stop()
 
@@ -381,7 +381,7 @@ async def test_hold_through_one_process_reaches_a_subscriber_of_another(
     started_at = time.monotonic()
     r = await buyer.hold(s.id, s.seat_ids[4:6])  # through the first process
     assert r.status_code == 200
-    delta = await on_b.until(of_type("delta"), timeout=2)
+    delta = await on_b.until(of_type("delta"), within=2)
     assert time.monotonic() - started_at < 2
     assert sorted(delta["changes"]) == [[4, 1], [5, 1]]
 

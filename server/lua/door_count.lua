@@ -1,12 +1,13 @@
 -- Counts scans of one session at the door and publishes the new counters.
 -- KEYS: counters hash, entries-rate zset. ARGV: now_ms, window_ms, channel, door-rate key
--- prefix, entries JSON (published as is), then triples (door, outcome, member) where
--- outcome is 'entered' or a refusal reason. Door rate keys are built here, under the same
--- hash tag as KEYS (same slot).
+-- prefix, entries JSON and exits JSON (published as is), then triples (door, outcome,
+-- member) where outcome is 'entered', 'exited' or a refusal reason. inside = entered -
+-- exited. Door rate keys (entries only) are built here, under the same hash tag as KEYS
+-- (same slot).
 local cnt_key, rate_key = KEYS[1], KEYS[2]
-local now, window, channel, door_prefix, entries =
-  tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
-local FIRST = 6
+local now, window, channel, door_prefix, entries, exits =
+  tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local FIRST = 7
 
 if redis.call('EXISTS', cnt_key) == 0 then return {'not_loaded'} end
 local doors = {}
@@ -19,6 +20,10 @@ for i = FIRST, #ARGV, 3 do
     redis.call('HINCRBY', cnt_key, 'door:' .. door .. ':entered', 1)
     redis.call('ZADD', rate_key, now, member)
     redis.call('ZADD', door_prefix .. door, now, member)
+  elseif outcome == 'exited' then
+    redis.call('HINCRBY', cnt_key, 'exited', 1)
+    redis.call('HINCRBY', cnt_key, 'inside', -1)
+    redis.call('HINCRBY', cnt_key, 'door:' .. door .. ':exited', 1)
   else
     redis.call('HINCRBY', cnt_key, 'refused', 1)
     redis.call('HINCRBY', cnt_key, 'refused:' .. outcome, 1)
@@ -37,6 +42,6 @@ local counters = {}
 for i = 1, #flat, 2 do counters[flat[i]] = tonumber(flat[i + 1]) end
 local payload = '{"counters":' .. cjson.encode(counters) .. ',"rate":' .. redis.call('ZCARD', rate_key)
   .. ',"door_rates":' .. (next(door_rates) and cjson.encode(door_rates) or '{}')
-  .. ',"entries":' .. entries .. '}'
+  .. ',"entries":' .. entries .. ',"exits":' .. exits .. '}'
 redis.call('PUBLISH', channel, payload)
 return {'ok'}

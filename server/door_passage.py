@@ -1,0 +1,122 @@
+"""One online passage through a door: an entry (first scan wins, re-entry) or an exit.
+
+Postgres decides, on the ticket's ``entries`` row, in the transaction that stores the scan:
+
+* a first entry is ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: exactly one scan wins;
+* once the row exists, an entry scan reads it and the pure rules
+  (:func:`scanning.decision.passage_in`) answer ``already_entered`` (inside) or
+  ``no_reentry`` (went out, the session does not allow coming back). When the session
+  allows re-entry the row is read ``FOR UPDATE``: concurrent scans of a ticket that went
+  out queue on it, and only the first finds it outside;
+* an exit is ``UPDATE ... WHERE inside RETURNING``: exactly one exit per time inside,
+  otherwise ``not_inside``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from scanning.decision import Decision, Entry, Mode, Reason, ScannerContext, passage_in
+
+if TYPE_CHECKING:
+    from server.door import ScanRequest
+
+INSERT_SCAN = """
+INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
+                   scanned_at, offline, mode, reentry)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11)
+ON CONFLICT (device, nonce) DO NOTHING RETURNING id
+"""
+
+_FIRST_ENTRY = """
+INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)
+VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING RETURNING true
+"""
+
+_ENTRY = """
+SELECT entered_at, door, inside FROM entries WHERE session_id = $1 AND ticket_id = $2
+"""
+
+_BACK_IN = """
+UPDATE entries SET inside = true, reentries = reentries + 1
+WHERE session_id = $1 AND ticket_id = $2 AND NOT inside RETURNING true
+"""
+
+_OUT = """
+UPDATE entries SET inside = false, exits = exits + 1, last_exit_at = now(),
+       last_exit_door = $3
+WHERE session_id = $1 AND ticket_id = $2 AND inside RETURNING true
+"""
+
+
+class ScanReplayed(Exception):
+    """A concurrent request with the same (device, nonce) recorded its scan first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A scan that passed every check but the passage itself (:func:`precheck`)."""
+
+    scan_id: int
+    device: str
+    request: ScanRequest
+    ticket_id: int
+    context: ScannerContext
+
+    async def run(self, conn: asyncpg.Connection, decision: Decision) -> tuple[Decision, bool]:
+        """Records the passage and the scan in one transaction. Returns the final decision
+        and whether it let a ticket that had gone out back in."""
+        assert decision.session_id is not None
+        session_id = decision.session_id
+        reentry = False
+        async with conn.transaction():
+            if self.request.mode is Mode.EXIT:
+                out = await conn.fetchval(_OUT, session_id, self.ticket_id, self.request.door)
+                if not out:
+                    decision = Decision(Reason.NOT_INSIDE, session_id)
+            else:
+                decision, reentry = await self._enter(conn, decision, session_id)
+            inserted = await conn.fetchval(
+                INSERT_SCAN,
+                self.scan_id,
+                self.ticket_id,
+                session_id,
+                self.device,
+                self.request.door,
+                self.request.nonce,
+                decision.result,
+                decision.reason.value if decision.reason else None,
+                self.request.scanned_at,
+                self.request.mode.value,
+                reentry,
+            )
+            if inserted is None:
+                raise ScanReplayed  # rolls back the passage this request may have made
+        return decision, reentry
+
+    async def _enter(
+        self, conn: asyncpg.Connection, decision: Decision, session_id: int
+    ) -> tuple[Decision, bool]:
+        won = await conn.fetchval(
+            _FIRST_ENTRY,
+            session_id,
+            self.ticket_id,
+            self.scan_id,
+            self.device,
+            self.request.door,
+        )
+        if won:
+            return decision, False
+        # Without re-entry every answer is a refusal: no lock is needed to choose which.
+        query = _ENTRY + (" FOR UPDATE" if self.context.reentry_allowed else "")
+        row = await conn.fetchrow(query, session_id, self.ticket_id)
+        entry = Entry(row["entered_at"].timestamp(), row["door"], row["inside"])
+        decision = passage_in(decision, self.context, entry)
+        if not decision.valid:
+            return decision, False
+        if not await conn.fetchval(_BACK_IN, session_id, self.ticket_id):  # locked: never
+            return Decision(Reason.ALREADY_ENTERED, session_id, entry.at, entry.door), False
+        return decision, True
