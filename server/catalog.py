@@ -70,6 +70,7 @@ class Catalog:
         self.pool = pool
         self._plans: dict[int, PlanSeats] = {}
         self._sessions: dict[int, tuple[float, SessionRow]] = {}
+        self._tariffs: dict[int, tuple[float, dict[int, asyncpg.Record]]] = {}
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -181,12 +182,19 @@ class Catalog:
         }
 
     async def tariffs(self, session_id: int) -> dict[int, asyncpg.Record]:
+        """The session's tariffs by id (cached for ``SESSION_TTL`` like the session)."""
+        cached = self._tariffs.get(session_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < SESSION_TTL:
+            return cached[1]
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
                 "SELECT id, name, price_cents, currency FROM tariffs WHERE session_id = $1",
                 session_id,
             )
-        return {r["id"]: r for r in rows}
+        tariffs = {r["id"]: r for r in rows}
+        self._tariffs[session_id] = (now, tariffs)
+        return tariffs
 
     async def seat_map(self, session_id: int) -> dict[str, Any]:
         """The session's plan for drawing: seats in wire order (index = position)."""
@@ -518,4 +526,5 @@ class Catalog:
                 body["price_cents"],
                 body.get("currency", "EUR"),
             )
+        self._tariffs.pop(session_id, None)
         return dict(row)

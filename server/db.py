@@ -16,9 +16,20 @@ log = logging.getLogger(__name__)
 MIGRATIONS_LOCK = 7_482_001  # advisory lock id: one migrator at a time
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release hook: Guichet never changes session state (no SET, LISTEN or session
+    advisory lock outlives its call), so the reset round trip on every release is skipped.
+    An open transaction is still rolled back by asyncpg before this runs."""
+
+
 async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
     return await asyncpg.create_pool(
-        dsn, min_size=1, max_size=size, command_timeout=10, max_inactive_connection_lifetime=60
+        dsn,
+        min_size=1,
+        max_size=size,
+        command_timeout=10,
+        max_inactive_connection_lifetime=60,
+        reset=_keep_session,
     )
 
 

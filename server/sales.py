@@ -89,81 +89,42 @@ class Sales:
     async def confirm(
         self, session: SessionRow, request: OrderRequest
     ) -> tuple[dict[str, Any], bool]:
-        """Commit the order. Returns (order, created); ``created`` is False for a replay."""
-        previous = await self.existing_order(request.idempotency_key)
-        if previous is not None:
-            if previous["hold_token"] != request.hold_token:
-                raise conflict(
-                    "idempotency_key_reused", "this idempotency key belongs to another order"
-                )
-            return previous, False
-        if not session.sales_open:
-            raise conflict("sales_closed", "sales are closed for this session")
-        tariffs = await self.catalog.tariffs(session.id)
-        unknown = sorted({line.tariff_id for line in request.lines} - tariffs.keys())
-        if unknown:
-            raise bad_request("unknown_tariff", "no such tariff for this session", tariffs=unknown)
+        """Commit the order. Returns (order, created); ``created`` is False for a replay.
+
+        The happy path is one Redis script (claim), one Postgres statement (order and
+        tickets together) and one Redis script (sell). A retried request finds its order by
+        idempotency key when the claim fails (the hold is already sold) or the insert
+        conflicts (a concurrent retry committed first)."""
         if not request.lines:
             raise bad_request("empty_order", "an order needs at least one seat or place")
         if len(set(request.seats)) != len(request.seats):
             raise bad_request("duplicate_seats", "a seat appears twice in the order")
-        try:
-            await self.live.claim(session.id, request.hold_token, request.seats, request.places)
-        except HoldRefused as exc:
-            # A concurrent retry of this very request may have sold the hold meanwhile.
-            replay = await self.existing_order(request.idempotency_key)
-            if replay is not None and replay["hold_token"] == request.hold_token:
-                return replay, False
-            seat_ids = await self._seat_ids(session)
-            raise hold_refusal(exc, seat_ids) from exc
-
+        tariffs = await self.catalog.tariffs(session.id)
+        unknown = sorted({line.tariff_id for line in request.lines} - tariffs.keys())
+        if unknown:
+            raise bad_request("unknown_tariff", "no such tariff for this session", tariffs=unknown)
         currencies = {tariffs[line.tariff_id]["currency"] for line in request.lines}
         if len(currencies) != 1:
             raise bad_request("mixed_currencies", "all tariffs of an order share one currency")
-        total = sum(tariffs[line.tariff_id]["price_cents"] for line in request.lines)
+        if not session.sales_open:
+            return await self._replay(request, conflict("sales_closed", "sales are closed"))
+        try:
+            await self.live.claim(session.id, request.hold_token, request.seats, request.places)
+        except HoldRefused as exc:
+            refusal = hold_refusal(exc, await self._seat_ids(session))
+            return await self._replay(request, refusal)
+
+        prices = [tariffs[line.tariff_id]["price_cents"] for line in request.lines]
         async with connection(self.pool) as conn:
             try:
-                async with conn.transaction():
-                    order_id = await conn.fetchval(
-                        "INSERT INTO orders (idempotency_key, session_id, hold_token, channel,"
-                        " buyer_name, buyer_email, total_cents, currency, created_by, kind)"
-                        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
-                        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-                        request.idempotency_key,
-                        session.id,
-                        request.hold_token,
-                        request.channel,
-                        request.buyer_name,
-                        request.buyer_email,
-                        total,
-                        currencies.pop(),
-                        request.user_id,
-                        request.kind,
-                    )
-                    if order_id is None:  # a concurrent retry of the same request won
-                        raise _Replay()
-                    if request.places:
-                        await self._check_capacity(conn, session, request.places)
-                    await conn.execute(
-                        "INSERT INTO tickets"
-                        " (order_id, session_id, seat_idx, tariff_id, price_cents)"
-                        " SELECT $1, $2, seat, tariff, price FROM"
-                        " unnest($3::int[], $4::bigint[], $5::int[]) AS l(seat, tariff, price)",
-                        order_id,
-                        session.id,
-                        [line.seat_idx for line in request.lines],
-                        [line.tariff_id for line in request.lines],
-                        [tariffs[line.tariff_id]["price_cents"] for line in request.lines],
-                    )
-            except _Replay:
-                replay = await self._order_by_key(conn, request.idempotency_key)
-                assert replay is not None
-                return replay, False
+                insert = self._insert_with_capacity if request.places else self._insert
+                rows = await insert(conn, session, request, prices, currencies.pop())
             except asyncpg.UniqueViolationError as exc:
                 log.error("double sale refused by postgres for session %s", session.id)
                 raise conflict("seats_taken", "some seats were sold meanwhile") from exc
-            order = await self._order_by_key(conn, request.idempotency_key)
-        assert order is not None
+        if not rows:  # a concurrent retry of the same request committed first
+            return await self._replay(request, None)
+        order = await self._order_json(session, request, rows, tariffs, sum(prices))
         try:
             await self.live.sell(session.id, request.hold_token, request.seats, request.places)
         except ApiError:
@@ -172,6 +133,127 @@ class Sales:
             self._repairs.add(task)
             task.add_done_callback(self._repairs.discard)
         return order, True
+
+    async def _replay(
+        self, request: OrderRequest, otherwise: ApiError | None
+    ) -> tuple[dict[str, Any], bool]:
+        """The order already committed under this idempotency key, or ``otherwise``."""
+        previous = await self.existing_order(request.idempotency_key)
+        if previous is None:
+            if otherwise is None:
+                raise conflict("order_in_progress", "the same order is being committed; retry")
+            raise otherwise
+        if previous["hold_token"] != request.hold_token:
+            raise conflict(
+                "idempotency_key_reused", "this idempotency key belongs to another order"
+            )
+        return previous, False
+
+    _ORDER = (
+        "INSERT INTO orders (idempotency_key, session_id, hold_token, channel, buyer_name,"
+        " buyer_email, total_cents, currency, created_by, kind)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, created_at"
+    )
+    _TICKETS = (
+        "INSERT INTO tickets (order_id, session_id, seat_idx, tariff_id, price_cents)"
+        " SELECT {order}, $2, l.seat, l.tariff, l.price FROM {source}"
+        " unnest($11::int[], $12::bigint[], $13::int[]) AS l(seat, tariff, price)"
+        " RETURNING id, order_id, seat_idx, tariff_id, price_cents, {created}"
+    )
+
+    @staticmethod
+    def _args(
+        session: SessionRow, request: OrderRequest, prices: list[int], currency: str
+    ) -> list[Any]:
+        return [
+            request.idempotency_key,
+            session.id,
+            request.hold_token,
+            request.channel,
+            request.buyer_name,
+            request.buyer_email,
+            sum(prices),
+            currency,
+            request.user_id,
+            request.kind,
+            [line.seat_idx for line in request.lines],
+            [line.tariff_id for line in request.lines],
+            prices,
+        ]
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        session: SessionRow,
+        request: OrderRequest,
+        prices: list[int],
+        currency: str,
+    ) -> list[asyncpg.Record]:
+        """Order and tickets in one statement (one round trip, its own transaction)."""
+        query = f"WITH o AS ({self._ORDER}) " + self._TICKETS.format(
+            order="o.id", source="o,", created="(SELECT created_at FROM o) AS created_at"
+        )
+        return list(await conn.fetch(query, *self._args(session, request, prices, currency)))
+
+    async def _insert_with_capacity(
+        self,
+        conn: asyncpg.Connection,
+        session: SessionRow,
+        request: OrderRequest,
+        prices: list[int],
+        currency: str,
+    ) -> list[asyncpg.Record]:
+        """General admission: check the capacity under a lock on the session row."""
+        args = self._args(session, request, prices, currency)
+        async with conn.transaction():
+            order = await conn.fetchrow(self._ORDER, *args[:10])
+            if order is None:
+                return []
+            await self._check_capacity(conn, session, request.places)
+            query = self._TICKETS.format(
+                order="$1::bigint", source="", created="$3::timestamptz AS created_at"
+            )
+            query = query.replace("$11", "$4").replace("$12", "$5").replace("$13", "$6")
+            return list(
+                await conn.fetch(query, order["id"], session.id, order["created_at"], *args[10:])
+            )
+
+    async def _order_json(
+        self,
+        session: SessionRow,
+        request: OrderRequest,
+        rows: list[asyncpg.Record],
+        tariffs: dict[int, asyncpg.Record],
+        total: int,
+    ) -> dict[str, Any]:
+        """The committed order as ``_order_by_key`` would read it back, without a query."""
+        seat_ids = await self._seat_ids(session)
+        tickets = sorted(rows, key=lambda r: r["id"])
+        first_tariff = tariffs[request.lines[0].tariff_id]
+        return {
+            "id": rows[0]["order_id"],
+            "session_id": session.id,
+            "hold_token": request.hold_token,
+            "channel": request.channel,
+            "kind": request.kind,
+            "buyer_name": request.buyer_name,
+            "total_cents": total,
+            "currency": first_tariff["currency"],
+            "created_at": rows[0]["created_at"].isoformat(),
+            "tickets": [
+                {
+                    "id": t["id"],
+                    "seat_idx": t["seat_idx"],
+                    "seat_id": seat_ids[t["seat_idx"]] if t["seat_idx"] is not None else None,
+                    "tariff_id": t["tariff_id"],
+                    "tariff": tariffs[t["tariff_id"]]["name"],
+                    "price_cents": t["price_cents"],
+                    "status": "active",
+                }
+                for t in tickets
+            ],
+        }
 
     async def _repair_mirror(self, session_id: int, request: OrderRequest) -> None:
         """The order is committed but Redis missed it: retry, then rebuild the session's mirror
@@ -234,7 +316,3 @@ class Sales:
             "created_at": row["created_at"].isoformat(),
             "tickets": json.loads(row["tickets"]),
         }
-
-
-class _Replay(Exception):
-    """The same idempotency key was committed by a concurrent request."""
