@@ -381,9 +381,15 @@ class Live:
 
     async def live_sessions(self, forget_before_ms: int) -> list[int]:
         """Sessions that may have holds. A session is forgotten once no hold made in it can
-        still be alive (its last hold's expiry plus the absolute cap is past)."""
+        still be alive (its last hold's expiry plus the absolute cap is past).
+
+        Sessions this process marked itself are included even if Redis lost the mark (a
+        flush just after a throttled mark), so their holds still expire."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zremrangebyscore(LIVE_SESSIONS, "-inf", forget_before_ms)
             pipe.zrange(LIVE_SESSIONS, 0, -1)
             _, members = await pipe.execute()
-        return [int(m) for m in members]
+        for session_id, (_, expiry) in list(self._live_marks.items()):
+            if expiry < forget_before_ms:
+                del self._live_marks[session_id]
+        return sorted({int(m) for m in members} | self._live_marks.keys())
