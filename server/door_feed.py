@@ -1,9 +1,9 @@
-"""The door channel ``door:<session_id>``: live entry counters, new entries and revocations.
+"""The door channel ``door:<session_id>``: live counters, new entries and exits, revocations.
 
 Every counted scan publishes the session's counters on its Redis door channel (see
 ``server/live_door.py``); each process relays them to its local subscribers, coalesced over
 the batching window and encoded once per encoding, like the seat-map hub. Scanners use the
-``entries`` and ``revoked`` lists to keep their offline lists fresh while online.
+``entries``, ``exits`` and ``revoked`` lists to keep their offline lists fresh while online.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class DoorFeed:
     door_rates: dict[str, int] = field(default_factory=dict)
     counters: dict[str, Any] | None = None
     entries: list[Any] = field(default_factory=list)
+    exits: list[Any] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
     flushing: bool = False
 
@@ -41,12 +42,15 @@ class DoorFeed:
         return f"{ChannelKind.DOOR.value}:{self.session_id}"
 
 
-def door_message(channel: str, counters: dict[str, Any], entries: list[Any]) -> dict[str, Any]:
+def door_message(
+    channel: str, counters: dict[str, Any], entries: list[Any], exits: list[Any]
+) -> dict[str, Any]:
     return {
         "type": ServerType.DOOR.value,
         "channel": channel,
         "counters": counters,
         "entries": entries,
+        "exits": exits,
     }
 
 
@@ -89,7 +93,9 @@ class DoorFeeds:
             self.unsubscribe(sub, session_id)
             sub.release(feed.channel, None)
             raise
-        sub.release(feed.channel, OutFrame.of(sub.codec, door_message(feed.channel, counters, [])))
+        sub.release(
+            feed.channel, OutFrame.of(sub.codec, door_message(feed.channel, counters, [], []))
+        )
 
     def unsubscribe(self, sub: Subscriber, session_id: int) -> bool:
         feed = self.feeds.get(session_id)
@@ -149,6 +155,7 @@ class DoorFeeds:
                 feed.session_id, payload["counters"], payload.get("rate", 0), feed.door_rates
             )
             feed.entries.extend(payload.get("entries") or [])
+            feed.exits.extend(payload.get("exits") or [])
         feed.revoked.extend(payload.get("revoked") or [])
         if not feed.flushing:
             feed.flushing = True
@@ -158,7 +165,9 @@ class DoorFeeds:
         feed.flushing = False
         messages = []
         if feed.counters is not None:
-            messages.append(Encoded(door_message(feed.channel, feed.counters, feed.entries)))
+            messages.append(
+                Encoded(door_message(feed.channel, feed.counters, feed.entries, feed.exits))
+            )
         if feed.revoked:
             messages.append(
                 Encoded(
@@ -169,7 +178,7 @@ class DoorFeeds:
                     }
                 )
             )
-        feed.counters, feed.entries, feed.revoked = None, [], []
+        feed.counters, feed.entries, feed.exits, feed.revoked = None, [], [], []
         for sub in list(feed.subscribers):
             for encoded in messages:
                 sub.push(encoded.frame(sub.codec), feed.channel)

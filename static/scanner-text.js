@@ -23,6 +23,8 @@ const TEXT = {
       pass_not_valid_for_session: () => "This pass does not include this session",
       session_full: () => "Session full: no place left for this pass",
       no_keys: () => "Cannot check offline yet: connect once to download the keys",
+      not_inside: () => "Cannot exit: this ticket is not inside",
+      no_reentry: () => "No re-entry: this ticket already went out",
     },
   },
   fr: {
@@ -45,6 +47,8 @@ const TEXT = {
       pass_not_valid_for_session: () => "Ce pass ne donne pas accès à cette séance",
       session_full: () => "Séance complète : plus de place pour ce pass",
       no_keys: () => "Contrôle hors ligne impossible : connectez-vous une fois d'abord",
+      not_inside: () => "Sortie impossible : ce billet n'est pas entré",
+      no_reentry: () => "Pas de nouvelle entrée : ce billet est déjà sorti",
     },
   },
 };

@@ -216,6 +216,7 @@ async function showSetup() {
   const mode = config.mode === "exit" ? " · exit mode" : "";
   $("device-info").textContent = `Signed in as ${auth.username}${mode}`;
   $("door-input").value = config.door || "main";
+  $("mode-select").value = config.mode === "exit" ? "exit" : "entry";
   const select = $("session-select");
   select.replaceChildren(new Option("Loading…", ""));
   let data;
@@ -258,6 +259,7 @@ function submitSetup(event) {
     sessionTitle: option.dataset.title,
     sessionMeta: option.dataset.meta,
     door: door.value,
+    mode: $("mode-select").value,
   };
   startScanning();
 }
@@ -280,8 +282,10 @@ async function applyBundle(bundle) {
     message(`This browser cannot verify tickets offline (${err.message}).`);
   }
   for (const ref of bundle.revoked || []) state.revoked.add(ref);
+  state.reentryAllowed = Boolean(bundle.reentry_allowed);
   for (const e of bundle.entered || []) {
-    if (!state.entered.has(e.ticket_id)) state.entered.set(e.ticket_id, { door: e.door, at: e.at });
+    const inside = e.inside !== false;
+    state.entered.set(e.ticket_id, { door: e.door, at: e.at, inside });
   }
   for (const [id, e] of Object.entries(store.localEntered(state.sessionId))) {
     if (!state.entered.has(Number(id))) state.entered.set(Number(id), e);
@@ -299,8 +303,17 @@ async function refreshBundle() {
 }
 
 function remember(ticketId, entry) {
-  if (ticketId === null || ticketId === undefined || state.entered.has(ticketId)) return;
-  state.entered.set(ticketId, entry);
+  if (ticketId === null || ticketId === undefined) return;
+  const known = state.entered.get(ticketId);
+  if (known && known.inside !== false) return; // the first entry's time and door stay
+  state.entered.set(ticketId, { ...entry, inside: true });
+  saveBundle();
+}
+
+function rememberExit(ticketId) {
+  const known = state.entered.get(ticketId);
+  if (!known) return;
+  state.entered.set(ticketId, { ...known, inside: false });
   saveBundle();
 }
 
@@ -328,6 +341,7 @@ function onDoorFrame(m) {
     state.channelLive = true;
     renderCounters(m.counters);
     for (const e of m.entries || []) remember(e.ticket_id, { door: e.door, at: e.at });
+    for (const e of m.exits || []) rememberExit(e.ticket_id);
   } else if (m.type === "revoked") {
     for (const ref of m.codes || []) state.revoked.add(ref);
     saveBundle();
@@ -373,7 +387,7 @@ async function startScanning() {
   showView("scan");
   $("scan-title").textContent = config.sessionTitle || `Session ${config.sessionId}`;
   $("scan-meta").textContent = config.sessionMeta || "";
-  $("scan-door").textContent = state.door;
+  $("scan-door").textContent = config.mode === "exit" ? `${state.door} (exit)` : state.door;
   $("result").querySelector(".stat-door").textContent = state.door;
   $("history").replaceChildren();
   const cached = store.bundle(state.sessionId);
@@ -415,18 +429,34 @@ async function scanOnline(request) {
   return reach(() => api("POST", "/api/scan", body));
 }
 
+/** Who may pass, offline: the code's own checks, then the local inside/outside lists. */
+async function decideLocally(request) {
+  if (state.keys.size === 0) return { result: "refused", reason: "no_keys", ticket_id: null };
+  const exiting = request.mode === "exit";
+  const inside = new Map([...state.entered].filter(([, e]) => e.inside !== false));
+  const result = await decideOffline(request.code, state.keys, {
+    sessionId: state.sessionId,
+    now: Date.parse(request.scanned_at) / 1000,
+    revoked: state.revoked,
+    // an exit is checked against who is inside; an entry against who entered (or, when
+    // re-entry is allowed, who is inside now)
+    entered: exiting ? new Map() : state.reentryAllowed ? inside : state.entered,
+  });
+  const known = state.entered.get(result.ticket_id);
+  if (exiting && result.result === "valid" && !inside.has(result.ticket_id)) {
+    return { ...result, result: "refused", reason: "not_inside" };
+  }
+  if (!exiting && result.reason === "already_entered" && known?.inside === false) {
+    return { ...result, reason: "no_reentry" };
+  }
+  return result;
+}
+
 async function scanOffline(request) {
-  const now = Date.parse(request.scanned_at) / 1000;
-  const result =
-    state.keys.size === 0
-      ? { result: "refused", reason: "no_keys", ticket_id: null }
-      : await decideOffline(request.code, state.keys, {
-          sessionId: state.sessionId,
-          now,
-          revoked: state.revoked,
-          entered: state.entered,
-        });
-  if (result.result === "valid") {
+  const result = await decideLocally(request);
+  if (result.result === "valid" && request.mode === "exit") {
+    rememberExit(result.ticket_id);
+  } else if (result.result === "valid") {
     const entry = { door: state.door, at: request.scanned_at };
     remember(result.ticket_id, entry);
     const local = store.localEntered(state.sessionId);
@@ -445,12 +475,14 @@ async function scanOne(text) {
     door: state.door,
     session_id: state.sessionId,
     scanned_at: new Date().toISOString(),
+    mode: store.config.mode === "exit" ? "exit" : "entry",
   };
   if (store.config.roomId) request.room_id = store.config.roomId; // an enrolled room filter
   const online = await scanOnline(request);
   if (online) {
     const id = online.ticket?.id;
-    if (online.result === "valid") remember(id, { door: state.door, at: request.scanned_at });
+    if (online.result === "valid" && request.mode === "exit") rememberExit(id);
+    else if (online.result === "valid") remember(id, { door: state.door, at: request.scanned_at });
     if (online.reason === "already_entered") {
       remember(id, { door: online.entered_door, at: online.entered_at });
     }

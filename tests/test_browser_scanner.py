@@ -165,7 +165,11 @@ async def steward(admin: Api) -> tuple[str, str]:
 
 
 async def open_scanner(
-    context: BrowserContext, server: ServerProcess, user: tuple[str, str], session_id: int
+    context: BrowserContext,
+    server: ServerProcess,
+    user: tuple[str, str],
+    session_id: int,
+    mode: str = "entry",
 ) -> Page:
     page = await context.new_page()
     errors: list[str] = []
@@ -177,8 +181,10 @@ async def open_scanner(
     await page.get_by_test_id("signin").click()
     await page.get_by_test_id("session-select").select_option(str(session_id))
     await page.get_by_test_id("door-input").fill("north")
+    await page.get_by_test_id("mode-select").select_option(mode)
     await page.get_by_test_id("start-scanning").click()
-    await expect(page.get_by_test_id("scan-door")).to_have_text("north")
+    door = "north" if mode == "entry" else "north (exit)"
+    await expect(page.get_by_test_id("scan-door")).to_have_text(door)
     await expect(page.get_by_test_id("connection")).to_have_attribute("data-status", "open")
     await expect(page.get_by_test_id("code-input")).to_be_focused()
     return page
@@ -278,6 +284,46 @@ async def test_scan_online_then_offline_then_upload(
     counters = r.json()
     assert counters["entered"] == 3, counters
     assert counters["doors"]["north"]["entered"] == 3
+
+
+async def test_an_exit_door_lets_out_who_is_inside_even_offline(
+    server: ServerProcess, admin: Api, buyer: Api
+) -> None:
+    session = await door_session(admin)
+    _, tickets = await buy_tickets(buyer, session, 3)
+    codes = [await code_of(admin, t) for t in tickets]
+    user = await steward(admin)
+    for code in codes[:2]:  # both came in at the entrance
+        r = await admin.http.post(
+            "/api/scan", json={"code": code, "nonce": uuid.uuid4().hex, "door": "main"}
+        )
+        assert r.json()["result"] == "valid"
+
+    async with browser_context() as context:
+        page = await open_scanner(context, server, user, session["id"], mode="exit")
+        await wedge_scan(page, codes[0])
+        await expect_result(page, 1, "valid", "", offline=False)
+        await expect(page.get_by_test_id("count-inside")).to_have_text("1", timeout=SLOW_MS)
+
+        await page.route("**/api/**", lambda route: route.abort())
+        await context.set_offline(True)
+        await expect(page.get_by_test_id("connection")).to_have_attribute("data-status", "closed")
+        await wedge_scan(page, codes[1])  # inside: may go out
+        await expect_result(page, 2, "valid", "", offline=True)
+        await wedge_scan(page, codes[1])  # already out
+        await expect_result(page, 3, "refused", "not_inside", offline=True)
+        await wedge_scan(page, codes[2])  # never came in
+        await expect_result(page, 4, "refused", "not_inside", offline=True)
+
+        await page.unroute("**/api/**")
+        await context.set_offline(False)
+        await expect(page.get_by_test_id("pending-uploads")).to_have_attribute(
+            "data-count", "0", timeout=SLOW_MS
+        )
+        assert page.errors == []  # type: ignore[attr-defined]
+
+    counters = (await admin.http.get(f"/api/sessions/{session['id']}/entries")).json()
+    assert (counters["entered"], counters["exited"], counters["inside"]) == (2, 2, 0)
 
 
 async def test_an_admin_enrols_a_scanner_with_its_qr_code(
