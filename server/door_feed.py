@@ -9,7 +9,6 @@ the batching window and encoded once per encoding, like the seat-map hub. Scanne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -18,9 +17,9 @@ from typing import Any
 import redis.asyncio as redis
 
 from server.errors import ApiError
-from server.live import REDIS_DOWN
 from server.live_door import DoorLive, counters_json, door_channel, session_of_door_channel
 from server.protocol import ChannelKind, ServerType
+from server.pubsub import Relay
 from server.subscriber import Encoded, OutFrame, Subscriber
 
 log = logging.getLogger(__name__)
@@ -60,31 +59,24 @@ class DoorFeeds:
         self.door_live = door_live
         self.window = batch_window_ms / 1000
         self.feeds: dict[int, DoorFeed] = {}
-        self._pubsub: Any = None
-        self._task: asyncio.Task[None] | None = None
+        self.relay = Relay(client, self._on_message, on_reconnect=self._refresh_all)
+        self._background: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        self._task = asyncio.create_task(self._reader())
+        await self.relay.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+        await self.relay.stop()
 
     async def subscribe(self, sub: Subscriber, session_id: int) -> None:
         feed = self.feeds.get(session_id)
         if feed is None:
             feed = self.feeds[session_id] = DoorFeed(session_id)
             try:
-                await self._pubsub.subscribe(door_channel(session_id))
-            except REDIS_DOWN as exc:
+                await self.relay.subscribe(door_channel(session_id))
+            except ApiError:
                 self.feeds.pop(session_id, None)
-                raise ApiError(503, "unavailable", "the live service is unavailable") from exc
+                raise
         sub.hold_back(feed.channel)
         feed.subscribers.add(sub)
         try:
@@ -104,51 +96,31 @@ class DoorFeeds:
         feed.subscribers.discard(sub)
         if not feed.subscribers:
             self.feeds.pop(session_id, None)
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().create_task(
-                    self._pubsub.unsubscribe(door_channel(session_id))
-                )
+            task = asyncio.create_task(self.relay.unsubscribe(door_channel(session_id)))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return True
 
     def forget(self, sub: Subscriber) -> None:
         for session_id in list(self.feeds):
             self.unsubscribe(sub, session_id)
 
-    async def _reader(self) -> None:
-        while True:
+    async def _refresh_all(self) -> None:
+        """After a lost pub/sub connection, send every subscriber fresh counters."""
+        for feed in list(self.feeds.values()):
             try:
-                if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.05)
-                    continue
-                message = await self._pubsub.get_message(timeout=1.0)
-                if message is not None and message["type"] == "message":
-                    self._on_message(message)
-            except asyncio.CancelledError:
-                raise
-            except REDIS_DOWN:
-                log.warning("door pub/sub connection lost; resubscribing")
-                await asyncio.sleep(0.2)
-                await self._resubscribe()
-            except Exception:
-                log.exception("door feed reader error")
-                await asyncio.sleep(0.1)
+                counters = await self.door_live.counters(feed.session_id)
+            except ApiError:
+                continue
+            frame = Encoded(door_message(feed.channel, counters, [], []))
+            for sub in list(feed.subscribers):
+                sub.push(frame.frame(sub.codec), feed.channel)
 
-    async def _resubscribe(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._pubsub.aclose()
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        for session_id in list(self.feeds):
-            with contextlib.suppress(*REDIS_DOWN):
-                await self._pubsub.subscribe(door_channel(session_id))
-
-    def _on_message(self, message: dict[str, Any]) -> None:
-        channel = message["channel"]
-        if isinstance(channel, bytes):
-            channel = channel.decode()
+    def _on_message(self, channel: str, data: bytes) -> None:
         feed = self.feeds.get(session_of_door_channel(channel))
         if feed is None:
             return
-        payload = json.loads(message["data"])
+        payload = json.loads(data)
         if "counters" in payload:
             feed.door_rates.update(payload.get("door_rates") or {})
             feed.counters = counters_json(

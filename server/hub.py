@@ -31,6 +31,7 @@ from server.live import (
     session_of_channel,
 )
 from server.protocol import ChannelKind, ServerType
+from server.pubsub import Relay
 from server.subscriber import Encoded, OutFrame, Subscriber
 
 log = logging.getLogger(__name__)
@@ -114,9 +115,8 @@ class Hub:
         self.redis = client
         self.window = batch_window_ms / 1000
         self.feeds: dict[int, Feed] = {}
-        self._pubsub: Any = None
+        self.relay = Relay(client, self._on_message, self._on_subscribed, self._resnapshot_all)
         self._tasks: list[asyncio.Task[None]] = []
-        self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._laggards: set[Subscriber] = set()
 
@@ -130,11 +130,8 @@ class Hub:
         task.add_done_callback(self._background.discard)
 
     async def start(self) -> None:
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
-        self._tasks = [
-            asyncio.create_task(self._reader()),
-            asyncio.create_task(self._watchdog()),
-        ]
+        await self.relay.start()
+        self._tasks = [asyncio.create_task(self._watchdog())]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -142,9 +139,7 @@ class Hub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+        await self.relay.stop()
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -211,14 +206,11 @@ class Hub:
         (feed.seats if kind is ChannelKind.SEATS else feed.gauges).discard(sub)
         if feed.empty:
             self.feeds.pop(feed.session_id, None)
-            if self._pubsub is not None:
-                self._spawn(self._unsubscribe_channel(feed.session_id))
+            self._spawn(self._unsubscribe_channel(feed.session_id))
 
     async def _unsubscribe_channel(self, session_id: int) -> None:
-        async with self._lock:
-            if session_id not in self.feeds:
-                with contextlib.suppress(*REDIS_DOWN):
-                    await self._pubsub.unsubscribe(channel_name(session_id))
+        if session_id not in self.feeds:
+            await self.relay.unsubscribe(channel_name(session_id))
 
     def forget(self, sub: Subscriber) -> None:
         for feed in list(self.feeds.values()):
@@ -230,12 +222,11 @@ class Hub:
         feed = self.feeds.get(session_id)
         if feed is None:
             feed = self.feeds[session_id] = Feed(session_id)
-            async with self._lock:
-                try:
-                    await self._pubsub.subscribe(channel_name(session_id))
-                except REDIS_DOWN as exc:
-                    self.feeds.pop(session_id, None)
-                    raise ApiError(503, "unavailable", "the live service is unavailable") from exc
+            try:
+                await self.relay.subscribe(channel_name(session_id))
+            except ApiError:
+                self.feeds.pop(session_id, None)
+                raise
             try:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(feed.confirmed.wait(), 2)
@@ -249,51 +240,21 @@ class Hub:
 
     # -- delivery --------------------------------------------------------------------------
 
-    async def _reader(self) -> None:
-        while True:
-            try:
-                if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.05)
-                    continue
-                message = await self._pubsub.get_message(timeout=1.0)
-                if message is None:
-                    continue
-                self._on_message(message)
-            except asyncio.CancelledError:
-                raise
-            except REDIS_DOWN:
-                log.warning("pub/sub connection lost; resubscribing")
-                await asyncio.sleep(0.2)
-                await self._resubscribe_all()
-            except Exception:
-                log.exception("hub reader error")
-                await asyncio.sleep(0.1)
-
-    async def _resubscribe_all(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._pubsub.aclose()
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=False)
-        for session_id in list(self.feeds):
-            try:
-                await self._pubsub.subscribe(channel_name(session_id))
-            except REDIS_DOWN:
-                return
+    async def _resnapshot_all(self) -> None:
+        """After a lost pub/sub connection: messages may be missing, resync everyone."""
         for feed in list(self.feeds.values()):
             await self._resnapshot(feed)
 
-    def _on_message(self, message: dict[str, Any]) -> None:
-        channel = message["channel"]
-        if isinstance(channel, bytes):
-            channel = channel.decode()
+    def _on_subscribed(self, channel: str) -> None:
+        feed = self.feeds.get(session_of_channel(channel))
+        if feed is not None:
+            feed.confirmed.set()
+
+    def _on_message(self, channel: str, data: bytes) -> None:
         feed = self.feeds.get(session_of_channel(channel))
         if feed is None:
             return
-        if message["type"] == "subscribe":
-            feed.confirmed.set()
-            return
-        if message["type"] != "message":
-            return
-        change = parse_change(message["data"])
+        change = parse_change(data)
         if change.epoch != feed.epoch or change.seq == 0:
             self._spawn(self._resnapshot(feed))
             return

@@ -8,6 +8,7 @@ missing (after a flush or restart), under a new epoch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -160,7 +161,15 @@ class Live:
             return await self._scripts[name](keys=list(keys), args=list(args))
         except REDIS_DOWN as exc:
             log.warning("redis unavailable: %s", type(exc).__name__)
+            await self._drop_idle_connections()
             raise unavailable("live_unavailable", "the live seat service is unavailable") from exc
+
+    async def _drop_idle_connections(self) -> None:
+        """After a connection error, close the pool's idle connections: when Redis restarted
+        they are all stale, and the next requests should get fresh ones rather than fail one
+        by one. (Scripts are not retried here: some are not idempotent.)"""
+        with contextlib.suppress(Exception):
+            await self.redis.connection_pool.disconnect(inuse_connections=False)
 
     async def _read(self, build: Callable[[Any], object]) -> list[Any]:
         """Run read-only commands in one MULTI/EXEC. A read is retried once on a connection
@@ -172,6 +181,7 @@ class Live:
                     build(pipe)
                     return list(await pipe.execute())
             except REDIS_DOWN as exc:
+                await self._drop_idle_connections()
                 if attempt == 2:
                     log.warning("redis unavailable: %s", type(exc).__name__)
                     raise unavailable(
