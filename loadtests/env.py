@@ -101,7 +101,7 @@ def prepare_database() -> None:
 class Server:
     """A real ``guichet serve`` process on a free port."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
@@ -111,7 +111,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
             cwd=ROOT,
-            env=_env(),
+            env={**_env(), **(extra_env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

@@ -34,10 +34,11 @@ SAMPLE = 10  # histogram bins of 1 ms; the last bin collects everything slower
 
 
 class Stats:
-    __slots__ = ("changes", "foreign", "frames", "gaps", "hist", "resyncs", "snapshots")
+    __slots__ = ("bytes", "changes", "foreign", "frames", "gaps", "hist", "resyncs", "snapshots")
 
     def __init__(self) -> None:
         self.frames = 0
+        self.bytes = 0
         self.changes = 0
         self.gaps = 0
         self.resyncs = 0
@@ -73,6 +74,7 @@ class Viewer(WSListener):
         owner = self.owner
         st = owner.stats
         st.frames += 1
+        st.bytes += frame.payload_size
         if owner.baseline:
             return
         msg = json.loads(frame.get_payload_as_bytes())
@@ -192,6 +194,7 @@ class Worker:
         per_client = [v.changes for v in self.viewers]
         return {
             "frames": st.frames,
+            "bytes": st.bytes,
             "changes": st.changes,
             "gaps": st.gaps,
             "resyncs": st.resyncs,
@@ -312,6 +315,7 @@ class ViewerPool:
             k: sum(r[k] for r in replies)
             for k in (
                 "frames",
+                "bytes",
                 "changes",
                 "gaps",
                 "resyncs",

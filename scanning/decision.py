@@ -10,8 +10,9 @@ Checks run in this order, the first that fails gives the reason:
 2. the ticket exists and the code is its current one: ``unknown``;
 3. the ticket is alive: ``refunded``; ``revoked`` (cancelled, or this code was revoked or
    replaced by a newer code);
-4. a pass (scope ``pass``): ``pass_not_valid_for_session``, then ``session_full`` (a pass
-   books its seat when scanned);
+4. a pass (scope ``pass``): ``pass_not_valid_for_session`` (not among its sessions, or
+   its ``max_sessions`` are booked elsewhere), then ``session_full`` (a pass books its
+   seat when scanned);
 5. the scanner's filters: ``wrong_room`` then ``wrong_session``;
 6. the code's validity window at the time of the scan: ``not_yet_valid``, ``expired``
    (entry scans only: leaving after the end of the session is normal);
@@ -96,6 +97,19 @@ class PassFacts:
     session_ids: frozenset[int]
     status: TicketStatus = "active"
     revoked: bool = False
+    max_sessions: int | None = None
+    """At most this many sessions may be booked on the pass (None: no limit)."""
+    booked_sessions: frozenset[int] = frozenset()
+    """The sessions already booked on the pass (active bookings)."""
+
+    def may_attend(self, session_id: int | None) -> bool:
+        """The pass may attend ``session_id``: allowed, and booked already or a booking is
+        still left under ``max_sessions``."""
+        if session_id is None or session_id not in self.session_ids:
+            return False
+        if session_id in self.booked_sessions or self.max_sessions is None:
+            return True
+        return len(self.booked_sessions) < self.max_sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +200,7 @@ def _precheck_pass(
         return _refused(Reason.REFUNDED, session)
     if facts.status != "active" or facts.revoked:
         return _refused(Reason.REVOKED, session)
-    if session is None or session not in facts.session_ids:
+    if not facts.may_attend(session):
         return _refused(Reason.PASS_NOT_VALID_FOR_SESSION, session)
     if (
         context.room_id is not None

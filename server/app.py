@@ -20,7 +20,7 @@ from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server import http_auth, http_catalog, http_devices, http_door, http_sales
+from server import http_auth, http_catalog, http_devices, http_door, http_passes, http_sales
 from server.auth import TokenSigner, load_secret, principal_of
 from server.catalog import Catalog
 from server.config import Settings
@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
         *http_sales.ROUTES,
         *http_door.ROUTES,
         *http_devices.ROUTES,
+        *http_passes.ROUTES,
         Mount("/", StaticFiles(directory=STATIC, html=True), name="static"),
     ]
     app = Starlette(

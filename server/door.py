@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from scanning.codes import CodeError, TicketClaims, verify_code
+from scanning.codes import CodeError, TicketClaims, TicketScope, verify_code
 from scanning.decision import (
     Decision,
     Mode,
@@ -37,6 +37,7 @@ from server.door_verify import verify_many
 from server.errors import ApiError, bad_request, conflict, not_found
 from server.keys import KeyStore, ticket_code
 from server.live_door import ENTERED, EXITED, DoorEvent, DoorLive
+from server.passes import PassScanner, bundle_passes
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +128,14 @@ class DoorService:
         self.pool = pool
         self.keys = keys
         self.live = door_live
+        self.passes = PassScanner(pool, door_live.live)
 
     # -- online scan -----------------------------------------------------------------------
 
     async def scan(self, device: str, request: ScanRequest) -> dict[str, Any]:
         claims = _verify(request.code, await self.keys.public_keys())
+        if isinstance(claims, TicketClaims) and claims.scope is TicketScope.PASS:
+            return await self.scan_pass(device, request, claims)
         ticket_id = claims.ticket_id if isinstance(claims, TicketClaims) else 0
         seed = claims.seed if isinstance(claims, TicketClaims) else b""
         async with connection(self.pool) as conn:
@@ -172,6 +176,27 @@ class DoorService:
             body["reentry"] = True
         return body
 
+    async def scan_pass(
+        self, device: str, request: ScanRequest, claims: TicketClaims, *, offline: bool = False
+    ) -> dict[str, Any]:
+        """A pass scan (:mod:`server.passes`): books the session if needed, then the door.
+        The result also carries ``holder`` ({name, photo}) and ``pass_id``."""
+        outcome = await self.passes.scan(device, request, claims, offline=offline)
+        if outcome.replay is not None:
+            async with connection(self.pool) as conn:
+                body = await self._replayed(conn, outcome.replay)
+        else:
+            await self._count_online(
+                outcome.scan_id, request, outcome.decision, outcome.ticket_id or 0
+            )
+            body = result_json(outcome.scan_id, outcome.decision, outcome.ticket)
+            body["mode"] = request.mode.value
+            if outcome.reentry:
+                body["reentry"] = True
+        body["holder"] = outcome.holder
+        body["pass_id"] = claims.scope_id
+        return body
+
     async def _record(
         self,
         conn: asyncpg.Connection,
@@ -194,6 +219,8 @@ class DoorService:
             request.scanned_at,
             request.mode.value,
             False,
+            None,
+            None,
         )
         if inserted is None:
             raise ScanReplayed
@@ -249,6 +276,12 @@ class DoorService:
         batch = BatchUpload(device, scans, verified)
         async with connection(self.pool) as conn, conn.transaction():
             await batch.run(conn)
+        # Pass scans book a place (Redis then Postgres): one by one, in scan-time order,
+        # after the tickets' set-based transaction (docs/door.md, "Passes").
+        for pos in sorted(batch.pass_positions, key=lambda p: (scans[p].scanned_at, p)):
+            claims = verified[pos]
+            assert isinstance(claims, TicketClaims)
+            batch.pass_results[pos] = await self.scan_pass(device, scans[pos], claims, offline=True)
         for session_id, events in batch.events_by_session().items():
             try:
                 await self.live.count(
@@ -344,6 +377,7 @@ class DoorService:
                 "SELECT ticket_id, door, entered_at, inside FROM entries WHERE session_id = $1",
                 session_id,
             )
+            passes = await bundle_passes(conn, session_id)
         return {
             "session": {
                 "id": session["id"],
@@ -363,6 +397,7 @@ class DoorService:
                 }
                 for r in entered
             ],
+            "passes": passes,
         }
 
     async def settings(self, session_id: int, reentry_allowed: bool | None) -> dict[str, Any]:

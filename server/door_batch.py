@@ -18,6 +18,10 @@ row is locked and the batch's scans of it are applied in scan-time order after w
 recorded, each one judged by the pure rules (``already_entered``, ``no_reentry``,
 ``not_inside``). An entry scan of a ticket that went out, in a session without re-entry,
 is ``no_reentry``.
+
+Pass scans are not decided here: they book a place (Redis, then Postgres), so the caller
+(:meth:`server.door.DoorService.upload`) runs them one by one after this transaction, in
+scan-time order, and fills :attr:`BatchUpload.pass_results`.
 """
 
 from __future__ import annotations
@@ -60,10 +64,15 @@ class BatchUpload:
         self.passed: set[int] = set()  # positions of sequenced scans that passed the door
         self.reentries: set[int] = set()  # positions of those that came back in
         self.reentry_allowed: dict[int, bool] = {}  # session id -> its setting
+        # new pass scans: left to the caller (they book a place), results filled in by it
+        self.pass_positions: list[int] = []
+        self.pass_results: dict[int, dict[str, Any]] = {}
 
     async def run(self, conn: asyncpg.Connection) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "door:" + self.device)
         fresh = await self._split_replays(conn)
+        self.pass_positions = [p for p in fresh if _is_pass(self.verified[p])]
+        fresh = [p for p in fresh if not _is_pass(self.verified[p])]
         facts = await self._facts(conn, fresh)
         ids = await conn.fetch(
             "SELECT nextval('scans_id_seq') AS id FROM generate_series(1, $1)", len(fresh)
@@ -309,18 +318,37 @@ class BatchUpload:
                 results.append(_result(scan.nonce, r["id"], r["result"], r["reason"], True))
                 continue
             first = self._first_of_nonce[scan.nonce]
+            if first in self.pass_results:
+                done = self.pass_results[first]
+                results.append(
+                    _result(
+                        scan.nonce,
+                        done["scan_id"],
+                        done["result"],
+                        done["reason"],
+                        pos != first or done["replayed"],
+                    )
+                )
+                continue
             d = self.decisions[first]
             reason = d.reason.value if d.reason else None
             results.append(
                 _result(scan.nonce, self.scan_ids[first], d.result, reason, pos != first)
             )
+        passes = [r for r in self.pass_results.values() if not r["replayed"]]
+        accepted = len(self.decisions) + len(passes)
         return {
-            "accepted": len(self.decisions),
-            "replayed": len(self.scans) - len(self.decisions),
-            "valid": sum(d.valid for d in self.decisions.values()),
+            "accepted": accepted,
+            "replayed": len(self.scans) - accepted,
+            "valid": sum(d.valid for d in self.decisions.values())
+            + sum(r["result"] == "valid" for r in passes),
             "conflicts": len(self.conflicts),
             "results": results,
         }
+
+
+def _is_pass(claims: TicketClaims | CodeError) -> bool:
+    return isinstance(claims, TicketClaims) and claims.scope is TicketScope.PASS
 
 
 def _result(

@@ -15,6 +15,7 @@ Postgres decides, on the ticket's ``entries`` row, in the transaction that store
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -26,14 +27,17 @@ if TYPE_CHECKING:
 
 INSERT_SCAN = """
 INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
-                   scanned_at, offline, mode, reentry)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, false, $10, $11)
+                   scanned_at, offline, mode, reentry, pass_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($12::bool, false), $10, $11, $13)
 ON CONFLICT (device, nonce) DO NOTHING RETURNING id
 """
+"""Arguments: id, ticket, session, device, door, nonce, result, reason, scanned_at, mode,
+reentry, offline (null: false), pass id (null for a ticket)."""
 
 _FIRST_ENTRY = """
 INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)
-VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING RETURNING true
+VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()))
+ON CONFLICT DO NOTHING RETURNING true
 """
 
 _ENTRY = """
@@ -46,8 +50,8 @@ WHERE session_id = $1 AND ticket_id = $2 AND NOT inside RETURNING true
 """
 
 _OUT = """
-UPDATE entries SET inside = false, exits = exits + 1, last_exit_at = now(),
-       last_exit_door = $3
+UPDATE entries SET inside = false, exits = exits + 1,
+       last_exit_at = coalesce($4::timestamptz, now()), last_exit_door = $3
 WHERE session_id = $1 AND ticket_id = $2 AND inside RETURNING true
 """
 
@@ -65,6 +69,10 @@ class Passage:
     request: ScanRequest
     ticket_id: int
     context: ScannerContext
+    pass_id: int | None = None
+    """The pass whose booking ``ticket_id`` is (a pass scan)."""
+    at: datetime | None = None
+    """When the passage happened (an uploaded offline scan); None: now."""
 
     async def run(self, conn: asyncpg.Connection, decision: Decision) -> tuple[Decision, bool]:
         """Records the passage and the scan in one transaction. Returns the final decision
@@ -74,7 +82,9 @@ class Passage:
         reentry = False
         async with conn.transaction():
             if self.request.mode is Mode.EXIT:
-                out = await conn.fetchval(_OUT, session_id, self.ticket_id, self.request.door)
+                out = await conn.fetchval(
+                    _OUT, session_id, self.ticket_id, self.request.door, self.at
+                )
                 if not out:
                     decision = Decision(Reason.NOT_INSIDE, session_id)
             else:
@@ -92,6 +102,8 @@ class Passage:
                 self.request.scanned_at,
                 self.request.mode.value,
                 reentry,
+                self.at is not None,
+                self.pass_id,
             )
             if inserted is None:
                 raise ScanReplayed  # rolls back the passage this request may have made
@@ -107,6 +119,7 @@ class Passage:
             self.scan_id,
             self.device,
             self.request.door,
+            self.at,
         )
         if won:
             return decision, False

@@ -121,7 +121,8 @@ async def scan(request: Request) -> JSONResponse:
         application/json:
           example: {code: "GQ...", nonce: "a1b2c3d4e5", door: "north", session_id: 12}
     responses:
-      200: {description: "result valid|refused, reason, ticket, entered_at/entered_door"}
+      200: {description: "result valid|refused, reason, ticket, entered_at/entered_door;
+        for a pass (which books the session): pass_id and holder {name, photo}"}
     """
     principal = require(request.state.principal, *SCANNER_ROLES)
     body = await json_body(request)
@@ -156,7 +157,8 @@ async def scan_batch(request: Request) -> JSONResponse:
 
 async def door_keys(request: Request) -> JSONResponse:
     """What an offline scanner needs for `session_id`: public keys (hex, by key id), revoked
-    codes (`<ticket id>:<seed hex>`) and the tickets already entered.
+    codes (`<ticket id>:<seed hex>`), the tickets already entered, and the passes that may
+    be scanned there (`passes`: id, holder_name, allowed, status, ticket_id, seed).
     ---
     tags: [door]
     """
