@@ -56,6 +56,26 @@ WHERE session_id = $1 AND ticket_id = $2 AND inside RETURNING true
 """
 
 
+# The common case in one statement (its own transaction, one round trip): a first entry and
+# its valid scan together. When the ticket already has an entry nothing is written and the
+# passage takes the general path below.
+_FIRST_ENTRY_WITH_SCAN = """
+WITH won AS (
+  INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)
+  VALUES ($3, $2, $1, $4, $5, now())
+  ON CONFLICT DO NOTHING RETURNING scan_id
+), scan AS (
+  INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
+                     scanned_at, offline, mode, reentry, pass_id)
+  SELECT $1, $2, $3, $4, $5, $6, 'valid', NULL, $7, false, 'entry', false, NULL FROM won
+  ON CONFLICT (device, nonce) DO NOTHING RETURNING id
+)
+SELECT (SELECT count(*) FROM won) AS won, (SELECT count(*) FROM scan) AS recorded
+"""
+
+_UNDO_ENTRY = "DELETE FROM entries WHERE session_id = $1 AND ticket_id = $2 AND scan_id = $3"
+
+
 class ScanReplayed(Exception):
     """A concurrent request with the same (device, nonce) recorded its scan first."""
 
@@ -79,6 +99,22 @@ class Passage:
         and whether it let a ticket that had gone out back in."""
         assert decision.session_id is not None
         session_id = decision.session_id
+        if self.request.mode is Mode.ENTRY and self.at is None and self.pass_id is None:
+            row = await conn.fetchrow(
+                _FIRST_ENTRY_WITH_SCAN,
+                self.scan_id,
+                self.ticket_id,
+                session_id,
+                self.device,
+                self.request.door,
+                self.request.nonce,
+                self.request.scanned_at,
+            )
+            if row["won"] and row["recorded"]:
+                return decision, False
+            if row["won"]:  # the same (device, nonce) was recorded meanwhile: not ours
+                await conn.execute(_UNDO_ENTRY, session_id, self.ticket_id, self.scan_id)
+                raise ScanReplayed
         reentry = False
         async with conn.transaction():
             if self.request.mode is Mode.EXIT:
