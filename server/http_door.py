@@ -15,6 +15,7 @@ from server.auth import Principal, require
 from server.door import MAX_BATCH, DoorService, ScanRequest, check_door, check_nonce
 from server.door_release import DEFAULT_MINUTES, ReservationRelease
 from server.errors import bad_request
+from server.keys import list_keys, retire_key, rotate_key
 from server.requests import field, json_body, path_id, timestamp
 from server.roles import Role
 
@@ -270,7 +271,50 @@ async def release_unscanned(request: Request) -> JSONResponse:
     return JSONResponse(await _release(request).release(session_id, minutes, expected))
 
 
+async def signing_keys(request: Request) -> JSONResponse:
+    """The ticket-signing keys: id, active, retired (admin). Private keys never leave the
+    server; scanners get the public keys from `/api/door/keys`.
+    ---
+    tags: [door]
+    responses:
+      200: {description: "keys"}
+    """
+    require(request.state.principal, Role.ADMIN)
+    return JSONResponse({"keys": await list_keys(request.app.state.pool)})
+
+
+async def rotate_signing_key(request: Request) -> JSONResponse:
+    """Start signing new codes with a fresh key (admin). Codes signed by older keys stay
+    valid until those keys are retired.
+    ---
+    tags: [door]
+    responses:
+      201: {description: "the new key id"}
+    """
+    require(request.state.principal, Role.ADMIN)
+    result = await rotate_key(request.app.state.pool)
+    request.app.state.keys.forget()
+    return JSONResponse(result, 201)
+
+
+async def retire_signing_key(request: Request) -> JSONResponse:
+    """Retire a key that no longer signs (admin): codes it signed are refused as `forged`.
+    ---
+    tags: [door]
+    responses:
+      200: {description: retired}
+      409: {description: "key_active: rotate first"}
+    """
+    require(request.state.principal, Role.ADMIN)
+    result = await retire_key(request.app.state.pool, path_id(request, "key_id"))
+    request.app.state.keys.forget()
+    return JSONResponse(result)
+
+
 ROUTES = [
+    Route("/api/door/signing-keys", signing_keys, methods=["GET"]),
+    Route("/api/door/signing-keys/rotate", rotate_signing_key, methods=["POST"]),
+    Route("/api/door/signing-keys/{key_id:int}/retire", retire_signing_key, methods=["POST"]),
     Route("/api/tickets/{ticket_id:int}/code", ticket_code, methods=["GET"]),
     Route("/api/tickets/{ticket_id:int}/refund", refund, methods=["POST"]),
     Route("/api/scan", scan, methods=["POST"]),

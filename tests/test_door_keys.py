@@ -1,0 +1,43 @@
+"""Signing keys rotate: old codes stay valid until their key is retired, then are forged."""
+
+from __future__ import annotations
+
+from scanning.codes import verify_code
+from tests.support import Api
+from tests.test_door_api import buy_tickets, code_of, door_session, scan
+
+
+async def public_keys(api: Api, session_id: int) -> dict[int, bytes]:
+    bundle = (await api.http.get(f"/api/door/keys?session_id={session_id}")).json()
+    return {int(k): bytes.fromhex(v) for k, v in bundle["public_keys"].items()}
+
+
+async def test_rotation_keeps_old_codes_until_the_old_key_is_retired(admin: Api) -> None:
+    session = await door_session(admin)
+    _, (first, second) = await buy_tickets(admin, session, 2)
+    old_code = await code_of(admin, first)
+    old_key = (await admin.http.get("/api/door/signing-keys")).json()["keys"][-1]["key_id"]
+
+    rotated = await admin.http.post("/api/door/signing-keys/rotate")
+    assert rotated.status_code == 201
+    new_key = rotated.json()["key_id"]
+    assert new_key == old_key + 1
+    new_code = await code_of(admin, second)
+    keys = await public_keys(admin, session["id"])
+    assert verify_code(new_code, keys).ticket_id == second
+    assert {old_key, new_key} <= keys.keys()
+
+    refused = await admin.http.post(f"/api/door/signing-keys/{new_key}/retire")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "key_active"
+    assert (await scan(admin, new_code))["result"] == "valid"
+    assert (await admin.http.post(f"/api/door/signing-keys/{old_key}/retire")).status_code == 200
+
+    assert (await scan(admin, old_code))["reason"] == "forged"
+    assert old_key not in await public_keys(admin, session["id"])
+    # the same ticket's code, fetched again, is signed by the new key and still admits
+    assert (await scan(admin, await code_of(admin, first)))["result"] == "valid"
+
+
+async def test_only_an_admin_manages_signing_keys(buyer: Api) -> None:
+    assert (await buyer.http.get("/api/door/signing-keys")).status_code == 401
+    assert (await buyer.http.post("/api/door/signing-keys/rotate")).status_code == 401
