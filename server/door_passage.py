@@ -10,6 +10,10 @@ Postgres decides, on the ticket's ``entries`` row, in the transaction that store
   out queue on it, and only the first finds it outside;
 * an exit is ``UPDATE ... WHERE inside RETURNING``: exactly one exit per time inside,
   otherwise ``not_inside``.
+
+The two common cases take few round trips: a first entry is one statement that inserts the
+entry and its valid scan together; a second scan where re-entry is not allowed reads the
+entry and records the refusal without a transaction (nothing it decides changes an entry).
 """
 
 from __future__ import annotations
@@ -115,6 +119,8 @@ class Passage:
             if row["won"]:  # the same (device, nonce) was recorded meanwhile: not ours
                 await conn.execute(_UNDO_ENTRY, session_id, self.ticket_id, self.scan_id)
                 raise ScanReplayed
+            if not self.context.reentry_allowed:
+                return await self._refuse_again(conn, decision, session_id), False
         reentry = False
         async with conn.transaction():
             if self.request.mode is Mode.EXIT:
@@ -144,6 +150,35 @@ class Passage:
             if inserted is None:
                 raise ScanReplayed  # rolls back the passage this request may have made
         return decision, reentry
+
+    async def _refuse_again(
+        self, conn: asyncpg.Connection, decision: Decision, session_id: int
+    ) -> Decision:
+        """A ticket that already has an entry, where re-entry is not allowed: every answer is
+        a refusal (``already_entered`` or ``no_reentry``) that changes no entry, so no
+        transaction is needed: read the entry, record the refused scan."""
+        row = await conn.fetchrow(_ENTRY, session_id, self.ticket_id)
+        entry = Entry(row["entered_at"].timestamp(), row["door"], row["inside"])
+        decision = passage_in(decision, self.context, entry)
+        inserted = await conn.fetchval(
+            INSERT_SCAN,
+            self.scan_id,
+            self.ticket_id,
+            session_id,
+            self.device,
+            self.request.door,
+            self.request.nonce,
+            decision.result,
+            decision.reason.value if decision.reason else None,
+            self.request.scanned_at,
+            self.request.mode.value,
+            False,
+            False,
+            None,
+        )
+        if inserted is None:
+            raise ScanReplayed
+        return decision
 
     async def _enter(
         self, conn: asyncpg.Connection, decision: Decision, session_id: int
