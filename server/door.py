@@ -154,13 +154,14 @@ class DoorService:
             decision = precheck(claims, facts, context)
             scan_id: int = row["scan_id"]
             reentry = False
+            counted = decision.session_id
             try:
                 if decision.valid:
                     assert isinstance(claims, TicketClaims)
                     passage = Passage(scan_id, device, request, claims.ticket_id, context)
                     decision, reentry = await passage.run(conn, decision)
                 else:
-                    await self._record(conn, scan_id, device, request, decision, facts)
+                    counted = await self._record(conn, scan_id, device, request, decision, facts)
             except ScanReplayed:
                 replay = await conn.fetchval(
                     "SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans"
@@ -169,7 +170,7 @@ class DoorService:
                     request.nonce,
                 )
                 return await self._replayed(conn, replay)
-        await self._count_online(scan_id, request, decision, ticket_id)
+        await self._count_online(scan_id, request, decision, ticket_id, counted)
         body = result_json(scan_id, decision, ticket)
         body["mode"] = request.mode.value
         if reentry:
@@ -205,12 +206,14 @@ class DoorService:
         request: ScanRequest,
         decision: Decision,
         facts: TicketFacts | None,
-    ) -> None:
-        inserted = await conn.fetchval(
+    ) -> int | None:
+        """Store a refused scan; returns the session it counts for: the ticket's, or for a
+        code that names no session (forged, unknown) the scanner's own session."""
+        inserted = await conn.fetchrow(
             INSERT_SCAN,
             scan_id,
             facts.ticket_id if facts else None,
-            decision.session_id,
+            decision.session_id if decision.session_id is not None else request.session_id,
             device,
             request.door,
             request.nonce,
@@ -224,6 +227,8 @@ class DoorService:
         )
         if inserted is None:
             raise ScanReplayed
+        session_id: int | None = inserted["session_id"]
+        return session_id
 
     async def _replayed(self, conn: asyncpg.Connection, replay: Any) -> dict[str, Any]:
         scan_id, _result, reason, session_id, ticket_id, mode = replay
@@ -249,10 +254,16 @@ class DoorService:
         return {**result_json(scan_id, decision, ticket, replayed=True), "mode": mode}
 
     async def _count_online(
-        self, scan_id: int, request: ScanRequest, decision: Decision, ticket_id: int
+        self,
+        scan_id: int,
+        request: ScanRequest,
+        decision: Decision,
+        ticket_id: int,
+        session_id: int | None = None,
     ) -> None:
-        if decision.session_id is None:
-            return  # unknown / forged codes belong to no session
+        session_id = decision.session_id if session_id is None else session_id
+        if session_id is None:
+            return  # a forged or unknown code, scanned with no session chosen
         door = request.door
         exit_scan = request.mode is Mode.EXIT
         outcome = str(decision.reason)
@@ -263,7 +274,7 @@ class DoorService:
         exits = passed if decision.valid and exit_scan else []
         try:
             await self.live.count(
-                decision.session_id, [DoorEvent(door, outcome, str(scan_id))], entries, exits
+                session_id, [DoorEvent(door, outcome, str(scan_id))], entries, exits
             )
         except ApiError:
             log.warning("door counters unavailable; they will be rebuilt from postgres")

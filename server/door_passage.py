@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 INSERT_SCAN = """
 INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
                    scanned_at, offline, mode, reentry, pass_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($12::bool, false), $10, $11, $13)
-ON CONFLICT (device, nonce) DO NOTHING RETURNING id
+VALUES ($1, $2, (SELECT id FROM sessions WHERE id = $3), $4, $5, $6, $7, $8, $9,
+        coalesce($12::bool, false), $10, $11, $13)
+ON CONFLICT (device, nonce) DO NOTHING RETURNING id, session_id
 """
 """Arguments: id, ticket, session, device, door, nonce, result, reason, scanned_at, mode,
-reentry, offline (null: false), pass id (null for a ticket)."""
+reentry, offline (null: false), pass id (null for a ticket). A session that does not exist
+(a scanner's claim for a forged code) is stored as none."""
 
 _FIRST_ENTRY = """
 INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis.asyncio as aredis
+
+from scanning.codes import b45decode, b45encode
+from tests import support
 from tests.support import Api, ServerProcess, WsClient
 from tests.test_door_api import buy_tickets, code_of, door_session, scan
 
@@ -80,3 +84,26 @@ async def test_scans_push_counters_entries_and_revocations(
         assert revoked["codes"] == [r.json()["revoked"]]
     finally:
         await client.close()
+
+
+async def test_a_forged_code_counts_against_the_session_being_scanned(admin: Api) -> None:
+    session = await door_session(admin)
+    _, tickets = await buy_tickets(admin, session, 1)
+    code = await code_of(admin, tickets[0])
+    raw = bytearray(b45decode(code[2:]))
+    raw[8] ^= 0x01  # one bit of the ticket id: the signature no longer matches
+    forged = "GQ" + b45encode(bytes(raw))
+    result = await scan(admin, forged, door="north", session_id=session["id"])
+    assert (result["result"], result["reason"]) == ("refused", "forged")
+    lost = await scan(admin, forged, door="north", session_id=999_999_999)
+    assert lost["reason"] == "forged"  # a session that does not exist: stored, not counted
+
+    async def refused_forged() -> int:
+        r = await admin.http.get(f"/api/sessions/{session['id']}/entries")
+        return int(r.json()["refused_by_reason"].get("forged", 0))
+
+    assert await refused_forged() == 1
+    client = aredis.Redis.from_url(support.testing_redis_url())
+    await client.delete(f"gq:{{d:{session['id']}}}:cnt")
+    await client.aclose()
+    assert await refused_forged() == 1  # rebuilt from Postgres, the same
