@@ -9,6 +9,7 @@ missing (after a flush or restart), under a new epoch.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as redis
-from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from seatmap.deltas import Change
 from seatmap.holds import CLAIM_GRACE_MS
@@ -113,14 +114,24 @@ LIVE_SESSIONS = "gq:live-sessions"  # zset: session -> latest hold expiry, for t
 LIVE_MARK_SLACK_MS = 1000
 
 
-def _load_scripts(client: redis.Redis) -> dict[str, AsyncScript]:
+@dataclass(frozen=True, slots=True)
+class LuaScript:
+    """One operation of ``server/lua`` (the shared prelude prepended), run by its SHA1."""
+
+    name: str
+    body: str
+    sha: str
+
+
+def load_scripts() -> dict[str, LuaScript]:
     folder = resources.files("server.lua")
     prelude = folder.joinpath("_prelude.lua").read_text(encoding="utf-8")
     scripts = {}
     for entry in folder.iterdir():
         if entry.name.endswith(".lua") and not entry.name.startswith("_"):
             body = prelude + "\n" + entry.read_text(encoding="utf-8")
-            scripts[entry.name[:-4]] = client.register_script(body)
+            name = entry.name[:-4]
+            scripts[name] = LuaScript(name, body, hashlib.sha1(body.encode()).hexdigest())
     return scripts
 
 
@@ -152,13 +163,25 @@ class Live:
         self.redis = client
         self._load_facts = loader
         self.log_length = log_length
-        self._scripts = _load_scripts(client)
+        self._scripts = load_scripts()
         # session -> (when, expiry) last written to LIVE_SESSIONS by this process
         self._live_marks: dict[int, tuple[float, int]] = {}
 
     async def _run(self, name: str, keys: Sequence[str], args: Iterable[Any]) -> Any:
+        """EVALSHA straight through ``execute_command`` (redis-py's ``Script`` wrapper costs
+        more client CPU than Redis spends running the script); EVAL-loads it once when
+        Redis does not know it (first use, or after a restart)."""
+        script = self._scripts[name]
         try:
-            return await self._scripts[name](keys=list(keys), args=list(args))
+            try:
+                return await self.redis.execute_command(
+                    "EVALSHA", script.sha, len(keys), *keys, *args
+                )
+            except NoScriptError:
+                await self.redis.script_load(script.body)
+                return await self.redis.execute_command(
+                    "EVALSHA", script.sha, len(keys), *keys, *args
+                )
         except REDIS_DOWN as exc:
             log.warning("redis unavailable: %s", type(exc).__name__)
             await self._drop_idle_connections()
