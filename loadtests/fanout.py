@@ -164,7 +164,9 @@ class Worker:
                     viewer.got_snapshot = loop.create_future()
                     viewer.transport.send(
                         WSMsgType.TEXT,
-                        json.dumps({"type": "subscribe", "channel": channel}).encode(),
+                        json.dumps(
+                            {"type": "subscribe", "channel": channel, "format": "runs"}
+                        ).encode(),
                     )
                     try:
                         await asyncio.wait_for(

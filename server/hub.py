@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as redis
 
 from seatmap.deltas import Batch, Change, merge, missed_changes
-from seatmap.states import encode_states
+from seatmap.states import encode_runs, encode_states
 from server.errors import ApiError
 from server.live import (
     REDIS_DOWN,
@@ -64,19 +64,25 @@ class Feed:
         return f"{ChannelKind.GAUGE.value}:{self.session_id}"
 
 
-def snapshot_message(channel: str, snap: Snapshot) -> dict[str, Any]:
-    return {
+def snapshot_message(channel: str, snap: Snapshot, runs: bool = False) -> dict[str, Any]:
+    """A seat-map snapshot; its states as one digit per seat, or as ``[state, count]`` runs
+    for clients that subscribed with ``"format": "runs"``."""
+    message: dict[str, Any] = {
         "type": ServerType.SNAPSHOT.value,
         "channel": channel,
         "epoch": snap.epoch,
         "seq": snap.seq,
         "seat_count": snap.seat_count,
-        "states": encode_states(snap.seat_count, snap.states),
         "capacity": snap.capacity,
         "sold": snap.sold,
         "held": snap.held,
         "free": snap.free,
     }
+    if runs:
+        message["runs"] = encode_runs(snap.seat_count, snap.states)
+    else:
+        message["states"] = encode_states(snap.seat_count, snap.states)
+    return message
 
 
 def gauge_message(
@@ -189,7 +195,7 @@ class Hub:
                     return OutFrame.of(codec, delta_message(channel, batch))
         snap = await self.live.snapshot(session_id)
         if kind is ChannelKind.SEATS:
-            return OutFrame.of(codec, snapshot_message(channel, snap))
+            return OutFrame.of(codec, snapshot_message(channel, snap, channel in sub.runs))
         return OutFrame.of(
             codec, gauge_message(channel, snap.epoch, snap.seq, snap.capacity, snap.sold, snap.held)
         )
@@ -297,13 +303,15 @@ class Hub:
             snap = await self.live.snapshot(feed.session_id)
         except ApiError:
             return
-        if snap.epoch == feed.epoch and snap.seq < feed.seq:
-            return
+        if snap.epoch == feed.epoch and snap.seq <= feed.seq:
+            return  # nothing the subscribers have not had (e.g. a second notice of a reset)
         feed.epoch, feed.seq = snap.epoch, snap.seq
         feed.pending = [c for c in feed.pending if c.epoch == snap.epoch and c.seq > snap.seq]
-        seats = Encoded(snapshot_message(feed.seats_channel, snap))
+        channel = feed.seats_channel
+        digits = Encoded(snapshot_message(channel, snap))
+        runs = Encoded(snapshot_message(channel, snap, runs=True))  # encoded only if needed
         for sub in list(feed.seats):
-            sub.push(seats.frame(sub.codec), feed.seats_channel)
+            sub.push((runs if channel in sub.runs else digits).frame(sub.codec), channel)
         gauge = Encoded(
             gauge_message(
                 feed.gauge_channel, snap.epoch, snap.seq, snap.capacity, snap.sold, snap.held

@@ -62,6 +62,11 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"
 
 
+class SnapshotFormat(StrEnum):
+    DIGITS = "digits"  # "states": one digit per seat (the default)
+    RUNS = "runs"  # "runs": [[state, count], ...], far smaller for large maps
+
+
 class ResyncReason(StrEnum):
     SLOW_CONSUMER = "slow_consumer"  # the client fell behind; resubscribe with `since`
 
@@ -115,6 +120,7 @@ def javascript_constants() -> str:
         "CHANNEL": {t.name: t.value for t in ChannelKind},
         "ERROR": {t.name: t.value for t in ErrorCode},
         "RESYNC": {t.name: t.value for t in ResyncReason},
+        "SNAPSHOT_FORMAT": {t.name: t.value for t in SnapshotFormat},
         "SEAT_STATE": {"FREE": 0, "HELD": 1, "SOLD": 2, "UNAVAILABLE": 3},
     }
     body = json.dumps(consts, indent=2, sort_keys=True)

@@ -172,7 +172,16 @@ class Subscriber:
     """A client connection: its codec, its channels, and frames held back per channel while
     the channel's first frame (snapshot or catch-up) is being prepared."""
 
-    __slots__ = ("_holding", "channels", "codec", "lagging", "max_backlog", "on_lag", "sink")
+    __slots__ = (
+        "_holding",
+        "channels",
+        "codec",
+        "lagging",
+        "max_backlog",
+        "on_lag",
+        "runs",
+        "sink",
+    )
 
     def __init__(
         self,
@@ -187,6 +196,7 @@ class Subscriber:
         self.on_lag = on_lag
         self.lagging = False
         self.channels: set[str] = set()
+        self.runs: set[str] = set()  # seat channels whose snapshots it wants as runs
         self._holding: dict[str, list[OutFrame]] = {}
 
     @classmethod

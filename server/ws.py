@@ -27,6 +27,7 @@ from server.protocol import (
     ClientType,
     ErrorCode,
     ServerType,
+    SnapshotFormat,
     error,
     parse_channel,
 )
@@ -126,6 +127,10 @@ class Connection:
                 )
                 return
             position = (since["epoch"], since["seq"])
+        snapshot_format = message.get("format", SnapshotFormat.DIGITS.value)
+        if snapshot_format not in {f.value for f in SnapshotFormat}:
+            self.reply(error(ErrorCode.BAD_MESSAGE, "'format' is 'digits' or 'runs'", ref))
+            return
         if channel not in self.sub.channels and len(self.sub.channels) >= MAX_SUBSCRIPTIONS:
             self.reply(
                 error(ErrorCode.TOO_MANY_SUBSCRIPTIONS, "unsubscribe from a channel first", ref)
@@ -139,6 +144,10 @@ class Connection:
                 return
             raise
         self.sub.channels.add(channel)
+        if snapshot_format == SnapshotFormat.RUNS:
+            self.sub.runs.add(channel)
+        else:
+            self.sub.runs.discard(channel)
         if kind is ChannelKind.DOOR:
             await self.door_feeds.subscribe(self.sub, session_id)
         else:
@@ -153,6 +162,7 @@ class Connection:
             self.reply(error(ErrorCode.NOT_SUBSCRIBED, f"not subscribed to {channel}", ref))
             return
         self.sub.channels.discard(channel)
+        self.sub.runs.discard(channel)
         if kind is ChannelKind.DOOR:
             self.door_feeds.unsubscribe(self.sub, session_id)
         else:

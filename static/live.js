@@ -14,7 +14,12 @@
 
 import { PROTOCOL } from "./protocol.js";
 
-const { CLIENT, SERVER, CHANNEL, ERROR, SUBPROTOCOLS } = PROTOCOL;
+const { CLIENT, SERVER, CHANNEL, ERROR, SUBPROTOCOLS, SNAPSHOT_FORMAT } = PROTOCOL;
+
+/** A snapshot's `runs` ([[state, count], ...]) as the digit string of `states`. */
+export function statesOfRuns(runs) {
+  return runs.map(([state, count]) => String(state).repeat(count)).join("");
+}
 
 export function wsUrl(path = "/ws") {
   const url = new URL(path, window.location.href);
@@ -170,8 +175,9 @@ export class LiveClient extends EventTarget {
     entry.ref = ref;
     this._refs.set(ref, channel);
     const message = { type: CLIENT.SUBSCRIBE, channel, id: ref };
-    if (entry.epoch !== null && channel.startsWith(CHANNEL.SEATS + ":")) {
-      message.since = { epoch: entry.epoch, seq: entry.seq };
+    if (channel.startsWith(CHANNEL.SEATS + ":")) {
+      message.format = SNAPSHOT_FORMAT.RUNS; // compact snapshots, expanded on arrival
+      if (entry.epoch !== null) message.since = { epoch: entry.epoch, seq: entry.seq };
     }
     if (this._send(message)) entry.resyncing = Date.now();
   }
@@ -194,6 +200,7 @@ export class LiveClient extends EventTarget {
     if (!entry) return;
     switch (m.type) {
       case SERVER.SNAPSHOT:
+        if (m.runs && m.states === undefined) m.states = statesOfRuns(m.runs);
         entry.epoch = m.epoch;
         entry.seq = m.seq;
         entry.resyncing = 0;

@@ -47,6 +47,10 @@ export const PROTOCOL = Object.freeze({
     "SNAPSHOT": "snapshot",
     "UNSUBSCRIBED": "unsubscribed"
   },
+  "SNAPSHOT_FORMAT": {
+    "DIGITS": "digits",
+    "RUNS": "runs"
+  },
   "SUBPROTOCOLS": {
     "json": "guichet.json",
     "msgpack": "guichet.msgpack"

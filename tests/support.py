@@ -251,7 +251,10 @@ class WsClient:
     def apply(self, m: dict[str, Any]) -> None:
         channel = m.get("channel")
         if m.get("type") == "snapshot":
-            self.states[channel] = [int(c) for c in m["states"]]
+            if "runs" in m:
+                self.states[channel] = [s for s, count in m["runs"] for _ in range(count)]
+            else:
+                self.states[channel] = [int(c) for c in m["states"]]
             self.positions[channel] = (m["epoch"], m["seq"])
         elif m.get("type") == "delta" and channel in self.states:
             epoch, seq = self.positions[channel]

@@ -204,6 +204,28 @@ async def test_since_beyond_the_log_gets_a_snapshot(
     await api.close()
 
 
+async def test_a_snapshot_as_runs_describes_the_same_seat_map(
+    server: ServerProcess, admin: Api, buyer: Api
+) -> None:
+    s = await admin.create_session(n_seats=40, blocked=["floor-A-1"])
+    token = (await buyer.hold(s.id, s.seat_ids[10:14])).json()["token"]
+    assert (await buyer.buy(s.id, token, s.seat_ids[10:12], s.tariff_ids[0])).status_code == 201
+    channel = f"seats:{s.id}"
+    plain, digits = await subscribed(server.ws_url, channel)
+    compact, runs = await subscribed(server.ws_url, channel, format="runs")
+    assert "states" not in runs
+    assert runs["runs"] == [[3, 1], [0, 9], [2, 2], [1, 2], [0, 26]]
+    assert "".join(str(state) * count for state, count in runs["runs"]) == digits["states"]
+    # deltas are the same for both
+    await buyer.hold(s.id, s.seat_ids[20:21])
+    assert (await plain.until(of_type("delta")))["changes"] == [[20, 1]]
+    assert (await compact.until(of_type("delta")))["changes"] == [[20, 1]]
+    await compact.send({"type": "subscribe", "channel": channel, "format": "bitmap", "id": 9})
+    assert (await compact.until(of_type("error")))["code"] == "bad_message"
+    await plain.close()
+    await compact.close()
+
+
 async def test_msgpack_subprotocol_round_trip(
     server: ServerProcess, admin: Api, buyer: Api
 ) -> None:
