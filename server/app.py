@@ -26,6 +26,7 @@ from server.catalog import Catalog
 from server.config import Settings
 from server.db import create_pool, migrate
 from server.door_setup import setup_door
+from server.door_verify import shutdown_workers
 from server.errors import ApiError, api_error_handler
 from server.hub import Hub
 from server.live import REDIS_DOWN, Live
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
                 await sweeper
             await hub.stop()
             await state.door_feeds.stop()
+            shutdown_workers()
             await client.aclose()
             await pool.close()
 

@@ -14,6 +14,7 @@ from scanning.codes import CodeError, TicketClaims, verify_code
 Verified = TicketClaims | CodeError
 INLINE_MAX = 500
 _pool: ProcessPoolExecutor | None = None
+WORKERS = max(os.cpu_count() or 1, 1)
 
 
 def verify_one(code: str, public_keys: dict[int, bytes]) -> Verified:
@@ -36,16 +37,23 @@ def _verify_chunk(
 def _workers() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=max(os.cpu_count() or 1, 1))
+        _pool = ProcessPoolExecutor(max_workers=WORKERS)
     return _pool
+
+
+def shutdown_workers() -> None:
+    """Stop the verification processes (the app's shutdown): none outlives the server."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
 
 
 async def verify_many(codes: Sequence[str], public_keys: dict[int, bytes]) -> list[Verified]:
     if len(codes) <= INLINE_MAX:
         return [verify_one(code, public_keys) for code in codes]
     pool = _workers()
-    n = pool._max_workers
-    size = -(-len(codes) // n)
+    size = -(-len(codes) // WORKERS)
     loop = asyncio.get_running_loop()
     chunks = await asyncio.gather(
         *(
