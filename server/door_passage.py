@@ -133,24 +133,8 @@ class Passage:
                     decision = Decision(Reason.NOT_INSIDE, session_id)
             else:
                 decision, reentry = await self._enter(conn, decision, session_id)
-            inserted = await conn.fetchval(
-                INSERT_SCAN,
-                self.scan_id,
-                self.ticket_id,
-                session_id,
-                self.device,
-                self.request.door,
-                self.request.nonce,
-                decision.result,
-                decision.reason.value if decision.reason else None,
-                self.request.scanned_at,
-                self.request.mode.value,
-                reentry,
-                self.at is not None,
-                self.pass_id,
-            )
-            if inserted is None:
-                raise ScanReplayed  # rolls back the passage this request may have made
+            # ScanReplayed here rolls back the passage this request may have made
+            await self._store_scan(conn, session_id, decision, reentry)
         return decision, reentry
 
     async def _refuse_again(
@@ -162,6 +146,13 @@ class Passage:
         row = await conn.fetchrow(_ENTRY, session_id, self.ticket_id)
         entry = Entry(row["entered_at"].timestamp(), row["door"], row["inside"])
         decision = passage_in(decision, self.context, entry)
+        await self._store_scan(conn, session_id, decision, reentry=False)
+        return decision
+
+    async def _store_scan(
+        self, conn: asyncpg.Connection, session_id: int, decision: Decision, reentry: bool
+    ) -> None:
+        """Record this scan; ``ScanReplayed`` if its (device, nonce) was recorded first."""
         inserted = await conn.fetchval(
             INSERT_SCAN,
             self.scan_id,
@@ -174,13 +165,12 @@ class Passage:
             decision.reason.value if decision.reason else None,
             self.request.scanned_at,
             self.request.mode.value,
-            False,
-            False,
-            None,
+            reentry,
+            self.at is not None,
+            self.pass_id,
         )
         if inserted is None:
             raise ScanReplayed
-        return decision
 
     async def _enter(
         self, conn: asyncpg.Connection, decision: Decision, session_id: int

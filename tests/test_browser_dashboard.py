@@ -5,45 +5,23 @@ reservations with its preview / confirm / 409 ``count_changed`` round trip."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import BrowserContext, Locator, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, Locator, Page, expect
 
+from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
 from tests.support import Api, ServerProcess
 from tests.test_browser_scanner import tampered
 from tests.test_door_api import buy_tickets, code_of, door_session, scan
 from tests.test_door_release import booked_minutes_ago, reserve
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LIVE_MS = 5000  # a pushed change must show without reload
 SLOW_MS = 8000  # page load, sign-in, first subscription answers
 
 pytestmark = pytest.mark.browser
-
-
-@asynccontextmanager
-async def browser_context() -> AsyncIterator[BrowserContext]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield await browser.new_context(viewport={"width": 1280, "height": 900})
-        finally:
-            await browser.close()
 
 
 async def open_dashboard(

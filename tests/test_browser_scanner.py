@@ -6,45 +6,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Route, async_playwright, expect
+from playwright.async_api import BrowserContext, Page, Route, expect
 
 from scanning.codes import KeyRing, TicketClaims, TicketScope, b45decode, b45encode, encode_code
+from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
 from tests.support import ROOT, Api, ServerProcess
 from tests.test_door_api import buy_tickets, code_of, db_fetch, door_session
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SLOW_MS = 8000  # page loads, reconnects, uploads
 STATIC = ROOT / "static"
 
 pytestmark = pytest.mark.browser
-
-
-@asynccontextmanager
-async def browser_context() -> AsyncIterator[BrowserContext]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield await browser.new_context(viewport={"width": 1100, "height": 800})
-        finally:
-            await browser.close()
 
 
 # --------------------------------------------------------------------------- verifier
@@ -97,7 +75,7 @@ def tampered(code: str) -> str:
 
 
 async def run_verifier(cases: list[dict[str, Any]], public_keys: dict[int, bytes]) -> list[Any]:
-    async with browser_context() as context:
+    async with browser_context(1100, 800) as context:
         await context.route("http://localhost/**", serve_static)
         page = await context.new_page()
         await page.goto("http://localhost/blank.html")
@@ -217,7 +195,7 @@ async def test_scan_online_then_offline_then_upload(
     codes = [await code_of(admin, t) for t in tickets]
     user = await steward(admin)
 
-    async with browser_context() as context:
+    async with browser_context(1100, 800) as context:
         page = await open_scanner(context, server, user, session["id"])
 
         await wedge_scan(page, codes[0])
@@ -299,7 +277,7 @@ async def test_an_exit_door_lets_out_who_is_inside_even_offline(
         )
         assert r.json()["result"] == "valid"
 
-    async with browser_context() as context:
+    async with browser_context(1100, 800) as context:
         page = await open_scanner(context, server, user, session["id"], mode="exit")
         await wedge_scan(page, codes[0])
         await expect_result(page, 1, "valid", "", offline=False)
@@ -331,7 +309,7 @@ async def test_an_admin_enrols_a_scanner_with_its_qr_code(
 ) -> None:
     session = await door_session(admin)
     name = f"tablet-{uuid.uuid4().hex[:6]}"
-    async with browser_context() as context:
+    async with browser_context(1100, 800) as context:
         desk = await context.new_page()
         await desk.goto(f"{server.url}/devices.html")
         await desk.get_by_label("Username").fill("admin")

@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
-from playwright.async_api import BrowserContext, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, Page, expect
 
+from tests.browser import browser_context
 from tests.support import Api, ServerProcess
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LIVE_MS = 1000  # a change must show in other pages within a second
 SLOW_MS = 5000  # page loads, reconnects, purchases
 
 pytestmark = pytest.mark.browser
-
-
-@asynccontextmanager
-async def browser_context() -> AsyncIterator[BrowserContext]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 900})
-            yield context
-        finally:
-            await browser.close()
 
 
 async def open_session(context: BrowserContext, server: ServerProcess, session_id: int) -> Page:

@@ -1,0 +1,35 @@
+"""Real headless Chromium for the browser tests: Debian's `chromium`, driven by Playwright.
+
+Playwright's own browser download is not used (nor available here): the tests launch the
+system Chromium by path, with the flags a closed network needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from playwright.async_api import BrowserContext, async_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@asynccontextmanager
+async def browser_context(width: int = 1280, height: int = 900) -> AsyncIterator[BrowserContext]:
+    """A fresh browser and context, closed afterwards."""
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield await browser.new_context(viewport={"width": width, "height": height})
+        finally:
+            await browser.close()
