@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -34,10 +36,23 @@ def _verify_chunk(
     return out
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: a worker whose server died (even by SIGKILL) exits too."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _workers() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=WORKERS)
+        _pool = ProcessPoolExecutor(
+            max_workers=WORKERS, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        )
     return _pool
 
 
