@@ -11,12 +11,12 @@ free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("12
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -n "${PG_STARTED:-}" ]; then pg_as "$PGBIN/pg_ctl" -D "$DATA/pg" -m fast -w stop >/dev/null 2>&1 || true; fi
+  if [ -n "${PG_STARTED:-}" ]; then pg_as "$PGBIN/pg_ctl" -D "$PGDIR" -m fast -w stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT INT TERM
 
-pg_as() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+pg_as() {  # from / : the postgres user may not be allowed into the current folder
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 if [ -z "${REDIS_URL:-}" ]; then
@@ -32,22 +32,37 @@ fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  if [ ! -f "$DATA/pg/PG_VERSION" ]; then
-    mkdir -p "$DATA/pg"
-    [ "$(id -u)" -ne 0 ] || chown postgres "$DATA/pg"
-    chmod 700 "$DATA/pg"
-    pg_as "$PGBIN/initdb" -D "$DATA/pg" -U guichet --auth=trust -E UTF8 >"$DATA/initdb.log"
+  PGDIR="$DATA/pg"
+  PGLOG="$DATA/pg.log"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$DATA"
+    chmod 755 "$DATA"
+    if ! runuser -u postgres -- test -x "$DATA"; then
+      # The postgres user cannot reach this checkout (e.g. a clone under /root): keep this
+      # checkout's cluster in /var/lib/guichet and link it from .data/pg.
+      alt="/var/lib/guichet/$(printf %s "$DATA" | md5sum | cut -c1-12)"
+      mkdir -p "$alt"
+      chown postgres "$alt"
+      [ -e "$DATA/pg" ] || ln -s "$alt/pg" "$DATA/pg"
+      PGDIR="$alt/pg"
+      PGLOG="$alt/pg.log"
+    fi
   fi
-  if [ "$(id -u)" -eq 0 ]; then chown postgres "$DATA"; chmod 755 "$DATA"; fi
+  if [ ! -f "$PGDIR/PG_VERSION" ]; then
+    mkdir -p "$PGDIR"
+    [ "$(id -u)" -ne 0 ] || chown postgres "$PGDIR"
+    chmod 700 "$PGDIR"
+    pg_as "$PGBIN/initdb" -D "$PGDIR" -U guichet --auth=trust -E UTF8 >"$DATA/initdb.log"
+  fi
   pport=$(free_port)
-  pg_as "$PGBIN/pg_ctl" -D "$DATA/pg" -l "$DATA/pg.log" -w \
+  pg_as "$PGBIN/pg_ctl" -D "$PGDIR" -l "$PGLOG" -w \
     -o "-p $pport -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
   PG_STARTED=1
   pg_as "$PGBIN/psql" -h 127.0.0.1 -p "$pport" -U guichet -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='guichet'" | grep -q 1 \
     || pg_as "$PGBIN/createdb" -h 127.0.0.1 -p "$pport" -U guichet guichet
   export DATABASE_URL="postgresql://guichet@127.0.0.1:$pport/guichet"
-  echo "services: private Postgres on port $pport (data in .data/pg)" >&2
+  echo "services: private Postgres on port $pport (data in $PGDIR)" >&2
 fi
 
 "$@" &
