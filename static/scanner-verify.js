@@ -113,7 +113,10 @@ export async function verifyCode(text, keys) {
 /**
  * The offline decision for a code at a door.
  * ctx: {sessionId, now (unix seconds), revoked: Set of code refs, entered: Map ticket id ->
- * {door, at}}. Returns {result, reason, ticket_id, session_id, entered_at, entered_door}.
+ * {door, at}, passes: optional Map pass id -> {holder_name, allowed, ticket_id, seed} (from
+ * the keys bundle)}. Returns {result, reason, ticket_id, session_id, entered_at,
+ * entered_door} and, for a pass, pass_id and holder. A pass admitted offline is remembered
+ * as the entered key `pass:<id>`; once booked online, as its booking's ticket id.
  */
 export async function decideOffline(text, keys, ctx) {
   let claims;
@@ -125,8 +128,7 @@ export async function decideOffline(text, keys, ctx) {
   }
   const base = { ticket_id: claims.ticketId, session_id: ctx.sessionId };
   if (ctx.revoked.has(claims.codeRef)) return refused("revoked", base);
-  // A pass's sessions are only known to the server: offline it is admitted on signature,
-  // window and first-scan rules, and the upload lets the server decide the conflicts.
+  if (claims.scope === "pass") return decidePass(claims, ctx, base);
   if (claims.scope === "session" && claims.scopeId !== ctx.sessionId) {
     return refused("wrong_session", { ...base, session_id: claims.scopeId });
   }
@@ -137,6 +139,24 @@ export async function decideOffline(text, keys, ctx) {
     return { ...refused("already_entered", base), entered_at: entry.at, entered_door: entry.door };
   }
   return { result: "valid", reason: null, ...base };
+}
+
+/** A pass offline: the bundle says whether it may attend this session and who holds it
+ * (without a bundle's pass list, only its signature, window and local entries count). */
+function decidePass(claims, ctx, base) {
+  const pass = ctx.passes ? ctx.passes.get(claims.scopeId) : undefined;
+  const key = `pass:${claims.scopeId}`;
+  const info = { ...base, ticket_id: key, pass_id: claims.scopeId };
+  if (pass) info.holder = { name: pass.holder_name };
+  if (ctx.passes && (!pass || !pass.allowed)) return refused("pass_not_valid_for_session", info);
+  if (pass && pass.seed !== claims.seedHex) return refused("revoked", info);
+  if (ctx.now < claims.validFrom) return refused("not_yet_valid", info);
+  if (ctx.now > claims.validUntil) return refused("expired", info);
+  const entry = ctx.entered.get(key) || (pass?.ticket_id != null && ctx.entered.get(pass.ticket_id));
+  if (entry) {
+    return { ...refused("already_entered", info), entered_at: entry.at, entered_door: entry.door };
+  }
+  return { result: "valid", reason: null, ...info };
 }
 
 function refused(reason, base) {

@@ -22,7 +22,8 @@ const state = {
   door: "main",
   keys: new Map(),
   revoked: new Set(),
-  entered: new Map(), // ticket id -> {door, at}
+  entered: new Map(), // ticket id (or "pass:<id>") -> {door, at, inside}
+  passes: null, // pass id -> {holder_name, allowed, ticket_id, seed}, from the keys bundle
   bundleAt: 0,
   link: null,
   sub: null,
@@ -283,12 +284,14 @@ async function applyBundle(bundle) {
   }
   for (const ref of bundle.revoked || []) state.revoked.add(ref);
   state.reentryAllowed = Boolean(bundle.reentry_allowed);
+  if (bundle.passes) state.passes = new Map(bundle.passes.map((p) => [p.id, p]));
   for (const e of bundle.entered || []) {
     const inside = e.inside !== false;
     state.entered.set(e.ticket_id, { door: e.door, at: e.at, inside });
   }
   for (const [id, e] of Object.entries(store.localEntered(state.sessionId))) {
-    if (!state.entered.has(Number(id))) state.entered.set(Number(id), e);
+    const key = /^\d+$/.test(id) ? Number(id) : id; // ticket ids, or "pass:<id>"
+    if (!state.entered.has(key)) state.entered.set(key, e);
   }
 }
 
@@ -383,6 +386,7 @@ async function startScanning() {
   state.keys = new Map();
   state.revoked = new Set();
   state.entered = new Map();
+  state.passes = null;
   state.channelLive = false;
   showView("scan");
   $("scan-title").textContent = config.sessionTitle || `Session ${config.sessionId}`;
@@ -438,6 +442,7 @@ async function decideLocally(request) {
     sessionId: state.sessionId,
     now: Date.parse(request.scanned_at) / 1000,
     revoked: state.revoked,
+    passes: state.passes,
     // an exit is checked against who is inside; an entry against who entered (or, when
     // re-entry is allowed, who is inside now)
     entered: exiting ? new Map() : state.reentryAllowed ? inside : state.entered,

@@ -36,8 +36,10 @@ VERIFY = """async ({keys, cases}) => {
     const r = await v.decideOffline(c.code, imported, {
       sessionId: c.session, now: c.now, revoked: new Set(c.revoked),
       entered: new Map(c.entered.map((id) => [id, {door: "north", at: "2030-01-01T19:00:00Z"}])),
+      passes: c.passes ? new Map(c.passes.map((p) => [p.id, p])) : undefined,
     });
-    out.push({reason: r.reason, result: r.result, ticket_id: r.ticket_id});
+    out.push({reason: r.reason, result: r.result, ticket_id: r.ticket_id,
+              holder: r.holder ? r.holder.name : null});
   }
   return out;
 }"""
@@ -81,6 +83,55 @@ async def run_verifier(cases: list[dict[str, Any]], public_keys: dict[int, bytes
         await page.goto("http://localhost/blank.html")
         keys = {str(k): v.hex() for k, v in public_keys.items()}
         return list(await page.evaluate(VERIFY, {"keys": keys, "cases": cases}))
+
+
+async def test_the_page_verifier_checks_passes_against_the_bundle() -> None:
+    ring = KeyRing()
+    ring.generate_key(1)
+    now = int(time.time())
+    pass_claims = TicketClaims.issue(
+        ticket_id=5, scope=TicketScope.PASS, scope_id=5, valid_from=now - 60, valid_until=now + 600
+    )
+    code = encode_code(pass_claims, ring)
+    listed = {
+        "id": 5,
+        "holder_name": "Ada Lovelace",
+        "allowed": True,
+        "ticket_id": None,
+        "seed": pass_claims.seed.hex(),
+    }
+
+    def case(**extra: Any) -> dict[str, Any]:
+        return {
+            "code": code,
+            "session": SESSION,
+            "now": now,
+            "revoked": [],
+            "entered": [],
+            "passes": [listed],
+            **extra,
+        }
+
+    got = await run_verifier(
+        [
+            case(),
+            case(entered=["pass:5"]),  # admitted offline earlier at this door
+            case(passes=[{**listed, "ticket_id": 900}], entered=[900]),  # booked online
+            case(passes=[{**listed, "allowed": False}]),
+            case(passes=[]),  # not a pass of this session
+            case(passes=[{**listed, "seed": "000000000000"}]),  # an older code of it
+        ],
+        ring.public_keys(),
+    )
+    assert [(r["result"], r["reason"], r["holder"]) for r in got] == [
+        ("valid", None, "Ada Lovelace"),
+        ("refused", "already_entered", "Ada Lovelace"),
+        ("refused", "already_entered", "Ada Lovelace"),
+        ("refused", "pass_not_valid_for_session", "Ada Lovelace"),
+        ("refused", "pass_not_valid_for_session", None),
+        ("refused", "revoked", "Ada Lovelace"),
+    ]
+    assert got[0]["ticket_id"] == "pass:5"  # never confused with ticket 5
 
 
 async def test_the_page_verifier_agrees_with_the_python_signer() -> None:
