@@ -7,7 +7,6 @@ and a batch can keep only the last state of each seat.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -59,23 +58,24 @@ class Batch:
         return [[index, state] for index, state in self.seats.items()]
 
 
-def missed_changes(log_newest_first: Sequence[Change], since: int) -> list[Change] | None:
-    """The changes after ``since``, oldest first, or ``None`` when the log no longer reaches back.
-
-    ``log_newest_first`` is the session's capped log as stored (newest first). An empty result
-    means the client is up to date.
+def missed_changes(
+    log_newest_first: Sequence[Change], since: int, current: int
+) -> list[Change] | None:
+    """The changes after ``since`` up to ``current`` (the session's seq), oldest first, or
+    ``None`` when the log does not hold all of them (it is capped). An empty list means the
+    client is up to date.
     """
-    missed = [c for c in log_newest_first if c.seq > since]
-    if not missed:
-        newest = log_newest_first[0].seq if log_newest_first else since
-        return [] if newest <= since else None
-    missed.reverse()
-    if missed[0].seq != since + 1:
+    if since == current:
+        return []
+    missed = sorted((c for c in log_newest_first if since < c.seq <= current), key=_seq)
+    expected = list(range(since + 1, current + 1))
+    if since > current or [c.seq for c in missed] != expected:
         return None
-    for before, after in itertools.pairwise(missed):
-        if after.seq != before.seq + 1:
-            return None
     return missed
+
+
+def _seq(change: Change) -> int:
+    return change.seq
 
 
 def merge(changes: Iterable[Change]) -> Batch | None:

@@ -166,26 +166,29 @@ class BatchUpload:
             )
         return facts
 
+    async def insert_entries(self, conn: asyncpg.Connection, firsts: dict[Key, int]) -> set[Key]:
+        """First entries for the tickets of ``firsts`` (ticket -> position of its earliest
+        scan here), dated by those scans; returns the tickets whose entry this batch won."""
+        keys = sorted(firsts)  # one lock order for every transaction
+        rows = await conn.fetch(
+            "INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)"
+            " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],"
+            " $5::text[], $6::timestamptz[]) ON CONFLICT DO NOTHING"
+            " RETURNING session_id, ticket_id",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [self.scan_ids[firsts[k]] for k in keys],
+            [self.device] * len(keys),
+            [self.scans[firsts[k]].door for k in keys],
+            [self.scans[firsts[k]].scanned_at for k in keys],
+        )
+        return {(r["session_id"], r["ticket_id"]) for r in rows}
+
     async def _first_scan_wins(
         self, conn: asyncpg.Connection, candidates: dict[Key, list[int]]
     ) -> None:
-        keys = sorted(candidates)  # one lock order for every transaction
-        firsts = [candidates[k][0] for k in keys]
-        won = {
-            (r["session_id"], r["ticket_id"])
-            for r in await conn.fetch(
-                "INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)"
-                " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],"
-                " $5::text[], $6::timestamptz[]) ON CONFLICT DO NOTHING"
-                " RETURNING session_id, ticket_id",
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [self.scan_ids[p] for p in firsts],
-                [self.device] * len(keys),
-                [self.scans[p].door for p in firsts],
-                [self.scans[p].scanned_at for p in firsts],
-            )
-        }
+        keys = sorted(candidates)
+        won = await self.insert_entries(conn, {k: candidates[k][0] for k in keys})
         contested = [k for k in keys if k not in won]
         existing = {
             (r["session_id"], r["ticket_id"]): _Entry(

@@ -54,22 +54,7 @@ async def sequence_passages(
         for key in keys
         if any(batch.scans[p].mode is Mode.ENTRY for p in sequenced[key])
     }
-    starters = sorted(first_in)
-    won = {
-        (r["session_id"], r["ticket_id"])
-        for r in await conn.fetch(
-            "INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)"
-            " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],"
-            " $5::text[], $6::timestamptz[]) ON CONFLICT DO NOTHING"
-            " RETURNING session_id, ticket_id",
-            [k[0] for k in starters],
-            [k[1] for k in starters],
-            [batch.scan_ids[first_in[k]] for k in starters],
-            [batch.device] * len(starters),
-            [batch.scans[first_in[k]].door for k in starters],
-            [batch.scans[first_in[k]].scanned_at for k in starters],
-        )
-    }
+    won = await batch.insert_entries(conn, first_in)
     rows = {
         (r["session_id"], r["ticket_id"]): r
         for r in await conn.fetch(

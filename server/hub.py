@@ -174,9 +174,9 @@ class Hub:
     ) -> OutFrame:
         codec = sub.codec
         if kind is ChannelKind.SEATS and since is not None:
-            epoch, seq, log_entries = await self.live.changes_since(session_id, since[0])
+            epoch, seq, log_entries = await self.live.changes_since(session_id, since[1])
             if epoch == since[0] and since[1] <= seq:
-                missed = missed_changes(log_entries, since[1])
+                missed = missed_changes(log_entries, since[1], seq)
                 if missed == []:
                     return OutFrame.of(
                         codec,
@@ -236,8 +236,8 @@ class Hub:
             try:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(feed.confirmed.wait(), 2)
-                epoch = await self.live.ensure_loaded(session_id)
-                feed.epoch, feed.seq, _ = await self.live.changes_since(session_id, epoch)
+                await self.live.ensure_loaded(session_id)
+                feed.epoch, feed.seq = await self.live.position(session_id)
             finally:
                 feed.ready.set()
         else:

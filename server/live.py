@@ -402,15 +402,20 @@ class Live:
             )
         raise unavailable("live_unavailable", "the session could not be loaded")
 
-    async def changes_since(self, session_id: int, epoch: str) -> tuple[str, int, list[Change]]:
-        """The session's current epoch and seq and its log (newest first)."""
+    async def position(self, session_id: int) -> tuple[str, int]:
+        """The session's current epoch and seq (``("", 0)`` when not loaded)."""
         k = Keys(session_id)
-        (cur_epoch, seq), entries = await self._read(
-            lambda pipe: (pipe.hmget(k.meta, "epoch", "seq"), pipe.lrange(k.log, 0, -1))
-        )
-        if cur_epoch is None:
+        ((epoch, seq),) = await self._read(lambda pipe: pipe.hmget(k.meta, "epoch", "seq"))
+        return ("", 0) if epoch is None else (epoch.decode(), int(seq))
+
+    async def changes_since(self, session_id: int, since: int) -> tuple[str, int, list[Change]]:
+        """The session's current epoch and seq and the logged changes after ``since``
+        (newest first; fewer than asked when the capped log no longer reaches back)."""
+        k = Keys(session_id)
+        epoch, seq, entries = await self._run("session_log", [k.meta, k.log], [max(since, 0)])
+        if not epoch:
             return "", 0, []
-        return cur_epoch.decode(), int(seq), [parse_change(e) for e in entries]
+        return epoch.decode(), int(seq), [parse_change(e) for e in entries]
 
     async def live_sessions(self, forget_before_ms: int) -> list[int]:
         """Sessions that may have holds. A session is forgotten once no hold made in it can
