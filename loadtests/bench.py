@@ -46,7 +46,7 @@ from loadtests.door import DOOR_FULL, DOOR_QUICK, bench_door
 from loadtests.fanout import ViewerPool, percentile
 from loadtests.httpclient import HttpConnection
 from loadtests.sales_load import run_load
-from server.live import Keys, Live, SessionFacts
+from server.seating.live import Keys, Live, SessionFacts
 
 FULL = {
     "seats": 20_000,
@@ -219,7 +219,7 @@ async def bare_lua(cfg: dict[str, Any]) -> dict[str, Any]:
 
     async def worker(groups: list[int]) -> None:
         nonlocal ok, refused
-        from server.live import HoldRefused
+        from server.seating.live import HoldRefused
 
         for g in groups:
             if time.monotonic() > deadline:

@@ -1,1 +1,4 @@
-"""Guichet's server: ASGI app, HTTP API, WebSocket hub, auth and the Redis/Postgres adapters."""
+"""Guichet's server: one package per bounded context, wired together by ``server.app``.
+
+See ``docs/architecture.md`` for the map of contexts and what each may import.
+"""

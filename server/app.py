@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +19,35 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from server import http_auth, http_catalog, http_devices, http_door, http_passes, http_sales
-from server.auth import TokenSigner, load_secret, principal_of
-from server.catalog import Catalog
-from server.config import Settings
-from server.db import create_pool, migrate
-from server.door_setup import setup_door
-from server.door_verify import shutdown_workers
-from server.errors import ApiError, api_error_handler
-from server.hub import Hub
-from server.live import REDIS_DOWN, Live
-from server.sales import Sales
-from server.sweeper import run_sweeper
-from server.ws import serve_connection
+from server.catalog import http as catalog_http
+from server.catalog.service import Catalog
+from server.door import http as door_http
+from server.door import http_passes
+from server.door.counters import DoorLive
+from server.door.counts import counts_from_postgres
+from server.door.feed import DoorFeed
+from server.door.keys import KeyStore
+from server.door.service import DoorService
+from server.door.verify import shutdown_workers
+from server.door.ws import scan_handler
+from server.identity import devices as identity_devices
+from server.identity import http as identity_http
+from server.identity.auth import TokenSigner, load_secret
+from server.identity.middleware import PrincipalMiddleware
+from server.platform.config import Settings
+from server.platform.db import create_pool, migrate
+from server.platform.errors import DomainError
+from server.platform.scripts import REDIS_DOWN
+from server.realtime.channels import ChannelRegistry
+from server.realtime.endpoint import WebSocketEndpoint
+from server.sales import http as sales_http
+from server.sales.service import Sales
+from server.seating.feed import SeatFeed
+from server.seating.live import Live
+from server.seating.sweeper import run_sweeper
+from server.web.errors import domain_error_handler, http_error, server_error
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -81,35 +96,6 @@ async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(schemas.get_schema(routes=request.app.routes))
 
 
-async def http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
-
-
-async def server_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"error": {"code": "internal_error", "message": "internal error"}}, 500)
-
-
-class PrincipalMiddleware:
-    """Puts the caller's principal (from the bearer token) on ``request.state.principal``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            signer = scope["app"].state.signer
-            try:
-                principal = principal_of(Request(scope), signer)
-            except ApiError as exc:
-                await JSONResponse(exc.body(), exc.status)(scope, receive, send)
-                return
-            scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
-
-
 def create_app(settings: Settings | None = None) -> Guichet:
     settings = settings or Settings.from_env()
 
@@ -127,15 +113,23 @@ def create_app(settings: Settings | None = None) -> Guichet:
         )
         catalog = Catalog(pool)
         live = Live(client, catalog.session_facts, settings.log_length)
-        hub = Hub(live, client, settings.batch_window_ms)
+        keys = KeyStore(pool)
+        door_live = DoorLive(live, partial(counts_from_postgres, pool))
+        door = DoorService(pool, keys, door_live)
+        registry = ChannelRegistry(client, settings.batch_window_ms)
+        registry.add(SeatFeed(live, catalog.session))
+        registry.add(DoorFeed(door_live, catalog.session))
+        signer = TokenSigner(await load_secret(pool))
         state = app.state
         state.settings, state.pool, state.redis = settings, pool, client
-        state.catalog, state.live, state.hub = catalog, live, hub
+        state.catalog, state.live, state.registry = catalog, live, registry
         state.sales = Sales(pool, live, catalog)
-        state.signer = TokenSigner(await load_secret(pool))
-        setup_door(state, pool, live)
-        await hub.start()
-        await state.door_feeds.start()
+        state.keys, state.door_live, state.door = keys, door_live, door
+        state.signer = signer
+        state.ws = WebSocketEndpoint(
+            registry, signer, [scan_handler(door)], settings.send_buffer_bytes
+        )
+        await registry.start()
         sweeper = asyncio.create_task(
             run_sweeper(live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
         )
@@ -145,8 +139,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await hub.stop()
-            await state.door_feeds.stop()
+            await registry.stop()
             shutdown_workers()
             await client.aclose()
             await pool.close()
@@ -154,11 +147,11 @@ def create_app(settings: Settings | None = None) -> Guichet:
     routes: list[Any] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-        *http_auth.ROUTES,
-        *http_catalog.ROUTES,
-        *http_sales.ROUTES,
-        *http_door.ROUTES,
-        *http_devices.ROUTES,
+        *identity_http.ROUTES,
+        *identity_devices.ROUTES,
+        *catalog_http.ROUTES,
+        *sales_http.ROUTES,
+        *door_http.ROUTES,
         *http_passes.ROUTES,
         Mount("/", StaticFiles(directory=STATIC, html=True), name="static"),
     ]
@@ -166,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
         routes=routes,
         middleware=[Middleware(PrincipalMiddleware)],
         exception_handlers={
-            ApiError: api_error_handler,
+            DomainError: domain_error_handler,
             HTTPException: http_error,
             Exception: server_error,
         },
@@ -178,7 +171,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
 class Guichet:
     """The ASGI entry point: ``/ws`` goes straight to the WebSocket endpoint with the server's
     own ``send`` (so the broadcast path can write to the transport, see
-    ``server/subscriber.py``); everything else goes to the Starlette app."""
+    ``server/realtime/subscriber.py``); everything else goes to the Starlette app."""
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
@@ -186,7 +179,6 @@ class Guichet:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == WS_PATH:
-            scope["app"] = self.app
-            await serve_connection(scope, receive, send)
+            await self.state.ws(scope, receive, send)
             return
         await self.app(scope, receive, send)

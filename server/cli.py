@@ -6,17 +6,19 @@ import argparse
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import uvicorn
 
-from server.auth import create_user
-from server.config import Settings
-from server.db import migrate
 from server.demo import demo_ticket_codes, load_demo, reset_demo_admin
+from server.identity.auth import create_user
+from server.platform.config import Settings
+from server.platform.db import migrate
 
 
-async def _with_pool(fn, *args):  # type: ignore[no-untyped-def]
+async def _with_pool(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
     settings = Settings.from_env()
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
     try:

@@ -9,9 +9,9 @@ import asyncpg
 
 from seatmap.generate import cinema, theatre
 from seatmap.plan import plan_to_document
-from server.auth import create_user
-from server.catalog import Catalog
-from server.keys import KeyStore, ticket_code
+from server.catalog.service import Catalog
+from server.door.keys import KeyStore, ticket_code
+from server.identity.auth import create_user
 
 FILMS = ["Les Enfants du paradis", "Playtime", "Cléo de 5 à 7", "Le Samouraï"]
 PLAYS = ["Cyrano de Bergerac", "Le Misanthrope", "En attendant Godot"]

@@ -1,7 +1,7 @@
 """One case table for the hold-token clock, run against both implementations of its rules.
 
 ``seatmap.holds.HoldClock`` is the pure statement of the rules; the Lua scripts behind
-``server.live.Live`` are what production runs. Each case is a list of operations with the
+``server.seating.live.Live`` are what production runs. Each case is a list of operations with the
 outcome the rules require (``now+ttl``, ``kept``, ``cap``, ``now+grace`` or ``refused``);
 the model must produce that outcome and the Lua scripts must produce the model's clock.
 
@@ -23,7 +23,7 @@ import redis
 import redis.asyncio as aredis
 
 from seatmap.holds import CLAIM_GRACE_MS, HoldClock
-from server.live import HoldRefused, Keys, Live, SessionFacts
+from server.seating.live import HoldRefused, Keys, Live, SessionFacts
 from tests.support import free_port
 
 TTL = 10_000

@@ -1,4 +1,4 @@
-"""The protocol is defined once: the browser constants and the docs follow server/protocol.py."""
+"""The protocol is defined once: browser constants and docs follow server/realtime/protocol.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from pathlib import Path
 
 import httpx
 
-from server.protocol import ChannelKind, ClientType, ErrorCode, ServerType, javascript_constants
+from server.realtime.protocol import (
+    ChannelKind,
+    ClientType,
+    ErrorCode,
+    ServerType,
+    javascript_constants,
+)
 from tests.support import ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_browser_constants_are_generated_from_the_protocol_module() -> None:
     assert (ROOT / "static" / "protocol.js").read_text() == javascript_constants(), (
-        "run: python -m server.protocol > static/protocol.js"
+        "run: python -m server.realtime.protocol > static/protocol.js"
     )
 
 

@@ -6,8 +6,8 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from server.protocol import JSON, MSGPACK
-from server.subscriber import Encoded, ws_frame
+from server.realtime.protocol import JSON, MSGPACK
+from server.realtime.subscriber import Encoded, ws_frame
 
 
 def parse(wire: bytes) -> Frame:

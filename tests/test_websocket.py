@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aredis
 import websockets
 
-from server.live import Live, SessionFacts
+from server.seating.live import Live, SessionFacts
 from tests import support
 from tests.support import Api, ServerProcess, WsClient, redis_seats
 

@@ -1,0 +1,1 @@
+"""The catalogue: venues, rooms, seat plans, sessions, tariffs, contingents, blocked seats."""

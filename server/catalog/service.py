@@ -1,0 +1,530 @@
+"""The catalogue in Postgres: venues, rooms, seat plans, sessions, tariffs, contingents.
+
+Reads that every hold needs (a session and its plan's seat index) are cached briefly in
+each process; plans are immutable once written, sessions are re-read after ``SESSION_TTL``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from seatmap.plan import PlanError, SeatPlan, dropped_seats, parse_plan, plan_to_document
+from server.platform.db import connection
+from server.platform.errors import Conflict, DomainError, Invalid, NotFound
+from server.seating.live import SessionFacts
+
+SESSION_TTL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSeats:
+    """A plan's seats in wire order: ``ids[i]`` is the seat id of index ``i``."""
+
+    plan_id: int
+    ids: tuple[str, ...]
+    index: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    id: int
+    room_id: int
+    event_name: str
+    starts_at: datetime
+    ends_at: datetime
+    seated: bool
+    seat_plan_id: int | None
+    capacity: int
+    sales_open: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "room_id": self.room_id,
+            "event_name": self.event_name,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "seated": self.seated,
+            "seat_plan_id": self.seat_plan_id,
+            "capacity": self.capacity,
+            "sales_open": self.sales_open,
+        }
+
+
+def _session(row: asyncpg.Record) -> SessionRow:
+    return SessionRow(**{f: row[f] for f in SessionRow.__dataclass_fields__})
+
+
+def _plan_error(exc: PlanError) -> DomainError:
+    return Invalid(exc.code, exc.message, path=exc.path)
+
+
+class Catalog:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._plans: dict[int, PlanSeats] = {}
+        self._sessions: dict[int, tuple[float, SessionRow]] = {}
+        self._tariffs: dict[int, tuple[float, dict[int, asyncpg.Record]]] = {}
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def session(self, session_id: int) -> SessionRow:
+        cached = self._sessions.get(session_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < SESSION_TTL:
+            return cached[1]
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow("SELECT * FROM sessions WHERE id = $1", session_id)
+        if row is None:
+            raise NotFound.of("session")
+        session = _session(row)
+        self._sessions[session_id] = (now, session)
+        return session
+
+    async def plan_seats(self, plan_id: int) -> PlanSeats:
+        cached = self._plans.get(plan_id)
+        if cached:
+            return cached
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(
+                "SELECT seat_id FROM seats WHERE plan_id = $1 ORDER BY idx", plan_id
+            )
+        ids = tuple(r["seat_id"] for r in rows)
+        seats = PlanSeats(plan_id, ids, {s: i for i, s in enumerate(ids)})
+        self._plans[plan_id] = seats
+        return seats
+
+    async def seat_indices(self, session: SessionRow, seat_ids: list[str]) -> list[int]:
+        if not session.seated:
+            if seat_ids:
+                raise Invalid("not_seated", "this session has no seat plan; hold a quantity")
+            return []
+        assert session.seat_plan_id is not None
+        plan = await self.plan_seats(session.seat_plan_id)
+        unknown = [s for s in seat_ids if s not in plan.index]
+        if unknown:
+            raise Invalid("unknown_seats", "no such seats in this session", seats=unknown)
+        return [plan.index[s] for s in seat_ids]
+
+    async def session_facts(self, session_id: int) -> SessionFacts:
+        """Sold and blocked seats from Postgres: what the Redis mirror is rebuilt from."""
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                "SELECT s.seated, s.capacity, p.seat_count FROM sessions s"
+                " LEFT JOIN seat_plans p ON p.id = s.seat_plan_id WHERE s.id = $1",
+                session_id,
+            )
+            if row is None:
+                raise NotFound.of("session")
+            sold_rows = await conn.fetch(
+                "SELECT seat_idx FROM tickets WHERE session_id = $1 AND status = 'active'",
+                session_id,
+            )
+            blocked = [
+                r["seat_idx"]
+                for r in await conn.fetch(
+                    "SELECT seat_idx FROM blocked_seats WHERE session_id = $1", session_id
+                )
+            ]
+        sold_seats = [r["seat_idx"] for r in sold_rows if r["seat_idx"] is not None]
+        if row["seated"]:
+            seat_count = row["seat_count"]
+            capacity = seat_count - len(set(blocked) - set(sold_seats))
+        else:
+            seat_count, capacity = 0, row["capacity"]
+        return SessionFacts(session_id, seat_count, capacity, len(sold_rows), sold_seats, blocked)
+
+    async def list_sessions(self, upcoming_only: bool) -> list[dict[str, Any]]:
+        query = (
+            "SELECT s.*, r.name AS room_name, v.name AS venue_name FROM sessions s"
+            " JOIN rooms r ON r.id = s.room_id JOIN venues v ON v.id = r.venue_id"
+        )
+        if upcoming_only:
+            query += " WHERE s.ends_at > now()"
+        query += " ORDER BY s.starts_at, s.id"
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(query)
+        return [
+            {**_session(r).to_json(), "room_name": r["room_name"], "venue_name": r["venue_name"]}
+            for r in rows
+        ]
+
+    async def session_detail(self, session_id: int) -> dict[str, Any]:
+        session = await self.session(session_id)
+        async with connection(self.pool) as conn:
+            room = await conn.fetchrow(
+                "SELECT r.name, v.name AS venue FROM rooms r JOIN venues v ON v.id = r.venue_id"
+                " WHERE r.id = $1",
+                session.room_id,
+            )
+            tariffs = await conn.fetch(
+                "SELECT id, name, price_cents, currency FROM tariffs WHERE session_id = $1"
+                " ORDER BY price_cents DESC, id",
+                session_id,
+            )
+            contingents = await conn.fetch(
+                "SELECT id, name, capacity, seat_ids FROM contingents WHERE session_id = $1"
+                " ORDER BY id",
+                session_id,
+            )
+        return {
+            **session.to_json(),
+            "room_name": room["name"],
+            "venue_name": room["venue"],
+            "tariffs": [dict(t) for t in tariffs],
+            "contingents": [dict(c) for c in contingents],
+        }
+
+    async def tariffs(self, session_id: int) -> dict[int, asyncpg.Record]:
+        """The session's tariffs by id (cached for ``SESSION_TTL`` like the session)."""
+        cached = self._tariffs.get(session_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < SESSION_TTL:
+            return cached[1]
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(
+                "SELECT id, name, price_cents, currency FROM tariffs WHERE session_id = $1",
+                session_id,
+            )
+        tariffs = {r["id"]: r for r in rows}
+        self._tariffs[session_id] = (now, tariffs)
+        return tariffs
+
+    async def seat_map(self, session_id: int) -> dict[str, Any]:
+        """The session's plan for drawing: seats in wire order (index = position)."""
+        session = await self.session(session_id)
+        if not session.seated:
+            return {"session_id": session_id, "seated": False, "seats": []}
+        async with connection(self.pool) as conn:
+            plan = await conn.fetchrow(
+                "SELECT id, name, document FROM seat_plans WHERE id = $1", session.seat_plan_id
+            )
+            rows = await conn.fetch(
+                "SELECT idx, seat_id, label, row_label, zone, category, x, y, accessible"
+                " FROM seats WHERE plan_id = $1 ORDER BY idx",
+                session.seat_plan_id,
+            )
+        doc = json.loads(plan["document"])
+        return {
+            "session_id": session_id,
+            "seated": True,
+            "plan_id": plan["id"],
+            "name": plan["name"],
+            "size": doc["size"],
+            "categories": doc["categories"],
+            "seats": [
+                [
+                    r["seat_id"],
+                    r["label"],
+                    r["row_label"],
+                    r["zone"],
+                    r["category"],
+                    round(r["x"], 1),
+                    round(r["y"], 1),
+                    r["accessible"],
+                ]
+                for r in rows
+            ],
+        }
+
+    # -- writes (admin) ------------------------------------------------------------------
+
+    async def create_venue(self, name: str) -> dict[str, Any]:
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow("INSERT INTO venues (name) VALUES ($1) RETURNING *", name)
+        return dict(row)
+
+    async def list_venues(self) -> list[dict[str, Any]]:
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(
+                "SELECT v.id, v.name, coalesce(json_agg(json_build_object("
+                "'id', r.id, 'name', r.name, 'seat_plan_id', r.seat_plan_id) ORDER BY r.id)"
+                " FILTER (WHERE r.id IS NOT NULL), '[]') AS rooms"
+                " FROM venues v LEFT JOIN rooms r ON r.venue_id = v.id GROUP BY v.id ORDER BY v.id"
+            )
+        return [{"id": r["id"], "name": r["name"], "rooms": json.loads(r["rooms"])} for r in rows]
+
+    async def create_room(self, venue_id: int, name: str) -> dict[str, Any]:
+        async with connection(self.pool) as conn:
+            if not await conn.fetchval("SELECT 1 FROM venues WHERE id = $1", venue_id):
+                raise NotFound.of("venue")
+            row = await conn.fetchrow(
+                "INSERT INTO rooms (venue_id, name) VALUES ($1, $2) RETURNING *", venue_id, name
+            )
+        return dict(row)
+
+    async def import_plan(self, room_id: int, document: object) -> dict[str, Any]:
+        """Store a new plan version for a room and move the room's sessions that have not
+        ended onto it (their tickets and blocked seats follow their seat ids). Refused when
+        the new plan drops a seat sold in one of those sessions. Returns the plan and the
+        ids of the moved sessions, whose live mirrors must be rebuilt."""
+        try:
+            plan = parse_plan(document)
+        except PlanError as exc:
+            raise _plan_error(exc) from exc
+        async with connection(self.pool) as conn, conn.transaction():
+            room = await conn.fetchrow("SELECT * FROM rooms WHERE id = $1 FOR UPDATE", room_id)
+            if room is None:
+                raise NotFound.of("room")
+            old_plan_id = room["seat_plan_id"]
+            moved: list[int] = []
+            if old_plan_id is not None:
+                moved = [
+                    r["id"]
+                    for r in await conn.fetch(
+                        "SELECT id FROM sessions WHERE seat_plan_id = $1 AND ends_at > now()"
+                        " FOR UPDATE",
+                        old_plan_id,
+                    )
+                ]
+                await self._refuse_dropping_sold(conn, old_plan_id, plan, moved)
+            plan_id = await self._insert_plan(conn, room_id, plan)
+            await conn.execute("UPDATE rooms SET seat_plan_id = $1 WHERE id = $2", plan_id, room_id)
+            if moved:
+                await self._move_sessions(conn, old_plan_id, plan_id, moved)
+        for session_id in moved:
+            self._sessions.pop(session_id, None)
+        return {
+            "id": plan_id,
+            "room_id": room_id,
+            "name": plan.name,
+            "seat_count": len(plan.seats),
+            "moved_sessions": moved,
+        }
+
+    async def _refuse_dropping_sold(
+        self, conn: asyncpg.Connection, old_plan_id: int, plan: SeatPlan, sessions: list[int]
+    ) -> None:
+        dropped = dropped_seats(await self._plan_from_db(conn, old_plan_id), plan)
+        if not dropped or not sessions:
+            return
+        sold = await conn.fetch(
+            "SELECT DISTINCT se.seat_id FROM tickets t"
+            " JOIN seats se ON se.plan_id = $1 AND se.idx = t.seat_idx"
+            " WHERE t.session_id = ANY($2::bigint[]) AND t.status = 'active'"
+            " AND se.seat_id = ANY($3::text[])",
+            old_plan_id,
+            sessions,
+            sorted(dropped),
+        )
+        if sold:
+            raise Conflict(
+                "plan_drops_sold_seats",
+                "the new plan removes seats that are sold",
+                seats=sorted(r["seat_id"] for r in sold),
+            )
+
+    async def _move_sessions(
+        self, conn: asyncpg.Connection, old_plan_id: int, new_plan_id: int, sessions: list[int]
+    ) -> None:
+        """Re-point sessions to a new plan version; seat indices follow the seat ids.
+
+        Indices are first moved to negative values so the permutation never trips the
+        unique index on active tickets per seat."""
+        kept = (
+            "EXISTS (SELECT 1 FROM seats o JOIN seats n ON n.seat_id = o.seat_id AND n.plan_id = $2"
+            " WHERE o.plan_id = $1 AND o.idx = {table}.seat_idx)"
+        )
+        # Blocked seats the new plan drops go with them; so do the seats of old
+        # (refunded or cancelled) tickets. Active tickets of dropped seats were refused above.
+        await conn.execute(
+            "DELETE FROM blocked_seats WHERE session_id = ANY($3::bigint[]) AND NOT "
+            + kept.format(table="blocked_seats"),
+            old_plan_id,
+            new_plan_id,
+            sessions,
+        )
+        await conn.execute(
+            "UPDATE tickets SET seat_idx = NULL WHERE session_id = ANY($3::bigint[])"
+            " AND seat_idx IS NOT NULL AND NOT " + kept.format(table="tickets"),
+            old_plan_id,
+            new_plan_id,
+            sessions,
+        )
+        for table in ("tickets", "blocked_seats"):
+            await conn.execute(
+                f"UPDATE {table} SET seat_idx = -1 - n.idx"
+                " FROM seats o JOIN seats n ON n.seat_id = o.seat_id AND n.plan_id = $2"
+                f" WHERE o.plan_id = $1 AND o.idx = {table}.seat_idx"
+                f" AND {table}.session_id = ANY($3::bigint[])",
+                old_plan_id,
+                new_plan_id,
+                sessions,
+            )
+            await conn.execute(
+                f"UPDATE {table} SET seat_idx = -1 - seat_idx"
+                " WHERE session_id = ANY($1::bigint[]) AND seat_idx < 0",
+                sessions,
+            )
+        await conn.execute(
+            "UPDATE sessions SET seat_plan_id = $1,"
+            " capacity = (SELECT seat_count FROM seat_plans WHERE id = $1)"
+            " WHERE id = ANY($2::bigint[])",
+            new_plan_id,
+            sessions,
+        )
+
+    async def _insert_plan(self, conn: asyncpg.Connection, room_id: int, plan: SeatPlan) -> int:
+        plan_id: int = await conn.fetchval(
+            "INSERT INTO seat_plans (room_id, name, document, seat_count)"
+            " VALUES ($1, $2, $3::jsonb, $4) RETURNING id",
+            room_id,
+            plan.name,
+            json.dumps(plan_to_document(plan)),
+            len(plan.seats),
+        )
+        await conn.copy_records_to_table(
+            "seats",
+            columns=[
+                "plan_id",
+                "idx",
+                "seat_id",
+                "label",
+                "row_label",
+                "zone",
+                "category",
+                "x",
+                "y",
+                "accessible",
+            ],
+            records=[
+                (plan_id, i, s.id, s.label, s.row, s.zone, s.category, s.x, s.y, s.accessible)
+                for i, s in enumerate(plan.seats)
+            ],
+        )
+        return plan_id
+
+    async def _plan_from_db(self, conn: asyncpg.Connection, plan_id: int) -> SeatPlan:
+        doc = await conn.fetchval("SELECT document FROM seat_plans WHERE id = $1", plan_id)
+        return parse_plan(json.loads(doc))
+
+    async def export_plan(self, plan_id: int) -> dict[str, Any]:
+        async with connection(self.pool) as conn:
+            doc = await conn.fetchval("SELECT document FROM seat_plans WHERE id = $1", plan_id)
+        if doc is None:
+            raise NotFound.of("seat plan")
+        result: dict[str, Any] = json.loads(doc)
+        return result
+
+    async def create_session(self, body: dict[str, Any]) -> dict[str, Any]:
+        async with connection(self.pool) as conn, conn.transaction():
+            room = await conn.fetchrow(
+                "SELECT r.id, r.seat_plan_id, p.seat_count FROM rooms r"
+                " LEFT JOIN seat_plans p ON p.id = r.seat_plan_id WHERE r.id = $1",
+                body["room_id"],
+            )
+            if room is None:
+                raise NotFound.of("room")
+            seated = body["seated"]
+            if seated and room["seat_plan_id"] is None:
+                raise Invalid("room_has_no_plan", "import a seat plan for this room first")
+            contingents = body.get("contingents") or []
+            if seated:
+                capacity = room["seat_count"]
+                contingents = await self._seated_contingents(room["seat_plan_id"], contingents)
+            elif contingents:
+                capacity = sum(c["capacity"] for c in contingents)
+            else:
+                capacity = body.get("capacity")
+                if capacity is None:
+                    raise Invalid(
+                        "capacity_required", "a general-admission session needs a capacity"
+                    )
+            row = await conn.fetchrow(
+                "INSERT INTO sessions (room_id, event_name, starts_at, ends_at, seated,"
+                " seat_plan_id, capacity, sales_open) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *",
+                room["id"],
+                body["event_name"],
+                body["starts_at"],
+                body["ends_at"],
+                seated,
+                room["seat_plan_id"] if seated else None,
+                capacity,
+                body.get("sales_open", True),
+            )
+            session_id = row["id"]
+            for t in body.get("tariffs") or []:
+                await conn.execute(
+                    "INSERT INTO tariffs (session_id, name, price_cents, currency)"
+                    " VALUES ($1, $2, $3, $4)",
+                    session_id,
+                    t["name"],
+                    t["price_cents"],
+                    t.get("currency", "EUR"),
+                )
+            for c in contingents:
+                await conn.execute(
+                    "INSERT INTO contingents (session_id, name, capacity, seat_ids)"
+                    " VALUES ($1, $2, $3, $4)",
+                    session_id,
+                    c["name"],
+                    c["capacity"],
+                    c.get("seat_ids") or [],
+                )
+            blocked = body.get("blocked_seats") or []
+            if blocked:
+                plan = await self.plan_seats(room["seat_plan_id"])
+                unknown = [s for s in blocked if s not in plan.index]
+                if unknown:
+                    raise Invalid("unknown_seats", "no such seats in this plan", seats=unknown)
+                await conn.executemany(
+                    "INSERT INTO blocked_seats (session_id, seat_idx) VALUES ($1, $2)"
+                    " ON CONFLICT DO NOTHING",
+                    [(session_id, plan.index[s]) for s in blocked],
+                )
+        return await self.session_detail(session_id)
+
+    async def _seated_contingents(
+        self, plan_id: int, contingents: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A seated contingent is a named group of seats: its capacity is its seat count, and
+        a seat belongs to one contingent at most."""
+        plan = await self.plan_seats(plan_id)
+        seen: set[str] = set()
+        result = []
+        for c in contingents:
+            seat_ids = c.get("seat_ids") or []
+            unknown = [s for s in seat_ids if s not in plan.index]
+            if unknown:
+                raise Invalid("unknown_seats", "no such seats in this plan", seats=unknown)
+            twice = sorted(seen.intersection(seat_ids))
+            if twice:
+                raise Invalid(
+                    "seat_in_two_contingents", "a seat belongs to one contingent", seats=twice
+                )
+            seen.update(seat_ids)
+            result.append({**c, "capacity": len(seat_ids)})
+        return result
+
+    async def set_sales_open(self, session_id: int, sales_open: bool) -> SessionRow:
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                "UPDATE sessions SET sales_open = $2 WHERE id = $1 RETURNING *",
+                session_id,
+                sales_open,
+            )
+        if row is None:
+            raise NotFound.of("session")
+        session = _session(row)
+        self._sessions[session_id] = (time.monotonic(), session)
+        return session
+
+    async def add_tariff(self, session_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        await self.session(session_id)
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO tariffs (session_id, name, price_cents, currency)"
+                " VALUES ($1, $2, $3, $4) RETURNING id, name, price_cents, currency",
+                session_id,
+                body["name"],
+                body["price_cents"],
+                body.get("currency", "EUR"),
+            )
+        self._tariffs.pop(session_id, None)
+        return dict(row)

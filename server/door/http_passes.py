@@ -1,0 +1,187 @@
+"""HTTP handlers of passes (abonnements): creation, reading, the signed code."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from scanning.qr import qr_png, qr_svg, ticket_pdf
+from server.door.passes import PassService, PassSpec
+from server.identity.auth import Principal, require
+from server.identity.roles import Role
+from server.platform.errors import Invalid
+from server.web.requests import field, json_body, path_id, timestamp
+
+MAX_NAME = 200
+MAX_PHOTO_CHARS = 64 * 1024
+"""A photo given inline is a data URL of at most this many characters (about 48 KB)."""
+MAX_PHOTO_URL = 2000
+MAX_SESSIONS_LISTED = 1000
+_DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/]+={0,2})$")
+_TIME_MAX = datetime.fromtimestamp((1 << 32) - 1, UTC)  # codes carry uint32 unix seconds
+
+
+def _passes(request: Request) -> PassService:
+    return PassService(request.app.state.pool, request.app.state.keys)
+
+
+def check_photo(raw: object) -> str | None:
+    """A small ``data:image/...;base64,`` URL, or an ``https://`` URL."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise Invalid("invalid_field", "'photo' is a data URL or an https URL", field="photo")
+    if raw.startswith("data:"):
+        if len(raw) > MAX_PHOTO_CHARS:
+            raise Invalid(
+                "photo_too_large",
+                f"an inline photo is at most {MAX_PHOTO_CHARS} characters; use an https URL",
+                field="photo",
+            )
+        match = _DATA_URL.match(raw)
+        try:
+            valid = match is not None and bool(base64.b64decode(match[2], validate=True))
+        except binascii.Error:
+            valid = False
+        if not valid:
+            raise Invalid(
+                "invalid_field",
+                "'photo' must be data:image/(png|jpeg|webp|gif);base64,...",
+                field="photo",
+            )
+        return raw
+    parts = urlsplit(raw)
+    if (
+        parts.scheme != "https"
+        or not parts.netloc
+        or len(raw) > MAX_PHOTO_URL
+        or any(c.isspace() or c in "\"'<>" for c in raw)
+    ):
+        raise Invalid("invalid_field", "'photo' is a data URL or an https URL", field="photo")
+    return raw
+
+
+def pass_spec(body: dict[str, Any]) -> PassSpec:
+    name = field(body, "holder_name", str).strip()
+    if len(name) > MAX_NAME:
+        raise Invalid("invalid_field", f"'holder_name' is at most {MAX_NAME} characters")
+    valid_from = timestamp(body, "valid_from")
+    valid_until = timestamp(body, "valid_until")
+    if valid_until <= valid_from:
+        raise Invalid("invalid_field", "'valid_until' must be after 'valid_from'")
+    if valid_from.timestamp() < 0 or valid_until > _TIME_MAX:
+        raise Invalid("invalid_field", "the validity window is out of range")
+    all_sessions = field(body, "all_sessions", bool, False)
+    raw_ids = body.get("session_ids") or []
+    if (
+        not isinstance(raw_ids, list)
+        or len(raw_ids) > MAX_SESSIONS_LISTED
+        or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in raw_ids)
+    ):
+        raise Invalid(
+            "invalid_field", "'session_ids' is a list of session ids", field="session_ids"
+        )
+    if all_sessions == bool(raw_ids):
+        raise Invalid(
+            "invalid_field",
+            "give either 'session_ids' or 'all_sessions': true",
+            field="session_ids",
+        )
+    return PassSpec(
+        holder_name=name,
+        photo=check_photo(body.get("photo")),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        all_sessions=all_sessions,
+        session_ids=tuple(sorted(set(raw_ids))),
+        max_sessions=field(body, "max_sessions", int, None, minimum=1),
+    )
+
+
+async def create_pass(request: Request) -> JSONResponse:
+    """Create a pass (abonnement): a holder with a photo, a validity window, the sessions it
+    may attend (`session_ids`, or `all_sessions: true` for every session starting within
+    the window) and optionally `max_sessions`. The pass books a session when it is scanned
+    at its door. `photo` is a data URL (`data:image/png|jpeg|webp|gif;base64,...`, at most
+    64 KiB) or an `https://` URL. Roles pos, admin.
+    ---
+    tags: [passes]
+    requestBody:
+      content:
+        application/json:
+          example: {holder_name: "Camille Martin", photo: "https://example.org/c.jpg",
+                    valid_from: "2030-01-01T00:00:00+00:00",
+                    valid_until: "2030-06-30T23:59:59+00:00",
+                    all_sessions: true, max_sessions: 10}
+    responses:
+      201: {description: "the pass: id, holder {name, photo}, validity, sessions, bookings"}
+      400: {description: "invalid_field, photo_too_large, unknown_sessions"}
+      401: {description: authentication_required}
+      403: {description: forbidden}
+    """
+    principal: Principal = require(request.state.principal, Role.POS)
+    spec = pass_spec(await json_body(request))
+    return JSONResponse(await _passes(request).create(spec, principal.user_id), 201)
+
+
+async def get_pass(request: Request) -> JSONResponse:
+    """A pass with its bookings (session, seat, and when and where it entered). Roles pos,
+    admin, entry_check.
+    ---
+    tags: [passes]
+    responses:
+      200: {description: "the pass with holder {name, photo} and bookings[]"}
+      404: {description: no such pass}
+    """
+    require(request.state.principal, Role.POS, Role.ENTRY_CHECK)
+    return JSONResponse(await _passes(request).get(path_id(request, "pass_id")))
+
+
+async def pass_code(request: Request) -> Response:
+    """The pass's signed code (scope `pass`, the pass's validity window) as `text`, a QR
+    code (`svg`, `png`) or a printable `pdf`. Roles pos, admin.
+    ---
+    tags: [passes]
+    parameters:
+      - {name: format, in: query, schema: {type: string, enum: [text, svg, png, pdf]}}
+    responses:
+      200: {description: the code}
+      404: {description: no such pass}
+      409: {description: "pass_not_active (refunded or cancelled)"}
+    """
+    require(request.state.principal, Role.POS)
+    fmt = request.query_params.get("format", "text")
+    if fmt not in ("text", "svg", "png", "pdf"):
+        raise Invalid("invalid_format", "format is text, svg, png or pdf")
+    code, info = await _passes(request).code(path_id(request, "pass_id"))
+    if fmt == "svg":
+        return Response(qr_svg(code), media_type="image/svg+xml")
+    if fmt == "png":
+        return Response(qr_png(code), media_type="image/png")
+    if fmt == "pdf":
+        pdf = ticket_pdf(
+            code=code,
+            event=f"Pass {info['id']}",
+            session_start=f"{info['valid_from'][:10]} - {info['valid_until'][:10]}",
+            room="All sessions" if info["all_sessions"] else "Listed sessions",
+            seat=None,
+            tariff="Pass",
+            holder=info["holder"]["name"],
+        )
+        return Response(pdf, media_type="application/pdf")
+    return PlainTextResponse(code)
+
+
+ROUTES = [
+    Route("/api/passes", create_pass, methods=["POST"]),
+    Route("/api/passes/{pass_id:int}", get_pass, methods=["GET"]),
+    Route("/api/passes/{pass_id:int}/code", pass_code, methods=["GET"]),
+]

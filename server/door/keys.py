@@ -1,0 +1,136 @@
+"""The ticket-code key ring, kept in Postgres and shared by every server process.
+
+The first key is created once, by whichever process starts first (``INSERT ... ON CONFLICT
+DO NOTHING`` on its id: concurrent starts agree on one key). Each process caches the ring
+and reloads it every :data:`RELOAD_S` seconds, so a rotation done in the database reaches
+every process without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from scanning.codes import KeyRing, SigningKey, StoredKey, TicketClaims, TicketScope, encode_code
+from server.platform.db import connection
+from server.platform.errors import Conflict, NotFound
+
+RELOAD_S = 30.0
+FIRST_KEY_ID = 1
+OPENS_BEFORE_START = timedelta(hours=2)
+"""A ticket's code is valid from two hours before its session starts until it ends."""
+
+
+async def load_ring(pool: asyncpg.Pool) -> KeyRing:
+    async with connection(pool) as conn:
+        await conn.execute(
+            "INSERT INTO signing_keys (key_id, private_key_b64, active)"
+            " SELECT $1, $2, true WHERE NOT EXISTS (SELECT 1 FROM signing_keys)"
+            " ON CONFLICT DO NOTHING",
+            FIRST_KEY_ID,
+            SigningKey.generate(FIRST_KEY_ID).to_b64(),
+        )
+        rows = await conn.fetch(
+            "SELECT key_id, private_key_b64, active, retired FROM signing_keys ORDER BY key_id"
+        )
+    return KeyRing.from_stored(
+        StoredKey(r["key_id"], r["private_key_b64"], r["active"], r["retired"]) for r in rows
+    )
+
+
+class KeyStore:
+    """The cached key ring of this process."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._ring: KeyRing | None = None
+        self._loaded_at = 0.0
+
+    async def ring(self) -> KeyRing:
+        if self._ring is None or time.monotonic() - self._loaded_at > RELOAD_S:
+            self._ring = await load_ring(self.pool)
+            self._loaded_at = time.monotonic()
+        return self._ring
+
+    def forget(self) -> None:
+        """Reload on next use (this process changed the keys; others follow within
+        ``RELOAD_S``)."""
+        self._ring = None
+
+    async def public_keys(self) -> dict[int, bytes]:
+        return (await self.ring()).public_keys()
+
+
+def ticket_claims(
+    ticket_id: int, session_id: int, starts_at: datetime, ends_at: datetime, seed: bytes
+) -> TicketClaims:
+    return TicketClaims(
+        ticket_id=ticket_id,
+        scope=TicketScope.SESSION,
+        scope_id=session_id,
+        valid_from=int((starts_at - OPENS_BEFORE_START).timestamp()),
+        valid_until=int(ends_at.timestamp()),
+        seed=seed,
+    )
+
+
+async def ticket_code(
+    store: KeyStore,
+    ticket_id: int,
+    session_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    seed: bytes,
+) -> str:
+    """The ticket's current code (Ed25519 is deterministic: the same code every time)."""
+    claims = ticket_claims(ticket_id, session_id, starts_at, ends_at, seed)
+    return encode_code(claims, await store.ring())
+
+
+MAX_KEY_ID = 255
+
+
+async def rotate_key(pool: asyncpg.Pool) -> dict[str, object]:
+    """Make a new signing key the active one. The previous keys stay valid for the codes
+    they signed (scanners keep their public keys) until an admin retires them."""
+    async with connection(pool) as conn, conn.transaction():
+        await conn.execute("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+        last = await conn.fetchval("SELECT max(key_id) FROM signing_keys")
+        key_id = FIRST_KEY_ID if last is None else last + 1
+        if key_id > MAX_KEY_ID:
+            raise Conflict("key_ids_exhausted", "no key id left; retire keys and reuse none")
+        await conn.execute("UPDATE signing_keys SET active = false WHERE active")
+        await conn.execute(
+            "INSERT INTO signing_keys (key_id, private_key_b64, active) VALUES ($1, $2, true)",
+            key_id,
+            SigningKey.generate(key_id).to_b64(),
+        )
+    return {"key_id": key_id, "active": True}
+
+
+async def retire_key(pool: asyncpg.Pool, key_id: int) -> dict[str, object]:
+    """Retire a key that no longer signs: its private key is destroyed and codes it signed
+    are refused as ``forged`` at every door (after scanners refresh their keys)."""
+    async with connection(pool) as conn:
+        row = await conn.fetchrow(
+            "SELECT active, retired FROM signing_keys WHERE key_id = $1", key_id
+        )
+        if row is None:
+            raise NotFound.of("signing key")
+        if row["active"]:
+            raise Conflict("key_active", "rotate to a new key before retiring this one")
+        await conn.execute(
+            "UPDATE signing_keys SET retired = true, private_key_b64 = NULL WHERE key_id = $1",
+            key_id,
+        )
+    return {"key_id": key_id, "retired": True}
+
+
+async def list_keys(pool: asyncpg.Pool) -> list[dict[str, object]]:
+    async with connection(pool) as conn:
+        rows = await conn.fetch(
+            "SELECT key_id, active, retired, created_at FROM signing_keys ORDER BY key_id"
+        )
+    return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]

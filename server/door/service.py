@@ -1,0 +1,456 @@
+"""The door service: scans (online and uploaded offline), refunds, codes, the scanner bundle.
+
+The decision itself is pure (:mod:`scanning.decision`); this module brings the facts from
+Postgres and records the outcome. *First scan wins* is decided by Postgres alone: the
+primary key of ``entries`` (session, ticket) and ``INSERT ... ON CONFLICT DO NOTHING
+RETURNING``. A retried scan (same device and nonce) returns the stored result.
+
+Offline uploads apply first-scan-wins by *scan time*: an uploaded scan earlier than the
+recorded entry takes the entry over, and the organiser gets a conflict listing both scans
+(both let someone in); no scan is ever dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from scanning.codes import CodeError, TicketClaims, TicketScope, verify_code
+from scanning.decision import (
+    Decision,
+    Mode,
+    Reason,
+    ScannerContext,
+    TicketFacts,
+    precheck,
+)
+from server.door.batch import BatchUpload
+from server.door.counters import ENTERED, EXITED, DoorEvent, DoorLive
+from server.door.keys import KeyStore, ticket_code
+from server.door.passage import INSERT_SCAN, Passage, ScanReplayed
+from server.door.passes import PassScanner, bundle_passes
+from server.door.requests import ScanRequest
+from server.door.verify import verify_many
+from server.platform.db import connection
+from server.platform.errors import Conflict, DomainError, NotFound
+
+log = logging.getLogger(__name__)
+
+
+def _verify(code: str, public_keys: dict[int, bytes]) -> TicketClaims | CodeError:
+    try:
+        return verify_code(code, public_keys)
+    except CodeError as exc:
+        return exc
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _at(seconds: float | None) -> str | None:
+    return datetime.fromtimestamp(seconds, UTC).isoformat() if seconds is not None else None
+
+
+def result_json(
+    scan_id: int,
+    decision: Decision,
+    ticket: dict[str, Any] | None,
+    *,
+    replayed: bool = False,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "scan_id": scan_id,
+        "result": decision.result,
+        "reason": decision.reason.value if decision.reason else None,
+        "session_id": decision.session_id,
+        "ticket": ticket,
+        "replayed": replayed,
+    }
+    if decision.reason in (Reason.ALREADY_ENTERED, Reason.NO_REENTRY):
+        body["entered_at"] = _at(decision.entered_at)
+        body["entered_door"] = decision.door
+    return body
+
+
+# The facts of one online scan in one round trip: a replay of the same nonce, a fresh scan
+# id, the ticket with its session, seat and tariff, and whether this code is revoked.
+_ONLINE_FACTS = """
+SELECT
+  (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
+    WHERE device = $1 AND nonce = $2) AS replay,
+  nextval('scans_id_seq') AS scan_id,
+  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
+  ta.name AS tariff, s.reentry_allowed,
+  EXISTS (SELECT 1 FROM revocations r WHERE r.ticket_id = t.id AND r.seed = $4) AS revoked
+FROM (SELECT 1) one
+LEFT JOIN tickets t ON t.id = $3
+LEFT JOIN sessions s ON s.id = t.session_id
+LEFT JOIN tariffs ta ON ta.id = t.tariff_id
+LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
+"""
+
+
+class DoorService:
+    def __init__(self, pool: asyncpg.Pool, keys: KeyStore, door_live: DoorLive) -> None:
+        self.pool = pool
+        self.keys = keys
+        self.live = door_live
+        self.passes = PassScanner(pool, door_live.seats)
+
+    # -- online scan -----------------------------------------------------------------------
+
+    async def scan(self, device: str, request: ScanRequest) -> dict[str, Any]:
+        claims = _verify(request.code, await self.keys.public_keys())
+        if isinstance(claims, TicketClaims) and claims.scope is TicketScope.PASS:
+            return await self.scan_pass(device, request, claims)
+        ticket_id = claims.ticket_id if isinstance(claims, TicketClaims) else 0
+        seed = claims.seed if isinstance(claims, TicketClaims) else b""
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(_ONLINE_FACTS, device, request.nonce, ticket_id, seed)
+            if row["replay"] is not None:
+                return await self._replayed(conn, row["replay"])
+            facts = _ticket_facts(row)
+            ticket = _ticket_json(row)
+            context = ScannerContext(
+                now=datetime.now(UTC).timestamp(),
+                session_id=request.session_id,
+                room_id=request.room_id,
+                mode=request.mode,
+                reentry_allowed=bool(row["reentry_allowed"]),
+            )
+            decision = precheck(claims, facts, context)
+            scan_id: int = row["scan_id"]
+            reentry = False
+            counted = decision.session_id
+            try:
+                if decision.valid:
+                    assert isinstance(claims, TicketClaims)
+                    passage = Passage(scan_id, device, request, claims.ticket_id, context)
+                    decision, reentry = await passage.run(conn, decision)
+                else:
+                    counted = await self._record(conn, scan_id, device, request, decision, facts)
+            except ScanReplayed:
+                replay = await conn.fetchval(
+                    "SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans"
+                    " WHERE device = $1 AND nonce = $2",
+                    device,
+                    request.nonce,
+                )
+                return await self._replayed(conn, replay)
+        await self._count_online(scan_id, request, decision, ticket_id, counted)
+        body = result_json(scan_id, decision, ticket)
+        body["mode"] = request.mode.value
+        if reentry:
+            body["reentry"] = True
+        return body
+
+    async def scan_pass(
+        self, device: str, request: ScanRequest, claims: TicketClaims, *, offline: bool = False
+    ) -> dict[str, Any]:
+        """A pass scan (:mod:`server.door.passes`): books the session if needed, then the door.
+        The result also carries ``holder`` ({name, photo}) and ``pass_id``."""
+        outcome = await self.passes.scan(device, request, claims, offline=offline)
+        if outcome.replay is not None:
+            async with connection(self.pool) as conn:
+                body = await self._replayed(conn, outcome.replay)
+        else:
+            await self._count_online(
+                outcome.scan_id, request, outcome.decision, outcome.ticket_id or 0
+            )
+            body = result_json(outcome.scan_id, outcome.decision, outcome.ticket)
+            body["mode"] = request.mode.value
+            if outcome.reentry:
+                body["reentry"] = True
+        body["holder"] = outcome.holder
+        body["pass_id"] = claims.scope_id
+        return body
+
+    async def _record(
+        self,
+        conn: asyncpg.Connection,
+        scan_id: int,
+        device: str,
+        request: ScanRequest,
+        decision: Decision,
+        facts: TicketFacts | None,
+    ) -> int | None:
+        """Store a refused scan; returns the session it counts for: the ticket's, or for a
+        code that names no session (forged, unknown) the scanner's own session."""
+        inserted = await conn.fetchrow(
+            INSERT_SCAN,
+            scan_id,
+            facts.ticket_id if facts else None,
+            decision.session_id if decision.session_id is not None else request.session_id,
+            device,
+            request.door,
+            request.nonce,
+            decision.result,
+            decision.reason.value if decision.reason else None,
+            request.scanned_at,
+            request.mode.value,
+            False,
+            None,
+            None,
+        )
+        if inserted is None:
+            raise ScanReplayed
+        session_id: int | None = inserted["session_id"]
+        return session_id
+
+    async def _replayed(self, conn: asyncpg.Connection, replay: Any) -> dict[str, Any]:
+        scan_id, _result, reason, session_id, ticket_id, mode = replay
+        decision = Decision(Reason(reason) if reason else None, session_id)
+        ticket = None
+        if ticket_id is not None:
+            row = await conn.fetchrow(
+                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, ta.name AS tariff,"
+                " e.entered_at, e.door FROM tickets t"
+                " JOIN sessions s ON s.id = t.session_id"
+                " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
+                " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
+                " LEFT JOIN entries e ON e.session_id = t.session_id AND e.ticket_id = t.id"
+                " WHERE t.id = $1",
+                ticket_id,
+            )
+            if row is not None:
+                ticket = _ticket_json(row)
+                if decision.reason is Reason.ALREADY_ENTERED and row["entered_at"] is not None:
+                    decision = Decision(
+                        decision.reason, session_id, row["entered_at"].timestamp(), row["door"]
+                    )
+        return {**result_json(scan_id, decision, ticket, replayed=True), "mode": mode}
+
+    async def _count_online(
+        self,
+        scan_id: int,
+        request: ScanRequest,
+        decision: Decision,
+        ticket_id: int,
+        session_id: int | None = None,
+    ) -> None:
+        session_id = decision.session_id if session_id is None else session_id
+        if session_id is None:
+            return  # a forged or unknown code, scanned with no session chosen
+        door = request.door
+        exit_scan = request.mode is Mode.EXIT
+        outcome = str(decision.reason)
+        if decision.valid:
+            outcome = EXITED if exit_scan else ENTERED
+        passed = [{"ticket_id": ticket_id, "door": door, "at": _at(datetime.now(UTC).timestamp())}]
+        entries = passed if decision.valid and not exit_scan else []
+        exits = passed if decision.valid and exit_scan else []
+        try:
+            await self.live.count(
+                session_id, [DoorEvent(door, outcome, str(scan_id))], entries, exits
+            )
+        except DomainError:
+            log.warning("door counters unavailable; they will be rebuilt from postgres")
+
+    # -- offline upload --------------------------------------------------------------------
+
+    async def upload(self, device: str, scans: list[ScanRequest]) -> dict[str, Any]:
+        public_keys = await self.keys.public_keys()
+        verified = await verify_many([s.code for s in scans], public_keys)
+        batch = BatchUpload(device, scans, verified)
+        async with connection(self.pool) as conn, conn.transaction():
+            await batch.run(conn)
+        # Pass scans book a place (Redis then Postgres): one by one, in scan-time order,
+        # after the tickets' set-based transaction (docs/door.md, "Passes").
+        for pos in sorted(batch.pass_positions, key=lambda p: (scans[p].scanned_at, p)):
+            claims = verified[pos]
+            assert isinstance(claims, TicketClaims)
+            batch.pass_results[pos] = await self.scan_pass(device, scans[pos], claims, offline=True)
+        for session_id, events in batch.events_by_session().items():
+            try:
+                await self.live.count(
+                    session_id,
+                    events,
+                    batch.passages_json(session_id, Mode.ENTRY),
+                    batch.passages_json(session_id, Mode.EXIT),
+                )
+            except DomainError:
+                log.warning("door counters unavailable; they will be rebuilt from postgres")
+        return batch.summary()
+
+    # -- codes, refunds, bundle --------------------------------------------------------------
+
+    async def code(self, ticket_id: int, hold_token: str | None, staff: bool) -> dict[str, Any]:
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                "SELECT t.id, t.session_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,"
+                " ta.name AS tariff, o.hold_token, o.buyer_name, s.starts_at, s.ends_at,"
+                " s.event_name, r.name AS room FROM tickets t JOIN orders o ON o.id = t.order_id"
+                " JOIN sessions s ON s.id = t.session_id JOIN rooms r ON r.id = s.room_id"
+                " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
+                " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
+                " WHERE t.id = $1",
+                ticket_id,
+            )
+        if row is None or not (staff or (hold_token and hold_token == row["hold_token"])):
+            raise NotFound.of("ticket")  # the same answer, so ticket ids cannot be probed
+        if row["status"] != "active":
+            raise Conflict("ticket_not_active", f"the ticket is {row['status']}")
+        code = await ticket_code(
+            self.keys,
+            row["id"],
+            row["session_id"],
+            row["starts_at"],
+            row["ends_at"],
+            bytes(row["code_seed"]),
+        )
+        return {
+            "code": code,
+            "ticket": _ticket_json(row),
+            "event_name": row["event_name"],
+            "room": row["room"],
+            "holder": row["buyer_name"],
+            "starts_at": row["starts_at"].isoformat(),
+        }
+
+    async def refund(self, ticket_id: int) -> dict[str, Any]:
+        async with connection(self.pool) as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE tickets SET status = 'refunded' WHERE id = $1 AND status = 'active'"
+                " RETURNING id, session_id, seat_idx, code_seed",
+                ticket_id,
+            )
+            if row is None:
+                status = await conn.fetchval("SELECT status FROM tickets WHERE id = $1", ticket_id)
+                if status is None:
+                    raise NotFound.of("ticket")
+                raise Conflict("ticket_not_active", f"the ticket is already {status}")
+            await conn.execute(
+                "INSERT INTO revocations (ticket_id, seed, reason) VALUES ($1, $2, 'refunded')"
+                " ON CONFLICT DO NOTHING",
+                ticket_id,
+                row["code_seed"],
+            )
+        session_id: int = row["session_id"]
+        seat = row["seat_idx"]
+        if seat is None:
+            await self.live.seats.unsell(session_id, [], 1)
+        else:
+            await self.live.seats.unsell(session_id, [seat], 0)
+        code_ref = f"{ticket_id}:{bytes(row['code_seed']).hex()}"
+        await self.live.publish(session_id, {"revoked": [code_ref]})
+        return {"id": ticket_id, "status": "refunded", "revoked": code_ref}
+
+    async def bundle(self, session_id: int) -> dict[str, Any]:
+        """What an offline scanner needs for a session: keys, revoked codes, entered tickets."""
+        public_keys = await self.keys.public_keys()
+        async with connection(self.pool) as conn:
+            session = await conn.fetchrow(
+                "SELECT id, room_id, starts_at, ends_at, reentry_allowed FROM sessions"
+                " WHERE id = $1",
+                session_id,
+            )
+            if session is None:
+                raise NotFound.of("session")
+            revoked = await conn.fetch(
+                "SELECT r.ticket_id, r.seed FROM revocations r"
+                " JOIN tickets t ON t.id = r.ticket_id WHERE t.session_id = $1",
+                session_id,
+            )
+            entered = await conn.fetch(
+                "SELECT ticket_id, door, entered_at, inside FROM entries WHERE session_id = $1",
+                session_id,
+            )
+            passes = await bundle_passes(conn, session_id)
+        return {
+            "session": {
+                "id": session["id"],
+                "room_id": session["room_id"],
+                "starts_at": session["starts_at"].isoformat(),
+                "ends_at": session["ends_at"].isoformat(),
+                "reentry_allowed": session["reentry_allowed"],
+            },
+            "public_keys": {str(k): v.hex() for k, v in public_keys.items()},
+            "revoked": [f"{r['ticket_id']}:{bytes(r['seed']).hex()}" for r in revoked],
+            "entered": [
+                {
+                    "ticket_id": r["ticket_id"],
+                    "door": r["door"],
+                    "at": _iso(r["entered_at"]),
+                    "inside": r["inside"],
+                }
+                for r in entered
+            ],
+            "passes": passes,
+        }
+
+    async def settings(self, session_id: int, reentry_allowed: bool | None) -> dict[str, Any]:
+        """The session's door settings; changes ``reentry_allowed`` when given."""
+        async with connection(self.pool) as conn:
+            row = await conn.fetchrow(
+                "UPDATE sessions SET reentry_allowed = coalesce($2, reentry_allowed)"
+                " WHERE id = $1 RETURNING id, reentry_allowed",
+                session_id,
+                reentry_allowed,
+            )
+        if row is None:
+            raise NotFound.of("session")
+        return {"session_id": row["id"], "reentry_allowed": row["reentry_allowed"]}
+
+    async def conflicts(self, session_id: int | None) -> list[dict[str, Any]]:
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(
+                "SELECT c.id, c.session_id, c.ticket_id, c.detected_at,"
+                " k.id AS k_id, k.device AS k_device, k.door AS k_door,"
+                " k.scanned_at AS k_at, k.offline AS k_offline,"
+                " o.id AS o_id, o.device AS o_device, o.door AS o_door,"
+                " o.scanned_at AS o_at, o.offline AS o_offline"
+                " FROM door_conflicts c JOIN scans k ON k.id = c.kept_scan_id"
+                " JOIN scans o ON o.id = c.other_scan_id"
+                " WHERE $1::bigint IS NULL OR c.session_id = $1 ORDER BY c.id",
+                session_id,
+            )
+
+        def scan(r: asyncpg.Record, p: str) -> dict[str, Any]:
+            return {
+                "scan_id": r[f"{p}_id"],
+                "device": r[f"{p}_device"],
+                "door": r[f"{p}_door"],
+                "scanned_at": _iso(r[f"{p}_at"]),
+                "offline": r[f"{p}_offline"],
+            }
+
+        return [
+            {
+                "id": r["id"],
+                "session_id": r["session_id"],
+                "ticket_id": r["ticket_id"],
+                "detected_at": _iso(r["detected_at"]),
+                "kept": scan(r, "k"),
+                "other": scan(r, "o"),
+            }
+            for r in rows
+        ]
+
+
+def _ticket_facts(row: asyncpg.Record) -> TicketFacts | None:
+    if row["id"] is None:
+        return None
+    return TicketFacts(
+        ticket_id=row["id"],
+        session_id=row["session_id"],
+        room_id=row["room_id"],
+        status=row["status"],
+        current_seed=bytes(row["code_seed"]),
+        revoked=row["revoked"],
+    )
+
+
+def _ticket_json(row: asyncpg.Record) -> dict[str, Any] | None:
+    if row["id"] is None:
+        return None
+    return {
+        "id": row["id"],
+        "session_id": row["session_id"],
+        "seat_idx": row["seat_idx"],
+        "seat": row["seat"],
+        "tariff": row["tariff"],
+    }

@@ -1,0 +1,1 @@
+"""Identity: users, passwords, bearer tokens, roles and devices."""

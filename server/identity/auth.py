@@ -1,0 +1,154 @@
+"""Authentication and role checks.
+
+Users sign in with a password (argon2id hashes); they get a bearer token signed with HMAC
+by a secret kept in Postgres, so every server process can check it without a lookup.
+Anonymous callers are buyers of the public e-shop: they may read the catalogue, hold and buy.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import HTTPConnection
+
+from server.identity.roles import ALL_ROLES, Role
+from server.platform.db import connection
+from server.platform.errors import Forbidden, Invalid, Unauthenticated
+
+TOKEN_TTL_S = 12 * 3600
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user (or device) with roles, or an anonymous buyer."""
+
+    user_id: int | None
+    username: str | None
+    roles: frozenset[str]
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_id is None
+
+    def has(self, *roles: Role) -> bool:
+        return Role.ADMIN in self.roles or any(r in self.roles for r in roles)
+
+
+ANONYMOUS = Principal(None, None, frozenset())
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def issue(self, user_id: int, username: str, roles: list[str], ttl_s: int = TOKEN_TTL_S) -> str:
+        claims = {
+            "uid": user_id,
+            "u": username,
+            "r": sorted(roles),
+            "exp": int(time.time()) + ttl_s,
+        }
+        body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        return body + "." + _b64(hmac.digest(self._secret, body.encode(), hashlib.sha256))
+
+    def verify(self, token: str) -> Principal:
+        try:
+            body, signature = token.split(".", 1)
+            expected = hmac.digest(self._secret, body.encode(), hashlib.sha256)
+            if not hmac.compare_digest(expected, _unb64(signature)):
+                raise ValueError("bad signature")
+            claims = json.loads(_unb64(body))
+        except ValueError as exc:
+            raise Unauthenticated("invalid_token", "the token is invalid") from exc
+        if claims["exp"] < time.time():
+            raise Unauthenticated("token_expired", "the token has expired; sign in again")
+        return Principal(claims["uid"], claims["u"], frozenset(claims["r"]))
+
+
+async def load_secret(pool: asyncpg.Pool) -> bytes:
+    """The token-signing secret, created once and shared by every process through Postgres."""
+    async with connection(pool) as conn:
+        await conn.execute(
+            "INSERT INTO settings (name, value) VALUES ('token_secret', $1) ON CONFLICT DO NOTHING",
+            secrets.token_urlsafe(32),
+        )
+        value: str = await conn.fetchval("SELECT value FROM settings WHERE name = 'token_secret'")
+    return value.encode()
+
+
+def principal_of(conn: HTTPConnection, signer: TokenSigner) -> Principal:
+    header = conn.headers.get("authorization", "")
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("invalid_token", "use 'Authorization: Bearer <token>'")
+    return signer.verify(token.strip())
+
+
+def require(principal: Principal, *roles: Role) -> Principal:
+    """Raise 401/403 unless the caller holds one of ``roles`` (admin holds them all)."""
+    if principal.has(*roles):
+        return principal
+    if principal.anonymous:
+        raise Unauthenticated("authentication_required", "sign in to do this")
+    raise Forbidden("forbidden", "your role does not allow this", needs=[r.value for r in roles])
+
+
+async def create_user(pool: asyncpg.Pool, username: str, password: str, roles: list[str]) -> int:
+    unknown = set(roles) - ALL_ROLES
+    if unknown:
+        raise Invalid("unknown_role", "no such role", roles=sorted(unknown))
+    async with connection(pool) as conn:
+        user_id: int = await conn.fetchval(
+            "INSERT INTO users (username, password_hash, roles) VALUES ($1, $2, $3)"
+            " ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,"
+            " roles = excluded.roles RETURNING id",
+            username,
+            hash_password(password),
+            roles,
+        )
+    return user_id
+
+
+async def sign_in(
+    pool: asyncpg.Pool, signer: TokenSigner, username: str, password: str
+) -> dict[str, object]:
+    async with connection(pool) as conn:
+        row = await conn.fetchrow("SELECT * FROM users WHERE username = $1", username)
+    if row is None or not check_password(row["password_hash"], password):
+        raise Unauthenticated("bad_credentials", "wrong username or password")
+    token = signer.issue(row["id"], username, list(row["roles"]))
+    return {
+        "token": token,
+        "user": {"id": row["id"], "username": username, "roles": list(row["roles"])},
+    }

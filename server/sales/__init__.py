@@ -1,0 +1,1 @@
+"""Sales: orders that turn holds into tickets."""

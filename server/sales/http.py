@@ -1,0 +1,263 @@
+"""HTTP handlers of holds and orders: the e-shop's and the cash desk's selling path."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from server.catalog.service import SessionRow
+from server.identity.auth import require
+from server.identity.roles import Role
+from server.platform.errors import Conflict, Invalid
+from server.sales.service import OrderLine, OrderRequest, hold_refusal
+from server.seating.live import HoldRefused
+from server.web.requests import field, json_body, path_id, string_list
+
+MAX_PLACES = 50
+
+
+def _token(request: Request) -> str:
+    token = request.path_params["token"]
+    if not (16 <= len(token) <= 64) or not token.replace("-", "").replace("_", "").isalnum():
+        raise Invalid("invalid_token", "malformed hold token")
+    return str(token)
+
+
+async def _open_session(request: Request) -> SessionRow:
+    session: SessionRow = await request.app.state.catalog.session(path_id(request, "session_id"))
+    if not session.sales_open:
+        raise Conflict("sales_closed", "sales are closed for this session")
+    return session
+
+
+async def _seat_ids(request: Request, session: SessionRow) -> tuple[str, ...]:
+    if not session.seated:
+        return ()
+    seats: tuple[str, ...] = (await request.app.state.catalog.plan_seats(session.seat_plan_id)).ids
+    return seats
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _hold_json(
+    token: str, seats: list[str], quantity: int, expires_ms: int, **extra: object
+) -> dict[str, object]:
+    return {
+        "expires_in_ms": max(expires_ms - _now_ms(), 0),
+        "token": token,
+        "seats": seats,
+        "quantity": quantity,
+        "expires_at_ms": expires_ms,
+        **extra,
+    }
+
+
+async def hold(request: Request) -> JSONResponse:
+    """Hold seats (all or nothing) or general-admission places. Without `token` a new hold
+    token is created; with it, seats are added to that hold (its clock is not reset). The
+    answer lists what this request added; `GET .../holds/{token}` lists the whole hold.
+    `hold_seconds` (optional, new tokens only) asks for a shorter hold than the default.
+    ---
+    tags: [holds]
+    requestBody:
+      content:
+        application/json:
+          example: {seats: ["hall-F-10", "hall-F-11"], token: null}
+    responses:
+      200: {description: "token, seats, quantity, expires_at_ms, seq"}
+      409: {description: "seats_taken (with the exact seats) or not_enough_places"}
+      410: {description: hold_expired}
+    """
+    state = request.app.state
+    session = await _open_session(request)
+    body = await json_body(request)
+    seat_ids = string_list(body, "seats", max_items=100)
+    quantity = field(body, "quantity", int, 0, minimum=0)
+    if session.seated and quantity:
+        raise Invalid("not_general_admission", "this session is seated; hold seats by id")
+    if quantity > MAX_PLACES:
+        raise Invalid("invalid_field", f"at most {MAX_PLACES} places per hold", field="quantity")
+    if not seat_ids and not quantity:
+        raise Invalid("empty_hold", "give 'seats' or a 'quantity'")
+    token = body.get("token") or secrets.token_urlsafe(16)
+    if not isinstance(token, str) or not (16 <= len(token) <= 64):
+        raise Invalid("invalid_token", "malformed hold token")
+    indices = await state.catalog.seat_indices(session, seat_ids)
+    settings = state.settings
+    hold_seconds = min(
+        field(body, "hold_seconds", int, settings.hold_ttl_s, minimum=1), settings.hold_ttl_s
+    )
+    try:
+        seq, expires = await state.live.hold(
+            session.id,
+            token,
+            indices,
+            quantity,
+            hold_seconds * 1000,
+            settings.hold_cap_s * 1000,
+        )
+    except HoldRefused as exc:
+        raise hold_refusal(exc, await _seat_ids(request, session)) from exc
+    return JSONResponse(_hold_json(token, seat_ids, quantity, expires, seq=seq))
+
+
+async def get_hold(request: Request) -> JSONResponse:
+    """What a hold token holds and when it expires.
+    ---
+    tags: [holds]
+    responses:
+      200: {description: hold}
+      404: {description: unknown_hold (never existed, expired or bought)}
+    """
+    state = request.app.state
+    session = await state.catalog.session(path_id(request, "session_id"))
+    token = _token(request)
+    try:
+        info = await state.live.hold_info(session.id, token)
+    except HoldRefused as exc:
+        raise hold_refusal(exc) from exc
+    ids = await _seat_ids(request, session)
+    return JSONResponse(
+        _hold_json(
+            token,
+            [ids[i] for i in info.seats],
+            info.quantity,
+            info.expires_ms,
+            cap_at_ms=info.cap_ms,
+        )
+    )
+
+
+async def release(request: Request) -> JSONResponse:
+    """Release some seats/places of a hold, or all of it when the body is empty.
+    ---
+    tags: [holds]
+    requestBody: {content: {application/json: {example: {seats: ["hall-F-11"]}}}}
+    responses:
+      200: {description: "seq"}
+      404: {description: unknown_hold}
+    """
+    state = request.app.state
+    session = await state.catalog.session(path_id(request, "session_id"))
+    token = _token(request)
+    body = await json_body(request, required=False)
+    seat_ids = string_list(body, "seats", max_items=100)
+    quantity = field(body, "quantity", int, 0, minimum=0)
+    everything = not seat_ids and not quantity
+    indices = await state.catalog.seat_indices(session, seat_ids)
+    try:
+        seq = await state.live.release(session.id, token, None if everything else indices, quantity)
+    except HoldRefused as exc:
+        raise hold_refusal(exc) from exc
+    return JSONResponse({"token": token, "seq": seq})
+
+
+async def extend(request: Request) -> JSONResponse:
+    """Extend a hold by the hold time, never past its absolute cap.
+    ---
+    tags: [holds]
+    responses:
+      200: {description: "expires_at_ms, cap_at_ms"}
+      410: {description: hold_expired}
+    """
+    state = request.app.state
+    session = await state.catalog.session(path_id(request, "session_id"))
+    token = _token(request)
+    try:
+        expires, cap = await state.live.extend(session.id, token, state.settings.hold_ttl_s * 1000)
+    except HoldRefused as exc:
+        raise hold_refusal(exc) from exc
+    return JSONResponse(
+        {
+            "token": token,
+            "expires_at_ms": expires,
+            "expires_in_ms": max(expires - _now_ms(), 0),
+            "cap_at_ms": cap,
+        }
+    )
+
+
+async def create_order(request: Request) -> JSONResponse:
+    """Buy what a hold token holds: one ticket per seat (or place) with a tariff each. The
+    order is committed in Postgres; `idempotency_key` (or the `Idempotency-Key` header) makes
+    a retried request return the first order (200) instead of selling twice.
+    `reservation: true` (pos, admin) books a reservation instead of a sale: an organiser may
+    release it if it is not scanned in time (`POST .../release-unscanned`).
+    ---
+    tags: [orders]
+    requestBody:
+      content:
+        application/json:
+          example:
+            hold_token: "tok"
+            idempotency_key: "8d0c7d1e-…"
+            items: [{seat: "hall-F-10", tariff_id: 1}, {seat: "hall-F-11", tariff_id: 2}]
+            buyer: {name: "Ada", email: "ada@example.org"}
+            reservation: false
+    responses:
+      201: {description: order with tickets}
+      200: {description: the same order, replayed}
+      409: {description: "seats_not_held, sales_closed, idempotency_key_reused"}
+      503: {description: "database_unavailable: nothing was sold, the hold is kept"}
+    """
+    state = request.app.state
+    principal = request.state.principal
+    session = await state.catalog.session(path_id(request, "session_id"))
+    body = await json_body(request)
+    key = request.headers.get("idempotency-key") or body.get("idempotency_key")
+    if not isinstance(key, str) or not (8 <= len(key) <= 128):
+        raise Invalid("idempotency_key_required", "send an idempotency key of 8-128 characters")
+    hold_token = field(body, "hold_token", str)
+    items = body.get("items")
+    if not isinstance(items, list) or not items or len(items) > 100:
+        raise Invalid("invalid_field", "'items' is a list of 1-100 items", field="items")
+    lines: list[OrderLine] = []
+    seat_ids = [field(i, "seat", str) for i in items if isinstance(i, dict) and "seat" in i]
+    indices = iter(await state.catalog.seat_indices(session, seat_ids))
+    for item in items:
+        if not isinstance(item, dict):
+            raise Invalid("invalid_field", "each item is an object", field="items")
+        tariff_id = field(item, "tariff_id", int)
+        if "seat" in item:
+            lines.append(OrderLine(tariff_id, next(indices)))
+        else:
+            if session.seated:
+                raise Invalid("seat_required", "each item of a seated order names a seat")
+            for _ in range(field(item, "quantity", int, 1, minimum=1)):
+                lines.append(OrderLine(tariff_id, None))
+    buyer = body.get("buyer") or {}
+    if not isinstance(buyer, dict):
+        raise Invalid("invalid_field", "'buyer' is an object", field="buyer")
+    channel = "pos" if principal.has(Role.POS) else "web"
+    reservation = field(body, "reservation", bool, False)
+    if reservation:
+        require(principal, Role.POS)  # the cash desk (or an admin) books reservations
+    order_request = OrderRequest(
+        session_id=session.id,
+        hold_token=hold_token,
+        idempotency_key=key,
+        lines=tuple(lines),
+        channel=channel,
+        buyer_name=field(buyer, "name", str, None),
+        buyer_email=field(buyer, "email", str, None),
+        user_id=principal.user_id,
+        kind="reservation" if reservation else "sale",
+    )
+    order, created = await state.sales.confirm(session, order_request)
+    return JSONResponse(order, status_code=201 if created else 200)
+
+
+ROUTES = [
+    Route("/api/sessions/{session_id:int}/holds", hold, methods=["POST"]),
+    Route("/api/sessions/{session_id:int}/holds/{token}", get_hold, methods=["GET"]),
+    Route("/api/sessions/{session_id:int}/holds/{token}/release", release, methods=["POST"]),
+    Route("/api/sessions/{session_id:int}/holds/{token}", release, methods=["DELETE"]),
+    Route("/api/sessions/{session_id:int}/holds/{token}/extend", extend, methods=["POST"]),
+    Route("/api/sessions/{session_id:int}/orders", create_order, methods=["POST"]),
+]

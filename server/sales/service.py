@@ -1,0 +1,320 @@
+"""Sales: turning a hold into an order with one ticket per seat or place.
+
+The order is one Postgres transaction keyed by an idempotency key (a retried request returns
+the first order and never sells twice). A partial unique index on active tickets per seat
+makes a double sale impossible even if Redis were wrong. Redis is told after the commit; if
+that fails, the rebuild from Postgres repairs the mirror.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from server.catalog.service import Catalog, SessionRow
+from server.platform.db import connection
+from server.platform.errors import Conflict, DomainError, Gone, Invalid, NotFound
+from server.seating.live import HoldRefused, Live
+
+log = logging.getLogger(__name__)
+REPAIR_ATTEMPTS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    tariff_id: int
+    seat_idx: int | None  # None for a general-admission place
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    session_id: int
+    hold_token: str
+    idempotency_key: str
+    lines: tuple[OrderLine, ...]
+    channel: str
+    buyer_name: str | None
+    buyer_email: str | None
+    user_id: int | None
+    kind: str = "sale"
+    """``sale``, or ``reservation``: released if not scanned in time (docs/door.md)."""
+
+    @property
+    def seats(self) -> list[int]:
+        return [line.seat_idx for line in self.lines if line.seat_idx is not None]
+
+    @property
+    def places(self) -> int:
+        return sum(1 for line in self.lines if line.seat_idx is None)
+
+
+def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> DomainError:
+    """The HTTP form of a refusal from the live layer."""
+    details: dict[str, Any] = {}
+    if exc.seats:
+        details["seats"] = [seat_ids[i] if seat_ids else i for i in exc.seats]
+    if exc.available is not None:
+        details["available"] = exc.available
+    messages = {
+        "seats_taken": "some seats are already held or sold",
+        "not_enough_places": "not enough places left",
+        "hold_expired": "the hold has expired",
+        "unknown_hold": "no such hold",
+        "seats_not_held": "some seats are not held by this hold token",
+        "places_not_held": "this hold token does not hold that many places",
+    }
+    kind: type[DomainError] = Conflict
+    if exc.reason == "unknown_hold":
+        kind = NotFound
+    elif exc.reason == "hold_expired":
+        kind = Gone
+    return kind(exc.reason, messages.get(exc.reason, exc.reason), **details)
+
+
+class Sales:
+    def __init__(self, pool: asyncpg.Pool, live: Live, catalog: Catalog) -> None:
+        self.pool = pool
+        self.live = live
+        self.catalog = catalog
+        self._repairs: set[asyncio.Task[None]] = set()
+
+    async def existing_order(self, idempotency_key: str) -> dict[str, Any] | None:
+        async with connection(self.pool) as conn:
+            return await self._order_by_key(conn, idempotency_key)
+
+    async def confirm(
+        self, session: SessionRow, request: OrderRequest
+    ) -> tuple[dict[str, Any], bool]:
+        """Commit the order. Returns (order, created); ``created`` is False for a replay.
+
+        The happy path is one Redis script (claim), one Postgres statement (order and
+        tickets together) and one Redis script (sell). A retried request finds its order by
+        idempotency key when the claim fails (the hold is already sold) or the insert
+        conflicts (a concurrent retry committed first)."""
+        if not request.lines:
+            raise Invalid("empty_order", "an order needs at least one seat or place")
+        if len(set(request.seats)) != len(request.seats):
+            raise Invalid("duplicate_seats", "a seat appears twice in the order")
+        tariffs = await self.catalog.tariffs(session.id)
+        unknown = sorted({line.tariff_id for line in request.lines} - tariffs.keys())
+        if unknown:
+            raise Invalid("unknown_tariff", "no such tariff for this session", tariffs=unknown)
+        currencies = {tariffs[line.tariff_id]["currency"] for line in request.lines}
+        if len(currencies) != 1:
+            raise Invalid("mixed_currencies", "all tariffs of an order share one currency")
+        if not session.sales_open:
+            return await self._replay(request, Conflict("sales_closed", "sales are closed"))
+        try:
+            await self.live.claim(session.id, request.hold_token, request.seats, request.places)
+        except HoldRefused as exc:
+            refusal = hold_refusal(exc, await self._seat_ids(session))
+            return await self._replay(request, refusal)
+
+        prices = [tariffs[line.tariff_id]["price_cents"] for line in request.lines]
+        async with connection(self.pool) as conn:
+            try:
+                insert = self._insert_with_capacity if request.places else self._insert
+                rows = await insert(conn, session, request, prices, currencies.pop())
+            except asyncpg.UniqueViolationError as exc:
+                log.error("double sale refused by postgres for session %s", session.id)
+                raise Conflict("seats_taken", "some seats were sold meanwhile") from exc
+        if not rows:  # a concurrent retry of the same request committed first
+            return await self._replay(request, None)
+        order = await self._order_json(session, request, rows, tariffs, sum(prices))
+        try:
+            await self.live.sell(session.id, request.hold_token, request.seats, request.places)
+        except DomainError:
+            log.warning("order %s committed; live mirror not updated yet, repairing", order["id"])
+            task = asyncio.create_task(self._repair_mirror(session.id, request))
+            self._repairs.add(task)
+            task.add_done_callback(self._repairs.discard)
+        return order, True
+
+    async def _replay(
+        self, request: OrderRequest, otherwise: DomainError | None
+    ) -> tuple[dict[str, Any], bool]:
+        """The order already committed under this idempotency key, or ``otherwise``."""
+        previous = await self.existing_order(request.idempotency_key)
+        if previous is None:
+            if otherwise is None:
+                raise Conflict("order_in_progress", "the same order is being committed; retry")
+            raise otherwise
+        if previous["hold_token"] != request.hold_token:
+            raise Conflict(
+                "idempotency_key_reused", "this idempotency key belongs to another order"
+            )
+        return previous, False
+
+    _ORDER = (
+        "INSERT INTO orders (idempotency_key, session_id, hold_token, channel, buyer_name,"
+        " buyer_email, total_cents, currency, created_by, kind)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, created_at"
+    )
+    _TICKETS = (
+        "INSERT INTO tickets (order_id, session_id, seat_idx, tariff_id, price_cents)"
+        " SELECT {order}, $2, l.seat, l.tariff, l.price FROM {source}"
+        " unnest($11::int[], $12::bigint[], $13::int[]) AS l(seat, tariff, price)"
+        " RETURNING id, order_id, seat_idx, tariff_id, price_cents, {created}"
+    )
+
+    @staticmethod
+    def _args(
+        session: SessionRow, request: OrderRequest, prices: list[int], currency: str
+    ) -> list[Any]:
+        return [
+            request.idempotency_key,
+            session.id,
+            request.hold_token,
+            request.channel,
+            request.buyer_name,
+            request.buyer_email,
+            sum(prices),
+            currency,
+            request.user_id,
+            request.kind,
+            [line.seat_idx for line in request.lines],
+            [line.tariff_id for line in request.lines],
+            prices,
+        ]
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        session: SessionRow,
+        request: OrderRequest,
+        prices: list[int],
+        currency: str,
+    ) -> list[asyncpg.Record]:
+        """Order and tickets in one statement (one round trip, its own transaction)."""
+        query = f"WITH o AS ({self._ORDER}) " + self._TICKETS.format(
+            order="o.id", source="o,", created="(SELECT created_at FROM o) AS created_at"
+        )
+        return list(await conn.fetch(query, *self._args(session, request, prices, currency)))
+
+    async def _insert_with_capacity(
+        self,
+        conn: asyncpg.Connection,
+        session: SessionRow,
+        request: OrderRequest,
+        prices: list[int],
+        currency: str,
+    ) -> list[asyncpg.Record]:
+        """General admission: check the capacity under a lock on the session row."""
+        args = self._args(session, request, prices, currency)
+        async with conn.transaction():
+            order = await conn.fetchrow(self._ORDER, *args[:10])
+            if order is None:
+                return []
+            await self._check_capacity(conn, session, request.places)
+            query = self._TICKETS.format(
+                order="$1::bigint", source="", created="$3::timestamptz AS created_at"
+            )
+            query = query.replace("$11", "$4").replace("$12", "$5").replace("$13", "$6")
+            return list(
+                await conn.fetch(query, order["id"], session.id, order["created_at"], *args[10:])
+            )
+
+    async def _order_json(
+        self,
+        session: SessionRow,
+        request: OrderRequest,
+        rows: list[asyncpg.Record],
+        tariffs: dict[int, asyncpg.Record],
+        total: int,
+    ) -> dict[str, Any]:
+        """The committed order as ``_order_by_key`` would read it back, without a query."""
+        seat_ids = await self._seat_ids(session)
+        tickets = sorted(rows, key=lambda r: r["id"])
+        first_tariff = tariffs[request.lines[0].tariff_id]
+        return {
+            "id": rows[0]["order_id"],
+            "session_id": session.id,
+            "hold_token": request.hold_token,
+            "channel": request.channel,
+            "kind": request.kind,
+            "buyer_name": request.buyer_name,
+            "total_cents": total,
+            "currency": first_tariff["currency"],
+            "created_at": rows[0]["created_at"].isoformat(),
+            "tickets": [
+                {
+                    "id": t["id"],
+                    "seat_idx": t["seat_idx"],
+                    "seat_id": seat_ids[t["seat_idx"]] if t["seat_idx"] is not None else None,
+                    "tariff_id": t["tariff_id"],
+                    "tariff": tariffs[t["tariff_id"]]["name"],
+                    "price_cents": t["price_cents"],
+                    "status": "active",
+                }
+                for t in tickets
+            ],
+        }
+
+    async def _repair_mirror(self, session_id: int, request: OrderRequest) -> None:
+        """The order is committed but Redis missed it: retry, then rebuild the session's mirror
+        from Postgres so a sold seat is never shown free when its hold expires."""
+        for attempt in range(REPAIR_ATTEMPTS):
+            await asyncio.sleep(0.2 * 2**attempt)
+            try:
+                await self.live.sell(session_id, request.hold_token, request.seats, request.places)
+                return
+            except DomainError:
+                continue
+        with contextlib.suppress(DomainError):
+            await self.live.invalidate(session_id)
+        log.error(
+            "session %s: live mirror dropped after failed repairs; rebuilt on next use", session_id
+        )
+
+    async def _check_capacity(
+        self, conn: asyncpg.Connection, session: SessionRow, places: int
+    ) -> None:
+        # Serialise general-admission sales of one session on its row.
+        capacity = await conn.fetchval(
+            "SELECT capacity FROM sessions WHERE id = $1 FOR UPDATE", session.id
+        )
+        sold = await conn.fetchval(
+            "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'", session.id
+        )
+        if sold + places > capacity:
+            raise Conflict("not_enough_places", "the session is full", available=capacity - sold)
+
+    async def _seat_ids(self, session: SessionRow) -> tuple[str, ...]:
+        if not session.seated or session.seat_plan_id is None:
+            return ()
+        return (await self.catalog.plan_seats(session.seat_plan_id)).ids
+
+    async def _order_by_key(self, conn: asyncpg.Connection, key: str) -> dict[str, Any] | None:
+        row = await conn.fetchrow(
+            "SELECT o.*, coalesce(json_agg(json_build_object("
+            " 'id', t.id, 'seat_idx', t.seat_idx, 'seat_id', se.seat_id, 'tariff_id', t.tariff_id,"
+            " 'tariff', ta.name, 'price_cents', t.price_cents, 'status', t.status) ORDER BY t.id)"
+            " FILTER (WHERE t.id IS NOT NULL), '[]') AS tickets"
+            " FROM orders o LEFT JOIN tickets t ON t.order_id = o.id"
+            " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
+            " LEFT JOIN sessions s ON s.id = o.session_id"
+            " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
+            " WHERE o.idempotency_key = $1 GROUP BY o.id",
+            key,
+        )
+        if row is None:
+            return None
+        return {
+            "id": row["id"],
+            "session_id": row["session_id"],
+            "hold_token": row["hold_token"],
+            "channel": row["channel"],
+            "kind": row["kind"],
+            "buyer_name": row["buyer_name"],
+            "total_cents": row["total_cents"],
+            "currency": row["currency"],
+            "created_at": row["created_at"].isoformat(),
+            "tickets": json.loads(row["tickets"]),
+        }

@@ -1,0 +1,82 @@
+"""Request helpers shared by the HTTP handlers: JSON bodies, typed fields, path ids."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from starlette.requests import Request
+
+from server.platform.errors import Invalid
+
+MAX_BODY = 4 * 1024 * 1024
+T = TypeVar("T")
+
+
+async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise Invalid("body_too_large", f"bodies are limited to {MAX_BODY} bytes")
+    if not raw:
+        if required:
+            raise Invalid("invalid_json", "a JSON object body is required")
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise Invalid("invalid_json", "the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise Invalid("invalid_json", "the body must be a JSON object")
+    return body
+
+
+def field(
+    body: dict[str, Any],
+    name: str,
+    kind: type[T],
+    default: Any = ...,
+    *,
+    minimum: int | None = None,
+) -> T:
+    """A typed field of a JSON body; a missing or mistyped field is a 400 ``invalid_field``."""
+    if name not in body or body[name] is None:
+        if default is ...:
+            raise Invalid("invalid_field", f"'{name}' is required", field=name)
+        return default  # type: ignore[no-any-return]
+    value = body[name]
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise Invalid("invalid_field", f"'{name}' must be of type {kind.__name__}", field=name)
+    if minimum is not None and isinstance(value, int) and value < minimum:
+        raise Invalid("invalid_field", f"'{name}' must be at least {minimum}", field=name)
+    if isinstance(value, str) and not value.strip():
+        raise Invalid("invalid_field", f"'{name}' must not be blank", field=name)
+    return cast(T, value)
+
+
+def timestamp(body: dict[str, Any], name: str) -> datetime:
+    text = field(body, name, str)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise Invalid("invalid_field", f"'{name}' must be an ISO 8601 time", field=name) from exc
+    if value.tzinfo is None:
+        raise Invalid("invalid_field", f"'{name}' needs a time zone offset", field=name)
+    return value
+
+
+def path_id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    if isinstance(raw, int):
+        return raw
+    raise Invalid("invalid_id", f"'{name}' must be a number")
+
+
+def string_list(body: dict[str, Any], name: str, max_items: int = 10_000) -> list[str]:
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid("invalid_field", f"'{name}' must be a list of strings", field=name)
+    if len(value) > max_items:
+        raise Invalid("invalid_field", f"'{name}' has more than {max_items} items", field=name)
+    return value
