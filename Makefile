@@ -26,7 +26,7 @@ bench: deps
 	bash scripts/with-services.sh $(PY) -m loadtests.bench $(BENCH_ARGS)
 
 lint: deps
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy seatmap scanning
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 fmt: deps
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .

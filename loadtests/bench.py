@@ -36,7 +36,7 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import redis.asyncio as redis
@@ -48,7 +48,7 @@ from loadtests.httpclient import HttpConnection
 from loadtests.sales_load import run_load
 from server.seating.live import Keys, Live, SessionFacts
 
-FULL = {
+FULL: dict[str, Any] = {
     "seats": 20_000,
     "subscribers": 5_000,
     "viewer_procs": 4,
@@ -65,7 +65,7 @@ FULL = {
     "lua_seconds": 3,
     **DOOR_FULL,
 }
-QUICK = {
+QUICK: dict[str, Any] = {
     **FULL,
     "subscribers": 1000,
     "viewer_procs": 2,
@@ -173,7 +173,7 @@ def bench_holds(
 async def verify_holds(session: env.BenchSession, successes: list[Any]) -> dict[str, Any]:
     client = redis.Redis.from_url(env.redis_url())
     try:
-        raw = await client.hgetall(Keys(session.id).seats)
+        raw = cast(dict[bytes, bytes], await client.hgetall(Keys(session.id).seats))
     finally:
         await client.aclose()
     index = {s: i for i, s in enumerate(session.seat_ids)}

@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -321,9 +321,10 @@ async def _ws_scanner(
 
     clients: list[Client] = []
     for _ in jobs:
-        _, client = await ws_connect(
+        _, listener = await ws_connect(
             Client, url, extra_headers={"Sec-WebSocket-Protocol": "guichet.json"}
         )
+        client = cast(Client, listener)  # ws_connect returns the listener its factory made
         reply = await client.ask({"type": "auth", "token": token})
         if reply.get("type") != "authenticated":
             raise RuntimeError(f"auth refused: {reply}")

@@ -210,5 +210,5 @@ async def create_session(base_url: str, token: str, n_seats: int, label: str) ->
     )
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(coro)

@@ -89,11 +89,11 @@ class Viewer(WSListener):
                 st.gaps += 1
             self.seq = msg["seq"]
             changes = msg["changes"]
-            if not self.sampled:
+            sent = owner.sent
+            if not self.sampled or sent is None:
                 n = len(changes)
             else:
                 now = time.monotonic()
-                sent = owner.sent
                 hist = st.hist
                 n = 0
                 for idx, state in changes:

@@ -25,6 +25,7 @@ from typing import Any
 
 from locust import User, between, events, task
 from locust.contrib.fasthttp import FastHttpUser
+from locust.exception import StopTest
 from websockets.sync.client import connect
 
 HOT_SEATS = int(os.environ.get("GUICHET_HOT_SEATS", "400"))
@@ -118,6 +119,8 @@ class Viewer(User):
     def on_start(self) -> None:
         from locust.clients import HttpSession
 
+        if self.host is None:
+            raise StopTest("the base host is required (--host)")
         http = HttpSession(base_url=self.host, request_event=events.request, user=self)
         self.session = _pick_session(http)
         ws_url = self.host.replace("http", "ws", 1).rstrip("/") + "/ws"

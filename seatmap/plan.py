@@ -212,21 +212,8 @@ def parse_plan(doc: object) -> SeatPlan:
                 "invalid_size", f"{key} must be > 0 and <= {MAX_CANVAS:g}", f"$.size.{key}"
             )
 
-    categories: list[Category] = []
-    category_names: set[str] = set()
-    for i, raw_cat in enumerate(_array(top["categories"], "$.categories")):
-        cpath = f"$.categories[{i}]"
-        cat = _object(raw_cat, cpath, _CATEGORY_KEYS, _CATEGORY_KEYS)
-        cat_name = _text(cat["name"], f"{cpath}.name", MAX_CATEGORY_NAME)
-        if cat_name in category_names:
-            raise PlanError(
-                "duplicate_category", f"category {cat_name!r} defined twice", f"{cpath}.name"
-            )
-        color = cat["color"]
-        if not isinstance(color, str) or not COLOR_RE.fullmatch(color):
-            raise PlanError("invalid_color", f"expected '#rrggbb', got {color!r}", f"{cpath}.color")
-        category_names.add(cat_name)
-        categories.append(Category(cat_name, color))
+    categories = _parse_categories(top["categories"])
+    category_names = {c.name for c in categories}
 
     seats: list[Seat] = []
     seen_ids: dict[str, str] = {}
@@ -254,6 +241,25 @@ def parse_plan(doc: object) -> SeatPlan:
     if not seats:
         raise PlanError("empty_plan", "the plan has no seats", "$.zones")
     return SeatPlan(name, width, height, tuple(categories), tuple(seats))
+
+
+def _parse_categories(raw: object) -> list[Category]:
+    categories: list[Category] = []
+    category_names: set[str] = set()
+    for i, raw_cat in enumerate(_array(raw, "$.categories")):
+        cpath = f"$.categories[{i}]"
+        cat = _object(raw_cat, cpath, _CATEGORY_KEYS, _CATEGORY_KEYS)
+        cat_name = _text(cat["name"], f"{cpath}.name", MAX_CATEGORY_NAME)
+        if cat_name in category_names:
+            raise PlanError(
+                "duplicate_category", f"category {cat_name!r} defined twice", f"{cpath}.name"
+            )
+        color = cat["color"]
+        if not isinstance(color, str) or not COLOR_RE.fullmatch(color):
+            raise PlanError("invalid_color", f"expected '#rrggbb', got {color!r}", f"{cpath}.color")
+        category_names.add(cat_name)
+        categories.append(Category(cat_name, color))
+    return categories
 
 
 def _parse_seat(

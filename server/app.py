@@ -96,42 +96,58 @@ async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(schemas.get_schema(routes=request.app.routes))
 
 
+async def wire(state: Any, settings: Settings) -> None:
+    """Build every context's services on ``app.state`` and connect them."""
+    pool = await create_pool(settings.database_url, settings.db_pool_size)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    client = redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=10,
+        max_connections=200,
+    )
+    catalog = Catalog(pool)
+    live = Live(client, catalog.session_facts, settings.log_length)
+    keys = KeyStore(pool)
+    door_live = DoorLive(live, partial(counts_from_postgres, pool))
+    door = DoorService(pool, keys, door_live)
+    registry = ChannelRegistry(client, settings.batch_window_ms)
+    registry.add(SeatFeed(live, catalog.session))
+    registry.add(DoorFeed(door_live, catalog.session))
+    signer = TokenSigner(await load_secret(pool))
+    state.settings, state.pool, state.redis = settings, pool, client
+    state.catalog, state.live, state.registry = catalog, live, registry
+    state.sales = Sales(pool, live, catalog)
+    state.keys, state.door_live, state.door = keys, door_live, door
+    state.signer = signer
+    state.ws = WebSocketEndpoint(registry, signer, [scan_handler(door)], settings.send_buffer_bytes)
+
+
+ROUTES: list[Any] = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+    *identity_http.ROUTES,
+    *identity_devices.ROUTES,
+    *catalog_http.ROUTES,
+    *sales_http.ROUTES,
+    *door_http.ROUTES,
+    *http_passes.ROUTES,
+    Mount("/", StaticFiles(directory=STATIC, html=True), name="static"),
+]
+
+
 def create_app(settings: Settings | None = None) -> Guichet:
     settings = settings or Settings.from_env()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, settings.db_pool_size)
-        async with pool.acquire() as conn:
-            await migrate(conn)
-        client = redis.Redis.from_url(
-            settings.redis_url,
-            socket_timeout=5,
-            socket_connect_timeout=2,
-            health_check_interval=10,
-            max_connections=200,
-        )
-        catalog = Catalog(pool)
-        live = Live(client, catalog.session_facts, settings.log_length)
-        keys = KeyStore(pool)
-        door_live = DoorLive(live, partial(counts_from_postgres, pool))
-        door = DoorService(pool, keys, door_live)
-        registry = ChannelRegistry(client, settings.batch_window_ms)
-        registry.add(SeatFeed(live, catalog.session))
-        registry.add(DoorFeed(door_live, catalog.session))
-        signer = TokenSigner(await load_secret(pool))
         state = app.state
-        state.settings, state.pool, state.redis = settings, pool, client
-        state.catalog, state.live, state.registry = catalog, live, registry
-        state.sales = Sales(pool, live, catalog)
-        state.keys, state.door_live, state.door = keys, door_live, door
-        state.signer = signer
-        state.ws = WebSocketEndpoint(
-            registry, signer, [scan_handler(door)], settings.send_buffer_bytes
-        )
-        await registry.start()
+        await wire(state, settings)
+        await state.registry.start()
         sweeper = asyncio.create_task(
-            run_sweeper(live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
+            run_sweeper(state.live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
         )
         try:
             yield
@@ -139,24 +155,13 @@ def create_app(settings: Settings | None = None) -> Guichet:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await registry.stop()
+            await state.registry.stop()
             shutdown_workers()
-            await client.aclose()
-            await pool.close()
+            await state.redis.aclose()
+            await state.pool.close()
 
-    routes: list[Any] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-        *identity_http.ROUTES,
-        *identity_devices.ROUTES,
-        *catalog_http.ROUTES,
-        *sales_http.ROUTES,
-        *door_http.ROUTES,
-        *http_passes.ROUTES,
-        Mount("/", StaticFiles(directory=STATIC, html=True), name="static"),
-    ]
     app = Starlette(
-        routes=routes,
+        routes=ROUTES,
         middleware=[Middleware(PrincipalMiddleware)],
         exception_handlers={
             DomainError: domain_error_handler,

@@ -44,59 +44,66 @@ async def load_demo(pool: asyncpg.Pool) -> bool:
         }
     )
     await _sell_demo_tickets(pool, preview["id"], preview["tariffs"][0]["id"])
-    today = datetime.now(UTC).date()
     for day in range(3):
-        date = today + timedelta(days=day)
-        for n, hour in enumerate((14, 17, 20)):
-            starts = datetime.combine(date, time(hour, 0), UTC)
-            await catalog.create_session(
-                {
-                    "room_id": cinema_room["id"],
-                    "event_name": FILMS[(day + n) % len(FILMS)],
-                    "starts_at": starts,
-                    "ends_at": starts + timedelta(hours=2),
-                    "seated": True,
-                    "tariffs": [
-                        {"name": "Plein tarif", "price_cents": 1400, "currency": "EUR"},
-                        {"name": "Réduit", "price_cents": 1000, "currency": "EUR"},
-                        {"name": "Enfant", "price_cents": 800, "currency": "EUR"},
-                    ],
-                    "blocked_seats": ["hall-A-10", "hall-A-11"] if n == 0 else [],
-                }
-            )
-        starts = datetime.combine(date, time(19, 30), UTC)
-        await catalog.create_session(
-            {
-                "room_id": theatre_room["id"],
-                "event_name": PLAYS[day % len(PLAYS)],
-                "starts_at": starts,
-                "ends_at": starts + timedelta(hours=3),
-                "seated": True,
-                "tariffs": [
-                    {"name": "Catégorie 1", "price_cents": 5500, "currency": "EUR"},
-                    {"name": "Catégorie 2", "price_cents": 3800, "currency": "EUR"},
-                    {"name": "Jeune", "price_cents": 2000, "currency": "EUR"},
-                ],
-            }
-        )
-        starts = datetime.combine(date, time(22, 0), UTC)
-        await catalog.create_session(
-            {
-                "room_id": hall["id"],
-                "event_name": CONCERTS[day % len(CONCERTS)],
-                "starts_at": starts,
-                "ends_at": starts + timedelta(hours=4),
-                "seated": False,
-                "contingents": [
-                    {"name": "Public", "capacity": 700, "seat_ids": []},
-                    {"name": "Invitations", "capacity": 100, "seat_ids": []},
-                ],
-                "tariffs": [{"name": "Entrée", "price_cents": 2500, "currency": "EUR"}],
-            }
-        )
+        await _demo_day(catalog, day, cinema_room["id"], theatre_room["id"], hall["id"])
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO settings (name, value) VALUES ('demo_loaded', '1')")
     return True
+
+
+async def _demo_day(
+    catalog: Catalog, day: int, cinema_room: int, theatre_room: int, hall: int
+) -> None:
+    """Three films, a play and a concert, ``day`` days from today."""
+    today = datetime.now(UTC).date()
+    date = today + timedelta(days=day)
+    for n, hour in enumerate((14, 17, 20)):
+        starts = datetime.combine(date, time(hour, 0), UTC)
+        await catalog.create_session(
+            {
+                "room_id": cinema_room,
+                "event_name": FILMS[(day + n) % len(FILMS)],
+                "starts_at": starts,
+                "ends_at": starts + timedelta(hours=2),
+                "seated": True,
+                "tariffs": [
+                    {"name": "Plein tarif", "price_cents": 1400, "currency": "EUR"},
+                    {"name": "Réduit", "price_cents": 1000, "currency": "EUR"},
+                    {"name": "Enfant", "price_cents": 800, "currency": "EUR"},
+                ],
+                "blocked_seats": ["hall-A-10", "hall-A-11"] if n == 0 else [],
+            }
+        )
+    starts = datetime.combine(date, time(19, 30), UTC)
+    await catalog.create_session(
+        {
+            "room_id": theatre_room,
+            "event_name": PLAYS[day % len(PLAYS)],
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=3),
+            "seated": True,
+            "tariffs": [
+                {"name": "Catégorie 1", "price_cents": 5500, "currency": "EUR"},
+                {"name": "Catégorie 2", "price_cents": 3800, "currency": "EUR"},
+                {"name": "Jeune", "price_cents": 2000, "currency": "EUR"},
+            ],
+        }
+    )
+    starts = datetime.combine(date, time(22, 0), UTC)
+    await catalog.create_session(
+        {
+            "room_id": hall,
+            "event_name": CONCERTS[day % len(CONCERTS)],
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=4),
+            "seated": False,
+            "contingents": [
+                {"name": "Public", "capacity": 700, "seat_ids": []},
+                {"name": "Invitations", "capacity": 100, "seat_ids": []},
+            ],
+            "tariffs": [{"name": "Entrée", "price_cents": 2500, "currency": "EUR"}],
+        }
+    )
 
 
 DEMO_SEATS = ["hall-E-8", "hall-E-9", "hall-E-10", "hall-E-11"]

@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -221,7 +221,7 @@ async def sold_in_postgres(session_id: int) -> set[int]:
 async def redis_seats(session_id: int) -> dict[int, str]:
     client = redis.Redis.from_url(testing_redis_url())
     try:
-        raw = await client.hgetall(f"gq:{{s:{session_id}}}:seats")
+        raw = cast(dict[bytes, bytes], await client.hgetall(f"gq:{{s:{session_id}}}:seats"))
     finally:
         await client.aclose()
     return {int(k): v.decode() for k, v in raw.items()}
@@ -249,7 +249,9 @@ class WsClient:
         return message
 
     def apply(self, m: dict[str, Any]) -> None:
-        channel = m.get("channel")
+        channel: str | None = m.get("channel")
+        if channel is None:
+            return  # only channel messages (snapshots, deltas) carry seat-map state
         if m.get("type") == "snapshot":
             if "runs" in m:
                 self.states[channel] = [s for s, count in m["runs"] for _ in range(count)]

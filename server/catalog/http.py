@@ -12,7 +12,7 @@ from server.identity.auth import require
 from server.identity.roles import Role
 from server.platform.errors import Conflict, Invalid
 from server.seating.live import HoldRefused
-from server.web.requests import field, json_body, path_id, string_list, timestamp
+from server.web.requests import field, id_field, json_body, path_id, string_list, timestamp
 
 
 def _state(request: Request):  # type: ignore[no-untyped-def]
@@ -177,7 +177,7 @@ async def create_session(request: Request) -> JSONResponse:
     if not isinstance(tariffs, list) or not isinstance(contingents, list):
         raise Invalid("invalid_field", "'tariffs' and 'contingents' are lists")
     clean: dict[str, Any] = {
-        "room_id": field(body, "room_id", int),
+        "room_id": id_field(body, "room_id"),
         "event_name": field(body, "event_name", str),
         "starts_at": starts,
         "ends_at": ends,

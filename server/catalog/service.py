@@ -449,36 +449,48 @@ class Catalog:
                 body.get("sales_open", True),
             )
             session_id = row["id"]
-            for t in body.get("tariffs") or []:
-                await conn.execute(
-                    "INSERT INTO tariffs (session_id, name, price_cents, currency)"
-                    " VALUES ($1, $2, $3, $4)",
-                    session_id,
-                    t["name"],
-                    t["price_cents"],
-                    t.get("currency", "EUR"),
-                )
-            for c in contingents:
-                await conn.execute(
-                    "INSERT INTO contingents (session_id, name, capacity, seat_ids)"
-                    " VALUES ($1, $2, $3, $4)",
-                    session_id,
-                    c["name"],
-                    c["capacity"],
-                    c.get("seat_ids") or [],
-                )
-            blocked = body.get("blocked_seats") or []
-            if blocked:
-                plan = await self.plan_seats(room["seat_plan_id"])
-                unknown = [s for s in blocked if s not in plan.index]
-                if unknown:
-                    raise Invalid("unknown_seats", "no such seats in this plan", seats=unknown)
-                await conn.executemany(
-                    "INSERT INTO blocked_seats (session_id, seat_idx) VALUES ($1, $2)"
-                    " ON CONFLICT DO NOTHING",
-                    [(session_id, plan.index[s]) for s in blocked],
-                )
+            await self._session_parts(conn, session_id, room["seat_plan_id"], body, contingents)
         return await self.session_detail(session_id)
+
+    async def _session_parts(
+        self,
+        conn: asyncpg.Connection,
+        session_id: int,
+        plan_id: int | None,
+        body: dict[str, Any],
+        contingents: list[dict[str, Any]],
+    ) -> None:
+        """Tariffs, contingents and blocked seats of a new session."""
+        for t in body.get("tariffs") or []:
+            await conn.execute(
+                "INSERT INTO tariffs (session_id, name, price_cents, currency)"
+                " VALUES ($1, $2, $3, $4)",
+                session_id,
+                t["name"],
+                t["price_cents"],
+                t.get("currency", "EUR"),
+            )
+        for c in contingents:
+            await conn.execute(
+                "INSERT INTO contingents (session_id, name, capacity, seat_ids)"
+                " VALUES ($1, $2, $3, $4)",
+                session_id,
+                c["name"],
+                c["capacity"],
+                c.get("seat_ids") or [],
+            )
+        blocked = body.get("blocked_seats") or []
+        if blocked:
+            assert plan_id is not None
+            plan = await self.plan_seats(plan_id)
+            unknown = [s for s in blocked if s not in plan.index]
+            if unknown:
+                raise Invalid("unknown_seats", "no such seats in this plan", seats=unknown)
+            await conn.executemany(
+                "INSERT INTO blocked_seats (session_id, seat_idx) VALUES ($1, $2)"
+                " ON CONFLICT DO NOTHING",
+                [(session_id, plan.index[s]) for s in blocked],
+            )
 
     async def _seated_contingents(
         self, plan_id: int, contingents: list[dict[str, Any]]

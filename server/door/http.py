@@ -14,7 +14,7 @@ from server.door.service import DoorService
 from server.identity.auth import Principal, require
 from server.identity.roles import Role
 from server.platform.errors import Invalid
-from server.web.requests import field, json_body, path_id
+from server.web.requests import field, json_body, path_id, query_id
 
 SCANNER_ROLES = (Role.ENTRY_CHECK,)
 
@@ -130,10 +130,9 @@ async def door_keys(request: Request) -> JSONResponse:
     tags: [door]
     """
     require(request.state.principal, *SCANNER_ROLES)
-    raw = request.query_params.get("session_id", "")
-    if not raw.isdigit():
-        raise Invalid("invalid_field", "'session_id' is required", field="session_id")
-    return JSONResponse(await _door(request).bundle(int(raw)))
+    session_id = query_id(request, "session_id")
+    assert session_id is not None
+    return JSONResponse(await _door(request).bundle(session_id))
 
 
 async def conflicts(request: Request) -> JSONResponse:
@@ -142,8 +141,7 @@ async def conflicts(request: Request) -> JSONResponse:
     tags: [door]
     """
     require(request.state.principal, Role.ADMIN)
-    raw = request.query_params.get("session_id")
-    session_id = int(raw) if raw and raw.isdigit() else None
+    session_id = query_id(request, "session_id", required=False)
     return JSONResponse({"conflicts": await _door(request).conflicts(session_id)})
 
 
@@ -186,7 +184,7 @@ def _release(request: Request) -> ReservationRelease:
 def _minutes(raw: object) -> int:
     if raw is None:
         return DEFAULT_MINUTES
-    if isinstance(raw, str) and raw.isdigit():
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 6:
         raw = int(raw)
     if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= 100_000:
         raise Invalid(

@@ -11,7 +11,7 @@ from scanning.decision import Mode
 from scanning.names import is_door_name, is_nonce
 from server.identity.auth import Principal
 from server.platform.errors import Invalid
-from server.web.requests import field, timestamp
+from server.web.requests import field, id_field, timestamp
 
 MAX_BATCH = 20_000
 
@@ -64,7 +64,7 @@ def scan_request(body: dict[str, Any], *, require_time: bool = False) -> ScanReq
         nonce=check_nonce(field(body, "nonce", str)),
         door=check_door(field(body, "door", str)),
         scanned_at=scanned_at,
-        session_id=field(body, "session_id", int, None),
-        room_id=field(body, "room_id", int, None),
+        session_id=id_field(body, "session_id", None),
+        room_id=id_field(body, "room_id", None),
         mode=scan_mode(body),
     )

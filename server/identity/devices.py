@@ -23,7 +23,7 @@ from server.identity.auth import Principal, require
 from server.identity.roles import Role
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Gone, Invalid, NotFound
-from server.web.requests import field, json_body, path_id
+from server.web.requests import field, id_field, json_body, path_id
 
 ENROLMENT_TTL_S = 15 * 60
 LANGUAGES = ("en", "fr")
@@ -100,7 +100,7 @@ async def create_device(request: Request) -> JSONResponse:
     name = field(body, "name", str)
     if not is_door_name(name):
         raise Invalid("invalid_field", "'name' is 1-40 letters, digits, '_.-'", field="name")
-    room_id = field(body, "room_id", int, None)
+    room_id = id_field(body, "room_id", None)
     language, mode = _choice(body, "language", LANGUAGES), _choice(body, "mode", MODES)
     async with connection(request.app.state.pool) as conn, conn.transaction():
         try:

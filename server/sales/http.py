@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from server.catalog.service import SessionRow
+from server.catalog.service import Catalog, SessionRow
 from server.identity.auth import require
 from server.identity.roles import Role
 from server.platform.errors import Conflict, Invalid
 from server.sales.service import OrderLine, OrderRequest, hold_refusal
 from server.seating.live import HoldRefused
-from server.web.requests import field, json_body, path_id, string_list
+from server.web.requests import field, id_field, json_body, path_id, string_list
 
 MAX_PLACES = 50
+MAX_ORDER_LINES = 100  # seats or places in one order
 
 
 def _token(request: Request) -> str:
@@ -183,6 +185,33 @@ async def extend(request: Request) -> JSONResponse:
     )
 
 
+async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> list[OrderLine]:
+    """One line per seat or general-admission place; at most ``MAX_ORDER_LINES`` in all."""
+    if not isinstance(items, list) or not items or len(items) > MAX_ORDER_LINES:
+        raise Invalid(
+            "invalid_field", f"'items' is a list of 1-{MAX_ORDER_LINES} items", field="items"
+        )
+    if not all(isinstance(item, dict) for item in items):
+        raise Invalid("invalid_field", "each item is an object", field="items")
+    lines: list[OrderLine] = []
+    seat_ids = [field(i, "seat", str) for i in items if "seat" in i]
+    indices = iter(await catalog.seat_indices(session, seat_ids))
+    for item in items:
+        tariff_id = id_field(item, "tariff_id")
+        if "seat" in item:
+            lines.append(OrderLine(tariff_id, next(indices)))
+            continue
+        if session.seated:
+            raise Invalid("seat_required", "each item of a seated order names a seat")
+        quantity = field(item, "quantity", int, 1, minimum=1, maximum=MAX_ORDER_LINES)
+        lines.extend(OrderLine(tariff_id, None) for _ in range(quantity))
+        if len(lines) > MAX_ORDER_LINES:
+            raise Invalid(
+                "too_many_places", f"an order has at most {MAX_ORDER_LINES} places", field="items"
+            )
+    return lines
+
+
 async def create_order(request: Request) -> JSONResponse:
     """Buy what a hold token holds: one ticket per seat (or place) with a tariff each. The
     order is committed in Postgres; `idempotency_key` (or the `Idempotency-Key` header) makes
@@ -214,23 +243,7 @@ async def create_order(request: Request) -> JSONResponse:
     if not isinstance(key, str) or not (8 <= len(key) <= 128):
         raise Invalid("idempotency_key_required", "send an idempotency key of 8-128 characters")
     hold_token = field(body, "hold_token", str)
-    items = body.get("items")
-    if not isinstance(items, list) or not items or len(items) > 100:
-        raise Invalid("invalid_field", "'items' is a list of 1-100 items", field="items")
-    lines: list[OrderLine] = []
-    seat_ids = [field(i, "seat", str) for i in items if isinstance(i, dict) and "seat" in i]
-    indices = iter(await state.catalog.seat_indices(session, seat_ids))
-    for item in items:
-        if not isinstance(item, dict):
-            raise Invalid("invalid_field", "each item is an object", field="items")
-        tariff_id = field(item, "tariff_id", int)
-        if "seat" in item:
-            lines.append(OrderLine(tariff_id, next(indices)))
-        else:
-            if session.seated:
-                raise Invalid("seat_required", "each item of a seated order names a seat")
-            for _ in range(field(item, "quantity", int, 1, minimum=1)):
-                lines.append(OrderLine(tariff_id, None))
+    lines = await _order_lines(state.catalog, session, body.get("items"))
     buyer = body.get("buyer") or {}
     if not isinstance(buyer, dict):
         raise Invalid("invalid_field", "'buyer' is an object", field="buyer")

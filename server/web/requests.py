@@ -31,6 +31,11 @@ async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
     return body
 
 
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # Postgres ``integer``: counts, cents, indices
+ID_MAX = 2**63 - 1  # Postgres ``bigint``: ids
+MAX_TEXT = 1000  # characters of a text field unless a field says otherwise
+
+
 def field(
     body: dict[str, Any],
     name: str,
@@ -38,21 +43,38 @@ def field(
     default: Any = ...,
     *,
     minimum: int | None = None,
+    maximum: int | None = None,
+    max_length: int = MAX_TEXT,
 ) -> T:
-    """A typed field of a JSON body; a missing or mistyped field is a 400 ``invalid_field``."""
+    """A typed field of a JSON body; a missing, mistyped or out-of-range field is a 400
+    ``invalid_field``. Integers are bounded (by default to Postgres ``integer``), strings
+    to ``max_length`` characters."""
     if name not in body or body[name] is None:
         if default is ...:
             raise Invalid("invalid_field", f"'{name}' is required", field=name)
-        return default  # type: ignore[no-any-return]
+        return cast(T, default)
     value = body[name]
     ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not ok:
         raise Invalid("invalid_field", f"'{name}' must be of type {kind.__name__}", field=name)
-    if minimum is not None and isinstance(value, int) and value < minimum:
-        raise Invalid("invalid_field", f"'{name}' must be at least {minimum}", field=name)
-    if isinstance(value, str) and not value.strip():
-        raise Invalid("invalid_field", f"'{name}' must not be blank", field=name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        low = INT_MIN if minimum is None else minimum
+        high = INT_MAX if maximum is None else maximum
+        if not low <= value <= high:
+            raise Invalid("invalid_field", f"'{name}' must be between {low} and {high}", field=name)
+    if isinstance(value, str):
+        if not value.strip():
+            raise Invalid("invalid_field", f"'{name}' must not be blank", field=name)
+        if len(value) > max_length:
+            raise Invalid(
+                "invalid_field", f"'{name}' is at most {max_length} characters", field=name
+            )
     return cast(T, value)
+
+
+def id_field(body: dict[str, Any], name: str, default: Any = ...) -> Any:
+    """An id (a positive ``bigint``)."""
+    return field(body, name, int, default, minimum=1, maximum=ID_MAX)
 
 
 def timestamp(body: dict[str, Any], name: str) -> datetime:
@@ -68,9 +90,21 @@ def timestamp(body: dict[str, Any], name: str) -> datetime:
 
 def path_id(request: Request, name: str) -> int:
     raw = request.path_params[name]
-    if isinstance(raw, int):
+    if isinstance(raw, int) and 0 < raw <= ID_MAX:
         return raw
-    raise Invalid("invalid_id", f"'{name}' must be a number")
+    raise Invalid("invalid_id", f"'{name}' must be a number from 1 to {ID_MAX}")
+
+
+def query_id(request: Request, name: str, *, required: bool = True) -> int | None:
+    """An id in the query string (ASCII digits, 1 to ``ID_MAX``)."""
+    raw = request.query_params.get(name)
+    if not raw:
+        if required:
+            raise Invalid("invalid_field", f"'{name}' is required", field=name)
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) <= ID_MAX):
+        raise Invalid("invalid_field", f"'{name}' is a number from 1 to {ID_MAX}", field=name)
+    return int(raw)
 
 
 def string_list(body: dict[str, Any], name: str, max_items: int = 10_000) -> list[str]:

@@ -262,7 +262,7 @@ async def test_every_bad_frame_gets_its_error_code_and_the_connection_stays_usab
 ) -> None:
     s = await admin.create_session(n_seats=4)
     mine = f"seats:{s.id}"
-    cases: list[tuple[str, str | None, str]] = [
+    cases: list[tuple[str, int | None, str]] = [
         ("{not json", None, "bad_frame"),
         (json.dumps({"type": "ping", "pad": "x" * (17 * 1024)}), None, "frame_too_large"),
         (json.dumps({"type": "dance", "id": 1}), 1, "unknown_type"),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from tests.door.test_door_api import buy_tickets, code_of, db_fetch, door_session, nonce
 from tests.support import Api, ServerProcess
-from tests.test_door_api import buy_tickets, code_of, db_fetch, door_session, nonce
 
 
 def device_name() -> str:

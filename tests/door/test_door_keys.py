@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from scanning.codes import verify_code
+from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
 from tests.support import Api
-from tests.test_door_api import buy_tickets, code_of, door_session, scan
 
 
 async def public_keys(api: Api, session_id: int) -> dict[int, bytes]:

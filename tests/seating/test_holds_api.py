@@ -172,7 +172,7 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(admin: Api, buye
     assert await redis_seats(s.id) == {}
 
 
-async def test_writes_need_the_admin_role(server, buyer: Api) -> None:  # type: ignore[no-untyped-def]
+async def test_writes_need_the_admin_role(server, buyer: Api) -> None:
     r = await buyer.http.post("/api/venues", json={"name": "x"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "authentication_required"
     forged = Api(server.url, "eyJ1aWQiOjF9.AAAA")

@@ -20,9 +20,9 @@ from scanning.codes import TicketScope, verify_code
 from seatmap.generate import grid
 from seatmap.plan import plan_to_document
 from tests import support
+from tests.door.test_door_api import db_fetch, door_session, offline, scan, upload
+from tests.door.test_door_race import _max_in_flight
 from tests.support import Api, ServerProcess, WsClient, redis_seats
-from tests.test_door_api import db_fetch, door_session, offline, scan, upload
-from tests.test_door_race import _max_in_flight
 
 PHOTO = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 40).decode()
 

@@ -13,8 +13,7 @@ import redis.asyncio as redis
 from scanning.codes import TicketClaims, TicketScope
 from scanning.decision import Entry, Mode, Reason, ScannerContext, TicketFacts, decide
 from tests import support
-from tests.support import Api, ServerProcess, WsClient
-from tests.test_door_api import (
+from tests.door.test_door_api import (
     buy_tickets,
     code_of,
     db_fetch,
@@ -23,7 +22,8 @@ from tests.test_door_api import (
     scan,
     upload,
 )
-from tests.test_door_race import _max_in_flight
+from tests.door.test_door_race import _max_in_flight
+from tests.support import Api, ServerProcess, WsClient
 
 
 async def allow_reentry(api: Api, session: dict[str, Any], allowed: bool = True) -> None:

@@ -54,7 +54,7 @@ async def test_plan_change_dropping_a_sold_seat_is_refused(admin: Api, buyer: Ap
 
 async def test_plan_change_moves_sold_seats_by_id_and_resyncs_viewers(
     admin: Api, buyer: Api, server
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     s = await admin.create_session(n_seats=20, per_row=10)
     sold_id = s.seat_ids[12]
     token = (await buyer.hold(s.id, [sold_id])).json()["token"]
@@ -115,7 +115,7 @@ async def test_session_with_end_before_start_is_refused(admin: Api) -> None:
 
 async def test_blocking_a_sold_seat_is_refused_and_blocking_a_free_one_pushes(
     admin: Api, buyer: Api, server
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     s = await admin.create_session()
     token = (await buyer.hold(s.id, s.seat_ids[:1])).json()["token"]
     await buyer.buy(s.id, token, s.seat_ids[:1], s.tariff_ids[0])
@@ -135,7 +135,7 @@ async def test_blocking_a_sold_seat_is_refused_and_blocking_a_free_one_pushes(
     assert (await buyer.hold(s.id, s.seat_ids[1:2])).status_code == 409
 
 
-async def test_a_cashier_cannot_change_the_catalogue(admin: Api, server) -> None:  # type: ignore[no-untyped-def]
+async def test_a_cashier_cannot_change_the_catalogue(admin: Api, server) -> None:
     r = await admin.http.post(
         "/api/users", json={"username": "cashier", "password": "long-password", "roles": ["pos"]}
     )

@@ -15,7 +15,7 @@ from server.realtime.protocol import (
 )
 from tests.support import ServerProcess
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_browser_constants_are_generated_from_the_protocol_module() -> None:

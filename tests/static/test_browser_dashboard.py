@@ -13,10 +13,10 @@ from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
+from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
+from tests.door.test_door_release import booked_minutes_ago, reserve
+from tests.static.test_browser_scanner import tampered
 from tests.support import Api, ServerProcess
-from tests.test_browser_scanner import tampered
-from tests.test_door_api import buy_tickets, code_of, door_session, scan
-from tests.test_door_release import booked_minutes_ago, reserve
 
 LIVE_MS = 5000  # a pushed change must show without reload
 SLOW_MS = 8000  # page load, sign-in, first subscription answers

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.door.test_door_api import buy_tickets, code_of, door_session
 from tests.support import Api, ServerProcess, WsClient
-from tests.test_door_api import buy_tickets, code_of, door_session
 
 
 async def test_scan_over_the_websocket(

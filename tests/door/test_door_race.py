@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import support
+from tests.door.test_door_api import buy_tickets, code_of, door_session
 from tests.support import Api, ServerProcess
-from tests.test_door_api import buy_tickets, code_of, door_session
 
 pytestmark = pytest.mark.slow
 

@@ -194,6 +194,7 @@ async def redis_now(client: aredis.Redis) -> int:
 async def stored_clock(live: Live, token: str) -> HoldClock:
     tok, _ = Keys(SESSION).token(token)
     created, expires, cap = await live.redis.hmget(tok, "created", "exp", "cap")
+    assert created is not None and expires is not None and cap is not None, "no such hold"
     return HoldClock(int(created), int(expires), int(cap))
 
 

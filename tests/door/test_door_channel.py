@@ -8,8 +8,8 @@ import redis.asyncio as aredis
 
 from scanning.codes import b45decode, b45encode
 from tests import support
+from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
 from tests.support import Api, ServerProcess, WsClient
-from tests.test_door_api import buy_tickets, code_of, door_session, scan
 
 
 async def _steward(admin: Api, server: ServerProcess, name: str) -> str:

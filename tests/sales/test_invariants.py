@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -416,7 +416,7 @@ def test_state_machine_matches_the_model(server: ServerProcess, admin_token: str
         def redis_postgres_and_model_agree(self) -> None:
             if not hasattr(self, "sid"):
                 return
-            raw = rds.hgetall(f"gq:{{s:{self.sid}}}:seats")
+            raw = cast(dict[bytes, bytes], rds.hgetall(f"gq:{{s:{self.sid}}}:seats"))
             live = {int(k): v.decode() for k, v in raw.items()}
             expected = {i: "h" + t for i, t in self.holder.items()}
             expected.update({i: "s" for i in self.sold})

@@ -16,8 +16,8 @@ from playwright.async_api import BrowserContext, Page, Route, expect
 from scanning.codes import KeyRing, TicketClaims, TicketScope, b45decode, b45encode, encode_code
 from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
+from tests.door.test_door_api import buy_tickets, code_of, db_fetch, door_session
 from tests.support import ROOT, Api, ServerProcess
-from tests.test_door_api import buy_tickets, code_of, db_fetch, door_session
 
 SLOW_MS = 8000  # page loads, reconnects, uploads
 STATIC = ROOT / "static"

@@ -9,7 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -32,7 +32,7 @@ async def started(extra_env: dict[str, str]) -> ServerProcess:
     return proc
 
 
-async def eventually(check, within: float = 10, what: str = "condition"):  # type: ignore[no-untyped-def]
+async def eventually(check, within: float = 10, what: str = "condition"):
     """Poll an async check until it returns a truthy value."""
     deadline = time.monotonic() + within
     while True:
@@ -76,8 +76,13 @@ async def test_flushdb_keeps_sales_drops_holds_and_resyncs_clients(
     r2 = await buyer.hold(s.id, s.seat_ids[2:3])
     assert r2.status_code == 200, r2.text
     seen: list[dict[str, Any]] = []
+
+    def is_delta(m: dict[str, Any]) -> bool:
+        seen.append(m)
+        return m.get("type") == "delta"
+
     try:
-        delta = await client.until(lambda m: seen.append(m) or m.get("type") == "delta")
+        delta = await client.until(is_delta)
     except TimeoutError:
         frames = [(m["type"], m.get("epoch"), m.get("seq"), m.get("states")) for m in seen]
         raise AssertionError(f"no delta; {len(frames)} frames instead: {frames[-3:]}") from None
@@ -174,7 +179,7 @@ async def test_redis_restart_rebuilds_sold_seats_from_postgres(
         assert r.status_code == 200, r.text
         assert (await api.hold(s.id, s.seat_ids[2:3])).status_code == 409
         direct = aredis.Redis.from_url(private_redis.url)
-        raw = await direct.hgetall(f"gq:{{s:{s.id}}}:seats")
+        raw = cast(dict[bytes, bytes], await direct.hgetall(f"gq:{{s:{s.id}}}:seats"))
         await direct.aclose()
         assert {int(k): v.decode()[:1] for k, v in raw.items()} == {
             0: "s",

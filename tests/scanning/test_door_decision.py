@@ -33,7 +33,7 @@ FACTS = TicketFacts(ticket_id=42, session_id=7, room_id=3, status="active", curr
 AT_DOOR = ScannerContext(now=START + 10, session_id=7, room_id=3)
 
 
-def reason(claims=CLAIMS, facts=FACTS, context=AT_DOOR, entry=None):  # type: ignore[no-untyped-def]
+def reason(claims=CLAIMS, facts=FACTS, context=AT_DOOR, entry=None):
     return decide(claims, facts, context, entry).reason
 
 
@@ -166,7 +166,7 @@ def scans(draw: st.DrawFn) -> tuple[TicketClaims, TicketFacts | None, ScannerCon
 
 
 @given(scans())
-def test_valid_only_when_every_check_passes(scan) -> None:  # type: ignore[no-untyped-def]
+def test_valid_only_when_every_check_passes(scan) -> None:
     claims, facts, context, entry = scan
     decision = decide(claims, facts, context, entry)
     everything_fine = (
@@ -186,7 +186,7 @@ def test_valid_only_when_every_check_passes(scan) -> None:  # type: ignore[no-un
 
 
 @given(scans())
-def test_an_entry_only_ever_turns_valid_into_already_entered(scan) -> None:  # type: ignore[no-untyped-def]
+def test_an_entry_only_ever_turns_valid_into_already_entered(scan) -> None:
     claims, facts, context, _ = scan
     before = precheck(claims, facts, context)
     after = decide(claims, facts, context, Entry(START, "east"))
@@ -197,7 +197,7 @@ def test_an_entry_only_ever_turns_valid_into_already_entered(scan) -> None:  # t
 
 
 @given(st.binary(max_size=200) | st.text(max_size=200))
-def test_garbage_is_refused_never_valid(data) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_is_refused_never_valid(data) -> None:
     ring = KeyRing()
     ring.generate_key(1)
     text = data.hex() if isinstance(data, bytes) else data

@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 
 from tests import support
+from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
 from tests.support import Api, ServerProcess, WsClient
-from tests.test_door_api import buy_tickets, code_of, door_session, scan
 
 FREE, SOLD = 0, 2
 

@@ -33,7 +33,7 @@ async def open_session(context: BrowserContext, server: ServerProcess, session_i
     return page
 
 
-def seat(page: Page, seat_id: str):  # type: ignore[no-untyped-def]
+def seat(page: Page, seat_id: str):
     return page.locator(f'[data-testid="seat"][data-seat-id="{seat_id}"]')
 
 
