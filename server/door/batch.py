@@ -13,7 +13,7 @@ One transaction, a handful of set-based statements whatever the batch size (``un
    conflict lists both scans for the organiser. Every scan is stored.
 
 Exits and re-entries: a (session, ticket) with an exit scan in the batch, or of a session
-that allows re-entry, is *sequenced* instead (:mod:`server.door.batch_sequence`): its entry
+that allows re-entry, is *sequenced* instead (see below): its entry
 row is locked and the batch's scans of it are applied in scan-time order after what is
 recorded, each one judged by the pure rules (``already_entered``, ``no_reentry``,
 ``not_inside``). An entry scan of a ticket that went out, in a session without re-entry,
