@@ -13,13 +13,14 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 
 from server.catalog.service import Catalog, SessionRow
 from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Gone, Invalid, NotFound
+from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused, Live
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,10 @@ def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> DomainErro
 
 
 class Sales:
+    # The lock that serialises general-admission sales of a session (a race test turns it
+    # off to show the oversale it prevents).
+    capacity_lock: ClassVar[str] = "FOR NO KEY UPDATE"
+
     def __init__(self, pool: asyncpg.Pool, live: Live, catalog: Catalog) -> None:
         self.pool = pool
         self.live = live
@@ -206,13 +211,28 @@ class Sales:
         prices: list[int],
         currency: str,
     ) -> list[asyncpg.Record]:
-        """General admission: check the capacity under a lock on the session row."""
+        """General admission: the capacity is checked under a lock on the session row,
+        taken *before* the order row is inserted. (Inserting first takes a key-share lock
+        on the session through the foreign key; two buyers holding it then both waiting
+        for ``FOR UPDATE`` deadlock.) ``FOR NO KEY UPDATE`` serialises the general-admission
+        sales of one session without blocking other inserts that reference it."""
         args = self._args(session, request, prices, currency)
         async with conn.transaction():
+            capacity = await conn.fetchval(
+                f"SELECT capacity FROM sessions WHERE id = $1 {self.capacity_lock}", session.id
+            )
             order = await conn.fetchrow(self._ORDER, *args[:10])
             if order is None:
                 return []
-            await self._check_capacity(conn, session, request.places)
+            sold = await conn.fetchval(
+                "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'",
+                session.id,
+            )
+            if sold + request.places > capacity:
+                raise Conflict(
+                    "not_enough_places", "the session is full", available=capacity - sold
+                )
+            await failpoint("sales.ga_checked")
             query = self._TICKETS.format(
                 order="$1::bigint", source="", created="$3::timestamptz AS created_at"
             )
@@ -272,19 +292,6 @@ class Sales:
         log.error(
             "session %s: live mirror dropped after failed repairs; rebuilt on next use", session_id
         )
-
-    async def _check_capacity(
-        self, conn: asyncpg.Connection, session: SessionRow, places: int
-    ) -> None:
-        # Serialise general-admission sales of one session on its row.
-        capacity = await conn.fetchval(
-            "SELECT capacity FROM sessions WHERE id = $1 FOR UPDATE", session.id
-        )
-        sold = await conn.fetchval(
-            "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'", session.id
-        )
-        if sold + places > capacity:
-            raise Conflict("not_enough_places", "the session is full", available=capacity - sold)
 
     async def _seat_ids(self, session: SessionRow) -> tuple[str, ...]:
         if not session.seated or session.seat_plan_id is None:
