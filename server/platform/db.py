@@ -44,15 +44,18 @@ def migration_files() -> list[tuple[int, str, str]]:
 
 
 async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply pending migrations, each in its own transaction. Returns the names applied."""
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version integer PRIMARY KEY, name text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())"
-    )
+    """Apply pending migrations, each in its own transaction. Returns the names applied.
+
+    The lock is taken first: processes starting together on an empty database would
+    otherwise race to create the migrations table itself."""
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK)
     try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         for version, name, sql in migration_files():
             if version in done:
@@ -74,6 +77,7 @@ DB_DOWN = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # e.g. a connection cut during a shutdown
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.ConnectionFailureError,
     TimeoutError,
