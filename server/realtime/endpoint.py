@@ -32,6 +32,7 @@ from server.realtime.protocol import (
     SnapshotFormat,
     error,
     parse_channel,
+    valid_ref,
 )
 from server.realtime.subscriber import Subscriber
 
@@ -92,6 +93,13 @@ class Connection:
             self.reply(error(ErrorCode.BAD_MESSAGE, "a message is an object with a 'type'"))
             return
         ref = message.get("id")
+        if not valid_ref(ref):
+            self.reply(
+                error(
+                    ErrorCode.BAD_MESSAGE, "'id' is a string of 64 characters or less or an integer"
+                )
+            )
+            return
         kind = message.get("type")
         try:
             if kind == ClientType.SUBSCRIBE:

@@ -76,7 +76,7 @@ def parse_channel(channel: object) -> tuple[ChannelKind, int]:
     if not isinstance(channel, str):
         raise ValueError("channel must be a string")
     kind, _, ident = channel.partition(":")
-    if not ident.isdigit() or len(ident) > 18:
+    if not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
         raise ValueError("channel id must be a number")
     return ChannelKind(kind), int(ident)
 
@@ -104,7 +104,22 @@ class Codec:
             if isinstance(data, str):
                 raise ValueError("msgpack frames are binary")
             return msgpack.unpackb(data, raw=False, strict_map_key=True)
-        return json.loads(data)
+        return json.loads(data, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    """JSON has no NaN or Infinity (Python's parser accepts them by default)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+MAX_REF = 64  # characters of a string ``id``
+
+
+def valid_ref(ref: object) -> bool:
+    """A request ``id`` is echoed in the reply: a short string or a safe integer."""
+    if ref is None or (isinstance(ref, str) and len(ref) <= MAX_REF):
+        return True
+    return type(ref) is int and abs(ref) <= 2**53
 
 
 JSON = Codec(binary=False)

@@ -283,6 +283,31 @@ async def test_every_bad_frame_gets_its_error_code_and_the_connection_stays_usab
         ),
         (json.dumps({"type": "unsubscribe", "channel": mine, "id": 9}), 9, "not_subscribed"),
         (json.dumps({"type": "auth", "token": "forged.token", "id": 10}), 10, "invalid_token"),
+        (
+            json.dumps(
+                {
+                    "type": "subscribe",
+                    "channel": mine,
+                    "since": {"epoch": "e", "seq": True},
+                    "id": 11,
+                }
+            ),
+            11,
+            "bad_message",
+        ),
+        ('{"type": "ping", "id": NaN}', None, "bad_frame"),
+        ('{"type": "ping", "n": Infinity, "id": 12}', None, "bad_frame"),
+        (
+            json.dumps({"type": "subscribe", "channel": "seats:\u0661\u0662", "id": 13}),
+            13,
+            "unknown_channel",
+        ),
+        (
+            json.dumps({"type": "subscribe", "channel": "seats:" + "9" * 30, "id": 14}),
+            14,
+            "unknown_channel",
+        ),
+        (json.dumps({"type": "ping", "id": {"deep": [1, 2, 3]}}), None, "bad_message"),
     ]
     client = await WsClient.connect(server.ws_url)
     for n, (frame, ref, code) in enumerate(cases):
