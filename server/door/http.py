@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -47,12 +49,13 @@ async def ticket_code(request: Request) -> Response:
     )
     code: str = info["code"]
     if fmt == "svg":
-        return Response(qr_svg(code), media_type="image/svg+xml")
+        return Response(await asyncio.to_thread(qr_svg, code), media_type="image/svg+xml")
     if fmt == "png":
-        return Response(qr_png(code), media_type="image/png")
+        return Response(await asyncio.to_thread(qr_png, code), media_type="image/png")
     if fmt == "pdf":
         ticket = info["ticket"]
-        pdf = ticket_pdf(
+        pdf = await asyncio.to_thread(
+            ticket_pdf,
             code=code,
             event=info["event_name"],
             session_start=info["starts_at"][:16].replace("T", " "),

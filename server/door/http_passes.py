@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -163,11 +164,12 @@ async def pass_code(request: Request) -> Response:
         raise Invalid("invalid_format", "format is text, svg, png or pdf")
     code, info = await _passes(request).code(path_id(request, "pass_id"))
     if fmt == "svg":
-        return Response(qr_svg(code), media_type="image/svg+xml")
+        return Response(await asyncio.to_thread(qr_svg, code), media_type="image/svg+xml")
     if fmt == "png":
-        return Response(qr_png(code), media_type="image/png")
+        return Response(await asyncio.to_thread(qr_png, code), media_type="image/png")
     if fmt == "pdf":
-        pdf = ticket_pdf(
+        pdf = await asyncio.to_thread(
+            ticket_pdf,
             code=code,
             event=f"Pass {info['id']}",
             session_start=f"{info['valid_from'][:10]} - {info['valid_until'][:10]}",

@@ -9,6 +9,7 @@ once: the answer is a bearer token holding only the ``entry_check`` role, issued
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -160,7 +161,9 @@ async def enrolment_svg(request: Request) -> Response:
         )
     if code is None:
         raise NotFound.of("pending enrolment")
-    return Response(qr_svg(config_url(request, code)), media_type="image/svg+xml")
+    return Response(
+        await asyncio.to_thread(qr_svg, config_url(request, code)), media_type="image/svg+xml"
+    )
 
 
 async def enrol(request: Request) -> JSONResponse:
