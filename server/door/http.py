@@ -273,7 +273,9 @@ async def retire_signing_key(request: Request) -> JSONResponse:
       409: {description: "key_active: rotate first"}
     """
     require(request.state.principal, Role.ADMIN)
-    result = await retire_key(request.app.state.pool, path_id(request, "key_id"))
+    result = await retire_key(
+        request.app.state.pool, path_id(request, "key_id", minimum=0, maximum=255)
+    )
     request.app.state.keys.forget()
     return JSONResponse(result)
 

@@ -8,23 +8,42 @@ from typing import Any, TypeVar, cast
 
 from starlette.requests import Request
 
-from server.platform.errors import Invalid
+from server.platform.errors import Invalid, TooLarge
 
 MAX_BODY = 4 * 1024 * 1024
 T = TypeVar("T")
 
 
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, read no further than ``limit`` bytes: a larger one is refused (413) as
+    soon as its ``Content-Length`` says so, or once that many bytes have arrived."""
+    declared = request.headers.get("content-length", "")
+    too_large = TooLarge("body_too_large", f"bodies are limited to {limit} bytes")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise Invalid("body_too_large", f"bodies are limited to {MAX_BODY} bytes")
+    raw = await read_body(request)
     if not raw:
         if required:
             raise Invalid("invalid_json", "a JSON object body is required")
         return {}
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
         raise Invalid("invalid_json", "the body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise Invalid("invalid_json", "the body must be a JSON object")
@@ -88,11 +107,12 @@ def timestamp(body: dict[str, Any], name: str) -> datetime:
     return value
 
 
-def path_id(request: Request, name: str) -> int:
+def path_id(request: Request, name: str, *, minimum: int = 1, maximum: int = ID_MAX) -> int:
+    """An id in the path (Starlette's ``int`` convertor), within the column's range."""
     raw = request.path_params[name]
-    if isinstance(raw, int) and 0 < raw <= ID_MAX:
+    if isinstance(raw, int) and minimum <= raw <= maximum:
         return raw
-    raise Invalid("invalid_id", f"'{name}' must be a number from 1 to {ID_MAX}")
+    raise Invalid("invalid_id", f"'{name}' must be a number from {minimum} to {maximum}")
 
 
 def query_id(request: Request, name: str, *, required: bool = True) -> int | None:
