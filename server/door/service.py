@@ -35,9 +35,22 @@ from server.door.passes import PassScanner, bundle_passes
 from server.door.requests import ScanRequest
 from server.door.verify import verify_many
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, NotFound
+from server.platform.errors import Conflict, DomainError, Mismatch, NotFound
 
 log = logging.getLogger(__name__)
+
+
+def _check_retry(replay: Any, claims: TicketClaims | CodeError, request: ScanRequest) -> None:
+    """A stored scan under the same (device, nonce) must be this scan's retry: the same
+    ticket, the same direction. (A code that named no known ticket is not compared.)"""
+    _, _, _, _, ticket_id, mode = replay
+    same_ticket = ticket_id is None or (
+        isinstance(claims, TicketClaims)
+        and claims.scope is TicketScope.SESSION
+        and claims.ticket_id == ticket_id
+    )
+    if not same_ticket or (mode is not None and mode != request.mode.value):
+        raise Mismatch("nonce_mismatch", "this nonce was used for another scan; send a new nonce")
 
 
 def _verify(code: str, public_keys: dict[int, bytes]) -> TicketClaims | CodeError:
@@ -112,6 +125,7 @@ class DoorService:
         async with connection(self.pool) as conn:
             row = await conn.fetchrow(_ONLINE_FACTS, device, request.nonce, ticket_id, seed)
             if row["replay"] is not None:
+                _check_retry(row["replay"], claims, request)
                 return await self._replayed(conn, row["replay"])
             facts = _ticket_facts(row)
             ticket = _ticket_json(row)
@@ -140,6 +154,7 @@ class DoorService:
                     device,
                     request.nonce,
                 )
+                _check_retry(replay, claims, request)
                 return await self._replayed(conn, replay)
         await self._count_online(scan_id, request, decision, ticket_id, counted)
         body = result_json(scan_id, decision, ticket)

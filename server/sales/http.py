@@ -232,7 +232,8 @@ async def create_order(request: Request) -> JSONResponse:
     responses:
       201: {description: order with tickets}
       200: {description: the same order, replayed}
-      409: {description: "seats_not_held, sales_closed, idempotency_key_reused"}
+      409: {description: "seats_not_held, sales_closed"}
+      422: {description: "idempotency_key_mismatch: the key was used for another order"}
       503: {description: "database_unavailable: nothing was sold, the hold is kept"}
     """
     state = request.app.state

@@ -19,7 +19,7 @@ import asyncpg
 
 from server.catalog.service import Catalog, SessionRow
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, Gone, Invalid, NotFound
+from server.platform.errors import Conflict, DomainError, Gone, Invalid, Mismatch, NotFound
 from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused, Live
 
@@ -76,6 +76,22 @@ def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> DomainErro
     elif exc.reason == "hold_expired":
         kind = Gone
     return kind(exc.reason, messages.get(exc.reason, exc.reason), **details)
+
+
+def same_order(previous: dict[str, Any], request: OrderRequest) -> bool:
+    """Whether a committed order is what ``request`` asks (its retry), line for line."""
+
+    def key(seat: int | None, tariff: int) -> tuple[int, int]:
+        return (-1 if seat is None else seat, tariff)
+
+    return (
+        previous["session_id"] == request.session_id
+        and previous["hold_token"] == request.hold_token
+        and previous["kind"] == request.kind
+        and previous["buyer_name"] == request.buyer_name
+        and sorted(key(t["seat_idx"], t["tariff_id"]) for t in previous["tickets"])
+        == sorted(key(line.seat_idx, line.tariff_id) for line in request.lines)
+    )
 
 
 class Sales:
@@ -150,9 +166,11 @@ class Sales:
             if otherwise is None:
                 raise Conflict("order_in_progress", "the same order is being committed; retry")
             raise otherwise
-        if previous["hold_token"] != request.hold_token:
-            raise Conflict(
-                "idempotency_key_reused", "this idempotency key belongs to another order"
+        if not same_order(previous, request):
+            raise Mismatch(
+                "idempotency_key_mismatch",
+                "this idempotency key was used for a different order; use a new key",
+                order_id=previous["id"],
             )
         return previous, False
 

@@ -162,6 +162,22 @@ async def test_a_retried_scan_returns_the_first_result(admin: Api, buyer: Api) -
     assert rows[0]["n"] == 1
 
 
+async def test_a_nonce_reused_for_another_ticket_is_refused_as_a_mismatch(
+    admin: Api, buyer: Api
+) -> None:
+    session = await door_session(admin)
+    _, (first, second) = await buy_tickets(buyer, session, 2)
+    once = await scan(admin, await code_of(admin, first), nonce="reused-nonce-1")
+    assert once["result"] == "valid"
+    r = await admin.http.post(
+        "/api/scan",
+        json={"code": await code_of(admin, second), "nonce": "reused-nonce-1", "door": "main"},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "nonce_mismatch"
+    rows = await db_fetch("SELECT count(*) AS n FROM entries WHERE ticket_id = $1", second)
+    assert rows[0]["n"] == 0  # the second ticket was not let in under the first's nonce
+
+
 async def test_refusals_wrong_session_not_yet_valid_forged_unknown(admin: Api, buyer: Api) -> None:
     session = await door_session(admin)
     later = await door_session(admin, starts_in=timedelta(days=3))

@@ -96,6 +96,28 @@ async def test_retried_order_with_same_key_sells_once(admin: Api, buyer: Api) ->
     assert await sold_in_postgres(s.id) == {0}
 
 
+async def test_a_key_reused_for_a_different_order_is_refused_as_a_mismatch(
+    admin: Api, buyer: Api
+) -> None:
+    s = await admin.create_session()
+    token = (await buyer.hold(s.id, s.seat_ids[:2])).json()["token"]
+    first = await buyer.buy(s.id, token, s.seat_ids[:1], s.tariff_ids[0], key="mismatch-key-01")
+    assert first.status_code == 201
+    other_tariff = await buyer.buy(
+        s.id, token, s.seat_ids[:1], s.tariff_ids[1], key="mismatch-key-01"
+    )
+    other_seats = await buyer.buy(
+        s.id, token, s.seat_ids[:2], s.tariff_ids[0], key="mismatch-key-01"
+    )
+    for r in (other_tariff, other_seats):
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "idempotency_key_mismatch"
+        assert r.json()["error"]["order_id"] == first.json()["id"]
+    same = await buyer.buy(s.id, token, s.seat_ids[:1], s.tariff_ids[0], key="mismatch-key-01")
+    assert same.status_code == 200 and same.json()["id"] == first.json()["id"]
+    assert await sold_in_postgres(s.id) == {0}
+
+
 async def test_cannot_buy_seats_held_by_someone_else(admin: Api, buyer: Api) -> None:
     s = await admin.create_session()
     mine = (await buyer.hold(s.id, s.seat_ids[:1])).json()["token"]
