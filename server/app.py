@@ -46,6 +46,7 @@ from server.sales import http as sales_http
 from server.sales.service import Sales
 from server.seating.feed import SeatFeed
 from server.seating.live import Live
+from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
 from server.web.errors import domain_error_handler, http_error, server_error
 
@@ -112,14 +113,16 @@ async def wire(state: Any, settings: Settings) -> None:
     live = Live(client, catalog.session_facts, settings.log_length)
     keys = KeyStore(pool)
     door_live = DoorLive(live, partial(counts_from_postgres, pool))
-    door = DoorService(pool, keys, door_live)
+    outbox = Outbox(pool, live)
+    door = DoorService(pool, keys, door_live, outbox)
     registry = ChannelRegistry(client, settings.batch_window_ms)
     registry.add(SeatFeed(live, catalog.session))
     registry.add(DoorFeed(door_live, catalog.session))
     signer = TokenSigner(await load_secret(pool))
     state.settings, state.pool, state.redis = settings, pool, client
     state.catalog, state.live, state.registry = catalog, live, registry
-    state.sales = Sales(pool, live, catalog)
+    state.outbox = outbox
+    state.sales = Sales(pool, live, catalog, outbox)
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
     state.ws = WebSocketEndpoint(registry, signer, [scan_handler(door)], settings.send_buffer_bytes)
@@ -146,15 +149,20 @@ def create_app(settings: Settings | None = None) -> Guichet:
         state = app.state
         await wire(state, settings)
         await state.registry.start()
-        sweeper = asyncio.create_task(
-            run_sweeper(state.live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
-        )
+        workers = [
+            asyncio.create_task(
+                run_sweeper(state.live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
+            ),
+            asyncio.create_task(state.outbox.run()),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await state.registry.stop()
             shutdown_workers()
             await state.redis.aclose()

@@ -11,7 +11,9 @@ from starlette.routing import Route
 from server.identity.auth import require
 from server.identity.roles import Role
 from server.platform.errors import Conflict, Invalid
+from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused
+from server.seating.outbox import Op, record
 from server.web.requests import field, id_field, json_body, path_id, string_list, timestamp
 
 
@@ -133,8 +135,9 @@ async def import_plan(request: Request) -> JSONResponse:
     body = await json_body(request)
     state = _state(request)
     plan = await state.catalog.import_plan(path_id(request, "room_id"), body)
-    for session_id in plan["moved_sessions"]:
-        await state.live.invalidate(session_id)
+    await failpoint("catalog.plan_after_commit")
+    for session_id, entry in zip(plan["moved_sessions"], plan.pop("outbox"), strict=True):
+        await state.outbox.apply_now(entry, session_id, Op.RELOAD)
     return JSONResponse(plan, 201)
 
 
@@ -278,11 +281,15 @@ async def set_blocked(request: Request) -> JSONResponse:
                 session_id,
                 indices,
             )
+        # The mirror refuses seats that are held or sold, so it is told inside the
+        # transaction; the outbox entry marks it applied should the commit be retried.
+        entry = await record(conn, session_id, Op.BLOCK, {"seats": indices, "blocked": blocked})
         try:
-            seq = await state.live.block(session_id, indices, blocked)
+            seq = await state.live.block(session_id, indices, blocked, outbox_id=entry)
         except HoldRefused as exc:
             taken = [seat_ids[indices.index(i)] for i in exc.seats]
             raise Conflict("seats_taken", "some seats are held or sold", seats=taken) from exc
+    state.outbox.done(entry)
     return JSONResponse({"seq": seq})
 
 

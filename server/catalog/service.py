@@ -18,6 +18,7 @@ from seatmap.plan import PlanError, SeatPlan, dropped_seats, parse_plan, plan_to
 from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Invalid, NotFound
 from server.seating.live import SessionFacts
+from server.seating.outbox import Op, record
 
 SESSION_TTL = 1.0
 
@@ -114,7 +115,10 @@ class Catalog:
 
     async def session_facts(self, session_id: int) -> SessionFacts:
         """Sold and blocked seats from Postgres: what the Redis mirror is rebuilt from."""
-        async with connection(self.pool) as conn:
+        async with (
+            connection(self.pool) as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
             row = await conn.fetchrow(
                 "SELECT s.seated, s.capacity, p.seat_count FROM sessions s"
                 " LEFT JOIN seat_plans p ON p.id = s.seat_plan_id WHERE s.id = $1",
@@ -132,13 +136,19 @@ class Catalog:
                     "SELECT seat_idx FROM blocked_seats WHERE session_id = $1", session_id
                 )
             ]
+            applied = [
+                r["id"]
+                for r in await conn.fetch("SELECT id FROM outbox WHERE session_id = $1", session_id)
+            ]
         sold_seats = [r["seat_idx"] for r in sold_rows if r["seat_idx"] is not None]
         if row["seated"]:
             seat_count = row["seat_count"]
             capacity = seat_count - len(set(blocked) - set(sold_seats))
         else:
             seat_count, capacity = 0, row["capacity"]
-        return SessionFacts(session_id, seat_count, capacity, len(sold_rows), sold_seats, blocked)
+        return SessionFacts(
+            session_id, seat_count, capacity, len(sold_rows), sold_seats, blocked, applied
+        )
 
     async def list_sessions(self, upcoming_only: bool) -> list[dict[str, Any]]:
         query = (
@@ -288,6 +298,7 @@ class Catalog:
             await conn.execute("UPDATE rooms SET seat_plan_id = $1 WHERE id = $2", plan_id, room_id)
             if moved:
                 await self._move_sessions(conn, old_plan_id, plan_id, moved)
+            reloads = [await record(conn, s, Op.RELOAD) for s in moved]
         for session_id in moved:
             self._sessions.pop(session_id, None)
         return {
@@ -296,6 +307,7 @@ class Catalog:
             "name": plan.name,
             "seat_count": len(plan.seats),
             "moved_sessions": moved,
+            "outbox": reloads,
         }
 
     async def _refuse_dropping_sold(

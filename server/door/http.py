@@ -181,7 +181,8 @@ async def door_settings(request: Request) -> JSONResponse:
 
 
 def _release(request: Request) -> ReservationRelease:
-    return ReservationRelease(request.app.state.pool, request.app.state.door_live)
+    state = request.app.state
+    return ReservationRelease(state.pool, state.door_live, state.outbox)
 
 
 def _minutes(raw: object) -> int:

@@ -26,7 +26,6 @@ Scanning a pass for a session (:class:`PassScanner`), online or uploaded offline
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -44,6 +43,7 @@ from server.door.requests import ScanRequest
 from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Invalid, NotFound
 from server.seating.live import HoldRefused, Live
+from server.seating.outbox import Op, Outbox, record
 
 log = logging.getLogger(__name__)
 
@@ -278,13 +278,14 @@ class _Hold:
     token: str
     seats: list[int] = field(default_factory=list)
     places: int = 0
+    outbox_entry: int = 0  # once booked: the entry that marks it sold in the mirror
 
 
 class PassScanner:
-    def __init__(self, pool: asyncpg.Pool, live: Live) -> None:
+    def __init__(self, pool: asyncpg.Pool, live: Live, outbox: Outbox) -> None:
         self.pool = pool
         self.live = live
-        self._repairs: set[asyncio.Task[None]] = set()
+        self.outbox = outbox
 
     async def scan(
         self, device: str, request: ScanRequest, claims: TicketClaims, *, offline: bool = False
@@ -486,7 +487,9 @@ class PassScanner:
             async with conn.transaction():
                 if hold.places:
                     capacity = await conn.fetchval(
-                        "SELECT capacity FROM sessions WHERE id = $1 FOR UPDATE", session_id
+                        # the lock general-admission sales take (server/sales/service.py)
+                        "SELECT capacity FROM sessions WHERE id = $1 FOR NO KEY UPDATE",
+                        session_id,
                     )
                     sold = await conn.fetchval(
                         "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'",
@@ -505,6 +508,12 @@ class PassScanner:
                     tariff["id"],
                     row["id"],
                 )
+                hold.outbox_entry = await record(
+                    conn,
+                    session_id,
+                    Op.SELL,
+                    {"token": hold.token, "seats": hold.seats, "quantity": hold.places},
+                )
         except asyncpg.UniqueViolationError:
             log.error(
                 "pass %s: seat %s of session %s sold in postgres", row["id"], hold.seats, session_id
@@ -517,25 +526,10 @@ class PassScanner:
             await self.live.release(hold.session_id, hold.token, None)
 
     async def _sell(self, hold: _Hold) -> None:
-        """The booking committed: the held seat becomes sold, live. If Redis fails, retry in
-        the background, then drop the mirror (rebuilt from Postgres, which has the ticket)."""
-        try:
-            await self.live.sell(hold.session_id, hold.token, hold.seats, hold.places)
-        except DomainError:
-            task = asyncio.create_task(self._repair(hold))
-            self._repairs.add(task)
-            task.add_done_callback(self._repairs.discard)
-
-    async def _repair(self, hold: _Hold) -> None:
-        for attempt in range(5):
-            await asyncio.sleep(0.2 * 2**attempt)
-            try:
-                await self.live.sell(hold.session_id, hold.token, hold.seats, hold.places)
-                return
-            except DomainError:
-                continue
-        with contextlib.suppress(DomainError):
-            await self.live.invalidate(hold.session_id)
+        """The booking committed: the held seat becomes sold, live (or, if Redis fails, by
+        the outbox worker)."""
+        args = {"token": hold.token, "seats": hold.seats, "quantity": hold.places}
+        await self.outbox.apply_now(hold.outbox_entry, hold.session_id, Op.SELL, args)
 
 
 def _facts(row: asyncpg.Record, claims: TicketClaims, booked: list[int]) -> PassFacts | None:

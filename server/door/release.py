@@ -21,6 +21,8 @@ import asyncpg
 from server.door.counters import DoorLive
 from server.platform.db import connection
 from server.platform.errors import Conflict, NotFound
+from server.platform.failpoints import failpoint
+from server.seating.outbox import Op, Outbox, record
 
 DEFAULT_MINUTES = 15
 
@@ -40,9 +42,10 @@ ORDER BY t.id
 
 
 class ReservationRelease:
-    def __init__(self, pool: asyncpg.Pool, door_live: DoorLive) -> None:
+    def __init__(self, pool: asyncpg.Pool, door_live: DoorLive, outbox: Outbox) -> None:
         self.pool = pool
         self.live = door_live
+        self.outbox = outbox
 
     async def preview(self, session_id: int, older_than_minutes: int) -> dict[str, Any]:
         async with connection(self.pool) as conn:
@@ -75,10 +78,12 @@ class ReservationRelease:
                 ids,
                 [r["code_seed"] for r in rows],
             )
-        seats = [r["seat_idx"] for r in rows if r["seat_idx"] is not None]
-        places = sum(1 for r in rows if r["seat_idx"] is None)
+            seats = [r["seat_idx"] for r in rows if r["seat_idx"] is not None]
+            args = {"seats": seats, "places": sum(1 for r in rows if r["seat_idx"] is None)}
+            entry = await record(conn, session_id, Op.UNSELL, args) if rows else 0
         if rows:
-            await self.live.seats.unsell(session_id, seats, places)
+            await failpoint("door.release_after_commit")
+            await self.outbox.apply_now(entry, session_id, Op.UNSELL, args)
             revoked = [f"{r['id']}:{bytes(r['code_seed']).hex()}" for r in rows]
             await self.live.publish(session_id, {"revoked": revoked})
         return {**_summary(session_id, older_than_minutes, rows), "released": True}

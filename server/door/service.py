@@ -36,6 +36,8 @@ from server.door.requests import ScanRequest
 from server.door.verify import verify_many
 from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Mismatch, NotFound
+from server.platform.failpoints import failpoint
+from server.seating.outbox import Op, Outbox, record
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +110,14 @@ LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
 
 
 class DoorService:
-    def __init__(self, pool: asyncpg.Pool, keys: KeyStore, door_live: DoorLive) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, keys: KeyStore, door_live: DoorLive, outbox: Outbox
+    ) -> None:
         self.pool = pool
         self.keys = keys
         self.live = door_live
-        self.passes = PassScanner(pool, door_live.seats)
+        self.outbox = outbox
+        self.passes = PassScanner(pool, door_live.seats, outbox)
 
     # -- online scan -----------------------------------------------------------------------
 
@@ -344,12 +349,12 @@ class DoorService:
                 ticket_id,
                 row["code_seed"],
             )
+            seat = row["seat_idx"]
+            args = {"seats": [] if seat is None else [seat], "places": 1 if seat is None else 0}
+            entry = await record(conn, row["session_id"], Op.UNSELL, args)
         session_id: int = row["session_id"]
-        seat = row["seat_idx"]
-        if seat is None:
-            await self.live.seats.unsell(session_id, [], 1)
-        else:
-            await self.live.seats.unsell(session_id, [seat], 0)
+        await failpoint("door.refund_after_commit")
+        await self.outbox.apply_now(entry, session_id, Op.UNSELL, args)
         code_ref = f"{ticket_id}:{bytes(row['code_seed']).hex()}"
         await self.live.publish(session_id, {"revoked": [code_ref]})
         return {"id": ticket_id, "status": "refunded", "revoked": code_ref}

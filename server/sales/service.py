@@ -8,7 +8,6 @@ that fails, the rebuild from Postgres repairs the mirror.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -22,9 +21,9 @@ from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Gone, Invalid, Mismatch, NotFound
 from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused, Live
+from server.seating.outbox import Op, Outbox, record
 
 log = logging.getLogger(__name__)
-REPAIR_ATTEMPTS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +77,11 @@ def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> DomainErro
     return kind(exc.reason, messages.get(exc.reason, exc.reason), **details)
 
 
+def sell_args(request: OrderRequest) -> dict[str, Any]:
+    """What the mirror needs to mark the order sold (an outbox entry's arguments)."""
+    return {"token": request.hold_token, "seats": request.seats, "quantity": request.places}
+
+
 def same_order(previous: dict[str, Any], request: OrderRequest) -> bool:
     """Whether a committed order is what ``request`` asks (its retry), line for line."""
 
@@ -99,11 +103,11 @@ class Sales:
     # off to show the oversale it prevents).
     capacity_lock: ClassVar[str] = "FOR NO KEY UPDATE"
 
-    def __init__(self, pool: asyncpg.Pool, live: Live, catalog: Catalog) -> None:
+    def __init__(self, pool: asyncpg.Pool, live: Live, catalog: Catalog, outbox: Outbox) -> None:
         self.pool = pool
         self.live = live
         self.catalog = catalog
-        self._repairs: set[asyncio.Task[None]] = set()
+        self.outbox = outbox
 
     async def existing_order(self, idempotency_key: str) -> dict[str, Any] | None:
         async with connection(self.pool) as conn:
@@ -138,24 +142,40 @@ class Sales:
             return await self._replay(request, refusal)
 
         prices = [tariffs[line.tariff_id]["price_cents"] for line in request.lines]
-        async with connection(self.pool) as conn:
-            try:
-                insert = self._insert_with_capacity if request.places else self._insert
-                rows = await insert(conn, session, request, prices, currencies.pop())
-            except asyncpg.UniqueViolationError as exc:
-                log.error("double sale refused by postgres for session %s", session.id)
-                raise Conflict("seats_taken", "some seats were sold meanwhile") from exc
+        rows, entry = await self._commit(session, request, prices, currencies.pop())
         if not rows:  # a concurrent retry of the same request committed first
             return await self._replay(request, None)
         order = await self._order_json(session, request, rows, tariffs, sum(prices))
-        try:
-            await self.live.sell(session.id, request.hold_token, request.seats, request.places)
-        except DomainError:
-            log.warning("order %s committed; live mirror not updated yet, repairing", order["id"])
-            task = asyncio.create_task(self._repair_mirror(session.id, request))
-            self._repairs.add(task)
-            task.add_done_callback(self._repairs.discard)
+        await failpoint("sales.after_commit")
+        await self.outbox.apply_now(entry, session.id, Op.SELL, sell_args(request))
         return order, True
+
+    async def _commit(
+        self, session: SessionRow, request: OrderRequest, prices: list[int], currency: str
+    ) -> tuple[list[asyncpg.Record], int]:
+        """The order, its tickets and its outbox entry, in one transaction."""
+        async with connection(self.pool) as conn:
+            try:
+                insert = self._insert_with_capacity if request.places else self._insert
+                return await insert(conn, session, request, prices, currency)
+            except asyncpg.UniqueViolationError as exc:
+                log.error("double sale refused by postgres for session %s", session.id)
+                await self._repair_seats(conn, session.id, request.seats)
+                raise Conflict("seats_taken", "some seats were sold meanwhile") from exc
+
+    async def _repair_seats(
+        self, conn: asyncpg.Connection, session_id: int, seats: list[int]
+    ) -> None:
+        """Postgres sold some of these seats and the mirror did not know: mark them sold
+        (whoever holds them) so nobody else is offered them."""
+        sold = await conn.fetch(
+            "SELECT seat_idx FROM tickets WHERE session_id = $1 AND status = 'active'"
+            " AND seat_idx = ANY($2::int[])",
+            session_id,
+            seats,
+        )
+        with contextlib.suppress(DomainError):
+            await self.live.sell(session_id, "repair", [r["seat_idx"] for r in sold], 0)
 
     async def _replay(
         self, request: OrderRequest, otherwise: DomainError | None
@@ -179,6 +199,10 @@ class Sales:
         " buyer_email, total_cents, currency, created_by, kind)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, created_at"
+    )
+    _OUTBOX = (
+        "INSERT INTO outbox (session_id, op, args) SELECT $2, 'sell', $14::jsonb FROM o"
+        " RETURNING id"
     )
     _TICKETS = (
         "INSERT INTO tickets (order_id, session_id, seat_idx, tariff_id, price_cents)"
@@ -214,12 +238,19 @@ class Sales:
         request: OrderRequest,
         prices: list[int],
         currency: str,
-    ) -> list[asyncpg.Record]:
-        """Order and tickets in one statement (one round trip, its own transaction)."""
-        query = f"WITH o AS ({self._ORDER}) " + self._TICKETS.format(
-            order="o.id", source="o,", created="(SELECT created_at FROM o) AS created_at"
+    ) -> tuple[list[asyncpg.Record], int]:
+        """Order, tickets and outbox entry in one statement (one round trip, one
+        transaction)."""
+        query = (
+            f"WITH o AS ({self._ORDER}), ob AS ({self._OUTBOX}) "
+            + self._TICKETS.format(
+                order="o.id", source="o,", created="(SELECT created_at FROM o) AS created_at"
+            )
+            + ", (SELECT id FROM ob) AS outbox_id"
         )
-        return list(await conn.fetch(query, *self._args(session, request, prices, currency)))
+        args = self._args(session, request, prices, currency)
+        rows = list(await conn.fetch(query, *args, json.dumps(sell_args(request))))
+        return rows, (rows[0]["outbox_id"] if rows else 0)
 
     async def _insert_with_capacity(
         self,
@@ -228,7 +259,7 @@ class Sales:
         request: OrderRequest,
         prices: list[int],
         currency: str,
-    ) -> list[asyncpg.Record]:
+    ) -> tuple[list[asyncpg.Record], int]:
         """General admission: the capacity is checked under a lock on the session row,
         taken *before* the order row is inserted. (Inserting first takes a key-share lock
         on the session through the foreign key; two buyers holding it then both waiting
@@ -241,7 +272,7 @@ class Sales:
             )
             order = await conn.fetchrow(self._ORDER, *args[:10])
             if order is None:
-                return []
+                return [], 0
             sold = await conn.fetchval(
                 "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'",
                 session.id,
@@ -255,9 +286,11 @@ class Sales:
                 order="$1::bigint", source="", created="$3::timestamptz AS created_at"
             )
             query = query.replace("$11", "$4").replace("$12", "$5").replace("$13", "$6")
-            return list(
+            rows = list(
                 await conn.fetch(query, order["id"], session.id, order["created_at"], *args[10:])
             )
+            entry = await record(conn, session.id, Op.SELL, sell_args(request))
+            return rows, entry
 
     async def _order_json(
         self,
@@ -294,22 +327,6 @@ class Sales:
                 for t in tickets
             ],
         }
-
-    async def _repair_mirror(self, session_id: int, request: OrderRequest) -> None:
-        """The order is committed but Redis missed it: retry, then rebuild the session's mirror
-        from Postgres so a sold seat is never shown free when its hold expires."""
-        for attempt in range(REPAIR_ATTEMPTS):
-            await asyncio.sleep(0.2 * 2**attempt)
-            try:
-                await self.live.sell(session_id, request.hold_token, request.seats, request.places)
-                return
-            except DomainError:
-                continue
-        with contextlib.suppress(DomainError):
-            await self.live.invalidate(session_id)
-        log.error(
-            "session %s: live mirror dropped after failed repairs; rebuilt on next use", session_id
-        )
 
     async def _seat_ids(self, session: SessionRow) -> tuple[str, ...]:
         if not session.seated or session.seat_plan_id is None:

@@ -49,6 +49,8 @@ class SessionFacts:
     sold: int
     sold_seats: Sequence[int]
     blocked_seats: Sequence[int]
+    # Outbox entries pending in the same snapshot: their effect is in these facts.
+    applied: Sequence[int] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,16 @@ class Live:
         reply = await self._run(
             "session_load",
             [k.meta, k.seats, k.log, k.exp],
-            [new_epoch(), facts.capacity, facts.sold, facts.seat_count, k.channel, *pairs],
+            [
+                new_epoch(),
+                facts.capacity,
+                facts.sold,
+                facts.seat_count,
+                k.channel,
+                len(facts.applied),
+                *facts.applied,
+                *pairs,
+            ],
         )
         if reply[0] == b"loaded":
             log.info("session %s mirror rebuilt from postgres, epoch %s", session_id, reply[1])
@@ -288,30 +299,42 @@ class Live:
             raise HoldRefused("places_not_held", available=int(reply[1]))
         raise HoldRefused("unknown_hold" if status == "unknown_token" else "hold_expired")
 
-    async def sell(self, session_id: int, token: str, seats: Sequence[int], quantity: int) -> int:
+    async def sell(
+        self,
+        session_id: int,
+        token: str,
+        seats: Sequence[int],
+        quantity: int,
+        outbox_id: int = 0,
+    ) -> int:
+        """Mark seats and places sold (they leave the hold), once per outbox entry."""
         k = Keys(session_id)
         tok, toks = k.token(token)
         reply = await self._run_loaded(
             session_id,
             "holds_sell",
             [k.meta, k.seats, k.log, k.exp, tok, toks],
-            [token, self.log_length, k.channel, quantity, *seats],
+            [token, self.log_length, k.channel, quantity, outbox_id, *seats],
         )
         return int(reply[1])
 
-    async def block(self, session_id: int, seats: Sequence[int], blocked: bool) -> int:
+    async def block(
+        self, session_id: int, seats: Sequence[int], blocked: bool, outbox_id: int = 0
+    ) -> int:
         k = Keys(session_id)
         reply = await self._run_loaded(
             session_id,
             "seats_block",
             [k.meta, k.seats, k.log],
-            [self.log_length, k.channel, "1" if blocked else "0", *sorted(set(seats))],
+            [self.log_length, k.channel, "1" if blocked else "0", outbox_id, *sorted(set(seats))],
         )
         if reply[0] == b"taken":
             raise HoldRefused("seats_taken", seats=[int(i) for i in reply[1]])
         return int(reply[1])
 
-    async def unsell(self, session_id: int, seats: Sequence[int], places: int) -> None:
+    async def unsell(
+        self, session_id: int, seats: Sequence[int], places: int, outbox_id: int = 0
+    ) -> None:
         """Free refunded seats/places in the seat mirror and push the change live.
 
         A session whose mirror is not loaded needs nothing: it is rebuilt from Postgres,
@@ -321,7 +344,7 @@ class Live:
         await self._run(
             "seats_unsell",
             [k.meta, k.seats, k.log],
-            [self.log_length, k.channel, places, *sorted(set(seats))],
+            [self.log_length, k.channel, places, outbox_id, *sorted(set(seats))],
         )
 
     async def expire_due(self, session_id: int, limit: int = 500) -> int:

@@ -95,7 +95,7 @@ async def insert_concurrently(pool: asyncpg.Pool, session_id: int, orders: int) 
     catalog = Catalog(pool)
     session = await catalog.session(session_id)
     tariff = next(iter(await catalog.tariffs(session_id)))
-    sales = Sales(pool, cast(Any, None), catalog)
+    sales = Sales(pool, cast(Any, None), catalog, cast(Any, None))
     outcome: Counter[str] = Counter()
 
     async def one() -> None:

@@ -20,3 +20,11 @@ local function publish_change(meta_key, log_key, channel, loglen, changes)
   redis.call('PUBLISH', channel, payload)
   return seq
 end
+
+-- Whether an outbox entry (see server/seating/outbox.py) is applied here for the first time;
+-- marks it applied for a day. Entry '0' is no entry (always applied).
+local function first_apply(meta_key, outbox_id)
+  if outbox_id == '0' then return true end
+  local marker = string.sub(meta_key, 1, -5) .. 'ob:' .. outbox_id
+  return redis.call('SET', marker, '1', 'NX', 'EX', 86400) ~= false
+end

@@ -1,10 +1,16 @@
 -- Marks seats and places sold after their order committed in Postgres; they leave the hold.
+-- Applied once per outbox entry (ARGV[5]); seats held by another token become sold too
+-- (the repair after a unique violation uses that).
 local meta_key, seats_key, log_key, exp_key, tok_key, toks_key =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local token, loglen, channel, quantity = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local FIRST_SEAT = 5
+local token, loglen, channel, quantity, outbox_id =
+  ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local FIRST_SEAT = 6
 
 if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
+if not first_apply(meta_key, outbox_id) then
+  return {'ok', tonumber(redis.call('HGET', meta_key, 'seq'))}
+end
 local changes, held_delta, sold_delta = {}, 0, 0
 for i = FIRST_SEAT, #ARGV do
   local idx = ARGV[i]

@@ -1,9 +1,12 @@
 -- Blocks free seats or unblocks blocked ones (organiser's action); the capacity follows.
 local meta_key, seats_key, log_key = KEYS[1], KEYS[2], KEYS[3]
-local loglen, channel, block = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
-local FIRST_SEAT = 4
+local loglen, channel, block, outbox_id = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1', ARGV[4]
+local FIRST_SEAT = 5
 
 if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
+if redis.call('EXISTS', string.sub(meta_key, 1, -5) .. 'ob:' .. outbox_id) == 1 then
+  return {'ok', tonumber(redis.call('HGET', meta_key, 'seq'))}
+end
 local refused = {}
 if block then
   for i = FIRST_SEAT, #ARGV do
@@ -12,6 +15,7 @@ if block then
   end
   if #refused > 0 then return {'taken', refused} end
 end
+first_apply(meta_key, outbox_id)
 local changes = {}
 for i = FIRST_SEAT, #ARGV do
   local v = redis.call('HGET', seats_key, ARGV[i])

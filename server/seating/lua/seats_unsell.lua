@@ -1,10 +1,13 @@
 -- Frees seats and places whose tickets were refunded or cancelled in Postgres (already
 -- committed there). Seats not marked sold are left alone, so a retry changes nothing.
 local meta_key, seats_key, log_key = KEYS[1], KEYS[2], KEYS[3]
-local loglen, channel, places = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local FIRST_SEAT = 4
+local loglen, channel, places, outbox_id = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local FIRST_SEAT = 5
 
 if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
+if not first_apply(meta_key, outbox_id) then
+  return {'ok', tonumber(redis.call('HGET', meta_key, 'seq')), 0}
+end
 local changes = {}
 for i = FIRST_SEAT, #ARGV do
   if redis.call('HGET', seats_key, ARGV[i]) == 's' then

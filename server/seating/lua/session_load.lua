@@ -2,13 +2,17 @@
 -- under a new epoch. Does nothing when the session is already loaded.
 local meta_key, seats_key, log_key, exp_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local epoch, cap, sold, n, channel = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local FIRST_PAIR = 6
+-- ARGV[6]: how many outbox entries follow, pending in the same Postgres snapshot as the
+-- facts: their effect is in the facts, so they are marked applied.
+local applied = tonumber(ARGV[6])
+local FIRST_PAIR = 7 + applied
 local CHUNK = 2000
 
 if redis.call('EXISTS', meta_key) == 1 then
   return {'exists', redis.call('HGET', meta_key, 'epoch')}
 end
 redis.call('DEL', seats_key, log_key, exp_key)
+for j = 7, 6 + applied do first_apply(meta_key, ARGV[j]) end
 local i = FIRST_PAIR
 while i <= #ARGV do
   local last = math.min(i + CHUNK - 1, #ARGV)
