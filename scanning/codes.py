@@ -453,6 +453,20 @@ def encode_code(claims: TicketClaims, ring: KeyRing) -> str:
     return CODE_PREFIX + b45encode(payload + signature)
 
 
+def decode_key_id(text: str) -> int | None:
+    """The key id a code claims to be signed with (unverified), or None if it is no code."""
+    if not isinstance(text, str) or not text.startswith(CODE_PREFIX):
+        return None
+    try:
+        raw = b45decode(text.rstrip("\r\n")[len(CODE_PREFIX) :])
+    except ValueError:
+        return None
+    if len(raw) != RAW_LENGTH or raw[0] != FORMAT_VERSION:
+        return None
+    key_id: int = raw[1]
+    return key_id
+
+
 def verify_code(text: str, public_keys: Mapping[int, bytes]) -> TicketClaims:
     """Check a scanned code's signature and return its claims.
 

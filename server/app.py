@@ -111,7 +111,7 @@ async def wire(state: Any, settings: Settings) -> None:
     )
     catalog = Catalog(pool)
     live = Live(client, catalog.session_facts, settings.log_length)
-    keys = KeyStore(pool)
+    keys = KeyStore(pool, settings.key_reload_s)
     door_live = DoorLive(live, partial(counts_from_postgres, pool))
     outbox = Outbox(pool, live)
     door = DoorService(pool, keys, door_live, outbox)

@@ -74,6 +74,7 @@ class ServerProcess:
             "REDIS_URL": testing_redis_url(),
             "LOG_LEVEL": "WARNING",
             "GUICHET_SWEEP_MS": "100",
+            "GUICHET_KEY_RELOAD_S": "1",  # a rotated key signs after 2 s, not a minute
             **(extra_env or {}),
         }
         self.log_path = ROOT / ".data" / f"test-server-{self.port}.log"

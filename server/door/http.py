@@ -260,7 +260,8 @@ async def rotate_signing_key(request: Request) -> JSONResponse:
       201: {description: "the new key id"}
     """
     require(request.state.principal, Role.ADMIN)
-    result = await rotate_key(request.app.state.pool)
+    keys = request.app.state.keys
+    result = await rotate_key(request.app.state.pool, standby_s=2 * keys.reload_s)
     request.app.state.keys.forget()
     return JSONResponse(result, 201)
 

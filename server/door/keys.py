@@ -2,8 +2,12 @@
 
 The first key is created once, by whichever process starts first (``INSERT ... ON CONFLICT
 DO NOTHING`` on its id: concurrent starts agree on one key). Each process caches the ring
-and reloads it every :data:`RELOAD_S` seconds, so a rotation done in the database reaches
-every process without a restart.
+and reloads it every ``reload_s`` seconds (``GUICHET_KEY_RELOAD_S``, 30 by default).
+
+A rotation puts the new key on **standby** for twice that long before it signs: by the time
+any code carries it, every process has reloaded the ring and verifies it. Should a process
+still meet a key id it does not know (its reloads failed meanwhile), it reloads the ring
+(at most once a second) before calling the code forged.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from server.platform.db import connection
 from server.platform.errors import Conflict, NotFound
 
 RELOAD_S = 30.0
+REFRESH_MIN_S = 1.0  # reloads triggered by unknown key ids: at most one a second
 FIRST_KEY_ID = 1
 OPENS_BEFORE_START = timedelta(hours=2)
 """A ticket's code is valid from two hours before its session starts until it ends."""
@@ -32,27 +37,44 @@ async def load_ring(pool: asyncpg.Pool) -> KeyRing:
             FIRST_KEY_ID,
             SigningKey.generate(FIRST_KEY_ID).to_b64(),
         )
-        rows = await conn.fetch(
-            "SELECT key_id, private_key_b64, active, retired FROM signing_keys ORDER BY key_id"
-        )
+        rows = await conn.fetch(_RING)
     return KeyRing.from_stored(
-        StoredKey(r["key_id"], r["private_key_b64"], r["active"], r["retired"]) for r in rows
+        StoredKey(r["key_id"], r["private_key_b64"], r["signing"], r["retired"]) for r in rows
     )
+
+
+# The signing key: the newest key, not retired, whose standby is over.
+# (``active`` marks the newest key: the one that signs, or will once its standby is over.)
+_SIGNING = "(SELECT max(key_id) FROM signing_keys WHERE NOT retired AND activates_at <= now())"
+_RING = (
+    "SELECT key_id, private_key_b64, retired, activates_at,"
+    f" coalesce(key_id = {_SIGNING}, false) AS signing FROM signing_keys ORDER BY key_id"
+)
 
 
 class KeyStore:
     """The cached key ring of this process."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, reload_s: float = RELOAD_S) -> None:
         self.pool = pool
+        self.reload_s = reload_s
         self._ring: KeyRing | None = None
         self._loaded_at = 0.0
 
     async def ring(self) -> KeyRing:
-        if self._ring is None or time.monotonic() - self._loaded_at > RELOAD_S:
+        if self._ring is None or time.monotonic() - self._loaded_at > self.reload_s:
             self._ring = await load_ring(self.pool)
             self._loaded_at = time.monotonic()
         return self._ring
+
+    async def refresh(self) -> bool:
+        """Reload now, unless the ring is younger than ``REFRESH_MIN_S`` (a flood of forged
+        codes must not become a flood of queries). True when it reloaded."""
+        if self._ring is not None and time.monotonic() - self._loaded_at < REFRESH_MIN_S:
+            return False
+        self._ring = None
+        await self.ring()
+        return True
 
     def forget(self) -> None:
         """Reload on next use (this process changed the keys; others follow within
@@ -92,9 +114,10 @@ async def ticket_code(
 MAX_KEY_ID = 255
 
 
-async def rotate_key(pool: asyncpg.Pool) -> dict[str, object]:
-    """Make a new signing key the active one. The previous keys stay valid for the codes
-    they signed (scanners keep their public keys) until an admin retires them."""
+async def rotate_key(pool: asyncpg.Pool, standby_s: float) -> dict[str, object]:
+    """A new signing key, on standby for ``standby_s`` seconds, then signing. The previous
+    keys stay valid for the codes they signed (scanners keep their public keys) until an
+    admin retires them."""
     async with connection(pool) as conn, conn.transaction():
         await conn.execute("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
         last = await conn.fetchval("SELECT max(key_id) FROM signing_keys")
@@ -102,12 +125,15 @@ async def rotate_key(pool: asyncpg.Pool) -> dict[str, object]:
         if key_id > MAX_KEY_ID:
             raise Conflict("key_ids_exhausted", "no key id left; retire keys and reuse none")
         await conn.execute("UPDATE signing_keys SET active = false WHERE active")
-        await conn.execute(
-            "INSERT INTO signing_keys (key_id, private_key_b64, active) VALUES ($1, $2, true)",
+        activates_at = await conn.fetchval(
+            "INSERT INTO signing_keys (key_id, private_key_b64, active, activates_at)"
+            " VALUES ($1, $2, true, now() + make_interval(secs => $3::float8))"
+            " RETURNING activates_at",
             key_id,
             SigningKey.generate(key_id).to_b64(),
+            float(standby_s),
         )
-    return {"key_id": key_id, "active": True}
+    return {"key_id": key_id, "state": "standby", "activates_at": activates_at.isoformat()}
 
 
 async def retire_key(pool: asyncpg.Pool, key_id: int) -> dict[str, object]:
@@ -115,14 +141,17 @@ async def retire_key(pool: asyncpg.Pool, key_id: int) -> dict[str, object]:
     are refused as ``forged`` at every door (after scanners refresh their keys)."""
     async with connection(pool) as conn:
         row = await conn.fetchrow(
-            "SELECT active, retired FROM signing_keys WHERE key_id = $1", key_id
+            f"SELECT key_id = {_SIGNING} AS signing, activates_at > now() AS standby"
+            " FROM signing_keys WHERE key_id = $1",
+            key_id,
         )
         if row is None:
             raise NotFound.of("signing key")
-        if row["active"]:
+        if row["signing"] or row["standby"]:
             raise Conflict("key_active", "rotate to a new key before retiring this one")
         await conn.execute(
-            "UPDATE signing_keys SET retired = true, private_key_b64 = NULL WHERE key_id = $1",
+            "UPDATE signing_keys SET retired = true, active = false, private_key_b64 = NULL"
+            " WHERE key_id = $1",
             key_id,
         )
     return {"key_id": key_id, "retired": True}
@@ -131,6 +160,24 @@ async def retire_key(pool: asyncpg.Pool, key_id: int) -> dict[str, object]:
 async def list_keys(pool: asyncpg.Pool) -> list[dict[str, object]]:
     async with connection(pool) as conn:
         rows = await conn.fetch(
-            "SELECT key_id, active, retired, created_at FROM signing_keys ORDER BY key_id"
+            "SELECT key_id, retired, created_at, activates_at, activates_at > now() AS standby,"
+            f" coalesce(key_id = {_SIGNING}, false) AS signing"
+            " FROM signing_keys ORDER BY key_id"
         )
-    return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]
+    return [
+        {
+            "key_id": r["key_id"],
+            "state": "retired"
+            if r["retired"]
+            else "active"
+            if r["signing"]
+            else "standby"
+            if r["standby"]
+            else "verifying",
+            "active": r["signing"],
+            "retired": r["retired"],
+            "created_at": r["created_at"].isoformat(),
+            "activates_at": r["activates_at"].isoformat(),
+        }
+        for r in rows
+    ]

@@ -23,6 +23,7 @@ class Settings:
     max_frame_bytes: int
     db_pool_size: int
     sweep_interval_ms: int
+    key_reload_s: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,4 +44,5 @@ class Settings:
             max_frame_bytes=_int("GUICHET_MAX_FRAME", 16 * 1024),
             db_pool_size=_int("GUICHET_DB_POOL", 20),
             sweep_interval_ms=_int("GUICHET_SWEEP_MS", 500),
+            key_reload_s=_int("GUICHET_KEY_RELOAD_S", 30),
         )

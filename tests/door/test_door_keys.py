@@ -1,10 +1,24 @@
-"""Signing keys rotate: old codes stay valid until their key is retired, then are forged."""
+"""Signing keys rotate: a new key waits on standby until every process knows it, old codes
+stay valid until their key is retired, then are forged."""
 
 from __future__ import annotations
 
-from scanning.codes import verify_code
+import asyncio
+
+from scanning.codes import decode_key_id, verify_code
 from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
-from tests.support import Api
+from tests.support import Api, ServerProcess
+
+
+async def code_signed_by(api: Api, ticket: int, key_id: int, within: float = 10) -> str:
+    """The ticket's code once it is signed by ``key_id`` (after the key's standby)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        code = await code_of(api, ticket)
+        if decode_key_id(code) == key_id:
+            return code
+        assert asyncio.get_running_loop().time() < deadline, "the new key never signed"
+        await asyncio.sleep(0.1)
 
 
 async def public_keys(api: Api, session_id: int) -> dict[int, bytes]:
@@ -21,8 +35,9 @@ async def test_rotation_keeps_old_codes_until_the_old_key_is_retired(admin: Api)
     rotated = await admin.http.post("/api/door/signing-keys/rotate")
     assert rotated.status_code == 201
     new_key = rotated.json()["key_id"]
-    assert new_key == old_key + 1
-    new_code = await code_of(admin, second)
+    assert new_key == old_key + 1 and rotated.json()["state"] == "standby"
+    assert decode_key_id(await code_of(admin, second)) == old_key  # standby: not signing yet
+    new_code = await code_signed_by(admin, second, new_key)
     keys = await public_keys(admin, session["id"])
     assert verify_code(new_code, keys).ticket_id == second
     assert {old_key, new_key} <= keys.keys()
@@ -41,3 +56,25 @@ async def test_rotation_keeps_old_codes_until_the_old_key_is_retired(admin: Api)
 async def test_only_an_admin_manages_signing_keys(buyer: Api) -> None:
     assert (await buyer.http.get("/api/door/signing-keys")).status_code == 401
     assert (await buyer.http.post("/api/door/signing-keys/rotate")).status_code == 401
+
+
+async def test_a_code_signed_by_a_new_key_is_valid_on_every_process_at_once(
+    server: ServerProcess, admin: Api, admin_token: str
+) -> None:
+    other = ServerProcess()
+    other.wait_ready()
+    try:
+        door_b = Api(other.url, admin_token)
+        session = await door_session(admin)
+        _, tickets = await buy_tickets(admin, session, 6)
+        new_key = (await admin.http.post("/api/door/signing-keys/rotate")).json()["key_id"]
+        # Process A signs with the new key as soon as its standby is over; process B must
+        # already know it: every code is valid there the moment A hands it out.
+        first = await code_signed_by(admin, tickets[0], new_key)
+        results = [await scan(door_b, first)]
+        for ticket in tickets[1:]:
+            results.append(await scan(door_b, await code_of(admin, ticket)))
+        await door_b.close()
+    finally:
+        other.stop()
+    assert [r["result"] for r in results] == ["valid"] * 6, results
