@@ -26,6 +26,7 @@ scan-time order, and fills :attr:`BatchUpload.pass_results`.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +45,7 @@ from scanning.decision import (
     passage,
     precheck,
 )
-from server.door.counters import ENTERED, EXITED, DoorEvent
+from server.door.counters import ENTERED, EXITED, DoorEvent, moved_from
 
 Key = tuple[int, int]  # (session id, ticket id)
 
@@ -68,11 +69,14 @@ class BatchUpload:
         self.scan_ids: dict[int, int] = {}
         self.new_entries: set[int] = set()  # positions whose scan created an entry
         self.takeovers: set[int] = set()  # positions whose scan took an entry over
+        self.takeover_from: dict[int, str] = {}  # those positions -> the entry's door before
         self.conflicts: list[tuple[int, int, int, int]] = []  # session, ticket, kept, other
         self.passed: set[int] = set()  # positions of sequenced scans that passed the door
         self.reentries: set[int] = set()  # positions of those that came back in
         self.reentry_allowed: dict[int, bool] = {}  # session id -> its setting
         # new pass scans: left to the caller (they book a place), results filled in by it
+        # positions of unreadable codes (no session of their own) -> the scanner's session
+        self.counted_in: dict[int, int] = {}
         self.pass_positions: list[int] = []
         self.pass_results: dict[int, dict[str, Any]] = {}
 
@@ -86,12 +90,15 @@ class BatchUpload:
             "SELECT nextval('scans_id_seq') AS id FROM generate_series(1, $1)", len(fresh)
         )
         candidates: dict[Key, list[int]] = defaultdict(list)
+        arrival = time.time()
         for pos, row in zip(fresh, ids, strict=True):
             self.scan_ids[pos] = row["id"]
             claims, scan = self.verified[pos], self.scans[pos]
             ticket = facts.get(claims.ticket_id) if isinstance(claims, TicketClaims) else None
             context = ScannerContext(
-                now=scan.scanned_at.timestamp(),
+                # judged when it was scanned, or at its arrival if the device's clock says
+                # later (a clock running ahead must not open a validity window early)
+                now=min(scan.scanned_at.timestamp(), arrival),
                 session_id=scan.session_id,
                 room_id=scan.room_id,
                 mode=scan.mode,
@@ -113,7 +120,33 @@ class BatchUpload:
             conn, {k: v for k, v in candidates.items() if k not in sequenced}
         )
         await sequence_passages(conn, self, sequenced)
+        await self._count_unreadable_in_scanner_sessions(conn, fresh)
         await self._store(conn, fresh)
+
+    async def _count_unreadable_in_scanner_sessions(
+        self, conn: asyncpg.Connection, fresh: list[int]
+    ) -> None:
+        """A code that names no session (forged, unknown) counts as a refusal of the session
+        the scanner was checking, as online, when that session exists."""
+        wanted = {
+            p: self.scans[p].session_id
+            for p in fresh
+            if self.decisions[p].session_id is None and self.scans[p].session_id is not None
+        }
+        if not wanted:
+            return
+        known = {
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM sessions WHERE id = ANY($1::bigint[])", list(set(wanted.values()))
+            )
+        }
+        self.counted_in = {p: s for p, s in wanted.items() if s in known}
+
+    def session_of(self, pos: int) -> int | None:
+        """The session a scan counts for."""
+        session_id = self.decisions[pos].session_id
+        return session_id if session_id is not None else self.counted_in.get(pos)
 
     async def _split_replays(self, conn: asyncpg.Connection) -> list[int]:
         stored = {
@@ -220,6 +253,7 @@ class BatchUpload:
                 entry = existing[key]
                 if scan.scanned_at < entry.at:
                     self.takeovers.add(first)
+                    self.takeover_from[first] = entry.door
                     self.conflicts.append((*key, winner.scan_id, entry.scan_id))
                 else:
                     if entry.device != self.device:
@@ -267,7 +301,7 @@ class BatchUpload:
             " $8::text[], $9::timestamptz[], $10::text[], $11::bool[])",
             [self.scan_ids[p] for p in fresh],
             [ticket_of(p) for p in fresh],
-            [d.session_id for d in decisions],
+            [self.session_of(p) for p in fresh],
             [self.device] * len(fresh),
             [self.scans[p].door for p in fresh],
             [self.scans[p].nonce for p in fresh],
@@ -290,15 +324,18 @@ class BatchUpload:
     def events_by_session(self) -> dict[int, list[DoorEvent]]:
         events: dict[int, list[DoorEvent]] = defaultdict(list)
         for pos, decision in self.decisions.items():
-            if decision.session_id is None or pos in self.takeovers:
+            session_id = self.session_of(pos)
+            if session_id is None:
                 continue
-            if decision.valid and pos not in self.new_entries | self.passed:
+            if pos in self.takeovers:  # counted online at another door: move it here
+                outcome = moved_from(self.takeover_from[pos])
+            elif decision.valid and pos not in self.new_entries | self.passed:
                 continue
-            if decision.valid:
+            elif decision.valid:
                 outcome = EXITED if self.scans[pos].mode is Mode.EXIT else ENTERED
             else:
                 outcome = str(decision.reason)
-            events[decision.session_id].append(
+            events[session_id].append(
                 DoorEvent(self.scans[pos].door, outcome, str(self.scan_ids[pos]))
             )
         return events

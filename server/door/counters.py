@@ -42,9 +42,16 @@ def session_of_door_channel(channel: str) -> int:
     return int(channel[len("gq:{d:") : channel.index("}")])
 
 
+def moved_from(door: str) -> str:
+    """The outcome of an uploaded scan that took an entry over from one made at ``door``:
+    the entry counts at the upload's door instead (door names hold no ``:``)."""
+    return f"moved:{door}"
+
+
 @dataclass(frozen=True, slots=True)
 class DoorEvent:
-    """One counted scan: ``outcome`` is ``"entered"``, ``"exited"`` or the refusal reason."""
+    """One counted scan: ``outcome`` is ``"entered"``, ``"exited"``, ``moved_from(door)`` or
+    the refusal reason."""
 
     door: str
     outcome: str

@@ -54,11 +54,8 @@ def scan_mode(body: dict[str, Any]) -> Mode:
 
 
 def scan_request(body: dict[str, Any], *, require_time: bool = False) -> ScanRequest:
-    scanned_at = (
-        timestamp(body, "scanned_at")
-        if require_time or body.get("scanned_at") is not None
-        else datetime.now(UTC)
-    )
+    timed = require_time or body.get("scanned_at") is not None
+    scanned_at = timestamp(body, "scanned_at") if timed else datetime.now(UTC)
     return ScanRequest(
         code=field(body, "code", str),
         nonce=check_nonce(field(body, "nonce", str)),

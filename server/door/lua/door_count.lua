@@ -20,6 +20,10 @@ for i = FIRST, #ARGV, 3 do
     redis.call('HINCRBY', cnt_key, 'door:' .. door .. ':entered', 1)
     redis.call('ZADD', rate_key, now, member)
     redis.call('ZADD', door_prefix .. door, now, member)
+  elseif string.sub(outcome, 1, 6) == 'moved:' then
+    -- an uploaded earlier scan took the entry over: it counts at this door, not the other
+    redis.call('HINCRBY', cnt_key, 'door:' .. string.sub(outcome, 7) .. ':entered', -1)
+    redis.call('HINCRBY', cnt_key, 'door:' .. door .. ':entered', 1)
   elseif outcome == 'exited' then
     redis.call('HINCRBY', cnt_key, 'exited', 1)
     redis.call('HINCRBY', cnt_key, 'inside', -1)
