@@ -16,7 +16,7 @@ import asyncpg
 
 from seatmap.plan import PlanError, SeatPlan, dropped_seats, parse_plan, plan_to_document
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, Invalid, NotFound
+from server.platform.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from server.seating.live import SessionFacts
 from server.seating.outbox import Op, record
 
@@ -80,8 +80,13 @@ class Catalog:
         now = time.monotonic()
         if cached and now - cached[0] < SESSION_TTL:
             return cached[1]
-        async with connection(self.pool) as conn:
-            row = await conn.fetchrow("SELECT * FROM sessions WHERE id = $1", session_id)
+        try:
+            async with connection(self.pool) as conn:
+                row = await conn.fetchrow("SELECT * FROM sessions WHERE id = $1", session_id)
+        except Unavailable:
+            if cached:  # Postgres is down: holds live in Redis and go on with what we knew
+                return cached[1]
+            raise
         if row is None:
             raise NotFound.of("session")
         session = _session(row)

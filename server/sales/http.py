@@ -74,6 +74,7 @@ async def hold(request: Request) -> JSONResponse:
     responses:
       200: {description: "token, seats, quantity, expires_at_ms, seq"}
       409: {description: "seats_taken (with the exact seats) or not_enough_places"}
+      404: {description: "unknown_hold: the token names no live hold (expired and swept)"}
       410: {description: hold_expired}
     """
     state = request.app.state
@@ -87,8 +88,9 @@ async def hold(request: Request) -> JSONResponse:
         raise Invalid("invalid_field", f"at most {MAX_PLACES} places per hold", field="quantity")
     if not seat_ids and not quantity:
         raise Invalid("empty_hold", "give 'seats' or a 'quantity'")
-    token = body.get("token") or secrets.token_urlsafe(16)
-    if not isinstance(token, str) or not (16 <= len(token) <= 64):
+    given = body.get("token")
+    token = given or secrets.token_urlsafe(16)  # new tokens are always the server's
+    if not isinstance(token, str) or not (16 <= len(token) <= 64) or not token.isascii():
         raise Invalid("invalid_token", "malformed hold token")
     indices = await state.catalog.seat_indices(session, seat_ids)
     settings = state.settings
@@ -103,6 +105,7 @@ async def hold(request: Request) -> JSONResponse:
             quantity,
             hold_seconds * 1000,
             settings.hold_cap_s * 1000,
+            create=given is None,
         )
     except HoldRefused as exc:
         raise hold_refusal(exc, await _seat_ids(request, session)) from exc

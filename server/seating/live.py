@@ -223,17 +223,31 @@ class Live:
         quantity: int,
         ttl_ms: int,
         cap_ms: int,
+        *,
+        create: bool = True,
     ) -> tuple[int, int]:
-        """Hold seats and/or places, all or nothing. Returns (seq, expires_ms)."""
+        """Hold seats and/or places, all or nothing. Returns (seq, expires_ms). With
+        ``create`` false the token must name a live hold (``unknown_hold`` otherwise)."""
         k = Keys(session_id)
         tok, toks = k.token(token)
         reply = await self._run_loaded(
             session_id,
             "holds_hold",
             [k.meta, k.seats, k.log, k.exp, tok, toks],
-            [token, ttl_ms, cap_ms, self.log_length, k.channel, quantity, *sorted(set(seats))],
+            [
+                token,
+                ttl_ms,
+                cap_ms,
+                self.log_length,
+                k.channel,
+                quantity,
+                "1" if create else "0",
+                *sorted(set(seats)),
+            ],
         )
         status = reply[0].decode()
+        if status == "unknown":
+            raise HoldRefused("unknown_hold")
         if status == "taken":
             raise HoldRefused("seats_taken", seats=[int(i) for i in reply[1]])
         if status == "full":

@@ -118,6 +118,15 @@ async def test_a_key_reused_for_a_different_order_is_refused_as_a_mismatch(
     assert await sold_in_postgres(s.id) == {0}
 
 
+async def test_a_hold_token_the_client_names_must_be_a_live_hold(admin: Api, buyer: Api) -> None:
+    s = await admin.create_session()
+    r = await buyer.hold(s.id, s.seat_ids[:1], token="my-own-token-0123456789")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_hold"
+    assert await redis_seats(s.id) == {}
+    fresh = (await buyer.hold(s.id, s.seat_ids[:1])).json()
+    assert fresh["token"] != "my-own-token-0123456789"
+
+
 async def test_cannot_buy_seats_held_by_someone_else(admin: Api, buyer: Api) -> None:
     s = await admin.create_session()
     mine = (await buyer.hold(s.id, s.seat_ids[:1])).json()["token"]

@@ -311,6 +311,15 @@ async def test_postgres_unavailable_fails_sales_with_503_and_writes_nothing(
         assert await orders_with_key(key) == 0 and await sold_in_postgres(s.id) == set()
         assert (await api.http.get(f"/api/sessions/{s.id}/holds/{token}")).status_code == 200
         assert await redis_seats(s.id) == {0: "h" + token, 1: "h" + token}
+        # Holds live in Redis: they go on from the catalogue this process knew.
+        await asyncio.sleep(1.2)  # past the session cache's freshness
+        more = await api.hold(s.id, s.seat_ids[2:3], token=token)
+        assert more.status_code == 200, more.text
+        r = await api.http.post(
+            f"/api/sessions/{s.id}/holds/{token}/release", json={"seats": s.seat_ids[2:3]}
+        )
+        assert r.status_code == 200, r.text
+        assert await redis_seats(s.id) == {0: "h" + token, 1: "h" + token}
 
         # 2. Postgres lost in the middle of the order's transaction (after the order row,
         #    when the tickets are sent): rolled back, nothing half-written.

@@ -1,15 +1,19 @@
 -- Holds seats (all or nothing) and/or general-admission places under a hold token.
 local meta_key, seats_key, log_key, exp_key, tok_key, toks_key =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local token, ttl, cap_ms, loglen, channel, quantity =
-  ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-local FIRST_SEAT = 7
+local token, ttl, cap_ms, loglen, channel, quantity, create =
+  ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]),
+  ARGV[7] == '1'
+local FIRST_SEAT = 8
 local ORPHAN_GRACE_MS = 300000
 
 if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
 local now = now_ms()
 local expires = tonumber(redis.call('HGET', tok_key, 'exp'))
 local is_new = expires == nil
+if is_new and not create then
+  return {'unknown'}  -- a token the client names must be a live hold (it may have expired)
+end
 if is_new then
   local cap = now + math.max(cap_ms, ttl)
   expires = math.min(now + ttl, cap)
