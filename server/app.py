@@ -45,6 +45,7 @@ from server.realtime.endpoint import WebSocketEndpoint
 from server.sales import http as sales_http
 from server.sales.service import Sales
 from server.seating.feed import SeatFeed
+from server.seating.janitor import run_janitor
 from server.seating.live import Live
 from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
                 run_sweeper(state.live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
             ),
             asyncio.create_task(state.outbox.run()),
+            asyncio.create_task(run_janitor(state.live, [state.door_live.forget])),
         ]
         try:
             yield

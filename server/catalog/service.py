@@ -125,7 +125,7 @@ class Catalog:
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             row = await conn.fetchrow(
-                "SELECT s.seated, s.capacity, p.seat_count FROM sessions s"
+                "SELECT s.seated, s.capacity, s.ends_at, p.seat_count FROM sessions s"
                 " LEFT JOIN seat_plans p ON p.id = s.seat_plan_id WHERE s.id = $1",
                 session_id,
             )
@@ -151,8 +151,16 @@ class Catalog:
             capacity = seat_count - len(set(blocked) - set(sold_seats))
         else:
             seat_count, capacity = 0, row["capacity"]
+        ends_at_ms = int(row["ends_at"].timestamp() * 1000)
         return SessionFacts(
-            session_id, seat_count, capacity, len(sold_rows), sold_seats, blocked, applied
+            session_id,
+            seat_count,
+            capacity,
+            len(sold_rows),
+            sold_seats,
+            blocked,
+            applied,
+            ends_at_ms,
         )
 
     async def list_sessions(self, upcoming_only: bool) -> list[dict[str, Any]]:

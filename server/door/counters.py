@@ -64,6 +64,7 @@ class CountsFromPostgres:
 
     fields: dict[str, int]
     recent_entries: Sequence[tuple[str, int, str]]  # (door, at_ms, member)
+    ends_at_ms: int = 0
 
 
 CountsLoader = Callable[[int], Awaitable[CountsFromPostgres]]
@@ -114,6 +115,12 @@ class DoorLive:
             await self.ensure_counters(session_id)
             await self._run("door_count", [cnt, rate], args[:6])
 
+    async def forget(self, session_id: int) -> None:
+        """Drop an ended session's counters (the janitor; rebuilt from Postgres if asked)."""
+        cnt, rate, door_rate = self._keys(session_id)
+        door_keys = [k async for k in self.redis.scan_iter(match=door_rate + "*", count=500)]
+        await self.redis.unlink(cnt, rate, *door_keys)
+
     async def ensure_counters(self, session_id: int) -> None:
         cnt, rate, door_rate = self._keys(session_id)
         try:
@@ -130,6 +137,7 @@ class DoorLive:
         reply = await self._run("door_load", [cnt, rate], args)
         if reply[0] == b"loaded":
             log.info("session %s door counters rebuilt from postgres", session_id)
+            await self.seats.retire_after(session_id, counts.ends_at_ms)
 
     async def counters(self, session_id: int) -> dict[str, Any]:
         """Counters of a session: totals, refusals by reason, per door, rates per minute."""

@@ -45,6 +45,7 @@ async def counts_from_postgres(pool: asyncpg.Pool, session_id: int) -> CountsFro
         entries = await conn.fetch(_ENTRIES, session_id)
         scans = await conn.fetch(_SCANS, session_id)
         recent = await conn.fetch(_RECENT, session_id)
+        ends_at = await conn.fetchval("SELECT ends_at FROM sessions WHERE id = $1", session_id)
     fields: dict[str, int] = defaultdict(int)
     for r in entries:
         fields["entered"] += r["n"] + r["back"]
@@ -64,4 +65,5 @@ async def counts_from_postgres(pool: asyncpg.Pool, session_id: int) -> CountsFro
     recent_entries = [
         (r["door"], int(r["entered_at"].timestamp() * 1000), str(r["scan_id"])) for r in recent
     ]
-    return CountsFromPostgres(dict(fields), recent_entries)
+    ends_at_ms = int(ends_at.timestamp() * 1000) if ends_at is not None else 0
+    return CountsFromPostgres(dict(fields), recent_entries, ends_at_ms)

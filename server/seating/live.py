@@ -8,6 +8,7 @@ missing (after a flush or restart), under a new epoch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -51,6 +52,7 @@ class SessionFacts:
     blocked_seats: Sequence[int]
     # Outbox entries pending in the same snapshot: their effect is in these facts.
     applied: Sequence[int] = ()
+    ends_at_ms: int = 0  # when the session ends (its live keys go a day later)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,8 @@ LIVE_SESSIONS = "gq:live-sessions"  # zset: session -> latest hold expiry, for t
 # since it last did or the hold expires more than a second after the expiry written then
 # (far below the sweeper's margin): about one ZADD per second and session, not one per hold.
 LIVE_MARK_SLACK_MS = 1000
+ENDED_SESSIONS = "gq:ended-sessions"  # zset: session -> when its live keys may go
+RETAIN_AFTER_END_MS = 24 * 3600 * 1000
 
 
 def parse_change(raw: bytes | str) -> Change:
@@ -206,7 +210,29 @@ class Live:
         )
         if reply[0] == b"loaded":
             log.info("session %s mirror rebuilt from postgres, epoch %s", session_id, reply[1])
+            await self.retire_after(session_id, facts.ends_at_ms)
         return str(reply[1].decode())
+
+    async def retire_after(self, session_id: int, ends_at_ms: int) -> None:
+        """Let the janitor drop the session's live keys a day after it ended."""
+        if ends_at_ms:
+            with contextlib.suppress(*REDIS_DOWN):
+                await self.redis.zadd(
+                    ENDED_SESSIONS, {str(session_id): ends_at_ms + RETAIN_AFTER_END_MS}
+                )
+
+    async def due_for_retirement(self, now_ms: int, limit: int = 100) -> list[int]:
+        due = await self.redis.zrangebyscore(ENDED_SESSIONS, "-inf", now_ms, start=0, num=limit)
+        return [int(cast(bytes, s)) for s in due]
+
+    async def forget(self, session_id: int) -> None:
+        """Drop an ended session's mirror (it can always be rebuilt from Postgres)."""
+        k = Keys(session_id)
+        await self.redis.unlink(k.meta, k.seats, k.log, k.exp)
+        await self.redis.zrem(LIVE_SESSIONS, str(session_id))
+
+    async def retired(self, session_id: int) -> None:
+        await self.redis.zrem(ENDED_SESSIONS, str(session_id))
 
     async def invalidate(self, session_id: int) -> None:
         """Drop the session's mirror; the next use rebuilds it from Postgres (new epoch)."""
