@@ -6,6 +6,7 @@
 import { PROTOCOL } from "./protocol.js";
 import { DoorLink } from "./scanner-link.js";
 import { textFor } from "./scanner-text.js";
+import { everything } from "./paging.js";
 
 const { CHANNEL, SERVER, ERROR } = PROTOCOL;
 const $ = (id) => document.getElementById(id);
@@ -358,7 +359,7 @@ function onDoor(card, m) {
 async function loadSessions() {
   let data;
   try {
-    data = await api("GET", "/api/sessions");
+    data = await everything((path) => api("GET", path), "/api/sessions", "sessions");
   } catch (err) {
     if (!state.cards.size) {
       $("grid").replaceChildren(h("p", { class: "banner" }, "The sessions could not be loaded. ",

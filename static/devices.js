@@ -1,3 +1,4 @@
+import { everything } from "./paging.js";
 // Admin page: create a scanner device and show its one-time configuration QR code.
 
 const $ = (id) => document.getElementById(id);
@@ -37,7 +38,7 @@ function show(name) {
 }
 
 async function loadRooms() {
-  const { venues } = await api("GET", "/api/venues");
+  const { venues } = await everything((path) => api("GET", path), "/api/venues", "venues");
   for (const venue of venues) {
     for (const room of venue.rooms) {
       $("device-room").append(new Option(`${venue.name} · ${room.name}`, String(room.id)));

@@ -8,6 +8,7 @@ import { store, newNonce } from "./scanner-store.js";
 import { importKeys, decideOffline } from "./scanner-verify.js";
 import { cameraSupport, CameraScanner } from "./scanner-camera.js";
 import { textFor } from "./scanner-text.js";
+import { everything } from "./paging.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000; // counters when the door channel is not live
@@ -222,7 +223,7 @@ async function showSetup() {
   select.replaceChildren(new Option("Loading…", ""));
   let data;
   try {
-    data = await reach(() => api("GET", "/api/sessions"));
+    data = await reach(() => everything((path) => api("GET", path), "/api/sessions", "sessions"));
   } catch (err) {
     message(err.message);
   }

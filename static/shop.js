@@ -4,6 +4,7 @@
 import { PROTOCOL } from "./protocol.js";
 import { LiveClient } from "./live.js";
 import { SeatMap } from "./seatmap.js";
+import { everything } from "./paging.js";
 
 const { SERVER, CHANNEL, ERROR, SEAT_STATE } = PROTOCOL;
 const LOCALE = "en-GB";
@@ -163,9 +164,12 @@ async function showList() {
   const list = $("session-list");
   let sessions;
   try {
-    const r = await api("GET", "/api/sessions");
-    if (!r.ok) throw new Error(r.error.code);
-    sessions = r.data.sessions;
+    const get = async (path) => {
+      const r = await api("GET", path);
+      if (!r.ok) throw new Error(r.error.code);
+      return r.data;
+    };
+    sessions = (await everything(get, "/api/sessions", "sessions")).sessions;
   } catch {
     list.replaceChildren(h("p", { class: "banner" }, "The sessions could not be loaded. ",
       h("button", { type: "button", class: "btn btn-small", onclick: () => showList() }, "Retry")));

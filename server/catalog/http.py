@@ -14,7 +14,7 @@ from server.platform.errors import Conflict, Invalid
 from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused
 from server.seating.outbox import Op, record
-from server.web.requests import field, id_field, json_body, path_id, string_list, timestamp
+from server.web.requests import field, id_field, json_body, page, path_id, string_list, timestamp
 
 
 def _state(request: Request):  # type: ignore[no-untyped-def]
@@ -29,7 +29,8 @@ async def list_sessions(request: Request) -> JSONResponse:
       200: {description: "sessions with room and venue names"}
     """
     upcoming = request.query_params.get("all") != "1"
-    return JSONResponse({"sessions": await _state(request).catalog.list_sessions(upcoming)})
+    rows = await _state(request).catalog.list_sessions(upcoming, (pg := page(request)))
+    return JSONResponse(pg.body("sessions", rows))
 
 
 async def get_session(request: Request) -> JSONResponse:
@@ -100,7 +101,8 @@ async def list_venues(request: Request) -> JSONResponse:
     responses:
       200: {description: venues}
     """
-    return JSONResponse({"venues": await _state(request).catalog.list_venues()})
+    pg = page(request)
+    return JSONResponse(pg.body("venues", await _state(request).catalog.list_venues(pg)))
 
 
 async def create_room(request: Request) -> JSONResponse:

@@ -19,6 +19,7 @@ from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from server.seating.live import SessionFacts
 from server.seating.outbox import Op, record
+from server.web.requests import Page
 
 SESSION_TTL = 1.0
 
@@ -163,14 +164,14 @@ class Catalog:
             ends_at_ms,
         )
 
-    async def list_sessions(self, upcoming_only: bool) -> list[dict[str, Any]]:
+    async def list_sessions(self, upcoming_only: bool, page: Page) -> list[dict[str, Any]]:
         query = (
             "SELECT s.*, r.name AS room_name, v.name AS venue_name FROM sessions s"
             " JOIN rooms r ON r.id = s.room_id JOIN venues v ON v.id = r.venue_id"
         )
         if upcoming_only:
             query += " WHERE s.ends_at > now()"
-        query += " ORDER BY s.starts_at, s.id"
+        query += " ORDER BY s.starts_at, s.id" + page.sql()
         async with connection(self.pool) as conn:
             rows = await conn.fetch(query)
         return [
@@ -263,13 +264,14 @@ class Catalog:
             row = await conn.fetchrow("INSERT INTO venues (name) VALUES ($1) RETURNING *", name)
         return dict(row)
 
-    async def list_venues(self) -> list[dict[str, Any]]:
+    async def list_venues(self, page: Page) -> list[dict[str, Any]]:
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
                 "SELECT v.id, v.name, coalesce(json_agg(json_build_object("
                 "'id', r.id, 'name', r.name, 'seat_plan_id', r.seat_plan_id) ORDER BY r.id)"
                 " FILTER (WHERE r.id IS NOT NULL), '[]') AS rooms"
                 " FROM venues v LEFT JOIN rooms r ON r.venue_id = v.id GROUP BY v.id ORDER BY v.id"
+                + page.sql()
             )
         return [{"id": r["id"], "name": r["name"], "rooms": json.loads(r["rooms"])} for r in rows]
 

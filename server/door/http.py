@@ -16,7 +16,7 @@ from server.door.service import DoorService
 from server.identity.auth import Principal, require
 from server.identity.roles import Role
 from server.platform.errors import Invalid
-from server.web.requests import field, json_body, path_id, query_id
+from server.web.requests import field, json_body, page, path_id, query_id
 
 SCANNER_ROLES = (Role.ENTRY_CHECK,)
 
@@ -145,7 +145,8 @@ async def conflicts(request: Request) -> JSONResponse:
     """
     require(request.state.principal, Role.ADMIN)
     session_id = query_id(request, "session_id", required=False)
-    return JSONResponse({"conflicts": await _door(request).conflicts(session_id)})
+    pg = page(request)
+    return JSONResponse(pg.body("conflicts", await _door(request).conflicts(session_id, pg)))
 
 
 async def entries(request: Request) -> JSONResponse:

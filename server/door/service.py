@@ -38,6 +38,7 @@ from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Mismatch, NotFound
 from server.platform.failpoints import failpoint
 from server.seating.outbox import Op, Outbox, record
+from server.web.requests import Page
 
 log = logging.getLogger(__name__)
 
@@ -433,7 +434,7 @@ class DoorService:
             raise NotFound.of("session")
         return {"session_id": row["id"], "reentry_allowed": row["reentry_allowed"]}
 
-    async def conflicts(self, session_id: int | None) -> list[dict[str, Any]]:
+    async def conflicts(self, session_id: int | None, page: Page) -> list[dict[str, Any]]:
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
                 "SELECT c.id, c.session_id, c.ticket_id, c.detected_at,"
@@ -443,7 +444,7 @@ class DoorService:
                 " o.scanned_at AS o_at, o.offline AS o_offline"
                 " FROM door_conflicts c JOIN scans k ON k.id = c.kept_scan_id"
                 " JOIN scans o ON o.id = c.other_scan_id"
-                " WHERE $1::bigint IS NULL OR c.session_id = $1 ORDER BY c.id",
+                " WHERE $1::bigint IS NULL OR c.session_id = $1 ORDER BY c.id" + page.sql(),
                 session_id,
             )
 

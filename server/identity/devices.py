@@ -24,7 +24,7 @@ from server.identity.auth import Principal, require
 from server.identity.roles import Role
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Gone, Invalid, NotFound
-from server.web.requests import field, id_field, json_body, path_id
+from server.web.requests import field, id_field, json_body, page, path_id
 
 ENROLMENT_TTL_S = 15 * 60
 LANGUAGES = ("en", "fr")
@@ -140,8 +140,9 @@ async def list_devices(request: Request) -> JSONResponse:
     """
     require(request.state.principal, Role.ADMIN)
     async with connection(request.app.state.pool) as conn:
-        rows = await conn.fetch(f"SELECT {_COLUMNS} FROM devices ORDER BY id")
-    return JSONResponse({"devices": [_device_json(r) for r in rows]})
+        pg = page(request)
+        rows = await conn.fetch(f"SELECT {_COLUMNS} FROM devices ORDER BY id" + pg.sql())
+    return JSONResponse(pg.body("devices", [_device_json(r) for r in rows]))
 
 
 async def enrolment_svg(request: Request) -> Response:

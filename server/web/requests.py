@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -125,6 +126,38 @@ def query_id(request: Request, name: str, *, required: bool = True) -> int | Non
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) <= ID_MAX):
         raise Invalid("invalid_field", f"'{name}' is a number from 1 to {ID_MAX}", field=name)
     return int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """``?limit=&offset=`` of a list endpoint (default 100, at most 500 a page)."""
+
+    limit: int
+    offset: int
+
+    def sql(self) -> str:
+        """The clause; one row more than asked tells whether another page follows."""
+        return f" LIMIT {self.limit + 1} OFFSET {self.offset}"
+
+    def body(self, name: str, rows: list[Any]) -> dict[str, Any]:
+        more = len(rows) > self.limit
+        return {name: rows[: self.limit], "next_offset": self.offset + self.limit if more else None}
+
+
+MAX_PAGE = 500
+MAX_OFFSET = 1_000_000
+
+
+def page(request: Request) -> Page:
+    def number(name: str, default: int, low: int, high: int) -> int:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return default
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 7 and low <= int(raw) <= high):
+            raise Invalid("invalid_field", f"'{name}' is a number from {low} to {high}", field=name)
+        return int(raw)
+
+    return Page(number("limit", 100, 1, MAX_PAGE), number("offset", 0, 0, MAX_OFFSET))
 
 
 def string_list(body: dict[str, Any], name: str, max_items: int = 10_000) -> list[str]:

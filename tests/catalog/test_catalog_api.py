@@ -162,3 +162,22 @@ async def test_sessions_list_shows_upcoming_sessions_with_their_room(
     sessions = (await buyer.http.get("/api/sessions")).json()["sessions"]
     mine = next(x for x in sessions if x["id"] == s.id)
     assert mine["room_name"] == "Room" and mine["venue_name"] == "Test venue"
+
+
+async def test_lists_come_in_pages(admin: Api) -> None:
+    for _ in range(3):
+        await admin.create_session(seated=False, capacity=5)
+    seen: list[int] = []
+    offset: int | None = 0
+    while offset is not None:
+        r = await admin.http.get("/api/sessions", params={"all": "1", "limit": 2, "offset": offset})
+        assert r.status_code == 200
+        body = r.json()
+        assert len(body["sessions"]) <= 2
+        seen += [s["id"] for s in body["sessions"]]
+        offset = body["next_offset"]
+    everything = (await admin.http.get("/api/sessions", params={"all": "1", "limit": 500})).json()
+    assert seen == [s["id"] for s in everything["sessions"]] and len(seen) >= 3
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "ten"}):
+        r = await admin.http.get("/api/venues", params=bad)
+        assert r.status_code == 400 and r.json()["error"]["field"] in {"limit", "offset"}
