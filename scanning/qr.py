@@ -118,12 +118,14 @@ def ticket_pdf(
     seat: str | None,
     tariff: str,
     holder: str | None,
+    row: str | None = None,
     font_path: str | os.PathLike[str] | None = None,
 ) -> bytes:
     """A one-page A6 (105 x 148 mm) printable ticket with the QR code and the text fields.
 
     All fields are preformatted display strings (the caller localises dates).
-    ``seat`` is ``None`` for unreserved seating, ``holder`` for anonymous tickets.
+    ``seat`` (and its ``row``) is ``None`` for unreserved seating, ``holder`` for anonymous
+    tickets.
     """
     pdf = FPDF(unit="mm", format=(_PAGE_W, _PAGE_H))
     pdf.set_auto_page_break(False)
@@ -156,7 +158,10 @@ def ticket_pdf(
     _draw_qr(pdf, code, (_PAGE_W - _QR_SIZE) / 2, qr_y, _QR_SIZE)
     pdf.set_xy(_MARGIN, qr_y + _QR_SIZE + 3)
 
-    fields: list[tuple[str, str]] = [("Room", room), ("Seat", seat or "Unreserved")]
+    fields: list[tuple[str, str]] = [("Room", room)]
+    if row:
+        fields.append(("Row", row))
+    fields.append(("Seat", seat or "Unreserved"))
     fields.append(("Tariff", tariff))
     if holder:
         fields.append(("Holder", holder))

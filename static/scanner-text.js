@@ -6,6 +6,7 @@ const TEXT = {
   en: {
     valid: "Valid — come in",
     refused: "Refused",
+    row: "Row",
     seat: "Seat",
     noSeat: "Free placement",
     ticket: "Ticket",
@@ -30,6 +31,7 @@ const TEXT = {
   fr: {
     valid: "Valide — entrez",
     refused: "Refusé",
+    row: "Rang",
     seat: "Place",
     noSeat: "Placement libre",
     ticket: "Billet",

@@ -511,7 +511,8 @@ function scan(text) {
 function ticketLine(result) {
   const ticket = result.ticket;
   if (ticket) {
-    const seat = ticket.seat ? `${t.seat} ${ticket.seat}` : t.noSeat;
+    const place = ticket.seat ? `${t.seat} ${ticket.seat}` : t.noSeat;
+    const seat = ticket.row ? `${t.row} ${ticket.row} · ${place}` : place;
     return [seat, ticket.tariff].filter(Boolean).join(" · ");
   }
   return result.ticket_id ? `${t.ticket} #${result.ticket_id}` : "";

@@ -61,6 +61,7 @@ async def ticket_code(request: Request) -> Response:
             session_start=info["starts_at"][:16].replace("T", " "),
             room=info["room"],
             seat=ticket["seat"],
+            row=ticket["row"],
             tariff=ticket["tariff"] or "",
             holder=info["holder"],
         )

@@ -75,7 +75,7 @@ LEFT JOIN sessions s ON s.id = $4
 """
 
 _TICKET = """
-SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, ta.name AS tariff FROM tickets t
+SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row, ta.name AS tariff FROM tickets t
 JOIN sessions s ON s.id = t.session_id
 LEFT JOIN tariffs ta ON ta.id = t.tariff_id
 LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
@@ -182,7 +182,7 @@ class PassService:
             if row is None:
                 raise NotFound.of("pass")
             bookings = await conn.fetch(
-                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, t.created_at,"
+                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row, t.created_at,"
                 " e.entered_at, e.door, e.inside FROM tickets t"
                 " JOIN sessions s ON s.id = t.session_id"
                 " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
@@ -197,6 +197,7 @@ class PassService:
                     "ticket_id": b["id"],
                     "session_id": b["session_id"],
                     "seat_idx": b["seat_idx"],
+                    "row": b["row"],
                     "seat": b["seat"],
                     "booked_at": b["created_at"].isoformat(),
                     "entered_at": b["entered_at"].isoformat() if b["entered_at"] else None,

@@ -103,7 +103,7 @@ SELECT
   (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
     WHERE device = $1 AND nonce = $2) AS replay,
   nextval('scans_id_seq') AS scan_id,
-  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
+  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat, se.row_label AS row,
   ta.name AS tariff, s.reentry_allowed,
   EXISTS (SELECT 1 FROM revocations r WHERE r.ticket_id = t.id AND r.seed = $4) AS revoked
 FROM (SELECT 1) one
@@ -240,7 +240,7 @@ class DoorService:
         ticket = None
         if ticket_id is not None:
             row = await conn.fetchrow(
-                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, ta.name AS tariff,"
+                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row, ta.name AS tariff,"
                 " e.entered_at, e.door FROM tickets t"
                 " JOIN sessions s ON s.id = t.session_id"
                 " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
@@ -320,7 +320,7 @@ class DoorService:
     async def code(self, ticket_id: int, hold_token: str | None, staff: bool) -> dict[str, Any]:
         async with connection(self.pool) as conn:
             row = await conn.fetchrow(
-                "SELECT t.id, t.session_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,"
+                "SELECT t.id, t.session_id, t.status, t.code_seed, t.seat_idx, se.label AS seat, se.row_label AS row,"
                 " ta.name AS tariff, o.hold_token, o.buyer_name, s.starts_at, s.ends_at,"
                 " s.event_name, r.name AS room FROM tickets t JOIN orders o ON o.id = t.order_id"
                 " JOIN sessions s ON s.id = t.session_id JOIN rooms r ON r.id = s.room_id"
@@ -490,6 +490,7 @@ def _ticket_json(row: asyncpg.Record) -> dict[str, Any] | None:
         "id": row["id"],
         "session_id": row["session_id"],
         "seat_idx": row["seat_idx"],
+        "row": row["row"],
         "seat": row["seat"],
         "tariff": row["tariff"],
     }

@@ -351,3 +351,20 @@ async def test_counters_are_rebuilt_from_postgres_after_a_redis_flush(
     await client.aclose()
     after = (await admin.http.get(f"/api/sessions/{session['id']}/entries")).json()
     assert after == before
+
+
+async def test_a_scanned_seat_names_its_row(admin: Api, buyer: Api) -> None:
+    session = await door_session(admin)
+    _, (ticket,) = await buy_tickets(buyer, session, 1)
+    result = await scan(admin, await code_of(admin, ticket))
+    row = await db_fetch(
+        "SELECT se.row_label, se.label FROM tickets t JOIN sessions s ON s.id = t.session_id"
+        " JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx WHERE t.id = $1",
+        ticket,
+    )
+    assert (result["ticket"]["row"], result["ticket"]["seat"]) == (
+        row[0]["row_label"],
+        row[0]["label"],
+    )
+    info = (await admin.http.get(f"/api/tickets/{ticket}/code", params={"format": "json"})).json()
+    assert info["ticket"]["row"] == row[0]["row_label"]
