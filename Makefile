@@ -16,7 +16,10 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 
 deps: $(STAMP)
 
+# The port is checked before the services start: the server itself would only find it
+# taken after migrating and loading the demo.
 run: deps
+	@$(PY) -m server.cli check-port
 	bash scripts/with-services.sh bash scripts/serve.sh
 
 test: deps
