@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PORT ?= 8000
+export RESET_ADMIN ?= 0
 
 .PHONY: run test bench lint fmt deps clean-data
 

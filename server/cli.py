@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -36,9 +37,15 @@ async def _migrate(pool: asyncpg.Pool) -> None:
     print(f"migrations applied: {', '.join(applied) if applied else 'none pending'}")
 
 
-async def _demo(pool: asyncpg.Pool) -> None:
+async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> None:
     loaded = await load_demo(pool)
-    user, password = await reset_demo_admin(pool)
+    # The password is kept in a file so it stays the same from one run to the next (a fresh
+    # one each run made the one printed last time stop working); set again each run, so the
+    # printed one always works.
+    kept = None if reset or password_file is None else _read_password(password_file)
+    user, password = await reset_demo_admin(pool, kept)
+    if password_file is not None and password != kept:
+        _write_password(password_file, password)
     print("demo festival loaded" if loaded else "demo festival already present")
     print(f"demo admin: username {user!r}, password {password!r}")
     codes = await demo_ticket_codes(pool)
@@ -46,6 +53,20 @@ async def _demo(pool: asyncpg.Pool) -> None:
         print("demo tickets to scan at /scanner.html (type or paste a code, then Enter):")
         for ticket_id, code in codes:
             print(f"  ticket {ticket_id}: {code}")
+
+
+def _read_password(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _write_password(path: Path, password: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(password + "\n")
 
 
 def _bind_error(host: str, port: int) -> OSError | None:
@@ -91,7 +112,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply pending database migrations")
-    sub.add_parser("demo", help="load the demo festival (once) and reset the demo admin")
+    demo = sub.add_parser("demo", help="load the demo festival (once) and set the demo admin")
+    demo.add_argument(
+        "--password-file",
+        type=Path,
+        help="keep the demo admin's password in this file (mode 600): made once, then reused;"
+        " without it, every run makes a fresh password",
+    )
+    demo.add_argument(
+        "--reset-admin", action="store_true", help="give the demo admin a fresh password"
+    )
     serve = sub.add_parser("serve", help="serve HTTP and WebSocket")
     check = sub.add_parser("check-port", help="exit 1 with a message when the port is taken")
     for p in (serve, check):
@@ -114,7 +144,7 @@ def main() -> None:
     if args.command == "migrate":
         _run(_with_pool(_migrate))
     elif args.command == "demo":
-        _run(_with_pool(_demo))
+        _run(_with_pool(_demo, args.password_file, args.reset_admin))
     elif args.command == "create-user":
         _run(_with_pool(create_user, args.username, args.password, args.roles))
     elif args.command == "check-port":
