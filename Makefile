@@ -11,9 +11,12 @@ export RESET_ADMIN ?= 0
 
 .PHONY: run test bench lint fmt deps clean-data
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+# bootstrap.sh writes the stamp itself, last, once everything is installed: a failed or
+# interrupted install leaves none and is retried. $(PY) is a prerequisite so a venv whose
+# python disappeared (deleted .venv/bin, removed interpreter) is rebuilt despite a stamp.
+$(STAMP): pyproject.toml scripts/bootstrap.sh $(PY)
 	bash scripts/bootstrap.sh
-	touch $(STAMP)
+$(PY): ;
 
 deps: $(STAMP)
 
