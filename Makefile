@@ -39,4 +39,4 @@ fmt: deps
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
 clean-data:
-	rm -rf .data
+	bash scripts/clean-data.sh
