@@ -7,16 +7,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PORT ?= 8000
+export RESET_ADMIN ?= 0
 
 .PHONY: run test bench lint fmt deps clean-data
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+# bootstrap.sh writes the stamp itself, last, once everything is installed: a failed or
+# interrupted install leaves none and is retried. $(PY) is a prerequisite so a venv whose
+# python disappeared (deleted .venv/bin, removed interpreter) is rebuilt despite a stamp.
+$(STAMP): pyproject.toml scripts/bootstrap.sh $(PY)
 	bash scripts/bootstrap.sh
-	touch $(STAMP)
+$(PY): ;
 
 deps: $(STAMP)
 
+# The port is checked before the services start: the server itself would only find it
+# taken after migrating and loading the demo.
 run: deps
+	@$(PY) -m server.cli check-port
 	bash scripts/with-services.sh bash scripts/serve.sh
 
 test: deps
@@ -32,4 +39,4 @@ fmt: deps
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
 clean-data:
-	rm -rf .data
+	bash scripts/clean-data.sh

@@ -9,11 +9,23 @@ mkdir -p "$DATA"
 
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
+child=""
+# The command and Redis run in sessions of their own (setsid), so a Ctrl-C reaches only this
+# script; cleanup then stops them in order: the command first, given time for its graceful
+# shutdown (which closes its Postgres pool and Redis connections), then the services.
+# Stopping Postgres under a live asyncpg pool is what printed a traceback on every Ctrl-C.
 cleanup() {
+  trap '' INT TERM  # a second Ctrl-C must not cut the cleanup short and leave Postgres up
+  if [ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null; then
+    for _ in $(seq 150); do kill -0 -- "-$child" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$child" 2>/dev/null || true
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -n "${PG_STARTED:-}" ]; then pg_as "$PGBIN/pg_ctl" -D "$PGDIR" -m fast -w stop >/dev/null 2>&1 || true; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 pg_as() {  # from / : the postgres user may not be allowed into the current folder
   if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
@@ -22,7 +34,7 @@ pg_as() {  # from / : the postgres user may not be allowed into the current fold
 if [ -z "${REDIS_URL:-}" ]; then
   rport=$(free_port)
   mkdir -p "$DATA/redis"
-  redis-server --port "$rport" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly no \
+  setsid redis-server --port "$rport" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly no \
     --save "" --daemonize no --loglevel warning --maxclients 20000 >"$DATA/redis.log" 2>&1 &
   pids+=($!)
   export REDIS_URL="redis://127.0.0.1:$rport/0"
@@ -55,9 +67,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
     pg_as "$PGBIN/initdb" -D "$PGDIR" -U guichet --auth=trust -E UTF8 >"$DATA/initdb.log"
   fi
   pport=$(free_port)
+  PG_STARTED=1  # before: a Ctrl-C during the start still stops it
   pg_as "$PGBIN/pg_ctl" -D "$PGDIR" -l "$PGLOG" -w \
     -o "-p $pport -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
-  PG_STARTED=1
   pg_as "$PGBIN/psql" -h 127.0.0.1 -p "$pport" -U guichet -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname='guichet'" | grep -q 1 \
     || pg_as "$PGBIN/createdb" -h 127.0.0.1 -p "$pport" -U guichet guichet
@@ -65,7 +77,6 @@ if [ -z "${DATABASE_URL:-}" ]; then
   echo "services: private Postgres on port $pport (data in $PGDIR)" >&2
 fi
 
-"$@" &
+setsid "$@" &
 child=$!
-pids+=($child)
 wait "$child"

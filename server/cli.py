@@ -1,12 +1,16 @@
-"""Command line: ``python -m server.cli {migrate,demo,serve,create-user}``."""
+"""Command line: ``python -m server.cli {migrate,demo,serve,check-port,create-user}``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
-from collections.abc import Awaitable, Callable
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -33,9 +37,15 @@ async def _migrate(pool: asyncpg.Pool) -> None:
     print(f"migrations applied: {', '.join(applied) if applied else 'none pending'}")
 
 
-async def _demo(pool: asyncpg.Pool) -> None:
+async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> None:
     loaded = await load_demo(pool)
-    user, password = await reset_demo_admin(pool)
+    # The password is kept in a file so it stays the same from one run to the next (a fresh
+    # one each run made the one printed last time stop working); set again each run, so the
+    # printed one always works.
+    kept = None if reset or password_file is None else _read_password(password_file)
+    user, password = await reset_demo_admin(pool, kept)
+    if password_file is not None and password != kept:
+        _write_password(password_file, password)
     print("demo festival loaded" if loaded else "demo festival already present")
     print(f"demo admin: username {user!r}, password {password!r}")
     codes = await demo_ticket_codes(pool)
@@ -45,31 +55,102 @@ async def _demo(pool: asyncpg.Pool) -> None:
             print(f"  ticket {ticket_id}: {code}")
 
 
-def main() -> None:
+def _read_password(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _write_password(path: Path, password: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(password + "\n")
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    """The error binding ``host:port`` the way uvicorn will (SO_REUSEADDR, every address of
+    ``host``), or None when it can."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return exc
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                return exc
+    return None
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 1 with one clear line when the server could not listen. Checked before anything
+    starts: uvicorn only binds after the app's start-up, and then fails with a log line."""
+    exc = _bind_error(host, port)
+    if exc is None:
+        return
+    if exc.errno == errno.EADDRINUSE:
+        free = next((p for p in range(port + 1, port + 50) if not _bind_error(host, p)), port + 1)
+        print(f"guichet: port {port} is in use; set PORT={free}", file=sys.stderr)
+    else:
+        print(f"guichet: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run one step; a Ctrl-C ends it quietly (exit 130), not with asyncio's traceback."""
+    try:
+        asyncio.run(coro)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply pending database migrations")
-    sub.add_parser("demo", help="load the demo festival (once) and reset the demo admin")
+    demo = sub.add_parser("demo", help="load the demo festival (once) and set the demo admin")
+    demo.add_argument(
+        "--password-file",
+        type=Path,
+        help="keep the demo admin's password in this file (mode 600): made once, then reused;"
+        " without it, every run makes a fresh password",
+    )
+    demo.add_argument(
+        "--reset-admin", action="store_true", help="give the demo admin a fresh password"
+    )
     serve = sub.add_parser("serve", help="serve HTTP and WebSocket")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    check = sub.add_parser("check-port", help="exit 1 with a message when the port is taken")
+    for p in (serve, check):
+        p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     user = sub.add_parser("create-user", help="create a user or reset its password")
     user.add_argument("username")
     user.add_argument("password")
     user.add_argument("roles", nargs="*", default=["admin"])
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "migrate":
-        asyncio.run(_with_pool(_migrate))
+        _run(_with_pool(_migrate))
     elif args.command == "demo":
-        asyncio.run(_with_pool(_demo))
+        _run(_with_pool(_demo, args.password_file, args.reset_admin))
     elif args.command == "create-user":
-        asyncio.run(_with_pool(create_user, args.username, args.password, args.roles))
+        _run(_with_pool(create_user, args.username, args.password, args.roles))
+    elif args.command == "check-port":
+        _check_port(args.host, args.port)
     elif args.command == "serve":
+        _check_port(args.host, args.port)
         print(f"Guichet serving on http://{args.host}:{args.port}/", flush=True)
         uvicorn.run(
             "server.app:create_app",

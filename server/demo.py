@@ -153,8 +153,8 @@ async def demo_ticket_codes(pool: asyncpg.Pool) -> list[tuple[int, str]]:
     ]
 
 
-async def reset_demo_admin(pool: asyncpg.Pool) -> tuple[str, str]:
-    """Give the demo admin a fresh password (printed by ``make run``)."""
-    password = secrets.token_urlsafe(9)
+async def reset_demo_admin(pool: asyncpg.Pool, password: str | None = None) -> tuple[str, str]:
+    """Set the demo admin's password (printed by ``make run``): ``password``, or a fresh one."""
+    password = password or secrets.token_urlsafe(9)
     await create_user(pool, "admin", password, ["admin"])
     return "admin", password

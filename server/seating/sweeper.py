@@ -24,7 +24,14 @@ async def sweep_once(live: Live, cap_ms: int) -> int:
 
 
 async def run_sweeper(live: Live, interval_ms: int, cap_ms: int) -> None:
+    task = asyncio.current_task()
     while True:
+        # On Python 3.11 a cancel can be lost inside a Redis call (``asyncio.wait_for``
+        # returns the result when it completes as the cancel arrives, and redis-py sends
+        # under it): stop on the pending cancel anyway, or the app's shutdown waits forever
+        # (a server that failed to bind its port hung there, ignoring every signal).
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         try:
             await sweep_once(live, cap_ms)
         except asyncio.CancelledError:
