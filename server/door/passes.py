@@ -75,7 +75,8 @@ LEFT JOIN sessions s ON s.id = $4
 """
 
 _TICKET = """
-SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row, ta.name AS tariff FROM tickets t
+SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row, ta.name AS tariff
+FROM tickets t
 JOIN sessions s ON s.id = t.session_id
 LEFT JOIN tariffs ta ON ta.id = t.tariff_id
 LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
@@ -182,8 +183,8 @@ class PassService:
             if row is None:
                 raise NotFound.of("pass")
             bookings = await conn.fetch(
-                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row, t.created_at,"
-                " e.entered_at, e.door, e.inside FROM tickets t"
+                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row,"
+                " t.created_at, e.entered_at, e.door, e.inside FROM tickets t"
                 " JOIN sessions s ON s.id = t.session_id"
                 " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
                 " LEFT JOIN entries e ON e.session_id = t.session_id AND e.ticket_id = t.id"

@@ -103,8 +103,8 @@ SELECT
   (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
     WHERE device = $1 AND nonce = $2) AS replay,
   nextval('scans_id_seq') AS scan_id,
-  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat, se.row_label AS row,
-  ta.name AS tariff, s.reentry_allowed,
+  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
+  se.row_label AS row, ta.name AS tariff, s.reentry_allowed,
   EXISTS (SELECT 1 FROM revocations r WHERE r.ticket_id = t.id AND r.seed = $4) AS revoked
 FROM (SELECT 1) one
 LEFT JOIN tickets t ON t.id = $3
@@ -240,8 +240,8 @@ class DoorService:
         ticket = None
         if ticket_id is not None:
             row = await conn.fetchrow(
-                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row, ta.name AS tariff,"
-                " e.entered_at, e.door FROM tickets t"
+                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row,"
+                " ta.name AS tariff, e.entered_at, e.door FROM tickets t"
                 " JOIN sessions s ON s.id = t.session_id"
                 " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
                 " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
@@ -320,9 +320,10 @@ class DoorService:
     async def code(self, ticket_id: int, hold_token: str | None, staff: bool) -> dict[str, Any]:
         async with connection(self.pool) as conn:
             row = await conn.fetchrow(
-                "SELECT t.id, t.session_id, t.status, t.code_seed, t.seat_idx, se.label AS seat, se.row_label AS row,"
-                " ta.name AS tariff, o.hold_token, o.buyer_name, s.starts_at, s.ends_at,"
-                " s.event_name, r.name AS room FROM tickets t JOIN orders o ON o.id = t.order_id"
+                "SELECT t.id, t.session_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,"
+                " se.row_label AS row, ta.name AS tariff, o.hold_token, o.buyer_name,"
+                " s.starts_at, s.ends_at, s.event_name, r.name AS room FROM tickets t"
+                " JOIN orders o ON o.id = t.order_id"
                 " JOIN sessions s ON s.id = t.session_id JOIN rooms r ON r.id = s.room_id"
                 " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
                 " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"

@@ -4,13 +4,11 @@ rebuilt from Postgres like after a flush."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from server.platform.errors import DomainError
-from server.platform.scripts import REDIS_DOWN
+from server.platform.loops import every
 from server.seating.live import Live
 
 log = logging.getLogger(__name__)
@@ -36,13 +34,4 @@ async def retire_ended(live: Live, also: Sequence[Forget] = ()) -> list[int]:
 async def run_janitor(
     live: Live, also: Sequence[Forget] = (), interval_s: float = INTERVAL_S
 ) -> None:
-    while True:
-        try:
-            await retire_ended(live, also)
-        except asyncio.CancelledError:
-            raise
-        except (DomainError, *REDIS_DOWN):
-            pass
-        except Exception:
-            log.exception("janitor error")
-        await asyncio.sleep(interval_s)
+    await every(interval_s, lambda: retire_ended(live, also), "janitor")

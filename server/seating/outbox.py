@@ -13,7 +13,6 @@ the snapshot it was built from, whose effect it already has.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -25,6 +24,7 @@ import asyncpg
 
 from server.platform.db import connection
 from server.platform.errors import DomainError
+from server.platform.loops import every
 from server.seating.live import HoldRefused, Live
 
 log = logging.getLogger(__name__)
@@ -130,14 +130,8 @@ class Outbox:
 
     async def run(self, interval_s: float = 1.0) -> None:
         """The worker: batched deletes of applied entries, repairs of stale ones."""
-        while True:
-            try:
-                await self._delete_done()
-                await self.repair()
-            except asyncio.CancelledError:
-                raise
-            except DomainError:
-                pass
-            except Exception:
-                log.exception("outbox worker error")
-            await asyncio.sleep(interval_s)
+        await every(interval_s, self._round, "outbox worker")
+
+    async def _round(self) -> None:
+        await self._delete_done()
+        await self.repair()
