@@ -287,6 +287,35 @@ def bench_sales(
     }
 
 
+def bench_ga_sales(
+    cfg: dict[str, Any], server: env.Server, session: env.BenchSession
+) -> dict[str, Any]:
+    """General admission: 4-place holds, then 50 clients confirm orders of one session at
+    once (every order of a session takes its row lock: they serialise in Postgres)."""
+    conns, procs = cfg["http_conns"], cfg["http_procs"]
+    jobs = [[4] * (cfg["orders"] // conns) for _ in range(conns)]
+    held = run_load("hold", server.port, session.id, jobs, procs, max_seconds=60)
+    tariff = session.tariff_ids[0]
+    holds = held.successes
+    per_conn = [[(t, q, tariff) for t, q in holds[c::conns]] for c in range(conns)]
+    meter = Meter(server.pid)
+    res = run_load("order", server.port, session.id, per_conn, procs, max_seconds=60)
+    cpu = meter.done(res.cpu_s, res.elapsed)
+    tickets = asyncio.run(count_tickets(session.id))
+    return {
+        "ga_holds": held.ok,
+        "ga_orders_created": res.ok,
+        "ga_orders_errors": res.errors,
+        "ga_order_error_samples": res.error_samples,
+        "ga_orders_per_s": round(res.rate, 1),
+        "ga_order_p50_ms": round(res.percentile(50), 1),
+        "ga_order_p99_ms": round(res.percentile(99), 1),
+        "ga_tickets_in_postgres": tickets,
+        "ga_tickets_consistent": tickets == 4 * res.ok and res.errors == 0,
+        **{f"ga_orders_{k}": v for k, v in cpu.items()},
+    }
+
+
 async def count_tickets(session_id: int) -> int:
     conn = await asyncpg.connect(env.database_url())
     try:
@@ -771,6 +800,7 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
         "memory": m["kb_per_connection"] <= TARGETS["kb_per_connection"],
         "holds": h["holds_per_s"] >= TARGETS["holds_per_s"] and h["holds_consistent"],
         "sales": s["orders_per_s"] >= TARGETS["orders_per_s"] and s["tickets_consistent"],
+        "ga_sales": s["ga_orders_per_s"] >= TARGETS["orders_per_s"] and s["ga_tickets_consistent"],
         "flush": fl["resync_s"] is not None
         and fl["resync_s"] <= TARGETS["flush_resync_s"]
         and fl["sold_rebuilt"],
@@ -849,6 +879,13 @@ def table(r: dict[str, Any]) -> str:
             ok[v["sales"]],
         ),
         (
+            "general-admission orders/s, 50 clients, one session",
+            f"{s['ga_orders_per_s']} (p99 {s['ga_order_p99_ms']} ms, errors "
+            f"{s['ga_orders_errors']}, tickets ok: {s['ga_tickets_consistent']})",
+            ">= 500",
+            ok[v["ga_sales"]],
+        ),
+        (
             "Redis flush: all resynced (s)",
             f"{fl['resync_s']} ({fl['resynced']}/{fl['clients']}, "
             f"sold rebuilt: {fl['sold_rebuilt']})",
@@ -916,6 +953,9 @@ def main() -> None:
             k: env.run(env.create_session(server.url, token, cfg["seats"], k))
             for k in ("fanout", "holds", "sales", "peak")
         }
+        sessions["ga"] = env.run(
+            env.create_session(server.url, token, 4 * cfg["orders"], "ga", seated=False)
+        )
         log(
             f"server pid {server.pid} on {server.url}; sessions "
             f"{ {k: s.id for k, s in sessions.items()} }"
@@ -935,6 +975,9 @@ def main() -> None:
         log(f"sales: {cfg['orders']} holds, then 50 clients confirm orders")
         results["sales"] = bench_sales(cfg, server, sessions["sales"])
         log(f"  {results['sales']}")
+        log(f"general admission: {cfg['orders']} holds of 4 places, 50 clients confirm at once")
+        results["sales"].update(bench_ga_sales(cfg, server, sessions["ga"]))
+        log(f"  ga: { {k: v for k, v in results['sales'].items() if k.startswith('ga_')} }")
 
         log("door: 16 HTTP scanners, 16 WebSocket scanners, a 10,000-scan offline upload")
         results["door"] = bench_door(cfg, server, token)

@@ -182,15 +182,19 @@ async def login(base_url: str) -> str:
         return str(r.json()["token"])
 
 
-async def create_session(base_url: str, token: str, n_seats: int, label: str) -> BenchSession:
-    """A seated session on a fresh room with a ``grid`` plan, through the HTTP API."""
+async def create_session(
+    base_url: str, token: str, n_seats: int, label: str, seated: bool = True
+) -> BenchSession:
+    """A seated session on a fresh room with a ``grid`` plan, through the HTTP API; or a
+    general-admission one of ``n_seats`` places."""
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
         venue = (await http.post("/api/venues", json={"name": f"Bench {label}"})).json()
         room = (await http.post(f"/api/venues/{venue['id']}/rooms", json={"name": label})).json()
         plan = grid(n_seats, 100)
-        r = await http.put(f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan))
-        assert r.status_code == 201, r.text
+        if seated:
+            r = await http.put(f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan))
+            assert r.status_code == 201, r.text
         r = await http.post(
             "/api/sessions",
             json={
@@ -198,16 +202,16 @@ async def create_session(base_url: str, token: str, n_seats: int, label: str) ->
                 "event_name": f"Bench {label} {uuid.uuid4().hex[:6]}",
                 "starts_at": "2030-01-01T20:00:00+00:00",
                 "ends_at": "2030-01-01T22:00:00+00:00",
-                "seated": True,
+                "seated": seated,
+                "capacity": None if seated else n_seats,
                 "sales_open": True,
                 "tariffs": [{"name": "Full", "price_cents": 1500, "currency": "EUR"}],
             },
         )
         assert r.status_code == 201, r.text
         detail = r.json()
-    return BenchSession(
-        detail["id"], [s.id for s in plan.seats], [t["id"] for t in detail["tariffs"]]
-    )
+    seat_ids = [s.id for s in plan.seats] if seated else []
+    return BenchSession(detail["id"], seat_ids, [t["id"] for t in detail["tariffs"]])
 
 
 def run(coro):

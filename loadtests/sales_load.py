@@ -63,18 +63,19 @@ async def _hold_conn(
     conn: HttpConnection, session_id: int, jobs: list[list[str]], deadline: float, res: LoadResult
 ) -> None:
     path = f"/api/sessions/{session_id}/holds"
-    for seats in jobs:
+    for seats in jobs:  # seat ids, or a number of general-admission places
         if time.monotonic() > deadline:
             break
         t0 = time.monotonic()
-        status, body = await conn.post_json(path, {"seats": seats})
+        hold = {"quantity": seats} if isinstance(seats, int) else {"seats": seats}
+        status, body = await conn.post_json(path, hold)
         t1 = time.monotonic()
         res.latencies_ms.append((t1 - t0) * 1000)
         res.last_done = max(res.last_done, t1)
         if status == 200:
             res.ok += 1
             res.successes.append((body["token"], seats))
-        elif status == 409 and body["error"]["code"] == "seats_taken":
+        elif status == 409 and body["error"]["code"] in ("seats_taken", "not_enough_places"):
             res.refused += 1
         else:
             res.errors += 1
@@ -85,7 +86,7 @@ async def _hold_conn(
 async def _order_conn(
     conn: HttpConnection,
     session_id: int,
-    jobs: list[tuple[str, list[str], int]],
+    jobs: list[tuple[str, list[str] | int, int]],
     deadline: float,
     res: LoadResult,
 ) -> None:
@@ -96,7 +97,9 @@ async def _order_conn(
         doc = {
             "hold_token": token,
             "idempotency_key": uuid.uuid4().hex,
-            "items": [{"seat": s, "tariff_id": tariff} for s in seats],
+            "items": [{"tariff_id": tariff, "quantity": seats}]
+            if isinstance(seats, int)
+            else [{"seat": s, "tariff_id": tariff} for s in seats],
             "buyer": {"name": "Bench", "email": "bench@example.org"},
         }
         t0 = time.monotonic()

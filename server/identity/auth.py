@@ -37,6 +37,7 @@ class Principal:
     user_id: int | None
     username: str | None
     roles: frozenset[str]
+    expires_at: float | None = None  # Unix time its token expires (None: anonymous)
 
     @property
     def anonymous(self) -> bool:
@@ -93,7 +94,7 @@ class TokenSigner:
             raise Unauthenticated("invalid_token", "the token is invalid") from exc
         if claims["exp"] < time.time():
             raise Unauthenticated("token_expired", "the token has expired; sign in again")
-        return Principal(claims["uid"], claims["u"], frozenset(claims["r"]))
+        return Principal(claims["uid"], claims["u"], frozenset(claims["r"]), claims["exp"])
 
 
 async def load_secret(pool: asyncpg.Pool) -> bytes:

@@ -7,7 +7,9 @@ stable code and the connection stays open. See ``docs/protocol.md``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +76,7 @@ class Connection:
         self.registry = endpoint.registry
         self.sub = sub
         self.principal: Principal = ANONYMOUS
+        self._expiry: asyncio.TimerHandle | None = None
 
     def reply(self, message: dict[str, Any]) -> None:
         self.sub.send_message(message)
@@ -202,7 +205,34 @@ class Connection:
         except DomainError as exc:
             self.reply(error(ErrorCode.INVALID_TOKEN, exc.message, ref))
             return
+        self._watch_expiry()
         self.reply({"type": ServerType.AUTHENTICATED.value, "roles": sorted(self.principal.roles)})
+
+    def _watch_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if self.principal.expires_at is not None:
+            loop = asyncio.get_running_loop()
+            delay = self.principal.expires_at - time.time()
+            self._expiry = loop.call_at(loop.time() + max(delay, 0), self.expire)
+
+    def expire(self) -> None:
+        """The token expired: the connection is anonymous again and leaves the channels its
+        roles opened; it is told so (and may send a fresh ``auth``)."""
+        self._expiry = None
+        self.principal = ANONYMOUS
+        for channel in sorted(self.sub.channels):
+            kind, ident = parse_channel(channel)
+            if self.registry.access(kind) is not None:
+                self.sub.channels.discard(channel)
+                self.registry.unsubscribe(self.sub, kind, ident)
+                self.reply({"type": ServerType.UNSUBSCRIBED.value, "channel": channel})
+        self.reply(error(ErrorCode.TOKEN_EXPIRED, "the token has expired; send a new auth"))
+
+    def close(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
 
 
 def _with_ref(frame: dict[str, Any], ref: Any) -> dict[str, Any]:
@@ -251,5 +281,6 @@ class WebSocketEndpoint:
                     data = event.get("bytes") or b""
                 await conn.handle(data)
         finally:
+            conn.close()
             self.registry.forget(sub)
             await sub.stop()

@@ -58,6 +58,7 @@ class ErrorCode(StrEnum):
     NOT_SUBSCRIBED = "not_subscribed"
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
     INVALID_TOKEN = "invalid_token"
+    TOKEN_EXPIRED = "token_expired"  # pushed when the token of `auth` expires (see `auth`)
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
 
