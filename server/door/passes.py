@@ -487,18 +487,6 @@ class PassScanner:
             return None  # a session without tariffs sells nothing, passes included
         try:
             async with conn.transaction():
-                if hold.places:
-                    capacity = await conn.fetchval(
-                        # the lock general-admission sales take (server/sales/service.py)
-                        "SELECT capacity FROM sessions WHERE id = $1 FOR NO KEY UPDATE",
-                        session_id,
-                    )
-                    sold = await conn.fetchval(
-                        "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'",
-                        session_id,
-                    )
-                    if sold + 1 > capacity:
-                        return None
                 ticket_id: int = await conn.fetchval(
                     _BOOK,
                     f"pass-{row['id']}-{session_id}-{hold.token}",
@@ -516,6 +504,8 @@ class PassScanner:
                     Op.SELL,
                     {"token": hold.token, "seats": hold.seats, "quantity": hold.places},
                 )
+        except asyncpg.CheckViolationError:  # general admission at capacity (ga_counters)
+            return None
         except asyncpg.UniqueViolationError:
             log.error(
                 "pass %s: seat %s of session %s sold in postgres", row["id"], hold.seats, session_id

@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import asyncpg
 
@@ -99,10 +99,6 @@ def same_order(previous: dict[str, Any], request: OrderRequest) -> bool:
 
 
 class Sales:
-    # The lock that serialises general-admission sales of a session (a race test turns it
-    # off to show the oversale it prevents).
-    capacity_lock: ClassVar[str] = "FOR NO KEY UPDATE"
-
     def __init__(self, pool: asyncpg.Pool, live: Live, catalog: Catalog, outbox: Outbox) -> None:
         self.pool = pool
         self.live = live
@@ -260,37 +256,45 @@ class Sales:
         prices: list[int],
         currency: str,
     ) -> tuple[list[asyncpg.Record], int]:
-        """General admission: the capacity is checked under a lock on the session row,
-        taken *before* the order row is inserted. (Inserting first takes a key-share lock
-        on the session through the foreign key; two buyers holding it then both waiting
-        for ``FOR UPDATE`` deadlock.) ``FOR NO KEY UPDATE`` serialises the general-admission
-        sales of one session without blocking other inserts that reference it."""
+        """General admission: Postgres keeps the places sold in a counter row that a CHECK
+        holds under the capacity (migration ``0007_ga_capacity.sql``): the ticket insert
+        that would pass it fails, whoever inserts. The counter row is locked only from the
+        ticket insert to the commit. A first look without a lock answers a session visibly
+        full at once."""
         args = self._args(session, request, prices, currency)
-        async with conn.transaction():
-            capacity = await conn.fetchval(
-                f"SELECT capacity FROM sessions WHERE id = $1 {self.capacity_lock}", session.id
-            )
-            order = await conn.fetchrow(self._ORDER, *args[:10])
-            if order is None:
-                return [], 0
-            sold = await conn.fetchval(
-                "SELECT count(*) FROM tickets WHERE session_id = $1 AND status = 'active'",
-                session.id,
-            )
-            if sold + request.places > capacity:
-                raise Conflict(
-                    "not_enough_places", "the session is full", available=capacity - sold
+        try:
+            async with conn.transaction():
+                await self._room_for(conn, session.id, request.places)
+                await failpoint("sales.ga_checked")
+                order = await conn.fetchrow(self._ORDER, *args[:10])
+                if order is None:
+                    return [], 0
+                query = self._TICKETS.format(
+                    order="$1::bigint", source="", created="$3::timestamptz AS created_at"
                 )
-            await failpoint("sales.ga_checked")
-            query = self._TICKETS.format(
-                order="$1::bigint", source="", created="$3::timestamptz AS created_at"
-            )
-            query = query.replace("$11", "$4").replace("$12", "$5").replace("$13", "$6")
-            rows = list(
-                await conn.fetch(query, order["id"], session.id, order["created_at"], *args[10:])
-            )
-            entry = await record(conn, session.id, Op.SELL, sell_args(request))
-            return rows, entry
+                query = query.replace("$11", "$4").replace("$12", "$5").replace("$13", "$6")
+                rows = list(
+                    await conn.fetch(
+                        query, order["id"], session.id, order["created_at"], *args[10:]
+                    )
+                )
+                entry = await record(conn, session.id, Op.SELL, sell_args(request))
+                return rows, entry
+        except asyncpg.CheckViolationError as exc:  # ga_within_capacity
+            room = await self._room(conn, session.id)
+            raise Conflict("not_enough_places", "the session is full", available=room) from exc
+
+    @staticmethod
+    async def _room(conn: asyncpg.Connection, session_id: int) -> int:
+        room = await conn.fetchval(
+            "SELECT capacity - sold FROM ga_counters WHERE session_id = $1", session_id
+        )
+        return max(room or 0, 0)
+
+    async def _room_for(self, conn: asyncpg.Connection, session_id: int, places: int) -> None:
+        room = await self._room(conn, session_id)
+        if room < places:
+            raise Conflict("not_enough_places", "the session is full", available=room)
 
     async def _order_json(
         self,
