@@ -74,32 +74,27 @@ async def test_one_valid_among_concurrent_scans_on_two_processes(
         await other.close()
 
 
-async def test_control_check_then_insert_without_the_constraint_admits_several() -> None:
-    """The same concurrency against a naive guard (look, then insert, no unique key) lets
-    several scans in: the unique entry is what makes the real test pass."""
-    pool = await asyncpg.create_pool(support.testing_database_url(), min_size=20, max_size=20)
+async def test_control_without_the_entries_key_the_same_scans_admit_several(
+    admin: Api, admin_token: str, buyer: Api, second_server: ServerProcess
+) -> None:
+    """The same concurrent scans through the real code path, with the guard switched off:
+    without the primary key of ``entries`` (what ``ON CONFLICT DO NOTHING`` stands on),
+    several scans of one ticket are let in. The key is what makes the test above pass."""
+    other = Api(second_server.url, admin_token)
+    session = await door_session(admin)
+    _, (ticket,) = await buy_tickets(buyer, session, 1)
+    code = await code_of(admin, ticket)
+    conn = await asyncpg.connect(support.testing_database_url())
+    await conn.execute("ALTER TABLE entries DROP CONSTRAINT entries_pkey")
     try:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "DROP TABLE IF EXISTS naive_entries;"
-                " CREATE TABLE naive_entries (ticket_id bigint, scan int)"
-            )
-        admitted = 0
-
-        async def naive_scan(i: int) -> None:
-            nonlocal admitted
-            async with pool.acquire() as conn:
-                seen = await conn.fetchval("SELECT count(*) FROM naive_entries WHERE ticket_id = 1")
-                if seen == 0:
-                    await conn.execute("INSERT INTO naive_entries VALUES (1, $1)", i)
-                    admitted += 1
-
-        await asyncio.gather(*(naive_scan(i) for i in range(40)))
-        assert admitted > 1
-        async with pool.acquire() as conn:
-            await conn.execute("DROP TABLE naive_entries")
+        results = await _scan_everywhere([admin, other], code, 40)
     finally:
-        await pool.close()
+        async with conn.transaction():  # put the guard back (without this ticket's doubles)
+            await conn.execute("DELETE FROM entries WHERE ticket_id = $1", ticket)
+            await conn.execute("ALTER TABLE entries ADD PRIMARY KEY (session_id, ticket_id)")
+        await conn.close()
+        await other.close()
+    assert sum(r["result"] == "valid" for _, _, r in results) > 1
 
 
 @settings(
