@@ -68,6 +68,7 @@ def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> DomainErro
         "unknown_hold": "no such hold",
         "seats_not_held": "some seats are not held by this hold token",
         "places_not_held": "this hold token does not hold that many places",
+        "hold_busy": "another order of this hold is being committed; retry",
     }
     kind: type[DomainError] = Conflict
     if exc.reason == "unknown_hold":
@@ -132,13 +133,24 @@ class Sales:
         if not session.sales_open:
             return await self._replay(request, Conflict("sales_closed", "sales are closed"))
         try:
-            await self.live.claim(session.id, request.hold_token, request.seats, request.places)
+            await self.live.claim(
+                session.id,
+                request.hold_token,
+                request.seats,
+                request.places,
+                request.idempotency_key,
+            )
         except HoldRefused as exc:
             refusal = hold_refusal(exc, await self._seat_ids(session))
             return await self._replay(request, refusal)
 
         prices = [tariffs[line.tariff_id]["price_cents"] for line in request.lines]
-        rows, entry = await self._commit(session, request, prices, currencies.pop())
+        try:
+            rows, entry = await self._commit(session, request, prices, currencies.pop())
+        except BaseException:
+            with contextlib.suppress(DomainError):  # else the claim lapses after its grace
+                await self.live.unclaim(session.id, request.hold_token, request.idempotency_key)
+            raise
         if not rows:  # a concurrent retry of the same request committed first
             return await self._replay(request, None)
         order = await self._order_json(session, request, rows, tariffs, sum(prices))

@@ -323,21 +323,33 @@ class Live:
             raise HoldRefused("hold_expired")
         return int(reply[1]), int(reply[2])
 
-    async def claim(self, session_id: int, token: str, seats: Sequence[int], quantity: int) -> None:
-        """Check the hold covers what is being bought and keep it alive while committing."""
+    async def claim(
+        self, session_id: int, token: str, seats: Sequence[int], quantity: int, owner: str
+    ) -> None:
+        """Check the hold covers what is being bought and keep it alive while committing;
+        ``owner`` (the order's idempotency key) has the hold to itself until it is sold or
+        :meth:`unclaim` ends the claim."""
         k = Keys(session_id)
         tok, _ = k.token(token)
         reply = await self._run(
-            "holds_claim", [k.seats, k.exp, tok], [token, CLAIM_GRACE_MS, quantity, *seats]
+            "holds_claim",
+            [k.seats, k.exp, tok],
+            [token, CLAIM_GRACE_MS, quantity, owner, *seats],
         )
         status = reply[0].decode()
         if status == "ok":
             return
+        if status == "busy":
+            raise HoldRefused("hold_busy")
         if status == "not_held":
             raise HoldRefused("seats_not_held", seats=[int(i) for i in reply[1]])
         if status == "not_held_places":
             raise HoldRefused("places_not_held", available=int(reply[1]))
         raise HoldRefused("unknown_hold" if status == "unknown_token" else "hold_expired")
+
+    async def unclaim(self, session_id: int, token: str, owner: str) -> None:
+        tok, _ = Keys(session_id).token(token)
+        await self._run("holds_unclaim", [tok], [owner])
 
     async def sell(
         self,

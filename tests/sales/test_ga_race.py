@@ -80,6 +80,28 @@ async def test_sixteen_buyers_of_one_general_admission_session_all_get_an_answer
     assert sold is not None and int(sold) == bought
 
 
+async def test_one_hold_sells_its_places_once_whatever_the_orders(admin: Api) -> None:
+    """Two orders of the same hold with different idempotency keys (a double click, two
+    tabs), both past their checks before either commits (the server pauses them there):
+    the places are sold once; the other orders are refused, not sold again."""
+    slow = ServerProcess({"GUICHET_FAILPOINTS": "sales.ga_checked=sleep:300"})
+    slow.wait_ready()
+    buyer = Api(slow.url)
+    try:
+        s = await admin.create_session(seated=False, capacity=50)
+        token = (await buyer.hold(s.id, quantity=4)).json()["token"]
+        results = await asyncio.gather(
+            *(buyer.buy(s.id, token, [], s.tariff_ids[0], quantity=4) for _ in range(6))
+        )
+    finally:
+        await buyer.close()
+        slow.stop()
+    assert sorted(r.status_code for r in results)[0] == 201
+    refused = [r.json()["error"]["code"] for r in results if r.status_code != 201]
+    assert len(refused) == 5 and set(refused) <= {"hold_busy", "places_not_held", "unknown_hold"}
+    assert await active_places(s.id) == 4
+
+
 @pytest.fixture
 async def pool(server: ServerProcess) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(support.testing_database_url(), min_size=2, max_size=12)

@@ -214,7 +214,7 @@ async def lua_step(live: Live, op: Op, token: str, seat: int) -> HoldClock | Non
         elif op[0] == "extend":
             await live.extend(SESSION, token, op[1])
         elif op[0] == "claim":
-            await live.claim(SESSION, token, [], 0)
+            await live.claim(SESSION, token, [], 0, "order-key")
     except HoldRefused as exc:
         assert exc.reason == "hold_expired", exc.reason
         return None

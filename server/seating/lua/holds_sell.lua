@@ -23,6 +23,7 @@ for i = FIRST_SEAT, #ARGV do
   end
   redis.call('SREM', toks_key, idx)
 end
+redis.call('HDEL', tok_key, 'claim', 'claim_until')  -- the claimed order is sold
 if quantity > 0 then
   local ga = tonumber(redis.call('HGET', tok_key, 'ga')) or 0
   local from_hold = math.min(ga, quantity)
