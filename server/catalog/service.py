@@ -476,7 +476,9 @@ class Catalog:
                 body.get("sales_open", True),
             )
             session_id = row["id"]
-            await self._session_parts(conn, session_id, room["seat_plan_id"], body, contingents)
+            await self._session_parts(
+                conn, session_id, room["seat_plan_id"] if seated else None, body, contingents
+            )
         return await self.session_detail(session_id)
 
     async def _session_parts(
@@ -508,7 +510,8 @@ class Catalog:
             )
         blocked = body.get("blocked_seats") or []
         if blocked:
-            assert plan_id is not None
+            if plan_id is None:
+                raise Invalid("not_seated", "a general-admission session has no seats to block")
             plan = await self.plan_seats(plan_id)
             unknown = [s for s in blocked if s not in plan.index]
             if unknown:

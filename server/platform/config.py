@@ -20,7 +20,6 @@ class Settings:
     log_length: int
     batch_window_ms: int
     send_buffer_bytes: int
-    max_frame_bytes: int
     db_pool_size: int
     sweep_interval_ms: int
     key_reload_s: int
@@ -41,7 +40,6 @@ class Settings:
             log_length=_int("GUICHET_LOG_LENGTH", 1000),
             batch_window_ms=_int("GUICHET_BATCH_MS", 20),
             send_buffer_bytes=_int("GUICHET_SEND_BUFFER", 256 * 1024),
-            max_frame_bytes=_int("GUICHET_MAX_FRAME", 16 * 1024),
             db_pool_size=_int("GUICHET_DB_POOL", 20),
             sweep_interval_ms=_int("GUICHET_SWEEP_MS", 500),
             key_reload_s=_int("GUICHET_KEY_RELOAD_S", 30),

@@ -82,7 +82,11 @@ class Connection:
         self.sub.send_message(message)
 
     async def handle(self, data: str | bytes) -> None:
-        if len(data) > MAX_CLIENT_FRAME:
+        if len(data) > MAX_CLIENT_FRAME or (
+            isinstance(data, str)
+            and len(data) * 4 > MAX_CLIENT_FRAME
+            and len(data.encode()) > MAX_CLIENT_FRAME
+        ):
             self.reply(
                 error(ErrorCode.FRAME_TOO_LARGE, f"frames are limited to {MAX_CLIENT_FRAME} bytes")
             )

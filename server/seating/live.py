@@ -284,8 +284,9 @@ class Live:
         now = time.monotonic()
         marked_at, mark = self._live_marks.get(session_id, (0.0, 0))
         if now - marked_at >= LIVE_MARK_SLACK_MS / 1000 or expires > mark + LIVE_MARK_SLACK_MS:
-            await self.redis.zadd(LIVE_SESSIONS, {str(session_id): expires})
-            self._live_marks[session_id] = (now, expires)
+            with contextlib.suppress(*REDIS_DOWN):  # the hold is made; the mark can wait
+                await self.redis.zadd(LIVE_SESSIONS, {str(session_id): expires})
+                self._live_marks[session_id] = (now, expires)
         return int(reply[1]), expires
 
     async def release(
@@ -333,7 +334,7 @@ class Live:
         tok, _ = k.token(token)
         reply = await self._run(
             "holds_claim",
-            [k.seats, k.exp, tok],
+            [k.seats, k.exp, tok, k.meta],
             [token, CLAIM_GRACE_MS, quantity, owner, *seats],
         )
         status = reply[0].decode()

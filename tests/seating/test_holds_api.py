@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from seatmap.generate import grid
+from seatmap.plan import plan_to_document
 from tests.support import Api, redis_seats, sold_in_postgres
 
 
@@ -125,6 +127,22 @@ async def test_a_hold_token_the_client_names_must_be_a_live_hold(admin: Api, buy
     assert await redis_seats(s.id) == {}
     fresh = (await buyer.hold(s.id, s.seat_ids[:1])).json()
     assert fresh["token"] != "my-own-token-0123456789"
+
+
+async def test_a_hold_from_before_a_new_plan_is_gone_and_holds_nothing(
+    admin: Api, buyer: Api
+) -> None:
+    s = await admin.create_session(n_seats=10)
+    token = (await buyer.hold(s.id, s.seat_ids[:2])).json()["token"]
+    # a new plan for the room: the session moves onto it, its seat map is rebuilt
+    plan = plan_to_document(grid(12, 10))
+    r = await admin.http.put(f"/api/rooms/{s.detail['room_id']}/seat-plan", json=plan)
+    assert r.status_code == 201 and s.id in r.json()["moved_sessions"]
+    more = await buyer.hold(s.id, [s.seat_ids[5]], token=token)
+    assert more.status_code == 404 and more.json()["error"]["code"] == "unknown_hold"
+    assert not any(v.startswith("h") for v in (await redis_seats(s.id)).values())
+    bought = await buyer.buy(s.id, token, s.seat_ids[:2], s.tariff_ids[0])
+    assert bought.status_code == 404
 
 
 async def test_cannot_buy_seats_held_by_someone_else(admin: Api, buyer: Api) -> None:

@@ -3,14 +3,16 @@
 -- One order of a hold at a time: the claim names its order (the idempotency key) until the
 -- sale (holds_sell) or its failure (holds_unclaim) ends it, or the grace runs out; another
 -- order of the same hold meanwhile is refused as 'busy' (it would count the same places).
-local seats_key, exp_key, tok_key = KEYS[1], KEYS[2], KEYS[3]
+local seats_key, exp_key, tok_key, meta_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local token, grace, quantity, owner = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local FIRST_SEAT = 5
 
 local now = now_ms()
-local m = redis.call('HMGET', tok_key, 'exp', 'ga', 'claim', 'claim_until')
+local m = redis.call('HMGET', tok_key, 'exp', 'ga', 'claim', 'claim_until', 'epoch')
 local expires, ga = tonumber(m[1]), tonumber(m[2]) or 0
-if not expires then return {'unknown_token'} end
+if not expires or m[5] ~= redis.call('HGET', meta_key, 'epoch') then
+  return {'unknown_token'}  -- none, or a hold of the mirror before a rebuild
+end
 if expires <= now then return {'expired'} end
 if m[3] and m[3] ~= owner and (tonumber(m[4]) or 0) > now then return {'busy'} end
 local mine = 'h' .. token

@@ -9,7 +9,15 @@ local ORPHAN_GRACE_MS = 300000
 
 if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
 local now = now_ms()
-local expires = tonumber(redis.call('HGET', tok_key, 'exp'))
+local epoch = redis.call('HGET', meta_key, 'epoch')
+local t = redis.call('HMGET', tok_key, 'exp', 'epoch')
+local expires = tonumber(t[1])
+if expires and t[2] ~= epoch then
+  -- a hold of the mirror before a rebuild (plan change): its seats are gone with it
+  redis.call('DEL', tok_key, toks_key)
+  redis.call('ZREM', exp_key, token)
+  expires = nil
+end
 local is_new = expires == nil
 if is_new and not create then
   return {'unknown'}  -- a token the client names must be a live hold (it may have expired)
@@ -40,7 +48,7 @@ end
 
 if is_new then
   local cap = now + math.max(cap_ms, ttl)
-  redis.call('HSET', tok_key, 'created', now, 'exp', expires, 'cap', cap, 'ga', 0)
+  redis.call('HSET', tok_key, 'created', now, 'exp', expires, 'cap', cap, 'ga', 0, 'epoch', epoch)
   redis.call('ZADD', exp_key, expires, token)
   -- A safety net: the sweeper deletes tokens, but a token orphaned by a rebuild of the
   -- session's mirror must not live forever.
