@@ -2,7 +2,7 @@
 
 A hold token's clock starts at its first hold; adding seats never resets it. Extending
 moves the expiry to ``now + ttl`` but never past the absolute cap fixed at creation
-(seats.io's model). The Lua scripts apply the same rules; ``tests/test_holds_rules.py``
+(seats.io's model). The Lua scripts apply the same rules; ``tests/seating/test_hold_rules.py``
 checks both against one case table.
 """
 

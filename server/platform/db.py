@@ -1,4 +1,4 @@
-"""Postgres: the connection pool and the forward-only migrations in ``server/migrations``."""
+"""Postgres: the connection pool and the forward-only migrations in ``server/platform/migrations``."""
 
 from __future__ import annotations
 

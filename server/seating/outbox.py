@@ -7,7 +7,7 @@ fails, between the commit and the apply, the entry stays: the outbox worker of *
 process applies it once it is ``STALE_AFTER_S`` old (and at start-up).
 
 An entry is applied at most once: each Lua script marks its entry applied in Redis
-(``{s:<id>}:ob:<entry>``), and a mirror rebuilt from Postgres marks the entries pending in
+(``gq:{s:<id>}:ob:<entry>``), and a mirror rebuilt from Postgres marks the entries pending in
 the snapshot it was built from, whose effect it already has.
 """
 
