@@ -1,4 +1,5 @@
-"""Postgres: the connection pool and the forward-only migrations in ``server/platform/migrations``."""
+"""Postgres: the connection pool and the forward-only migrations of
+``server/platform/migrations``."""
 
 from __future__ import annotations
 
