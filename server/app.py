@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
-from starlette.schemas import SchemaGenerator
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -49,34 +49,34 @@ from server.seating.janitor import run_janitor
 from server.seating.live import Live
 from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
+from server.web.api import PUBLIC, Operation, Operations, Reply, openapi_document, routes
 from server.web.errors import domain_error_handler, http_error, server_error
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 WS_PATH = "/ws"
 
-schemas = SchemaGenerator(
-    {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "Guichet",
-            "version": "0.1.0",
-            "description": "Realtime ticketing: seat maps, holds, sales. Errors are "
-            '{"error": {"code", "message", ...}}.',
-        },
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    }
+INFO = {
+    "title": "Guichet",
+    "version": "0.1.0",
+    "description": "Realtime ticketing: seat maps, holds, sales, door control. Errors are "
+    '{"error": {"code", "message", ...}}: `code` is stable and machine-readable. Live seat '
+    "maps and door counters are on the WebSocket `/ws` (docs/protocol.md).",
+}
+APP_OPERATIONS = Operations()
+
+
+class Health(Reply):
+    status: Literal["ok", "degraded"]
+    redis: Literal["ok", "down"]
+    postgres: Literal["ok", "down"]
+
+
+@APP_OPERATIONS.get(
+    "/healthz", tags=("ops",), roles=PUBLIC, responses={200: Health, 503: Health}, unavailable=()
 )
-
-
 async def healthz(request: Request) -> JSONResponse:
-    """200 once Redis and Postgres answer, 503 otherwise.
-    ---
-    tags: [ops]
-    responses:
-      200: {description: ok}
-      503: {description: "redis or postgres unreachable"}
-    """
+    """200 once Redis and Postgres answer, 503 otherwise."""
     state = request.app.state
     checks: dict[str, str] = {}
     try:
@@ -94,8 +94,26 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok" if ok else "degraded", **checks}, 200 if ok else 503)
 
 
-async def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(schemas.get_schema(routes=request.app.routes))
+OPERATIONS: list[Operation] = [
+    *APP_OPERATIONS,
+    *identity_http.OPERATIONS,
+    *identity_devices.OPERATIONS,
+    *catalog_http.OPERATIONS,
+    *sales_http.OPERATIONS,
+    *door_http.OPERATIONS,
+    *http_passes.OPERATIONS,
+]
+"""Every HTTP operation: the routes and the OpenAPI document are both built from these."""
+
+
+@cache
+def openapi_json() -> bytes:
+    return json.dumps(openapi_document(OPERATIONS, INFO), separators=(",", ":")).encode()
+
+
+async def openapi(request: Request) -> Response:
+    """The OpenAPI 3.1 document of the HTTP API."""
+    return Response(openapi_json(), media_type="application/json")
 
 
 async def wire(state: Any, settings: Settings) -> None:
@@ -129,21 +147,27 @@ async def wire(state: Any, settings: Settings) -> None:
     state.ws = WebSocketEndpoint(registry, signer, [scan_handler(door)], settings.send_buffer_bytes)
 
 
+class Clients(Mount):
+    """The static clients, on every path outside ``/api/``: a request under ``/api/`` that
+    no operation takes is a JSON 404 (or a 405 when only its method is wrong), never the
+    file server's answer (a 405 for any POST, even to an API path with a malformed id)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 ROUTES: list[Any] = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-    *identity_http.ROUTES,
-    *identity_devices.ROUTES,
-    *catalog_http.ROUTES,
-    *sales_http.ROUTES,
-    *door_http.ROUTES,
-    *http_passes.ROUTES,
-    Mount("/", StaticFiles(directory=STATIC, html=True), name="static"),
+    *routes(OPERATIONS),
+    Route("/openapi.json", openapi, methods=["GET"]),
+    Clients("/", StaticFiles(directory=STATIC, html=True), name="static"),
 ]
 
 
 def create_app(settings: Settings | None = None) -> Guichet:
     settings = settings or Settings.from_env()
+    openapi_json()  # a declaration the document cannot hold stops the start, not a request
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -179,7 +179,7 @@ def test_modules_stay_under_the_size_limit() -> None:
 
 
 def function_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
-    """Lines of a function without its docstring (handlers carry their OpenAPI text)."""
+    """Lines of a function without its docstring (a handler's is its OpenAPI description)."""
     assert node.end_lineno is not None
     lines = node.end_lineno - node.lineno + 1
     first = node.body[0]

@@ -6,65 +6,131 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
+from server.catalog.schemas import (
+    BlockSeats,
+    Fill,
+    NameIn,
+    NewSession,
+    PlanImported,
+    Room,
+    SalesOpen,
+    SeatMap,
+    SeatPlanDocument,
+    Seq,
+    Session,
+    SessionDetail,
+    SessionPage,
+    Tariff,
+    TariffIn,
+    Venue,
+    VenuePage,
+)
 from server.identity.auth import require
 from server.identity.roles import Role
 from server.platform.errors import Conflict, Invalid
 from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused
 from server.seating.outbox import Op, record
-from server.web.requests import field, id_field, json_body, page, path_id, string_list, timestamp
+from server.web.api import PAGE, PUBLIC, Operations, Param
+from server.web.requests import (
+    INT_MAX,
+    field,
+    id_field,
+    json_body,
+    page,
+    path_id,
+    string_list,
+    timestamp,
+)
+
+OPERATIONS = Operations()
+CATALOGUE = ("catalogue",)
+ADMIN_TAG = ("admin",)
+ADMIN = (Role.ADMIN,)
+PLAN_ERRORS = (
+    "unsupported_format",
+    "invalid_format",
+    "unknown_field",
+    "invalid_label",
+    "invalid_size",
+    "invalid_color",
+    "duplicate_category",
+    "invalid_seat_id",
+    "duplicate_seat_id",
+    "invalid_position",
+    "unknown_category",
+    "too_many_seats",
+    "empty_plan",
+)
+"""The codes of a refused seat plan (docs/seatplan-format.md); the error has its JSON path."""
 
 
 def _state(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state
 
 
+def _objects(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise Invalid("invalid_field", f"'{name}' is a list of objects", field=name)
+    return value
+
+
+def _tariff(body: dict[str, Any]) -> dict[str, Any]:
+    currency = field(body, "currency", str, "EUR")
+    if len(currency) != 3:
+        raise Invalid("invalid_field", "'currency' is an ISO 4217 code", field="currency")
+    return {
+        "name": field(body, "name", str),
+        "price_cents": field(body, "price_cents", int, minimum=0),
+        "currency": currency,
+    }
+
+
+@OPERATIONS.get(
+    "/api/sessions",
+    tags=CATALOGUE,
+    roles=PUBLIC,
+    params=(Param("all", str, description="`1`: past sessions too"), *PAGE),
+    responses={200: SessionPage},
+)
 async def list_sessions(request: Request) -> JSONResponse:
-    """List sessions (upcoming only unless ?all=1).
-    ---
-    tags: [catalogue]
-    responses:
-      200: {description: "sessions with room and venue names"}
-    """
+    """List sessions (upcoming only unless ?all=1), with their room and venue names."""
     upcoming = request.query_params.get("all") != "1"
     rows = await _state(request).catalog.list_sessions(upcoming, (pg := page(request)))
     return JSONResponse(pg.body("sessions", rows))
 
 
+@OPERATIONS.get(
+    "/api/sessions/{session_id:int}", tags=CATALOGUE, roles=PUBLIC, responses={200: SessionDetail}
+)
 async def get_session(request: Request) -> JSONResponse:
-    """One session with its tariffs and contingents.
-    ---
-    tags: [catalogue]
-    responses:
-      200: {description: session}
-      404: {description: not_found}
-    """
+    """One session with its tariffs and contingents."""
     return JSONResponse(
         await _state(request).catalog.session_detail(path_id(request, "session_id"))
     )
 
 
+@OPERATIONS.get(
+    "/api/sessions/{session_id:int}/seat-map",
+    tags=CATALOGUE,
+    roles=PUBLIC,
+    responses={200: SeatMap},
+)
 async def get_seat_map(request: Request) -> JSONResponse:
     """The session's seats in wire order: [id, label, row, zone, category, x, y, accessible].
-    Live states come over the WebSocket channel `seats:<session_id>`.
-    ---
-    tags: [catalogue]
-    responses:
-      200: {description: seat plan for drawing}
-    """
+
+    Live states come over the WebSocket channel `seats:<session_id>`."""
     body = await _state(request).catalog.seat_map(path_id(request, "session_id"))
     return JSONResponse(body, headers={"Cache-Control": "max-age=60"})
 
 
+@OPERATIONS.get(
+    "/api/sessions/{session_id:int}/fill", tags=CATALOGUE, roles=PUBLIC, responses={200: Fill}
+)
 async def get_fill(request: Request) -> JSONResponse:
-    """The session's fill gauge: capacity, sold, held, free (also pushed on `gauge:<id>`).
-    ---
-    tags: [catalogue]
-    responses:
-      200: {description: gauge}
-    """
+    """The session's fill gauge: capacity, sold, held, free (also pushed on `gauge:<id>`)."""
     session_id = path_id(request, "session_id")
     await _state(request).catalog.session(session_id)
     snap = await _state(request).live.snapshot(session_id)
@@ -81,38 +147,32 @@ async def get_fill(request: Request) -> JSONResponse:
     )
 
 
+@OPERATIONS.post("/api/venues", tags=ADMIN_TAG, roles=ADMIN, body=NameIn, responses={201: Venue})
 async def create_venue(request: Request) -> JSONResponse:
-    """Create a venue (admin).
-    ---
-    tags: [admin]
-    requestBody: {content: {application/json: {example: {name: "Festival grounds"}}}}
-    responses:
-      201: {description: venue}
-    """
+    """Create a venue (admin)."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     return JSONResponse(await _state(request).catalog.create_venue(field(body, "name", str)), 201)
 
 
+@OPERATIONS.get(
+    "/api/venues", tags=CATALOGUE, roles=PUBLIC, params=PAGE, responses={200: VenuePage}
+)
 async def list_venues(request: Request) -> JSONResponse:
-    """Venues and their rooms.
-    ---
-    tags: [catalogue]
-    responses:
-      200: {description: venues}
-    """
+    """Venues and their rooms."""
     pg = page(request)
     return JSONResponse(pg.body("venues", await _state(request).catalog.list_venues(pg)))
 
 
+@OPERATIONS.post(
+    "/api/venues/{venue_id:int}/rooms",
+    tags=ADMIN_TAG,
+    roles=ADMIN,
+    body=NameIn,
+    responses={201: Room},
+)
 async def create_room(request: Request) -> JSONResponse:
-    """Create a room in a venue (admin).
-    ---
-    tags: [admin]
-    requestBody: {content: {application/json: {example: {name: "Salle 1"}}}}
-    responses:
-      201: {description: room}
-    """
+    """Create a room in a venue (admin)."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     room = await _state(request).catalog.create_room(
@@ -121,18 +181,22 @@ async def create_room(request: Request) -> JSONResponse:
     return JSONResponse(room, 201)
 
 
+@OPERATIONS.put(
+    "/api/rooms/{room_id:int}/seat-plan",
+    tags=ADMIN_TAG,
+    roles=ADMIN,
+    body=SeatPlanDocument,
+    responses={201: PlanImported},
+    errors={400: PLAN_ERRORS, 409: ("plan_drops_sold_seats",)},
+)
 async def import_plan(request: Request) -> JSONResponse:
-    """Import a seat plan (format `guichet.seatplan/1`, see docs/seatplan-format.md) as the
-    room's new plan version. The room's sessions that have not ended move onto it (tickets
-    follow their seat ids; current holds of those sessions are dropped and their seat maps
-    resync under a new epoch). Refused (409 `plan_drops_sold_seats`) if it removes a sold seat.
-    ---
-    tags: [admin]
-    responses:
-      201: {description: plan id and seat count}
-      400: {description: a plan validation error (code and JSON path)}
-      409: {description: plan_drops_sold_seats}
-    """
+    """Import a seat plan as the room's new plan version (admin).
+
+    The format is `guichet.seatplan/1` (docs/seatplan-format.md); a refused plan's error
+    has its JSON `path`. The room's sessions that have not ended move onto the new plan
+    (tickets follow their seat ids; current holds of those sessions are dropped and their
+    seat maps resync under a new epoch). Refused (409 `plan_drops_sold_seats`, with the
+    seats) if it removes a sold seat."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     state = _state(request)
@@ -143,44 +207,41 @@ async def import_plan(request: Request) -> JSONResponse:
     return JSONResponse(plan, 201)
 
 
+@OPERATIONS.get(
+    "/api/seat-plans/{plan_id:int}",
+    tags=CATALOGUE,
+    roles=PUBLIC,
+    responses={200: SeatPlanDocument},
+)
 async def export_plan(request: Request) -> JSONResponse:
-    """Export a seat plan in the import format.
-    ---
-    tags: [catalogue]
-    responses:
-      200: {description: plan document}
-    """
+    """Export a seat plan in the import format."""
     return JSONResponse(await _state(request).catalog.export_plan(path_id(request, "plan_id")))
 
 
+@OPERATIONS.post(
+    "/api/sessions",
+    tags=ADMIN_TAG,
+    roles=ADMIN,
+    body=NewSession,
+    responses={201: SessionDetail},
+    errors={
+        400: (
+            "room_has_no_plan",
+            "capacity_required",
+            "unknown_seats",
+            "seat_in_two_contingents",
+            "not_seated",
+        ),
+        404: ("not_found",),
+    },
+)
 async def create_session(request: Request) -> JSONResponse:
-    """Create a session of an event in a room (admin). Seated sessions use the room's current
-    plan; general-admission sessions take `capacity` or the sum of their `contingents`.
-    ---
-    tags: [admin]
-    requestBody:
-      content:
-        application/json:
-          example:
-            room_id: 1
-            event_name: "Opening night"
-            starts_at: "2026-12-01T20:00:00+01:00"
-            ends_at: "2026-12-01T22:00:00+01:00"
-            seated: true
-            tariffs: [{name: "Full", price_cents: 1500, currency: "EUR"}]
-            blocked_seats: ["hall-A-1"]
-    responses:
-      201: {description: session detail}
-    """
+    """Create a session of an event in a room (admin); 404 when the room does not exist."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     starts, ends = timestamp(body, "starts_at"), timestamp(body, "ends_at")
     if ends <= starts:
         raise Invalid("invalid_field", "'ends_at' must be after 'starts_at'", field="ends_at")
-    tariffs = body.get("tariffs") or []
-    contingents = body.get("contingents") or []
-    if not isinstance(tariffs, list) or not isinstance(contingents, list):
-        raise Invalid("invalid_field", "'tariffs' and 'contingents' are lists")
     clean: dict[str, Any] = {
         "room_id": id_field(body, "room_id"),
         "event_name": field(body, "event_name", str),
@@ -189,38 +250,34 @@ async def create_session(request: Request) -> JSONResponse:
         "seated": field(body, "seated", bool),
         "capacity": field(body, "capacity", int, None, minimum=0),
         "sales_open": field(body, "sales_open", bool, True),
-        "tariffs": [
-            {
-                "name": field(t, "name", str),
-                "price_cents": field(t, "price_cents", int, minimum=0),
-                "currency": field(t, "currency", str, "EUR"),
-            }
-            for t in tariffs
-        ],
+        "tariffs": [_tariff(t) for t in _objects(body, "tariffs")],
         "contingents": [
             {
                 "name": field(c, "name", str),
                 "capacity": field(c, "capacity", int, minimum=0),
                 "seat_ids": string_list(c, "seat_ids"),
             }
-            for c in contingents
+            for c in _objects(body, "contingents")
         ],
         "blocked_seats": string_list(body, "blocked_seats"),
     }
-    for t in clean["tariffs"]:
-        if len(t["currency"]) != 3:
-            raise Invalid("invalid_field", "'currency' is an ISO 4217 code", field="currency")
+    places = sum(c["capacity"] for c in clean["contingents"])
+    if not clean["seated"] and places > INT_MAX:
+        raise Invalid(
+            "invalid_field", f"the contingents add up to more than {INT_MAX}", field="contingents"
+        )
     return JSONResponse(await _state(request).catalog.create_session(clean), 201)
 
 
+@OPERATIONS.patch(
+    "/api/sessions/{session_id:int}",
+    tags=ADMIN_TAG,
+    roles=ADMIN,
+    body=SalesOpen,
+    responses={200: Session},
+)
 async def update_session(request: Request) -> JSONResponse:
-    """Open or close sales of a session (admin).
-    ---
-    tags: [admin]
-    requestBody: {content: {application/json: {example: {sales_open: false}}}}
-    responses:
-      200: {description: session}
-    """
+    """Open or close sales of a session (admin)."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     session = await _state(request).catalog.set_sales_open(
@@ -229,39 +286,33 @@ async def update_session(request: Request) -> JSONResponse:
     return JSONResponse(session.to_json())
 
 
+@OPERATIONS.post(
+    "/api/sessions/{session_id:int}/tariffs",
+    tags=ADMIN_TAG,
+    roles=ADMIN,
+    body=TariffIn,
+    responses={201: Tariff},
+)
 async def add_tariff(request: Request) -> JSONResponse:
-    """Add a tariff to a session (admin).
-    ---
-    tags: [admin]
-    requestBody:
-      content:
-        application/json: {example: {name: "Student", price_cents: 900, currency: "EUR"}}
-    responses:
-      201: {description: tariff}
-    """
+    """Add a tariff to a session (admin)."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
-    tariff = await _state(request).catalog.add_tariff(
-        path_id(request, "session_id"),
-        {
-            "name": field(body, "name", str),
-            "price_cents": field(body, "price_cents", int, minimum=0),
-            "currency": field(body, "currency", str, "EUR"),
-        },
-    )
+    tariff = await _state(request).catalog.add_tariff(path_id(request, "session_id"), _tariff(body))
     return JSONResponse(tariff, 201)
 
 
+@OPERATIONS.post(
+    "/api/sessions/{session_id:int}/blocked-seats",
+    tags=ADMIN_TAG,
+    roles=ADMIN,
+    body=BlockSeats,
+    responses={200: Seq},
+    errors={400: ("unknown_seats", "not_seated"), 409: ("seats_taken",)},
+)
 async def set_blocked(request: Request) -> JSONResponse:
-    """Block (make unavailable) or unblock seats of a session (admin). Blocking a held or
-    sold seat is refused with 409 `seats_taken` and the seats.
-    ---
-    tags: [admin]
-    requestBody: {content: {application/json: {example: {seats: ["hall-A-1"], blocked: true}}}}
-    responses:
-      200: {description: "seq of the change"}
-      409: {description: seats_taken}
-    """
+    """Block (make unavailable) or unblock seats of a session (admin).
+
+    Blocking a held or sold seat is refused with 409 `seats_taken` and the seats."""
     require(request.state.principal, Role.ADMIN)
     state = _state(request)
     session_id = path_id(request, "session_id")
@@ -293,20 +344,3 @@ async def set_blocked(request: Request) -> JSONResponse:
             raise Conflict("seats_taken", "some seats are held or sold", seats=taken) from exc
     state.outbox.done(entry)
     return JSONResponse({"seq": seq})
-
-
-ROUTES = [
-    Route("/api/venues", list_venues, methods=["GET"]),
-    Route("/api/venues", create_venue, methods=["POST"]),
-    Route("/api/venues/{venue_id:int}/rooms", create_room, methods=["POST"]),
-    Route("/api/rooms/{room_id:int}/seat-plan", import_plan, methods=["PUT"]),
-    Route("/api/seat-plans/{plan_id:int}", export_plan, methods=["GET"]),
-    Route("/api/sessions", list_sessions, methods=["GET"]),
-    Route("/api/sessions", create_session, methods=["POST"]),
-    Route("/api/sessions/{session_id:int}", get_session, methods=["GET"]),
-    Route("/api/sessions/{session_id:int}", update_session, methods=["PATCH"]),
-    Route("/api/sessions/{session_id:int}/seat-map", get_seat_map, methods=["GET"]),
-    Route("/api/sessions/{session_id:int}/fill", get_fill, methods=["GET"]),
-    Route("/api/sessions/{session_id:int}/tariffs", add_tariff, methods=["POST"]),
-    Route("/api/sessions/{session_id:int}/blocked-seats", set_blocked, methods=["POST"]),
-]

@@ -3,22 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated, Literal
 
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from scanning.qr import qr_png, qr_svg, ticket_pdf
-from server.door.keys import list_keys, retire_key, rotate_key
+from server.door.keys import MAX_KEY_ID, list_keys, retire_key, rotate_key
 from server.door.release import DEFAULT_MINUTES, ReservationRelease
 from server.door.requests import MAX_BATCH, device_of, scan_request
+from server.door.schemas import (
+    CODE,
+    BatchIn,
+    BatchResult,
+    ConflictPage,
+    DoorBundle,
+    DoorCounters,
+    DoorSettings,
+    DoorSettingsIn,
+    KeyRetired,
+    KeyRotated,
+    Minutes,
+    Refunded,
+    ReleaseUnscannedIn,
+    Reservations,
+    ReservationsReleased,
+    ScanIn,
+    ScanResult,
+    SigningKeys,
+    TicketCodeInfo,
+)
 from server.door.service import DoorService
 from server.identity.auth import Principal, require
 from server.identity.roles import Role
 from server.platform.errors import Invalid
+from server.web.api import PAGE, PUBLIC, Id, Operations, Param
 from server.web.requests import field, json_body, page, path_id, query_id
 
 SCANNER_ROLES = (Role.ENTRY_CHECK,)
+OPERATIONS = Operations()
+DOOR = ("door",)
+ADMIN = (Role.ADMIN,)
+FORMAT = Literal["text", "svg", "png", "pdf", "json"]
 
 
 def _door(request: Request) -> DoorService:
@@ -26,19 +53,24 @@ def _door(request: Request) -> DoorService:
     return service
 
 
+@OPERATIONS.get(
+    "/api/tickets/{ticket_id:int}/code",
+    tags=DOOR,
+    roles=PUBLIC,
+    token_optional=True,
+    params=(
+        Param("format", FORMAT, description="`text` by default; `json`: code and ticket"),
+        Param("hold_token", str, description="the order's hold token (buyers)"),
+    ),
+    responses={200: {**CODE, "application/json": TicketCodeInfo}},
+    errors={400: ("invalid_format",), 409: ("ticket_not_active",)},
+)
 async def ticket_code(request: Request) -> Response:
-    """A ticket's signed code, as `text`, `svg`, `png` or a printable `pdf`. Staff (admin,
-    pos) may fetch any ticket; a buyer passes the order's `hold_token`.
-    ---
-    tags: [door]
-    parameters:
-      - {name: format, in: query, schema: {type: string, enum: [text, svg, png, pdf]}}
-      - {name: hold_token, in: query, schema: {type: string}}
-    responses:
-      200: {description: the code}
-      404: {description: "no such ticket, or not yours"}
-      409: {description: "ticket_not_active (refunded or cancelled)"}
-    """
+    """A ticket's signed code, as `text`, `svg`, `png` or a printable `pdf`.
+
+    Staff (admin, pos) may fetch any ticket; a buyer passes the order's `hold_token`
+    (404 when there is no such ticket, or it is not theirs). 409 `ticket_not_active` when
+    it was refunded or cancelled."""
     principal: Principal = request.state.principal
     staff = principal.has(Role.POS)
     fmt = request.query_params.get("format", "text")
@@ -71,49 +103,51 @@ async def ticket_code(request: Request) -> Response:
     return PlainTextResponse(code)
 
 
+@OPERATIONS.post(
+    "/api/tickets/{ticket_id:int}/refund",
+    tags=DOOR,
+    roles=(Role.REFUND,),
+    responses={200: Refunded},
+    errors={409: ("ticket_not_active",)},
+)
 async def refund(request: Request) -> JSONResponse:
-    """Refund a ticket: its code is revoked at every door and its seat is freed live.
-    ---
-    tags: [door]
-    responses:
-      200: {description: "id, status, revoked (the code_ref)"}
-      409: {description: ticket_not_active}
-    """
+    """Refund a ticket: its code is revoked at every door and its seat is freed live."""
     require(request.state.principal, Role.REFUND)
     return JSONResponse(await _door(request).refund(path_id(request, "ticket_id")))
 
 
+@OPERATIONS.post(
+    "/api/scan",
+    tags=DOOR,
+    roles=SCANNER_ROLES,
+    body=ScanIn,
+    responses={200: ScanResult},
+    errors={422: ("nonce_mismatch",)},
+)
 async def scan(request: Request) -> JSONResponse:
     """Scan a code at a door. Same (device, nonce) again returns the first result.
-    ---
-    tags: [door]
-    requestBody:
-      content:
-        application/json:
-          example: {code: "GQ...", nonce: "a1b2c3d4e5", door: "north", session_id: 12}
-    responses:
-      200: {description: "result valid|refused, reason, ticket, entered_at/entered_door;
-        for a pass (which books the session): pass_id and holder {name, photo}"}
-    """
+
+    The result is `valid` or `refused` with a reason; a pass (which books the session)
+    also gives `pass_id` and its `holder`. A nonce reused for another scan is 422."""
     principal = require(request.state.principal, *SCANNER_ROLES)
     body = await json_body(request)
     device = device_of(principal, field(body, "device", str, None))
     return JSONResponse(await _door(request).scan(device, scan_request(body)))
 
 
+@OPERATIONS.post(
+    "/api/scan/batch",
+    tags=DOOR,
+    roles=SCANNER_ROLES,
+    body=BatchIn,
+    responses={200: BatchResult},
+    errors={400: ("batch_too_large",)},
+)
 async def scan_batch(request: Request) -> JSONResponse:
-    """Upload scans made offline. Idempotent per (device, nonce); first scan wins by scan
-    time; conflicts (a ticket admitted twice) are listed for the organiser.
-    ---
-    tags: [door]
-    requestBody:
-      content:
-        application/json:
-          example: {device: "tablet-1", scans: [{code: "GQ...", nonce: "n1aaaaaa",
-                    door: "north", scanned_at: "2030-01-01T19:02:03+00:00"}]}
-    responses:
-      200: {description: "accepted, replayed, valid, conflicts, results[]"}
-    """
+    """Upload scans made offline.
+
+    Idempotent per (device, nonce); first scan wins by scan time; conflicts (a ticket
+    admitted twice) are listed for the organiser."""
     principal = require(request.state.principal, *SCANNER_ROLES)
     body = await json_body(request)
     device = device_of(principal, field(body, "device", str))
@@ -126,52 +160,73 @@ async def scan_batch(request: Request) -> JSONResponse:
     return JSONResponse(await _door(request).upload(device, scans))
 
 
+@OPERATIONS.get(
+    "/api/door/keys",
+    tags=DOOR,
+    roles=SCANNER_ROLES,
+    params=(Param("session_id", Id, required=True),),
+    responses={200: DoorBundle},
+    errors={404: ("not_found",)},
+)
 async def door_keys(request: Request) -> JSONResponse:
-    """What an offline scanner needs for `session_id`: public keys (hex, by key id), revoked
-    codes (`<ticket id>:<seed hex>`), the tickets already entered, and the passes that may
-    be scanned there (`passes`: id, holder_name, allowed, status, ticket_id, seed).
-    ---
-    tags: [door]
-    """
+    """What an offline scanner needs for `session_id`.
+
+    Public keys (hex, by key id), revoked codes (`<ticket id>:<seed hex>`), the tickets
+    already entered, and the passes that may be scanned there (`passes`: id, holder_name,
+    allowed, status, ticket_id, seed)."""
     require(request.state.principal, *SCANNER_ROLES)
     session_id = query_id(request, "session_id")
     assert session_id is not None
     return JSONResponse(await _door(request).bundle(session_id))
 
 
+@OPERATIONS.get(
+    "/api/door/conflicts",
+    tags=DOOR,
+    roles=ADMIN,
+    params=(Param("session_id", Id), *PAGE),
+    responses={200: ConflictPage},
+)
 async def conflicts(request: Request) -> JSONResponse:
-    """Tickets admitted twice (found when offline scans were uploaded), both scans each.
-    ---
-    tags: [door]
-    """
+    """Tickets admitted twice (found when offline scans were uploaded), both scans each."""
     require(request.state.principal, Role.ADMIN)
     session_id = query_id(request, "session_id", required=False)
     pg = page(request)
     return JSONResponse(pg.body("conflicts", await _door(request).conflicts(session_id, pg)))
 
 
+@OPERATIONS.get(
+    "/api/sessions/{session_id:int}/entries",
+    tags=DOOR,
+    roles=(Role.ENTRY_CHECK, Role.STATS),
+    responses={200: DoorCounters},
+)
 async def entries(request: Request) -> JSONResponse:
-    """Door counters of a session: entered, inside, refused by reason, per door, rates.
-    ---
-    tags: [door]
-    """
+    """Door counters of a session: entered, inside, refused by reason, per door, rates."""
     require(request.state.principal, Role.ENTRY_CHECK, Role.STATS)
     session_id = path_id(request, "session_id")
     await request.app.state.catalog.session(session_id)
     return JSONResponse(await request.app.state.door_live.counters(session_id))
 
 
+@OPERATIONS.put(
+    "/api/sessions/{session_id:int}/door-settings",
+    tags=DOOR,
+    roles=ADMIN,
+    body=DoorSettingsIn,
+    responses={200: DoorSettings},
+)
+@OPERATIONS.get(
+    "/api/sessions/{session_id:int}/door-settings",
+    tags=DOOR,
+    roles=(Role.ENTRY_CHECK, Role.ADMIN),
+    responses={200: DoorSettings},
+)
 async def door_settings(request: Request) -> JSONResponse:
-    """A session's door settings. `reentry_allowed` (default false): a ticket scanned out
-    (`mode: exit`) may come back in; otherwise its next entry scan is refused `no_reentry`.
-    GET: entry_check or admin; PUT: admin.
-    ---
-    tags: [door]
-    requestBody: {content: {application/json: {example: {reentry_allowed: true}}}}
-    responses:
-      200: {description: "session_id, reentry_allowed"}
-      404: {description: no such session}
-    """
+    """A session's door settings (GET: entry_check or admin; PUT: admin).
+
+    `reentry_allowed` (default false): a ticket scanned out (`mode: exit`) may come back
+    in; otherwise its next entry scan is refused `no_reentry`."""
     session_id = path_id(request, "session_id")
     if request.method == "GET":
         require(request.state.principal, Role.ENTRY_CHECK, Role.ADMIN)
@@ -201,38 +256,39 @@ def _minutes(raw: object) -> int:
     return raw
 
 
+@OPERATIONS.get(
+    "/api/sessions/{session_id:int}/unscanned-reservations",
+    tags=DOOR,
+    roles=ADMIN,
+    params=(Param("older_than_minutes", Minutes, description="15 by default"),),
+    responses={200: Reservations},
+)
 async def unscanned_reservations(request: Request) -> JSONResponse:
-    """Preview of "release unscanned reservations": the reservations of the session (orders
-    booked as reservations, tickets booked on a pass) made more than `older_than_minutes`
-    (default 15) ago and never admitted at a door. Tickets sold as such are never counted.
-    ---
-    tags: [door]
-    parameters:
-      - {name: older_than_minutes, in: query, schema: {type: integer, default: 15}}
-    responses:
-      200: {description: "count, seats (seat ids), places (general admission), ticket_ids"}
-      404: {description: no such session}
-    """
+    """Preview of "release unscanned reservations".
+
+    The reservations of the session (orders booked as reservations, tickets booked on a
+    pass) made more than `older_than_minutes` (default 15) ago and never admitted at a
+    door. Tickets sold as such are never counted."""
     require(request.state.principal, Role.ADMIN)
     minutes = _minutes(request.query_params.get("older_than_minutes"))
     session_id = path_id(request, "session_id")
     return JSONResponse(await _release(request).preview(session_id, minutes))
 
 
+@OPERATIONS.post(
+    "/api/sessions/{session_id:int}/release-unscanned",
+    tags=DOOR,
+    roles=ADMIN,
+    body=ReleaseUnscannedIn,
+    responses={200: ReservationsReleased},
+    errors={409: ("count_changed",)},
+)
 async def release_unscanned(request: Request) -> JSONResponse:
-    """Release the unscanned reservations of the preview, in one transaction: their tickets
-    are cancelled, their codes revoked, their seats and places freed live. `expected_count`
-    is the previewed count: if it changed meanwhile nothing is released (409).
-    ---
-    tags: [door]
-    requestBody:
-      content:
-        application/json:
-          example: {older_than_minutes: 15, expected_count: 12}
-    responses:
-      200: {description: "count, seats, places, ticket_ids of what was released"}
-      409: {description: "count_changed (with the current count): preview again"}
-    """
+    """Release the unscanned reservations of the preview, in one transaction.
+
+    Their tickets are cancelled, their codes revoked, their seats and places freed live.
+    `expected_count` is the previewed count: if it changed meanwhile nothing is released
+    (409 `count_changed`, with the current count: preview again)."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     minutes = _minutes(body.get("older_than_minutes"))
@@ -241,26 +297,27 @@ async def release_unscanned(request: Request) -> JSONResponse:
     return JSONResponse(await _release(request).release(session_id, minutes, expected))
 
 
+@OPERATIONS.get("/api/door/signing-keys", tags=DOOR, roles=ADMIN, responses={200: SigningKeys})
 async def signing_keys(request: Request) -> JSONResponse:
-    """The ticket-signing keys: id, active, retired (admin). Private keys never leave the
-    server; scanners get the public keys from `/api/door/keys`.
-    ---
-    tags: [door]
-    responses:
-      200: {description: "keys"}
-    """
+    """The ticket-signing keys: id, state, active, retired (admin).
+
+    Private keys never leave the server; scanners get the public keys from
+    `/api/door/keys`."""
     require(request.state.principal, Role.ADMIN)
     return JSONResponse({"keys": await list_keys(request.app.state.pool)})
 
 
+@OPERATIONS.post(
+    "/api/door/signing-keys/rotate",
+    tags=DOOR,
+    roles=ADMIN,
+    responses={201: KeyRotated},
+    errors={409: ("key_ids_exhausted",)},
+)
 async def rotate_signing_key(request: Request) -> JSONResponse:
-    """Start signing new codes with a fresh key (admin). Codes signed by older keys stay
-    valid until those keys are retired.
-    ---
-    tags: [door]
-    responses:
-      201: {description: "the new key id"}
-    """
+    """Start signing new codes with a fresh key (admin), after a standby.
+
+    Codes signed by older keys stay valid until those keys are retired."""
     require(request.state.principal, Role.ADMIN)
     keys = request.app.state.keys
     result = await rotate_key(request.app.state.pool, standby_s=2 * keys.reload_s)
@@ -268,38 +325,21 @@ async def rotate_signing_key(request: Request) -> JSONResponse:
     return JSONResponse(result, 201)
 
 
+@OPERATIONS.post(
+    "/api/door/signing-keys/{key_id:int}/retire",
+    tags=DOOR,
+    roles=ADMIN,
+    params=(Param("key_id", Annotated[int, Meta(ge=0, le=MAX_KEY_ID)], "path", required=True),),
+    responses={200: KeyRetired},
+    errors={400: ("invalid_id",), 409: ("key_active",)},
+)
 async def retire_signing_key(request: Request) -> JSONResponse:
     """Retire a key that no longer signs (admin): codes it signed are refused as `forged`.
-    ---
-    tags: [door]
-    responses:
-      200: {description: retired}
-      409: {description: "key_active: rotate first"}
-    """
+
+    409 `key_active` for the signing key or one on standby: rotate first."""
     require(request.state.principal, Role.ADMIN)
     result = await retire_key(
-        request.app.state.pool, path_id(request, "key_id", minimum=0, maximum=255)
+        request.app.state.pool, path_id(request, "key_id", minimum=0, maximum=MAX_KEY_ID)
     )
     request.app.state.keys.forget()
     return JSONResponse(result)
-
-
-ROUTES = [
-    Route("/api/door/signing-keys", signing_keys, methods=["GET"]),
-    Route("/api/door/signing-keys/rotate", rotate_signing_key, methods=["POST"]),
-    Route("/api/door/signing-keys/{key_id:int}/retire", retire_signing_key, methods=["POST"]),
-    Route("/api/tickets/{ticket_id:int}/code", ticket_code, methods=["GET"]),
-    Route("/api/tickets/{ticket_id:int}/refund", refund, methods=["POST"]),
-    Route("/api/scan", scan, methods=["POST"]),
-    Route("/api/scan/batch", scan_batch, methods=["POST"]),
-    Route("/api/door/keys", door_keys, methods=["GET"]),
-    Route("/api/door/conflicts", conflicts, methods=["GET"]),
-    Route("/api/sessions/{session_id:int}/entries", entries, methods=["GET"]),
-    Route("/api/sessions/{session_id:int}/door-settings", door_settings, methods=["GET", "PUT"]),
-    Route(
-        "/api/sessions/{session_id:int}/unscanned-reservations",
-        unscanned_reservations,
-        methods=["GET"],
-    ),
-    Route("/api/sessions/{session_id:int}/release-unscanned", release_unscanned, methods=["POST"]),
-]

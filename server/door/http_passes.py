@@ -7,19 +7,23 @@ import base64
 import binascii
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from scanning.qr import qr_png, qr_svg, ticket_pdf
 from server.door.passes import PassService, PassSpec
+from server.door.schemas import CODE, Pass, PassIn
 from server.identity.auth import Principal, require
 from server.identity.roles import Role
 from server.platform.errors import Invalid
-from server.web.requests import field, json_body, path_id, timestamp
+from server.web.api import Operations, Param
+from server.web.requests import ID_MAX, field, json_body, path_id, timestamp
+
+OPERATIONS = Operations()
+PASSES = ("passes",)
 
 MAX_NAME = 200
 MAX_PHOTO_CHARS = 64 * 1024
@@ -64,7 +68,7 @@ def check_photo(raw: object) -> str | None:
         parts.scheme != "https"
         or not parts.netloc
         or len(raw) > MAX_PHOTO_URL
-        or any(c.isspace() or c in "\"'<>" for c in raw)
+        or any(c.isspace() or not c.isprintable() or c in "\"'<>" for c in raw)
     ):
         raise Invalid("invalid_field", "'photo' is a data URL or an https URL", field="photo")
     return raw
@@ -85,7 +89,9 @@ def pass_spec(body: dict[str, Any]) -> PassSpec:
     if (
         not isinstance(raw_ids, list)
         or len(raw_ids) > MAX_SESSIONS_LISTED
-        or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in raw_ids)
+        or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i <= ID_MAX for i in raw_ids
+        )
     ):
         raise Invalid(
             "invalid_field", "'session_ids' is a list of session ids", field="session_ids"
@@ -107,57 +113,53 @@ def pass_spec(body: dict[str, Any]) -> PassSpec:
     )
 
 
+@OPERATIONS.post(
+    "/api/passes",
+    tags=PASSES,
+    roles=(Role.POS,),
+    body=PassIn,
+    responses={201: Pass},
+    errors={400: ("photo_too_large", "unknown_sessions")},
+)
 async def create_pass(request: Request) -> JSONResponse:
-    """Create a pass (abonnement): a holder with a photo, a validity window, the sessions it
-    may attend (`session_ids`, or `all_sessions: true` for every session starting within
-    the window) and optionally `max_sessions`. The pass books a session when it is scanned
-    at its door. `photo` is a data URL (`data:image/png|jpeg|webp|gif;base64,...`, at most
-    64 KiB) or an `https://` URL. Roles pos, admin.
-    ---
-    tags: [passes]
-    requestBody:
-      content:
-        application/json:
-          example: {holder_name: "Camille Martin", photo: "https://example.org/c.jpg",
-                    valid_from: "2030-01-01T00:00:00+00:00",
-                    valid_until: "2030-06-30T23:59:59+00:00",
-                    all_sessions: true, max_sessions: 10}
-    responses:
-      201: {description: "the pass: id, holder {name, photo}, validity, sessions, bookings"}
-      400: {description: "invalid_field, photo_too_large, unknown_sessions"}
-      401: {description: authentication_required}
-      403: {description: forbidden}
-    """
+    """Create a pass (abonnement) (pos, admin).
+
+    A holder with a photo, a validity window, the sessions it may attend (`session_ids`, or
+    `all_sessions: true` for every session starting within the window) and optionally
+    `max_sessions`. The pass books a session when it is scanned at its door. `photo` is a
+    data URL (`data:image/png|jpeg|webp|gif;base64,...`, at most 64 KiB) or an `https://`
+    URL."""
     principal: Principal = require(request.state.principal, Role.POS)
     spec = pass_spec(await json_body(request))
     return JSONResponse(await _passes(request).create(spec, principal.user_id), 201)
 
 
+@OPERATIONS.get(
+    "/api/passes/{pass_id:int}",
+    tags=PASSES,
+    roles=(Role.POS, Role.ENTRY_CHECK),
+    responses={200: Pass},
+)
 async def get_pass(request: Request) -> JSONResponse:
-    """A pass with its bookings (session, seat, and when and where it entered). Roles pos,
-    admin, entry_check.
-    ---
-    tags: [passes]
-    responses:
-      200: {description: "the pass with holder {name, photo} and bookings[]"}
-      404: {description: no such pass}
-    """
+    """A pass with its bookings (session, seat, and when and where it entered) (pos, admin,
+    entry_check)."""
     require(request.state.principal, Role.POS, Role.ENTRY_CHECK)
     return JSONResponse(await _passes(request).get(path_id(request, "pass_id")))
 
 
+@OPERATIONS.get(
+    "/api/passes/{pass_id:int}/code",
+    tags=PASSES,
+    roles=(Role.POS,),
+    params=(Param("format", Literal["text", "svg", "png", "pdf"], description="`text`"),),
+    responses={200: CODE},
+    errors={400: ("invalid_format",), 409: ("pass_not_active",)},
+)
 async def pass_code(request: Request) -> Response:
-    """The pass's signed code (scope `pass`, the pass's validity window) as `text`, a QR
-    code (`svg`, `png`) or a printable `pdf`. Roles pos, admin.
-    ---
-    tags: [passes]
-    parameters:
-      - {name: format, in: query, schema: {type: string, enum: [text, svg, png, pdf]}}
-    responses:
-      200: {description: the code}
-      404: {description: no such pass}
-      409: {description: "pass_not_active (refunded or cancelled)"}
-    """
+    """The pass's signed code (pos, admin).
+
+    Scope `pass`, the pass's validity window; as `text`, a QR code (`svg`, `png`) or a
+    printable `pdf`. 409 `pass_not_active` when it was refunded or cancelled."""
     require(request.state.principal, Role.POS)
     fmt = request.query_params.get("format", "text")
     if fmt not in ("text", "svg", "png", "pdf"):
@@ -180,10 +182,3 @@ async def pass_code(request: Request) -> Response:
         )
         return Response(pdf, media_type="application/pdf")
     return PlainTextResponse(code)
-
-
-ROUTES = [
-    Route("/api/passes", create_pass, methods=["POST"]),
-    Route("/api/passes/{pass_id:int}", get_pass, methods=["GET"]),
-    Route("/api/passes/{pass_id:int}/code", pass_code, methods=["GET"]),
-]

@@ -16,20 +16,25 @@ from typing import Any
 import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from scanning.names import is_door_name
 from scanning.qr import qr_svg
 from server.identity.auth import Principal, require
 from server.identity.roles import Role
+from server.identity.schemas import DeviceIn, DevicePage, EnrolIn, Enrolled, Enrolment
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Gone, Invalid, NotFound
+from server.web.api import PAGE, PUBLIC, Operations
 from server.web.requests import field, id_field, json_body, page, path_id
 
 ENROLMENT_TTL_S = 15 * 60
 LANGUAGES = ("en", "fr")
 MODES = ("entry", "exit")
 DEVICE_ROLES = [Role.ENTRY_CHECK.value]
+
+OPERATIONS = Operations()
+DOOR = ("door",)
+ADMIN = (Role.ADMIN,)
 
 _COLUMNS = "id, name, room_id, language, mode, enrolled_at, enrolment_expires_at, revoked_at"
 
@@ -84,18 +89,19 @@ def _enrolment(request: Request, row: asyncpg.Record, code: str) -> dict[str, An
     }
 
 
+@OPERATIONS.post(
+    "/api/devices",
+    tags=DOOR,
+    roles=ADMIN,
+    body=DeviceIn,
+    responses={201: Enrolment},
+    errors={409: ("device_exists",)},
+)
 async def create_device(request: Request) -> JSONResponse:
     """Create a scanner device and its one-time enrolment code (admin).
-    ---
-    tags: [door]
-    requestBody:
-      content:
-        application/json:
-          example: {name: "tablet-north", room_id: 3, language: "fr", mode: "entry"}
-    responses:
-      201: {description: "device, enrolment_code (15 min, single use), config_url, qr_url"}
-      409: {description: device_exists}
-    """
+
+    The answer has the device, its `enrolment_code` (15 minutes, single use), the
+    `config_url` a phone camera opens and the `qr_url` of that URL's QR code."""
     principal: Principal = require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     name = field(body, "name", str)
@@ -122,22 +128,20 @@ async def create_device(request: Request) -> JSONResponse:
     return JSONResponse(_enrolment(request, row, code), 201)
 
 
+@OPERATIONS.post(
+    "/api/devices/{device_id:int}/enrolment", tags=DOOR, roles=ADMIN, responses={200: Enrolment}
+)
 async def renew_enrolment(request: Request) -> JSONResponse:
-    """A fresh enrolment code for a device (the old one stops working) (admin).
-    ---
-    tags: [door]
-    """
+    """A fresh enrolment code for a device (the old one stops working) (admin)."""
     require(request.state.principal, Role.ADMIN)
     async with connection(request.app.state.pool) as conn:
         row, code = await _new_code(conn, path_id(request, "device_id"))
     return JSONResponse(_enrolment(request, row, code))
 
 
+@OPERATIONS.get("/api/devices", tags=DOOR, roles=ADMIN, params=PAGE, responses={200: DevicePage})
 async def list_devices(request: Request) -> JSONResponse:
-    """Enrolled scanner devices (admin).
-    ---
-    tags: [door]
-    """
+    """Enrolled scanner devices (admin)."""
     require(request.state.principal, Role.ADMIN)
     async with connection(request.app.state.pool) as conn:
         pg = page(request)
@@ -145,14 +149,15 @@ async def list_devices(request: Request) -> JSONResponse:
     return JSONResponse(pg.body("devices", [_device_json(r) for r in rows]))
 
 
+@OPERATIONS.get(
+    "/api/devices/{device_id:int}/enrolment.svg",
+    tags=DOOR,
+    roles=ADMIN,
+    responses={200: {"image/svg+xml": str}},
+)
 async def enrolment_svg(request: Request) -> Response:
-    """The configuration QR code of a device's pending enrolment (admin).
-    ---
-    tags: [door]
-    responses:
-      200: {description: "SVG QR code of config_url"}
-      404: {description: "no such device, or no pending enrolment"}
-    """
+    """The configuration QR code (SVG) of a device's pending enrolment (admin); 404 when
+    there is no such device or no pending enrolment."""
     require(request.state.principal, Role.ADMIN)
     async with connection(request.app.state.pool) as conn:
         code = await conn.fetchval(
@@ -167,17 +172,21 @@ async def enrolment_svg(request: Request) -> Response:
     )
 
 
+@OPERATIONS.post(
+    "/api/devices/enrol",
+    tags=DOOR,
+    roles=PUBLIC,
+    body=EnrolIn,
+    responses={200: Enrolled},
+    errors={
+        403: ("device_revoked",),
+        404: ("unknown_code",),
+        409: ("code_used",),
+        410: ("code_expired",),
+    },
+)
 async def enrol(request: Request) -> JSONResponse:
-    """Trade a one-time enrolment code for a device token (role entry_check) and the config.
-    ---
-    tags: [door]
-    requestBody: {content: {application/json: {example: {code: "…"}}}}
-    responses:
-      200: {description: "token, device, config {room_id, language, mode}"}
-      404: {description: unknown_code}
-      409: {description: code_used}
-      410: {description: code_expired}
-    """
+    """Trade a one-time enrolment code for a device token (role entry_check) and the config."""
     code = field(await json_body(request), "code", str)
     async with connection(request.app.state.pool) as conn:
         row = await conn.fetchrow(
@@ -208,12 +217,3 @@ async def _explain_refusal(conn: asyncpg.Connection, code: str) -> None:
     if row["revoked_at"] is not None:
         raise Forbidden("device_revoked", "this device was revoked")
     raise Gone("code_expired", "this enrolment code has expired; ask for a new one")
-
-
-ROUTES = [
-    Route("/api/devices", list_devices, methods=["GET"]),
-    Route("/api/devices", create_device, methods=["POST"]),
-    Route("/api/devices/enrol", enrol, methods=["POST"]),
-    Route("/api/devices/{device_id:int}/enrolment", renew_enrolment, methods=["POST"]),
-    Route("/api/devices/{device_id:int}/enrolment.svg", enrolment_svg, methods=["GET"]),
-]

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from server.identity.auth import create_user, require, sign_in
 from server.identity.roles import Role
+from server.identity.schemas import Login, Me, NewUser, SignedIn, User
 from server.platform.errors import Invalid
+from server.web.api import PUBLIC, Operations
 from server.web.requests import field, json_body
 
+OPERATIONS = Operations()
+AUTH = ("auth",)
 
+
+@OPERATIONS.post(
+    "/api/auth/login",
+    tags=AUTH,
+    roles=PUBLIC,
+    body=Login,
+    responses={200: SignedIn},
+    errors={401: ("bad_credentials",)},
+)
 async def login(request: Request) -> JSONResponse:
-    """Sign in with a username and password; returns a bearer token.
-    ---
-    tags: [auth]
-    requestBody: {content: {application/json: {example: {username: "admin", password: "…"}}}}
-    responses:
-      200: {description: "token and user"}
-      401: {description: bad_credentials}
-    """
+    """Sign in with a username and password; returns a bearer token."""
     body = await json_body(request)
     state = request.app.state
     result = await sign_in(
@@ -29,16 +34,16 @@ async def login(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+@OPERATIONS.post(
+    "/api/users",
+    tags=("admin",),
+    roles=(Role.ADMIN,),
+    body=NewUser,
+    responses={201: User},
+    errors={400: ("weak_password", "unknown_role")},
+)
 async def add_user(request: Request) -> JSONResponse:
-    """Create a user, or reset its password and roles (admin).
-    ---
-    tags: [admin]
-    requestBody:
-      content:
-        application/json: {example: {username: "cashier1", password: "…", roles: ["pos"]}}
-    responses:
-      201: {description: user id}
-    """
+    """Create a user, or reset its password and roles (admin)."""
     require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     password = field(body, "password", str)
@@ -53,21 +58,17 @@ async def add_user(request: Request) -> JSONResponse:
     return JSONResponse({"id": user_id, "username": body["username"], "roles": roles}, 201)
 
 
+@OPERATIONS.get(
+    "/api/auth/me",
+    tags=AUTH,
+    roles=PUBLIC,
+    token_optional=True,
+    responses={200: Me},
+    unavailable=(),
+)
 async def me(request: Request) -> JSONResponse:
-    """Who the bearer token belongs to.
-    ---
-    tags: [auth]
-    responses:
-      200: {description: user}
-    """
+    """Who the bearer token belongs to (nobody, without a token)."""
     principal = request.state.principal
     return JSONResponse(
         {"id": principal.user_id, "username": principal.username, "roles": sorted(principal.roles)}
     )
-
-
-ROUTES = [
-    Route("/api/auth/login", login, methods=["POST"]),
-    Route("/api/auth/me", me, methods=["GET"]),
-    Route("/api/users", add_user, methods=["POST"]),
-]

@@ -8,18 +8,34 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from server.catalog.service import Catalog, SessionRow
 from server.identity.auth import require
 from server.identity.roles import Role
 from server.platform.errors import Conflict, Invalid
+from server.sales.schemas import (
+    MAX_ORDER_LINES,
+    MAX_PLACES,
+    Hold,
+    HoldAdded,
+    HoldExtended,
+    HoldIn,
+    HoldReleased,
+    HoldToken,
+    IdempotencyKey,
+    Order,
+    OrderIn,
+    ReleaseIn,
+)
 from server.sales.service import OrderLine, OrderRequest, hold_refusal
 from server.seating.live import HoldRefused
-from server.web.requests import field, id_field, json_body, path_id, string_list
+from server.web.api import PUBLIC, Operations, Param, Spec
+from server.web.requests import check_text, field, id_field, json_body, path_id, string_list
 
-MAX_PLACES = 50
-MAX_ORDER_LINES = 100  # seats or places in one order
+OPERATIONS = Operations()
+HOLDS = ("holds",)
+TOKEN = Param("token", HoldToken, "path", required=True)
+HOLD_GONE = {404: ("unknown_hold",), 410: ("hold_expired",)}
 
 
 def _token(request: Request) -> str:
@@ -60,23 +76,32 @@ def _hold_json(
     }
 
 
+@OPERATIONS.post(
+    "/api/sessions/{session_id:int}/holds",
+    tags=HOLDS,
+    roles=PUBLIC,
+    body=HoldIn,
+    responses={200: HoldAdded},
+    errors={
+        400: (
+            "not_general_admission",
+            "empty_hold",
+            "invalid_token",
+            "not_seated",
+            "unknown_seats",
+        ),
+        409: ("sales_closed", "seats_taken", "not_enough_places"),
+        **HOLD_GONE,
+    },
+)
 async def hold(request: Request) -> JSONResponse:
-    """Hold seats (all or nothing) or general-admission places. Without `token` a new hold
-    token is created; with it, seats are added to that hold (its clock is not reset). The
-    answer lists what this request added; `GET .../holds/{token}` lists the whole hold.
-    `hold_seconds` (optional, new tokens only) asks for a shorter hold than the default.
-    ---
-    tags: [holds]
-    requestBody:
-      content:
-        application/json:
-          example: {seats: ["hall-F-10", "hall-F-11"], token: null}
-    responses:
-      200: {description: "token, seats, quantity, expires_at_ms, seq"}
-      409: {description: "seats_taken (with the exact seats) or not_enough_places"}
-      404: {description: "unknown_hold: the token names no live hold (expired and swept)"}
-      410: {description: hold_expired}
-    """
+    """Hold seats (all or nothing) or general-admission places.
+
+    Without `token` a new hold token is created; with it, seats are added to that hold (its
+    clock is not reset). The answer lists what this request added; `GET .../holds/{token}`
+    lists the whole hold. `hold_seconds` (optional, new tokens only) asks for a shorter hold
+    than the default. Refusals: 409 `seats_taken` (with the exact seats) or
+    `not_enough_places`; 404 `unknown_hold` (the token names no live hold)."""
     state = request.app.state
     session = await _open_session(request)
     body = await json_body(request)
@@ -112,14 +137,17 @@ async def hold(request: Request) -> JSONResponse:
     return JSONResponse(_hold_json(token, seat_ids, quantity, expires, seq=seq))
 
 
+@OPERATIONS.get(
+    "/api/sessions/{session_id:int}/holds/{token}",
+    tags=HOLDS,
+    roles=PUBLIC,
+    params=(TOKEN,),
+    responses={200: Hold},
+    errors={400: ("invalid_token",), 404: ("unknown_hold",)},
+)
 async def get_hold(request: Request) -> JSONResponse:
-    """What a hold token holds and when it expires.
-    ---
-    tags: [holds]
-    responses:
-      200: {description: hold}
-      404: {description: unknown_hold (never existed, expired or bought)}
-    """
+    """What a hold token holds and when it expires (404 `unknown_hold`: never existed,
+    expired or bought)."""
     state = request.app.state
     session = await state.catalog.session(path_id(request, "session_id"))
     token = _token(request)
@@ -139,15 +167,21 @@ async def get_hold(request: Request) -> JSONResponse:
     )
 
 
+RELEASE: Spec = {
+    "tags": HOLDS,
+    "roles": PUBLIC,
+    "params": (TOKEN,),
+    "body": ReleaseIn,
+    "body_required": False,
+    "responses": {200: HoldReleased},
+    "errors": {400: ("invalid_token", "not_seated", "unknown_seats"), 404: ("unknown_hold",)},
+}
+
+
+@OPERATIONS.delete("/api/sessions/{session_id:int}/holds/{token}", **RELEASE)
+@OPERATIONS.post("/api/sessions/{session_id:int}/holds/{token}/release", **RELEASE)
 async def release(request: Request) -> JSONResponse:
-    """Release some seats/places of a hold, or all of it when the body is empty.
-    ---
-    tags: [holds]
-    requestBody: {content: {application/json: {example: {seats: ["hall-F-11"]}}}}
-    responses:
-      200: {description: "seq"}
-      404: {description: unknown_hold}
-    """
+    """Release some seats/places of a hold, or all of it when the body is empty."""
     state = request.app.state
     session = await state.catalog.session(path_id(request, "session_id"))
     token = _token(request)
@@ -163,14 +197,16 @@ async def release(request: Request) -> JSONResponse:
     return JSONResponse({"token": token, "seq": seq})
 
 
+@OPERATIONS.post(
+    "/api/sessions/{session_id:int}/holds/{token}/extend",
+    tags=HOLDS,
+    roles=PUBLIC,
+    params=(TOKEN,),
+    responses={200: HoldExtended},
+    errors={400: ("invalid_token",), **HOLD_GONE},
+)
 async def extend(request: Request) -> JSONResponse:
-    """Extend a hold by the hold time, never past its absolute cap.
-    ---
-    tags: [holds]
-    responses:
-      200: {description: "expires_at_ms, cap_at_ms"}
-      410: {description: hold_expired}
-    """
+    """Extend a hold by the hold time, never past its absolute cap."""
     state = request.app.state
     session = await state.catalog.session(path_id(request, "session_id"))
     token = _token(request)
@@ -215,30 +251,50 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
     return lines
 
 
+@OPERATIONS.post(
+    "/api/sessions/{session_id:int}/orders",
+    tags=("orders",),
+    roles=PUBLIC,
+    token_optional=True,
+    params=(Param("Idempotency-Key", IdempotencyKey, "header"),),
+    body=OrderIn,
+    responses={201: Order, 200: Order},
+    errors={
+        400: (
+            "idempotency_key_required",
+            "seat_required",
+            "too_many_places",
+            "not_seated",
+            "unknown_seats",
+            "empty_order",
+            "duplicate_seats",
+            "unknown_tariff",
+            "mixed_currencies",
+        ),
+        401: ("authentication_required",),
+        403: ("forbidden",),
+        404: ("unknown_hold",),
+        409: (
+            "sales_closed",
+            "seats_not_held",
+            "places_not_held",
+            "seats_taken",
+            "not_enough_places",
+            "hold_busy",
+            "order_in_progress",
+        ),
+        410: ("hold_expired",),
+        422: ("idempotency_key_mismatch",),
+    },
+)
 async def create_order(request: Request) -> JSONResponse:
-    """Buy what a hold token holds: one ticket per seat (or place) with a tariff each. The
-    order is committed in Postgres; `idempotency_key` (or the `Idempotency-Key` header) makes
-    a retried request return the first order (200) instead of selling twice.
-    `reservation: true` (pos, admin) books a reservation instead of a sale: an organiser may
-    release it if it is not scanned in time (`POST .../release-unscanned`).
-    ---
-    tags: [orders]
-    requestBody:
-      content:
-        application/json:
-          example:
-            hold_token: "tok"
-            idempotency_key: "8d0c7d1e-…"
-            items: [{seat: "hall-F-10", tariff_id: 1}, {seat: "hall-F-11", tariff_id: 2}]
-            buyer: {name: "Ada", email: "ada@example.org"}
-            reservation: false
-    responses:
-      201: {description: order with tickets}
-      200: {description: the same order, replayed}
-      409: {description: "seats_not_held, sales_closed"}
-      422: {description: "idempotency_key_mismatch: the key was used for another order"}
-      503: {description: "database_unavailable: nothing was sold, the hold is kept"}
-    """
+    """Buy what a hold token holds: one ticket per seat (or place) with a tariff each.
+
+    The order is committed in Postgres; `idempotency_key` (or the `Idempotency-Key` header)
+    makes a retried request return the first order (200) instead of selling twice; the same
+    key for another order is 422 `idempotency_key_mismatch`. `reservation: true` (pos,
+    admin) books a reservation instead of a sale: an organiser may release it if it is not
+    scanned in time (`POST .../release-unscanned`). A 503 sold nothing and kept the hold."""
     state = request.app.state
     principal = request.state.principal
     session = await state.catalog.session(path_id(request, "session_id"))
@@ -246,6 +302,7 @@ async def create_order(request: Request) -> JSONResponse:
     key = request.headers.get("idempotency-key") or body.get("idempotency_key")
     if not isinstance(key, str) or not (8 <= len(key) <= 128):
         raise Invalid("idempotency_key_required", "send an idempotency key of 8-128 characters")
+    check_text("idempotency_key", key)
     hold_token = field(body, "hold_token", str)
     lines = await _order_lines(state.catalog, session, body.get("items"))
     buyer = body.get("buyer") or {}
@@ -268,13 +325,3 @@ async def create_order(request: Request) -> JSONResponse:
     )
     order, created = await state.sales.confirm(session, order_request)
     return JSONResponse(order, status_code=201 if created else 200)
-
-
-ROUTES = [
-    Route("/api/sessions/{session_id:int}/holds", hold, methods=["POST"]),
-    Route("/api/sessions/{session_id:int}/holds/{token}", get_hold, methods=["GET"]),
-    Route("/api/sessions/{session_id:int}/holds/{token}/release", release, methods=["POST"]),
-    Route("/api/sessions/{session_id:int}/holds/{token}", release, methods=["DELETE"]),
-    Route("/api/sessions/{session_id:int}/holds/{token}/extend", extend, methods=["POST"]),
-    Route("/api/sessions/{session_id:int}/orders", create_order, methods=["POST"]),
-]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from starlette.requests import Request
@@ -54,6 +55,17 @@ async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # Postgres ``integer``: counts, cents, indices
 ID_MAX = 2**63 - 1  # Postgres ``bigint``: ids
 MAX_TEXT = 1000  # characters of a text field unless a field says otherwise
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+"""What no text field may hold: NUL (Postgres text refuses it) and lone surrogates (not UTF-8)."""
+
+
+def check_text(name: str, value: str) -> str:
+    """A string that can be stored and sent on: without NUL or lone surrogates."""
+    if NOT_TEXT.search(value):
+        raise Invalid(
+            "invalid_field", f"'{name}' holds a character that is not allowed", field=name
+        )
+    return value
 
 
 def field(
@@ -89,6 +101,7 @@ def field(
             raise Invalid(
                 "invalid_field", f"'{name}' is at most {max_length} characters", field=name
             )
+        check_text(name, value)
     return cast(T, value)
 
 
@@ -105,6 +118,10 @@ def timestamp(body: dict[str, Any], name: str) -> datetime:
         raise Invalid("invalid_field", f"'{name}' must be an ISO 8601 time", field=name) from exc
     if value.tzinfo is None:
         raise Invalid("invalid_field", f"'{name}' needs a time zone offset", field=name)
+    try:
+        value.astimezone(UTC)  # what Postgres stores; 0001-01-01T00:00+01:00 has no UTC time
+    except OverflowError as exc:
+        raise Invalid("invalid_field", f"'{name}' is out of range", field=name) from exc
     return value
 
 
@@ -166,4 +183,6 @@ def string_list(body: dict[str, Any], name: str, max_items: int = 10_000) -> lis
         raise Invalid("invalid_field", f"'{name}' must be a list of strings", field=name)
     if len(value) > max_items:
         raise Invalid("invalid_field", f"'{name}' has more than {max_items} items", field=name)
+    for item in value:
+        check_text(name, item)
     return value

@@ -1,0 +1,121 @@
+"""The JSON shapes of holds and orders (msgspec models; ``/openapi.json`` carries their JSON
+Schemas)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from server.catalog.schemas import SeatId
+from server.web.api import TEXT_PATTERN, Id, Reply, Text, Timestamp
+from server.web.requests import INT_MAX
+
+MAX_PLACES = 50
+MAX_ORDER_LINES = 100  # seats or places in one order
+
+HoldToken = Annotated[
+    str, Meta(pattern="^[A-Za-z0-9_-]{16,64}$", description="a hold token (the server's)")
+]
+HeldSeats = Annotated[list[SeatId], Meta(max_length=100)]
+IdempotencyKey = Annotated[str, Meta(min_length=8, max_length=128, pattern=TEXT_PATTERN)]
+
+
+class HoldIn(msgspec.Struct, kw_only=True):
+    """`seats` (seated) or a `quantity` of places (general admission). Without `token` a
+    new hold is made; with it, seats are added to that live hold."""
+
+    seats: HeldSeats | None = None
+    quantity: Annotated[int, Meta(ge=0, le=MAX_PLACES)] | None = 0
+    token: HoldToken | None = None
+    hold_seconds: Annotated[int, Meta(ge=1, le=INT_MAX)] | None = None
+    """Shorter than the default hold time (new tokens only); longer is cut to it."""
+
+
+class HoldAdded(Reply):
+    """What this request added to the hold."""
+
+    token: str
+    seats: list[str]
+    quantity: int
+    expires_at_ms: int
+    expires_in_ms: int
+    seq: int
+
+
+class Hold(Reply):
+    """Everything a hold token holds."""
+
+    token: str
+    seats: list[str]
+    quantity: int
+    expires_at_ms: int
+    expires_in_ms: int
+    cap_at_ms: int
+    """The hold never lasts past this, however often it is extended."""
+
+
+class ReleaseIn(msgspec.Struct, kw_only=True):
+    """Seats and/or places to release; an empty body (or none of both) releases it all."""
+
+    seats: HeldSeats | None = None
+    quantity: Annotated[int, Meta(ge=0, le=INT_MAX)] | None = 0
+
+
+class HoldReleased(Reply):
+    token: str
+    seq: int
+
+
+class HoldExtended(Reply):
+    token: str
+    expires_at_ms: int
+    expires_in_ms: int
+    cap_at_ms: int
+
+
+class OrderItem(msgspec.Struct, kw_only=True):
+    """A seat (seated sessions) or `quantity` places (general admission), at a tariff."""
+
+    seat: SeatId | UnsetType = UNSET
+    tariff_id: Id
+    quantity: Annotated[int, Meta(ge=1, le=MAX_ORDER_LINES)] | None = 1
+
+
+class Buyer(msgspec.Struct, kw_only=True):
+    name: Text | None = None
+    email: Text | None = None
+
+
+class OrderIn(msgspec.Struct, kw_only=True):
+    hold_token: Text
+    idempotency_key: IdempotencyKey | None = None
+    """Required here or in the `Idempotency-Key` header."""
+    items: Annotated[list[OrderItem], Meta(min_length=1, max_length=MAX_ORDER_LINES)]
+    buyer: Buyer | None = None
+    reservation: bool | None = False
+    """pos, admin: book a reservation (released if not scanned in time) instead of a sale."""
+
+
+class OrderTicket(Reply):
+    id: int
+    seat_idx: int | None
+    seat_id: str | None
+    tariff_id: int
+    tariff: str
+    price_cents: int
+    status: Literal["active", "refunded", "cancelled"]
+
+
+class Order(Reply):
+    id: int
+    session_id: int
+    hold_token: str
+    channel: Literal["web", "pos", "pass"]
+    kind: Literal["sale", "reservation", "pass"]
+    buyer_name: str | None
+    total_cents: int
+    currency: str
+    created_at: Timestamp
+    tickets: list[OrderTicket]

@@ -1,0 +1,341 @@
+"""The HTTP contract: ``/openapi.json`` is valid OpenAPI 3.1, built from the declarations
+next to the handlers (``server/web/api.py``), and the real server keeps it.
+
+Two tests hold the server to it. A scripted visit through every operation (a venue, a plan,
+sessions, holds, orders, codes, scans, passes, devices…) checks each answer's status and
+body against the document. Then schemathesis generates requests for each operation, signed
+in as admin: valid ones and, where there is an input, invalid ones; each both with random
+ids and with the visit's (path, query, and a body's room, hold token, seats and tariff), so
+that generated bodies reach the handlers' rules. No answer may be a server error, have a
+status the document does not list, or a body that does not match its schema.
+
+The generation is bounded (``MAX_EXAMPLES`` a kind and operation, derandomized, about half a
+minute in all) and runs against the session's server and database. No operation is skipped;
+two are held back from harming the other tests: ``POST /api/users`` never resets the
+``admin`` the other tests sign in as, and operations without any input (rotating the
+signing key makes a key each time) run a few times only. Not checked here: who may call
+(every request is the admin's; the roles are data in the declarations, ``x-roles``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from seatmap.generate import grid
+from seatmap.plan import plan_to_document
+from server.app import OPERATIONS
+from tests.support import ServerProcess
+
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+MAX_EXAMPLES = 10
+"""Generated requests per operation and kind (valid or invalid; random ids or the visit's)."""
+LABELS = [f"{op.method} {op.openapi_path}" for op in OPERATIONS]
+
+
+def test_the_document_is_valid_openapi(server: ServerProcess) -> None:
+    document = httpx.get(server.url + "/openapi.json").json()
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    operations = [f"{m.upper()} {p}" for p, ms in document["paths"].items() for m in ms]
+    assert sorted(operations) == sorted(LABELS)
+
+
+def test_every_operation_says_who_may_call_and_what_it_refuses(server: ServerProcess) -> None:
+    document = httpx.get(server.url + "/openapi.json").json()
+    for path, methods in document["paths"].items():
+        for method, op in methods.items():
+            label = f"{method.upper()} {path}"
+            statuses = set(op["responses"])
+            assert "401" in statuses, label  # any token sent is checked
+            if op["x-roles"] != "public":
+                assert op["security"] == [{"bearer": []}] and "403" in statuses, label
+            if op.get("parameters") or op.get("requestBody"):
+                assert "400" in statuses, label
+            if op.get("requestBody"):
+                assert "413" in statuses, label
+            if "{" in path:
+                assert "404" in statuses, label
+            if path not in ("/healthz", "/api/auth/me"):
+                assert "503" in statuses, label
+
+
+# -- a scripted visit through every operation ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schema(server: ServerProcess) -> Any:
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": 7,
+            "generation": {
+                "deterministic": True,
+                "database": "none",
+                "with-security-parameters": False,  # the admin token is always sent
+            },
+        }
+    )
+    return schemathesis.openapi.from_url(server.url + "/openapi.json", config=config)
+
+
+@dataclass
+class Visit:
+    """An admin client that checks each answer against the document, and the ids it made."""
+
+    http: httpx.Client
+    schema: Any
+    ids: dict[str, Any] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+    def call(
+        self, method: str, path: str, status: int, at: dict[str, Any] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """``path`` as the document has it; its parameters are the ids, or ``at``."""
+        response = self.http.request(method, path.format(**{**self.ids, **(at or {})}), **kwargs)
+        assert response.status_code == status, (method, path, response.text)
+        operation = self.schema[path][method]
+        assert str(status) in operation.definition.raw["responses"], (method, path, status)
+        operation.validate_response(response)
+        self.seen.add(f"{method} {path}")
+        return response
+
+    def json(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
+        return self.call(method, path, status, **kwargs).json()
+
+    def refresh(self, n: int) -> None:
+        """Sales open and a live hold of a seat nobody used (``40 + n``): generated
+        requests may have closed sales or bought or released the previous hold."""
+        session = f"/api/sessions/{self.ids['session_id']}"
+        self.http.patch(session, json={"sales_open": True}).raise_for_status()
+        self.ids["held"] = [self.ids["seats"][40 + n]]
+        hold = self.http.post(session + "/holds", json={"seats": self.ids["held"]})
+        self.ids["token"] = hold.raise_for_status().json()["token"]
+
+
+def _catalogue(v: Visit) -> None:
+    v.ids["venue_id"] = v.json("POST", "/api/venues", 201, json={"name": "Contract"})["id"]
+    room = v.json("POST", "/api/venues/{venue_id}/rooms", 201, json={"name": "Hall"})
+    v.ids["room_id"] = room["id"]
+    plan = grid(100, 10)
+    v.ids["seats"] = [s.id for s in plan.seats]
+    document = plan_to_document(plan)
+    plan_id = v.json("PUT", "/api/rooms/{room_id}/seat-plan", 201, json=document)["id"]
+    v.ids["plan_id"] = plan_id
+    assert v.json("GET", "/api/seat-plans/{plan_id}") == document
+    start = datetime.now(UTC) + timedelta(minutes=30)
+    session = {
+        "room_id": v.ids["room_id"],
+        "event_name": "Contract",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "seated": True,
+        "tariffs": [{"name": "Full", "price_cents": 1500}],
+        "contingents": [{"name": "Pass", "capacity": 0, "seat_ids": v.ids["seats"][-2:]}],
+        "blocked_seats": [v.ids["seats"][-3]],
+    }
+    detail = v.json("POST", "/api/sessions", 201, json=session)
+    v.ids["session_id"], v.ids["tariff_id"] = detail["id"], detail["tariffs"][0]["id"]
+    ga = {**session, "seated": False, "capacity": 50, "contingents": [], "blocked_seats": []}
+    v.ids["ga_session_id"] = v.json("POST", "/api/sessions", 201, json=ga)["id"]
+    v.json("GET", "/api/sessions", params={"all": "1", "limit": 500})
+    v.json("GET", "/api/venues", params={"limit": 2})
+    v.json("GET", "/api/sessions/{session_id}")
+    v.json("GET", "/api/sessions/{session_id}/seat-map")
+    v.json("GET", "/api/sessions/{session_id}/fill")
+    v.json("PATCH", "/api/sessions/{session_id}", json={"sales_open": True})
+    tariff = {"name": "Reduced", "price_cents": 900, "currency": "EUR"}
+    v.json("POST", "/api/sessions/{session_id}/tariffs", 201, json=tariff)
+    block = {"seats": [v.ids["seats"][-4]], "blocked": True}
+    v.json("POST", "/api/sessions/{session_id}/blocked-seats", json=block)
+
+
+def _sales(v: Visit) -> None:
+    seats = v.ids["seats"][:4]
+    hold = v.json("POST", "/api/sessions/{session_id}/holds", json={"seats": seats[:3]})
+    v.ids["token"] = hold["token"]
+    v.json("POST", "/api/sessions/{session_id}/holds", json={"seats": seats[3:], **hold})
+    v.json("GET", "/api/sessions/{session_id}/holds/{token}")
+    v.json("POST", "/api/sessions/{session_id}/holds/{token}/extend")
+    v.json("POST", "/api/sessions/{session_id}/holds/{token}/release", json={"seats": seats[3:]})
+    items = [{"seat": s, "tariff_id": v.ids["tariff_id"]} for s in seats[:3]]
+    order = {"hold_token": v.ids["token"], "idempotency_key": uuid.uuid4().hex, "items": items}
+    tickets = v.json("POST", "/api/sessions/{session_id}/orders", 201, json=order)["tickets"]
+    v.json("POST", "/api/sessions/{session_id}/orders", 200, json=order)  # replayed
+    v.ids["ticket_id"], v.ids["refund_id"] = tickets[0]["id"], tickets[1]["id"]
+    ga = {"session_id": v.ids["ga_session_id"]}
+    other = v.json("POST", "/api/sessions/{session_id}/holds", at=ga, json={"quantity": 2})
+    ga["token"] = other["token"]
+    v.call("DELETE", "/api/sessions/{session_id}/holds/{token}", 200, at=ga)
+
+
+def _door(v: Visit) -> None:
+    code = v.call("GET", "/api/tickets/{ticket_id}/code", 200).text
+    for fmt in ("svg", "png", "pdf", "json"):
+        v.call("GET", "/api/tickets/{ticket_id}/code", 200, params={"format": fmt})
+    scan = {"code": code, "nonce": uuid.uuid4().hex, "door": "north"}
+    assert v.json("POST", "/api/scan", json=scan)["result"] == "valid"
+    again = v.json("POST", "/api/scan", json={**scan, "nonce": uuid.uuid4().hex})
+    assert again["reason"] == "already_entered"
+    late = {**scan, "nonce": uuid.uuid4().hex, "scanned_at": datetime.now(UTC).isoformat()}
+    v.json("POST", "/api/scan/batch", json={"device": "tab-1", "scans": [late]})
+    v.json("POST", "/api/tickets/{ticket_id}/refund", at={"ticket_id": v.ids["refund_id"]})
+    v.json("GET", "/api/door/keys", params={"session_id": v.ids["session_id"]})
+    v.json("GET", "/api/door/conflicts", params={"session_id": v.ids["session_id"]})
+    v.json("GET", "/api/sessions/{session_id}/entries")
+    v.json("GET", "/api/sessions/{session_id}/door-settings")
+    v.json("PUT", "/api/sessions/{session_id}/door-settings", json={"reentry_allowed": False})
+    preview = v.json("GET", "/api/sessions/{session_id}/unscanned-reservations")
+    release = {"older_than_minutes": 15, "expected_count": preview["count"]}
+    v.json("POST", "/api/sessions/{session_id}/release-unscanned", json=release)
+    keys = v.json("GET", "/api/door/signing-keys")["keys"]
+    v.json("POST", "/api/door/signing-keys/rotate", 201)
+    v.ids["key_id"] = max(k["key_id"] for k in keys) + 1
+    v.call("POST", "/api/door/signing-keys/{key_id}/retire", 409)  # on standby
+
+
+def _passes_and_devices(v: Visit) -> None:
+    now = datetime.now(UTC)
+    new_pass = {
+        "holder_name": "Camille",
+        "photo": "https://example.org/c.jpg",
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+        "session_ids": [v.ids["session_id"]],
+    }
+    v.ids["pass_id"] = v.json("POST", "/api/passes", 201, json=new_pass)["id"]
+    code = v.call("GET", "/api/passes/{pass_id}/code", 200).text
+    v.call("GET", "/api/passes/{pass_id}/code", 200, params={"format": "svg"})
+    scan = {"code": code, "nonce": uuid.uuid4().hex, "door": "north"}
+    admitted = v.json("POST", "/api/scan", json={**scan, "session_id": v.ids["session_id"]})
+    assert admitted["pass_id"] == v.ids["pass_id"] and admitted["result"] == "valid", admitted
+    assert v.json("GET", "/api/passes/{pass_id}")["bookings"]
+    name = f"tab-{uuid.uuid4().hex[:8]}"
+    device = v.json("POST", "/api/devices", 201, json={"name": name, "mode": "exit"})
+    v.ids["device_id"] = device["device"]["id"]
+    v.json("GET", "/api/devices")
+    renewed = v.json("POST", "/api/devices/{device_id}/enrolment")
+    v.call("GET", "/api/devices/{device_id}/enrolment.svg", 200)
+    v.json("POST", "/api/devices/enrol", json={"code": renewed["enrolment_code"]})
+    v.call("POST", "/api/devices/enrol", 409, json={"code": renewed["enrolment_code"]})
+
+
+def _identity(v: Visit) -> None:
+    user = {"username": f"u-{uuid.uuid4().hex[:8]}", "password": "long-password", "roles": []}
+    v.json("POST", "/api/users", 201, json=user)
+    v.json("POST", "/api/auth/login", json={k: user[k] for k in ("username", "password")})
+    v.call("POST", "/api/auth/login", 401, json={"username": "nobody", "password": "x"})
+    v.json("GET", "/api/auth/me")
+    v.json("GET", "/healthz")
+
+
+@pytest.fixture(scope="module")
+def visit(server: ServerProcess, admin_token: str, schema: Any) -> Iterator[Visit]:
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+        v = Visit(http, schema)
+        for part in (_catalogue, _sales, _door, _passes_and_devices, _identity):
+            part(v)
+        yield v
+
+
+def test_a_visit_through_every_operation_keeps_the_contract(visit: Visit) -> None:
+    assert sorted(visit.seen) == sorted(LABELS)
+
+
+# -- generated requests ---------------------------------------------------------------------
+
+
+def known_ids(visit: Visit, operation: Any) -> dict[str, dict[str, Any]]:
+    """The visit's ids for the operation's path and query parameters, by location."""
+    known: dict[str, dict[str, Any]] = {"path": {}, "query": {}}
+    for param in operation.iter_parameters():
+        where = param.location.value
+        if where in known and (value := visit.ids.get(param.name)) is not None:
+            known[where][param.name] = value
+    return known
+
+
+def with_known_body(visit: Visit, case: Any) -> Any:
+    """The case, its body's ids, hold token and seats made the visit's: so generated bodies
+    reach past "no such session" into the handlers' rules."""
+    body, ids = case.body, visit.ids
+    if not isinstance(body, dict):
+        return case
+    for key, name in (("room_id", "room_id"), ("hold_token", "token"), ("token", "token")):
+        if key in body:
+            body[key] = ids[name]
+    seats = body.get("seats")
+    if isinstance(seats, list):  # free at first (4 are sold or held), then held
+        body["seats"] = ids["seats"][4 : 4 + min(len(seats), 16)]
+    items = body.get("items")
+    if isinstance(items, list):  # an order: of the held seat, with a key
+        body.setdefault("idempotency_key", f"key-{uuid.uuid4()}")
+        for item in items:
+            if isinstance(item, dict):
+                item.update(seat=ids["held"][0], tariff_id=ids["tariff_id"])
+    return case
+
+
+def strategy(operation: Any, visit: Visit) -> tuple[st.SearchStrategy[Any], int]:
+    """Valid requests and, where there is an input, invalid ones; with random ids and, where
+    the visit has some, with its ids. Returns the strategy and how many examples to run."""
+    known = known_ids(visit, operation)
+    has_input = bool(operation.body) or any(True for _ in operation.iter_parameters())
+    if not has_input:  # nothing to vary: a few calls (rotating keys makes a key each)
+        return operation.as_strategy(GenerationMode.POSITIVE), 3
+    kinds = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        kinds.append(operation.as_strategy(mode))
+        if known["path"] or known["query"] or operation.body:
+            fixed = operation.as_strategy(mode, path_parameters=known["path"], query=known["query"])
+            kinds.append(fixed.map(lambda case: with_known_body(visit, case)))
+    return st.one_of(kinds), MAX_EXAMPLES * len(kinds)
+
+
+def keep_the_admin(case: Any) -> None:
+    """The other tests sign in as ``admin``: a generated user must not reset its password."""
+    body = case.body
+    is_user = case.operation.path == "/api/users" and isinstance(body, dict)
+    if is_user and body.get("username") == "admin":
+        body["username"] = "admin-not"
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_generated_requests_keep_the_contract(
+    label: str, schema: Any, visit: Visit, admin_token: str
+) -> None:
+    method, path = label.split(" ", 1)
+    operation = schema[path][method]
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    visit.refresh(LABELS.index(label))
+    cases, examples = strategy(operation, visit)
+
+    @given(case=cases)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        keep_the_admin(case)
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    run()

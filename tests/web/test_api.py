@@ -1,0 +1,82 @@
+"""Operation declarations: the shared statuses follow from what an operation declares, the
+document refuses a route declared twice, and every route of the app is a declared one."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from server.app import OPERATIONS, ROUTES
+from server.web.api import PUBLIC, Id, Operations, Param, Reply, openapi_document
+
+
+class Thing(Reply):
+    id: int
+
+
+class ThingIn(msgspec.Struct):
+    name: str
+
+
+async def handler(request: Request) -> JSONResponse:
+    """Summary line.
+
+    Longer description."""
+    return JSONResponse({"id": 1})
+
+
+def test_shared_statuses_follow_from_the_declaration() -> None:
+    ops = Operations()
+    ops.get("/things", roles=PUBLIC, responses={200: Thing}, unavailable=())(handler)
+    ops.put(
+        "/things/{thing_id:int}",
+        roles=("admin",),
+        body=ThingIn,
+        responses={200: Thing},
+        errors={409: ("thing_taken",)},
+    )(handler)
+    public, admin = ops
+    assert public.error_codes() == {401: ["invalid_token", "token_expired"]}
+    assert public.security() == []
+    codes = admin.error_codes()
+    assert codes[400] == ["invalid_json", "invalid_field", "invalid_id"]
+    assert codes[404] == ["not_found"] and codes[409] == ["thing_taken"]
+    assert codes[401][0] == "authentication_required" and codes[403] == ["forbidden"]
+    assert codes[413] == ["body_too_large"] and "database_unavailable" in codes[503]
+    assert admin.security() == [{"bearer": []}]
+    assert admin.operation_id == "handler_put"  # the second route of one handler
+    document = openapi_document(ops, {"title": "t", "version": "1"})
+    put = document["paths"]["/things/{thing_id}"]["put"]
+    assert put["summary"] == "Summary line." and put["description"] == "Longer description."
+    assert put["parameters"][0]["schema"]["minimum"] == 1
+    assert document["components"]["schemas"]["Thing"]["additionalProperties"] is False
+
+
+def test_a_route_declared_twice_is_refused() -> None:
+    ops = Operations()
+    for _ in range(2):
+        ops.get("/things", roles=PUBLIC, responses={200: Thing}, name="things")(handler)
+    with pytest.raises(ValueError, match="declared twice"):
+        openapi_document(ops, {"title": "t", "version": "1"})
+
+
+def test_a_declared_path_parameter_replaces_the_default_id() -> None:
+    key = Param("key_id", Id, "path", required=True)
+    ops = Operations()
+    ops.get("/keys/{key_id:int}", roles=PUBLIC, params=(key,), responses={200: Thing})(handler)
+    assert ops[0].parameters() == [key]
+
+
+def test_every_route_of_the_app_is_declared() -> None:
+    declared = {(op.path, op.method) for op in OPERATIONS}
+    routes = {
+        (r.path, method)
+        for r in ROUTES
+        if isinstance(r, Route) and r.path != "/openapi.json"
+        for method in r.methods or ()
+        if method != "HEAD"
+    }
+    assert routes == declared
