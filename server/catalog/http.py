@@ -28,6 +28,7 @@ from server.catalog.schemas import (
 )
 from server.identity.auth import require
 from server.identity.roles import Role
+from server.platform.db import connection
 from server.platform.errors import Conflict, Invalid
 from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused
@@ -321,7 +322,7 @@ async def set_blocked(request: Request) -> JSONResponse:
     session = await state.catalog.session(session_id)
     seat_ids = string_list(body, "seats")
     indices = await state.catalog.seat_indices(session, seat_ids)
-    async with state.catalog.pool.acquire() as conn, conn.transaction():
+    async with connection(state.catalog.pool) as conn, conn.transaction():
         if blocked:
             await conn.executemany(
                 "INSERT INTO blocked_seats (session_id, seat_idx) VALUES ($1, $2)"

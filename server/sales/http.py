@@ -320,7 +320,8 @@ async def create_order(request: Request) -> JSONResponse:
         channel=channel,
         buyer_name=field(buyer, "name", str, None),
         buyer_email=field(buyer, "email", str, None),
-        user_id=principal.user_id,
+        # a device's principal has a negative id (no users row): its orders name no user
+        user_id=principal.user_id if (principal.user_id or 0) > 0 else None,
         kind="reservation" if reservation else "sale",
     )
     order, created = await state.sales.confirm(session, order_request)
