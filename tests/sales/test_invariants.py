@@ -158,10 +158,8 @@ async def test_concurrent_buyers_never_double_sell(server: ServerProcess, admin:
             else:
                 statuses["left to expire or linger", 0] += 1
 
-    started = time.monotonic()
     await asyncio.gather(*(buyer(n) for n in range(buyers)))
     await http.aclose()
-    elapsed = time.monotonic() - started
 
     # Nobody sold a seat twice: not the orders, not Postgres.
     assert len(sold_by_orders) == len(set(sold_by_orders)), Counter(sold_by_orders).most_common(3)
@@ -171,7 +169,6 @@ async def test_concurrent_buyers_never_double_sell(server: ServerProcess, admin:
     # The run was really concurrent and contended.
     assert statuses["hold", 409] >= 20, statuses
     assert statuses["buy", 201] >= 10, statuses
-    assert elapsed < 30
 
     # Redis and Postgres agree on what is sold; the watcher shows exactly Redis.
     live = await redis_seats(s.id)

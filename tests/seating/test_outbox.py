@@ -14,10 +14,14 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
+from seatmap.generate import grid
+from seatmap.plan import plan_to_document
 from server.catalog.service import Catalog
 from server.seating.live import Keys, Live
 from server.seating.outbox import Op, Outbox, record
 from tests import support
+from tests.door.test_door_api import door_session
+from tests.door.test_door_release import booked_minutes_ago, reserve
 from tests.support import Api, ServerProcess, redis_seats, sold_in_postgres
 
 pytestmark = pytest.mark.slow
@@ -129,6 +133,67 @@ async def test_a_refund_whose_process_dies_after_the_commit_frees_the_seat(
 
     await eventually(converged)
     assert await meta(s.id, "sold") == 0
+
+
+async def test_a_release_whose_process_dies_after_the_commit_frees_the_seats(
+    server: ServerProcess, admin: Api, admin_token: str
+) -> None:
+    session = await door_session(admin)
+    old = await reserve(admin, session, 2)
+    await booked_minutes_ago(old, 20)
+    dying = dying_server("door.release_after_commit")
+    try:
+        staff = Api(dying.url, admin_token)
+        with pytest.raises(httpx.TransportError):
+            await staff.http.post(
+                f"/api/sessions/{session['id']}/release-unscanned",
+                json={"older_than_minutes": 15, "expected_count": 2},
+            )
+        await staff.close()
+    finally:
+        dying.stop()
+    assert await sold_in_postgres(session["id"]) == set()
+
+    async def converged() -> bool:
+        return not any(v == "s" for v in (await redis_seats(session["id"])).values())
+
+    await eventually(converged)
+    assert await meta(session["id"], "sold") == 0
+
+
+async def test_a_plan_change_whose_process_dies_after_the_commit_reaches_the_seat_map(
+    server: ServerProcess, admin: Api, admin_token: str
+) -> None:
+    s = await admin.create_session(n_seats=10)
+    assert (await admin.http.get(f"/api/sessions/{s.id}/fill")).status_code == 200  # loads it
+    epoch_before = await meta_text(s.id, "epoch")
+    dying = dying_server("catalog.plan_after_commit")
+    try:
+        staff = Api(dying.url, admin_token)
+        with pytest.raises(httpx.TransportError):
+            await staff.http.put(
+                f"/api/rooms/{s.detail['room_id']}/seat-plan", json=plan_to_document(grid(12, 10))
+            )
+        await staff.close()
+    finally:
+        dying.stop()
+
+    async def converged() -> bool:  # rebuilt under a new epoch, with the new plan's seats
+        if await pending_entries(s.id):
+            return False
+        await admin.http.get(f"/api/sessions/{s.id}/fill")
+        return await meta_text(s.id, "epoch") != epoch_before and await meta(s.id, "n") == 12
+
+    await eventually(converged)
+
+
+async def meta_text(session_id: int, name: str) -> str | None:
+    client = redis.Redis.from_url(support.testing_redis_url())
+    try:
+        value = await client.hget(Keys(session_id).meta, name)
+    finally:
+        await client.aclose()
+    return value.decode() if isinstance(value, bytes) else None
 
 
 @pytest.fixture
