@@ -36,12 +36,17 @@ from server.identity import devices as identity_devices
 from server.identity import http as identity_http
 from server.identity.auth import TokenSigner, load_secret
 from server.identity.middleware import PrincipalMiddleware
+from server.identity.revocations import CHANNEL as REVOCATIONS
+from server.identity.revocations import RELOAD_S as REVOCATIONS_RELOAD_S
+from server.identity.revocations import Revocations
 from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
 from server.platform.errors import DomainError
+from server.platform.loops import every
 from server.platform.scripts import REDIS_DOWN
 from server.realtime.channels import ChannelRegistry
 from server.realtime.endpoint import WebSocketEndpoint
+from server.realtime.relay import Relay
 from server.sales import http as sales_http
 from server.sales.service import Sales
 from server.seating.feed import SeatFeed
@@ -137,14 +142,24 @@ async def wire(state: Any, settings: Settings) -> None:
     registry = ChannelRegistry(client, settings.batch_window_ms)
     registry.add(SeatFeed(live, catalog.session))
     registry.add(DoorFeed(door_live, catalog.session))
-    signer = TokenSigner(await load_secret(pool))
+    revocations = Revocations(pool, client)
+    await revocations.load()
+    signer = TokenSigner(await load_secret(pool), revocations)
     state.settings, state.pool, state.redis = settings, pool, client
     state.catalog, state.live, state.registry = catalog, live, registry
     state.outbox = outbox
     state.sales = Sales(pool, live, catalog, outbox)
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
-    state.ws = WebSocketEndpoint(registry, signer, [scan_handler(door)], settings.send_buffer_bytes)
+    state.ws = ws = WebSocketEndpoint(
+        registry, signer, [scan_handler(door)], settings.send_buffer_bytes
+    )
+    state.revocations = revocations
+    state.auth_relay = Relay(
+        client,
+        lambda _channel, data: ws.revoked(revocations.apply(data)),
+        on_reconnect=revocations.load,
+    )
 
 
 class Clients(Mount):
@@ -174,12 +189,15 @@ def create_app(settings: Settings | None = None) -> Guichet:
         state = app.state
         await wire(state, settings)
         await state.registry.start()
+        await state.auth_relay.start()
+        await state.auth_relay.subscribe(REVOCATIONS)
         workers = [
             asyncio.create_task(
                 run_sweeper(state.live, settings.sweep_interval_ms, settings.hold_cap_s * 1000)
             ),
             asyncio.create_task(state.outbox.run()),
             asyncio.create_task(run_janitor(state.live, [state.door_live.forget])),
+            asyncio.create_task(every(REVOCATIONS_RELOAD_S, state.revocations.load, "revocations")),
         ]
         try:
             yield
@@ -190,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             await state.registry.stop()
+            await state.auth_relay.stop()
             shutdown_workers()
             await state.redis.aclose()
             await state.pool.close()

@@ -20,6 +20,7 @@ export const PROTOCOL = Object.freeze({
     "INVALID_TOKEN": "invalid_token",
     "NOT_SUBSCRIBED": "not_subscribed",
     "TOKEN_EXPIRED": "token_expired",
+    "TOKEN_REVOKED": "token_revoked",
     "TOO_MANY_SUBSCRIPTIONS": "too_many_subscriptions",
     "UNAVAILABLE": "unavailable",
     "UNKNOWN_CHANNEL": "unknown_channel",

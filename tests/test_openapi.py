@@ -233,11 +233,15 @@ def _passes_and_devices(v: Visit) -> None:
     v.call("GET", "/api/devices/{device_id}/enrolment.svg", 200)
     v.json("POST", "/api/devices/enrol", json={"code": renewed["enrolment_code"]})
     v.call("POST", "/api/devices/enrol", 409, json={"code": renewed["enrolment_code"]})
+    v.json("POST", "/api/devices/{device_id}/revoke")
+    v.call("POST", "/api/devices/{device_id}/enrolment", 409)  # revoked: no new code
 
 
 def _identity(v: Visit) -> None:
     user = {"username": f"u-{uuid.uuid4().hex[:8]}", "password": "long-password", "roles": []}
-    v.json("POST", "/api/users", 201, json=user)
+    v.ids["user_id"] = v.json("POST", "/api/users", 201, json=user)["id"]
+    v.ids["admin_id"] = v.json("GET", "/api/auth/me")["id"]
+    v.json("POST", "/api/users/{user_id}/revoke-tokens")
     v.json("POST", "/api/auth/login", json={k: user[k] for k in ("username", "password")})
     v.call("POST", "/api/auth/login", 401, json={"username": "nobody", "password": "x"})
     v.json("GET", "/api/auth/me")
@@ -308,12 +312,16 @@ def strategy(operation: Any, visit: Visit) -> tuple[st.SearchStrategy[Any], int]
     return st.one_of(kinds), MAX_EXAMPLES * len(kinds)
 
 
-def keep_the_admin(case: Any) -> None:
-    """The other tests sign in as ``admin``: a generated user must not reset its password."""
+def keep_the_admin(case: Any, visit: Visit) -> None:
+    """The other tests sign in as ``admin``: a generated user must not reset its password,
+    nor a generated revocation void its tokens."""
     body = case.body
     is_user = case.operation.path == "/api/users" and isinstance(body, dict)
     if is_user and body.get("username") == "admin":
         body["username"] = "admin-not"
+    params = case.path_parameters or {}
+    if params.get("user_id") == visit.ids["admin_id"]:
+        params["user_id"] = visit.ids["user_id"]
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -335,7 +343,7 @@ def test_generated_requests_keep_the_contract(
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Any) -> None:
-        keep_the_admin(case)
+        keep_the_admin(case, visit)
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     run()

@@ -15,6 +15,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 from argon2 import PasswordHasher
@@ -61,6 +62,10 @@ def check_password(password_hash: str, password: str) -> bool:
         return False
 
 
+class Revoked(Protocol):
+    def valid_after_ms(self, principal_id: int) -> int: ...
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -70,8 +75,12 @@ def _unb64(text: str) -> bytes:
 
 
 class TokenSigner:
-    def __init__(self, secret: bytes) -> None:
+    """Issues and checks bearer tokens; with ``revocations`` (a map of principal id to the
+    time, in ms, before which its tokens are void), revoked ones are refused."""
+
+    def __init__(self, secret: bytes, revocations: Revoked | None = None) -> None:
         self._secret = secret
+        self.revocations = revocations
 
     def issue(self, user_id: int, username: str, roles: list[str], ttl_s: int = TOKEN_TTL_S) -> str:
         claims = {
@@ -79,6 +88,7 @@ class TokenSigner:
             "u": username,
             "r": sorted(roles),
             "exp": int(time.time()) + ttl_s,
+            "iat": int(time.time() * 1000),
         }
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return body + "." + _b64(hmac.digest(self._secret, body.encode(), hashlib.sha256))
@@ -94,6 +104,10 @@ class TokenSigner:
             raise Unauthenticated("invalid_token", "the token is invalid") from exc
         if claims["exp"] < time.time():
             raise Unauthenticated("token_expired", "the token has expired; sign in again")
+        if self.revocations is not None and claims.get("iat", 0) < self.revocations.valid_after_ms(
+            claims["uid"]
+        ):
+            raise Unauthenticated("token_revoked", "the token was revoked; sign in again")
         return Principal(claims["uid"], claims["u"], frozenset(claims["r"]), claims["exp"])
 
 

@@ -20,8 +20,16 @@ from starlette.responses import JSONResponse, Response
 from scanning.names import is_door_name
 from scanning.qr import qr_svg
 from server.identity.auth import Principal, require
+from server.identity.revocations import revoke_device
 from server.identity.roles import Role
-from server.identity.schemas import DeviceIn, DevicePage, EnrolIn, Enrolled, Enrolment
+from server.identity.schemas import (
+    DeviceIn,
+    DevicePage,
+    EnrolIn,
+    Enrolled,
+    Enrolment,
+    Revocation,
+)
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from server.web.api import PAGE, PUBLIC, Operations
@@ -69,13 +77,15 @@ async def _new_code(conn: asyncpg.Connection, device_id: int) -> tuple[asyncpg.R
     code = secrets.token_urlsafe(18)
     row = await conn.fetchrow(
         "UPDATE devices SET enrolment_code = $2, enrolment_used_at = NULL,"
-        f" enrolment_expires_at = now() + make_interval(secs => $3) WHERE id = $1"
-        f" RETURNING {_COLUMNS}",
+        f" enrolment_expires_at = now() + make_interval(secs => $3)"
+        f" WHERE id = $1 AND revoked_at IS NULL RETURNING {_COLUMNS}",
         device_id,
         code,
         ENROLMENT_TTL_S,
     )
     if row is None:
+        if await conn.fetchval("SELECT true FROM devices WHERE id = $1", device_id):
+            raise Conflict("device_revoked", "this device was revoked; create a new one")
         raise NotFound.of("device")
     return row, code
 
@@ -129,7 +139,11 @@ async def create_device(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.post(
-    "/api/devices/{device_id:int}/enrolment", tags=DOOR, roles=ADMIN, responses={200: Enrolment}
+    "/api/devices/{device_id:int}/enrolment",
+    tags=DOOR,
+    roles=ADMIN,
+    responses={200: Enrolment},
+    errors={409: ("device_revoked",)},
 )
 async def renew_enrolment(request: Request) -> JSONResponse:
     """A fresh enrolment code for a device (the old one stops working) (admin)."""
@@ -137,6 +151,21 @@ async def renew_enrolment(request: Request) -> JSONResponse:
     async with connection(request.app.state.pool) as conn:
         row, code = await _new_code(conn, path_id(request, "device_id"))
     return JSONResponse(_enrolment(request, row, code))
+
+
+@OPERATIONS.post(
+    "/api/devices/{device_id:int}/revoke", tags=DOOR, roles=ADMIN, responses={200: Revocation}
+)
+async def revoke(request: Request) -> JSONResponse:
+    """Revoke a device (admin): its token is refused at once by every server process, its
+    open WebSockets lose their roles, and it cannot enrol again."""
+    require(request.state.principal, Role.ADMIN)
+    device_id = path_id(request, "device_id")
+    state = request.app.state
+    if not await revoke_device(state.pool, state.revocations, device_id):
+        raise NotFound.of("device")
+    state.ws.revoked(-device_id)
+    return JSONResponse({"id": device_id, "revoked": True})
 
 
 @OPERATIONS.get("/api/devices", tags=DOOR, roles=ADMIN, params=PAGE, responses={200: DevicePage})

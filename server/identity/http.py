@@ -6,11 +6,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.identity.auth import create_user, require, sign_in
+from server.identity.revocations import revoke_user_tokens
 from server.identity.roles import Role
-from server.identity.schemas import Login, Me, NewUser, SignedIn, User
-from server.platform.errors import Invalid
+from server.identity.schemas import Login, Me, NewUser, Revocation, SignedIn, User
+from server.platform.errors import Invalid, NotFound
 from server.web.api import PUBLIC, Operations
-from server.web.requests import field, json_body
+from server.web.requests import field, json_body, path_id
 
 OPERATIONS = Operations()
 AUTH = ("auth",)
@@ -56,6 +57,24 @@ async def add_user(request: Request) -> JSONResponse:
         request.app.state.pool, field(body, "username", str), password, roles
     )
     return JSONResponse({"id": user_id, "username": body["username"], "roles": roles}, 201)
+
+
+@OPERATIONS.post(
+    "/api/users/{user_id:int}/revoke-tokens",
+    tags=("admin",),
+    roles=(Role.ADMIN,),
+    responses={200: Revocation},
+)
+async def revoke_tokens(request: Request) -> JSONResponse:
+    """Void every token of a user issued until now (admin): refused at once by every server
+    process, its open WebSockets lose their roles; the user signs in again."""
+    require(request.state.principal, Role.ADMIN)
+    user_id = path_id(request, "user_id")
+    state = request.app.state
+    if not await revoke_user_tokens(state.pool, state.revocations, user_id):
+        raise NotFound.of("user")
+    state.ws.revoked(user_id)
+    return JSONResponse({"id": user_id, "revoked": True})
 
 
 @OPERATIONS.get(

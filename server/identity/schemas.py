@@ -99,3 +99,11 @@ class Enrolled(Reply):
     token: str
     device: Device
     config: DeviceConfig
+
+
+class Revocation(Reply):
+    """Every token of a user issued until now, or of a device, is refused from now on by
+    every server process, and its open WebSockets lose their roles."""
+
+    id: int
+    revoked: bool

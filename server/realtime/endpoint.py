@@ -221,9 +221,11 @@ class Connection:
             delay = self.principal.expires_at - time.time()
             self._expiry = loop.call_at(loop.time() + max(delay, 0), self.expire)
 
-    def expire(self) -> None:
-        """The token expired: the connection is anonymous again and leaves the channels its
-        roles opened; it is told so (and may send a fresh ``auth``)."""
+    def expire(self, code: ErrorCode = ErrorCode.TOKEN_EXPIRED) -> None:
+        """The token expired (or was revoked): the connection is anonymous again and leaves
+        the channels its roles opened; it is told so (and may send a fresh ``auth``)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
         self._expiry = None
         self.principal = ANONYMOUS
         for channel in sorted(self.sub.channels):
@@ -232,7 +234,8 @@ class Connection:
                 self.sub.channels.discard(channel)
                 self.registry.unsubscribe(self.sub, kind, ident)
                 self.reply({"type": ServerType.UNSUBSCRIBED.value, "channel": channel})
-        self.reply(error(ErrorCode.TOKEN_EXPIRED, "the token has expired; send a new auth"))
+        message = "expired" if code is ErrorCode.TOKEN_EXPIRED else "was revoked"
+        self.reply(error(code, f"the token {message}; send a new auth"))
 
     def close(self) -> None:
         if self._expiry is not None:
@@ -259,6 +262,13 @@ class WebSocketEndpoint:
         self.signer = signer
         self.handlers = {h.type.value: h for h in handlers}
         self.send_buffer_bytes = send_buffer_bytes
+        self.connections: set[Connection] = set()
+
+    def revoked(self, principal_id: int) -> None:
+        """A user's or device's tokens were revoked: its connections here lose their roles."""
+        for conn in list(self.connections):
+            if conn.principal.user_id == principal_id:
+                conn.expire(ErrorCode.TOKEN_REVOKED)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         event = await receive()
@@ -275,6 +285,7 @@ class WebSocketEndpoint:
         await send(accept)
         sub = Subscriber.for_send(send, codec, self.send_buffer_bytes, self.registry.lagging)
         conn = Connection(self, sub)
+        self.connections.add(conn)
         try:
             while True:
                 event = await receive()
@@ -285,6 +296,7 @@ class WebSocketEndpoint:
                     data = event.get("bytes") or b""
                 await conn.handle(data)
         finally:
+            self.connections.discard(conn)
             conn.close()
             self.registry.forget(sub)
             await sub.stop()

@@ -59,6 +59,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
     INVALID_TOKEN = "invalid_token"
     TOKEN_EXPIRED = "token_expired"  # pushed when the token of `auth` expires (see `auth`)
+    TOKEN_REVOKED = "token_revoked"  # pushed when the token of `auth` is revoked
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
 

@@ -186,9 +186,9 @@ class Operation:
         if any(p.where != "path" for p in params):
             add(400, "invalid_field")
         if self.roles == PUBLIC:
-            add(401, "invalid_token", "token_expired")
+            add(401, "invalid_token", "token_expired", "token_revoked")
         else:
-            add(401, "authentication_required", "invalid_token", "token_expired")
+            add(401, "authentication_required", "invalid_token", "token_expired", "token_revoked")
             add(403, "forbidden")
         if self.unavailable:
             add(503, *self.unavailable)

@@ -39,7 +39,7 @@ def test_shared_statuses_follow_from_the_declaration() -> None:
         errors={409: ("thing_taken",)},
     )(handler)
     public, admin = ops
-    assert public.error_codes() == {401: ["invalid_token", "token_expired"]}
+    assert public.error_codes() == {401: ["invalid_token", "token_expired", "token_revoked"]}
     assert public.security() == []
     codes = admin.error_codes()
     assert codes[400] == ["invalid_json", "invalid_field", "invalid_id"]
