@@ -7,7 +7,8 @@ Only tests set them, through the environment of a server process
 process, with :func:`configure`. Unset, a failpoint costs one dict lookup.
 
 Actions: ``sleep:<ms>`` pauses, ``error`` raises :class:`FailpointError`, ``exit`` ends the
-process at once (``os._exit``: no cleanup, like a ``kill -9``).
+process at once (``os._exit``: no cleanup, like a ``kill -9``). A guard named by
+:func:`switched_off` (``name=off``) is skipped: a race test's control shows what it prevents.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def configure(spec: str) -> None:
     """Replace the active failpoints (tests running the code in process)."""
     global _active
     _active = parse(spec)
+
+
+def switched_off(name: str) -> bool:
+    """Whether a test switched this guard off (``name=off``)."""
+    return _active.get(name) == "off"
 
 
 async def failpoint(name: str) -> None:

@@ -483,33 +483,54 @@ async def test_concurrent_scans_of_passes_book_and_admit_once(
         await other.close()
 
 
-async def test_control_naive_booking_without_the_pass_lock_books_several() -> None:
-    """The same concurrency against a naive guard (look for a booking, then book, with no
-    lock and no unique index) books the pass several times: the lock on the pass row and
-    the unique index are what make the real test pass."""
-    pool = await asyncpg.create_pool(support.testing_database_url(), min_size=20, max_size=20)
+async def test_control_without_the_pass_lock_and_key_a_pass_books_several_seats(
+    admin: Api, admin_token: str
+) -> None:
+    """The same concurrent scans through the real code path with both guards off: two
+    processes that skip the pass row's lock (a failpoint switch) and no unique booking per
+    pass and session. One pass then books several seats: the lock and the key are what
+    make the test above pass."""
+    unguarded = [ServerProcess({"GUICHET_FAILPOINTS": "door.pass_lock=off"}) for _ in range(2)]
+    for proc in unguarded:
+        proc.wait_ready()
+    apis = [Api(proc.url, admin_token) for proc in unguarded]
+    conn = await asyncpg.connect(support.testing_database_url())
+    session = await seated_session(admin, n_seats=30)
+    the_pass = await create_pass(admin, [session["id"]])
+    code = await pass_code(admin, the_pass["id"])
+    await conn.execute("DROP INDEX tickets_one_per_pass_session")
     try:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "DROP TABLE IF EXISTS naive_bookings;"
-                " CREATE TABLE naive_bookings (pass_id bigint, session_id bigint, scan int)"
+
+        async def one(i: int) -> None:
+            r = await apis[i % 2].http.post(
+                "/api/scan",
+                json={
+                    "code": code,
+                    "nonce": uuid.uuid4().hex,
+                    "door": "d",
+                    "session_id": session["id"],
+                },
             )
-        booked = 0
+            assert r.status_code == 200, r.text
 
-        async def naive_scan(i: int) -> None:
-            nonlocal booked
-            async with pool.acquire() as conn, conn.transaction():
-                seen = await conn.fetchval(
-                    "SELECT count(*) FROM naive_bookings WHERE pass_id = 1 AND session_id = 1"
-                )
-                if seen == 0:
-                    await asyncio.sleep(0.01)  # the seat hold in Redis happens here
-                    await conn.execute("INSERT INTO naive_bookings VALUES (1, 1, $1)", i)
-                    booked += 1
-
-        await asyncio.gather(*(naive_scan(i) for i in range(40)))
-        assert booked > 1
-        async with pool.acquire() as conn:
-            await conn.execute("DROP TABLE naive_bookings")
+        await asyncio.gather(*(one(i) for i in range(24)))
+        booked = await conn.fetchval(
+            "SELECT count(*) FROM tickets WHERE pass_id = $1 AND status = 'active'",
+            the_pass["id"],
+        )
     finally:
-        await pool.close()
+        await conn.execute(  # put the key back (this pass's extra bookings cancelled)
+            "UPDATE tickets SET status = 'cancelled' WHERE pass_id = $1 AND id >"
+            " (SELECT min(id) FROM tickets WHERE pass_id = $1)",
+            the_pass["id"],
+        )
+        await conn.execute(
+            "CREATE UNIQUE INDEX tickets_one_per_pass_session ON tickets (pass_id, session_id)"
+            " WHERE status = 'active' AND pass_id IS NOT NULL"
+        )
+        await conn.close()
+        for api in apis:
+            await api.close()
+        for proc in unguarded:
+            proc.stop()
+    assert booked > 1
