@@ -75,6 +75,18 @@ def server(services: None) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="session")
+def second_server(server: ServerProcess) -> Iterator[ServerProcess]:
+    """Another server process on the same Redis and Postgres: what one process does, the
+    other must see."""
+    proc = ServerProcess()
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
 def admin_token(server: ServerProcess) -> str:
     r = httpx.post(
         server.url + "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}

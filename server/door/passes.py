@@ -351,8 +351,7 @@ class PassScanner:
         hold: _Hold | None = None
         try:
             async with conn.transaction():
-                if not switched_off("door.pass_lock"):
-                    await conn.execute("SELECT 1 FROM passes WHERE id = $1 FOR UPDATE", row["id"])
+                await _lock_pass(conn, row["id"])
                 # a new statement, so a new snapshot: bookings committed while we waited
                 bookings = await conn.fetch(
                     "SELECT id, session_id FROM tickets WHERE pass_id = $1 AND status = 'active'",
@@ -524,6 +523,12 @@ class PassScanner:
         the outbox worker)."""
         args = {"token": hold.token, "seats": hold.seats, "quantity": hold.places}
         await self.outbox.apply_now(hold.outbox_entry, hold.session_id, Op.SELL, args)
+
+
+async def _lock_pass(conn: asyncpg.Connection, pass_id: int) -> None:
+    """Concurrent scans of one pass queue here (a race test's control switches it off)."""
+    if not switched_off("door.pass_lock"):
+        await conn.execute("SELECT 1 FROM passes WHERE id = $1 FOR UPDATE", pass_id)
 
 
 def _facts(row: asyncpg.Record, claims: TicketClaims, booked: list[int]) -> PassFacts | None:

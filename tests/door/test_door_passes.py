@@ -7,7 +7,6 @@ import base64
 import io
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -414,16 +413,6 @@ async def test_offline_upload_of_pass_scans(admin: Api) -> None:
 
 
 # --------------------------------------------------------------------------- concurrency
-
-
-@pytest.fixture(scope="module")
-def second_server(server: ServerProcess) -> Iterator[ServerProcess]:
-    proc = ServerProcess()
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.mark.slow

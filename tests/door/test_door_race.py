@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -17,16 +16,6 @@ from tests.door.test_door_api import buy_tickets, code_of, door_session
 from tests.support import Api, ServerProcess
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def second_server(server: ServerProcess) -> Iterator[ServerProcess]:
-    proc = ServerProcess()
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
 
 
 async def _scan_everywhere(

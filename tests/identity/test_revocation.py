@@ -4,7 +4,6 @@ server process, and open WebSockets lose their roles; a fresh sign-in works agai
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,16 +13,6 @@ from tests.identity.test_devices import create_device, enrol
 from tests.support import Api, ServerProcess, WsClient
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def other_server(server: ServerProcess) -> Iterator[ServerProcess]:
-    proc = ServerProcess()
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
 
 
 async def status_everywhere(servers: list[ServerProcess], token: str) -> list[int]:
@@ -40,14 +29,14 @@ async def status_everywhere(servers: list[ServerProcess], token: str) -> list[in
 
 
 async def test_a_revoked_device_is_refused_everywhere_at_once(
-    server: ServerProcess, other_server: ServerProcess, admin: Api, buyer: Api
+    server: ServerProcess, second_server: ServerProcess, admin: Api, buyer: Api
 ) -> None:
     session = await door_session(admin)
     created = await create_device(admin, room_id=session["room_id"])
     token = (await enrol(buyer, created["enrolment_code"])).json()["token"]
-    servers = [server, other_server]
+    servers = [server, second_server]
     assert await status_everywhere(servers, token) == [200, 200]
-    ws = await WsClient.connect(other_server.ws_url)  # on the process that did not revoke
+    ws = await WsClient.connect(second_server.ws_url)  # on the process that did not revoke
     await ws.send({"type": "auth", "token": token})
     assert (await ws.recv())["type"] == "authenticated"
     await ws.send({"type": "subscribe", "channel": f"door:{session['id']}"})
@@ -69,7 +58,7 @@ async def test_a_revoked_device_is_refused_everywhere_at_once(
 
 
 async def test_a_users_tokens_are_revoked_and_a_new_sign_in_works(
-    server: ServerProcess, other_server: ServerProcess, admin: Api
+    server: ServerProcess, second_server: ServerProcess, admin: Api
 ) -> None:
     username = f"steward-{uuid.uuid4().hex[:6]}"
     user = await admin.http.post(
@@ -78,7 +67,7 @@ async def test_a_users_tokens_are_revoked_and_a_new_sign_in_works(
     )
     credentials = {"username": username, "password": "steward-pass"}
     old = (await admin.http.post("/api/auth/login", json=credentials)).json()["token"]
-    servers = [server, other_server]
+    servers = [server, second_server]
     assert await status_everywhere(servers, old) == [200, 200]
     r = await admin.http.post(f"/api/users/{user.json()['id']}/revoke-tokens")
     assert r.status_code == 200

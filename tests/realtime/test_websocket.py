@@ -39,13 +39,6 @@ async def short_log_server(server: ServerProcess) -> AsyncIterator[ServerProcess
 
 
 @pytest.fixture(scope="module")
-async def second_server(server: ServerProcess) -> AsyncIterator[ServerProcess]:
-    proc = await started()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
 async def small_queue_server(server: ServerProcess) -> AsyncIterator[ServerProcess]:
     proc = await started({"GUICHET_SEND_BUFFER": "4096"})
     yield proc
