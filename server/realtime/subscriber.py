@@ -168,12 +168,20 @@ class AsgiSink:
             self._closed = True
 
 
+MAX_HELD = 1024  # frames held back per channel while its first frame is prepared
+
+
+def _resync(channel: str, reason: ResyncReason) -> dict[str, Any]:
+    return {"type": ServerType.RESYNC.value, "channel": channel, "reason": reason.value}
+
+
 class Subscriber:
     """A client connection: its codec, its channels, and frames held back per channel while
     the channel's first frame (snapshot or catch-up) is being prepared."""
 
     __slots__ = (
         "_holding",
+        "_overflowed",
         "channels",
         "codec",
         "lagging",
@@ -198,6 +206,7 @@ class Subscriber:
         self.channels: set[str] = set()
         self.runs: set[str] = set()  # seat channels whose snapshots it wants as runs
         self._holding: dict[str, list[OutFrame]] = {}
+        self._overflowed: set[str] = set()  # channels whose held-back frames did not all fit
 
     @classmethod
     def for_send(
@@ -214,8 +223,10 @@ class Subscriber:
         """Send a frame now; frames of a channel awaiting its first frame are held back."""
         if channel is not None and channel in self._holding:
             held = self._holding[channel]
-            if len(held) < 1024:
+            if len(held) < MAX_HELD:
                 held.append(frame)
+            else:
+                self._overflowed.add(channel)
             return
         if self.lagging or self.sink.closed():
             return
@@ -237,6 +248,10 @@ class Subscriber:
         held = self._holding.pop(channel, [])
         if first is not None:
             self.push(first)
+        if channel in self._overflowed:  # frames were dropped: catch up from the log
+            self._overflowed.discard(channel)
+            self.send_message(_resync(channel, ResyncReason.SLOW_CONSUMER))
+            return
         for frame in held:
             self.push(frame)
 
@@ -251,13 +266,7 @@ class Subscriber:
             return False
         self.lagging = False
         for channel in sorted(self.channels):
-            self.send_message(
-                {
-                    "type": ServerType.RESYNC.value,
-                    "channel": channel,
-                    "reason": ResyncReason.SLOW_CONSUMER.value,
-                }
-            )
+            self.send_message(_resync(channel, ResyncReason.SLOW_CONSUMER))
         return True
 
     async def stop(self) -> None:
