@@ -31,21 +31,22 @@ from server.door.feed import DoorFeed
 from server.door.keys import KeyStore
 from server.door.service import DoorService
 from server.door.verify import shutdown_workers
-from server.door.ws import scan_handler
+from server.door.ws import ScanHandler
 from server.identity import devices as identity_devices
 from server.identity import http as identity_http
 from server.identity.auth import TokenSigner, load_secret
-from server.identity.middleware import PrincipalMiddleware
+from server.identity.middleware import PrincipalMiddleware, guard
 from server.identity.revocations import CHANNEL as REVOCATIONS
 from server.identity.revocations import RELOAD_S as REVOCATIONS_RELOAD_S
 from server.identity.revocations import Revocations
+from server.identity.roles_doc import render
 from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
 from server.platform.errors import DomainError
 from server.platform.loops import every
 from server.platform.scripts import REDIS_DOWN
-from server.realtime.channels import ChannelRegistry
-from server.realtime.endpoint import WebSocketEndpoint
+from server.realtime.channels import ChannelRegistry, Feed
+from server.realtime.endpoint import BUILT_IN, MessageHandler, WebSocketEndpoint
 from server.realtime.relay import Relay
 from server.sales import http as sales_http
 from server.sales.service import Sales
@@ -78,7 +79,11 @@ class Health(Reply):
 
 
 @APP_OPERATIONS.get(
-    "/healthz", tags=("ops",), roles=PUBLIC, responses={200: Health, 503: Health}, unavailable=()
+    "/healthz",
+    tags=("ops",),
+    permission=PUBLIC,
+    responses={200: Health, 503: Health},
+    unavailable=(),
 )
 async def healthz(request: Request) -> JSONResponse:
     """200 once Redis and Postgres answer, 503 otherwise."""
@@ -109,6 +114,22 @@ OPERATIONS: list[Operation] = [
     *http_passes.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
+FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed)
+MESSAGES: tuple[type[MessageHandler], ...] = (ScanHandler,)
+"""The WebSocket's feeds and message handlers (``wire`` builds one of each): what their
+channels and messages need is declared on these classes."""
+
+
+def roles_document() -> str:
+    """``docs/roles.md``, from the presets and every declaration of the app."""
+    channels = [
+        (f"{kind.value}:<session_id>", feed.access[kind]) for feed in FEEDS for kind in feed.access
+    ]
+    messages = [
+        *((kind.value, None) for kind in BUILT_IN),
+        *((handler.type.value, handler.needs) for handler in MESSAGES),
+    ]
+    return render(OPERATIONS, channels, messages)
 
 
 @cache
@@ -140,8 +161,9 @@ async def wire(state: Any, settings: Settings) -> None:
     outbox = Outbox(pool, live)
     door = DoorService(pool, keys, door_live, outbox)
     registry = ChannelRegistry(client, settings.batch_window_ms)
-    registry.add(SeatFeed(live, catalog.session))
-    registry.add(DoorFeed(door_live, catalog.session))
+    feeds: list[Feed[Any]] = [SeatFeed(live, catalog.session), DoorFeed(door_live, catalog.session)]
+    for feed in feeds:
+        registry.add(feed)
     revocations = Revocations(pool, client)
     await revocations.load()
     signer = TokenSigner(await load_secret(pool), revocations)
@@ -151,9 +173,8 @@ async def wire(state: Any, settings: Settings) -> None:
     state.sales = Sales(pool, live, catalog, outbox)
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
-    state.ws = ws = WebSocketEndpoint(
-        registry, signer, [scan_handler(door)], settings.send_buffer_bytes
-    )
+    handlers: list[MessageHandler] = [ScanHandler(door)]
+    state.ws = ws = WebSocketEndpoint(registry, signer, handlers, settings.send_buffer_bytes)
     state.revocations = revocations
     state.auth_relay = Relay(
         client,
@@ -174,7 +195,7 @@ class Clients(Mount):
 
 
 ROUTES: list[Any] = [
-    *routes(OPERATIONS),
+    *routes(OPERATIONS, guard),
     Route("/openapi.json", openapi, methods=["GET"]),
     Clients("/", StaticFiles(directory=STATIC, html=True), name="static"),
 ]

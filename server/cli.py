@@ -1,4 +1,4 @@
-"""Command line: ``python -m server.cli {migrate,demo,serve,check-port,create-user}``."""
+"""Command line: ``python -m server.cli {migrate,demo,serve,check-port,create-user,roles-doc}``."""
 
 from __future__ import annotations
 
@@ -132,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("username")
     user.add_argument("password")
     user.add_argument("roles", nargs="*", default=["admin"])
+    sub.add_parser("roles-doc", help="print docs/roles.md: roles, permissions, who may call what")
     return parser
 
 
@@ -147,6 +148,10 @@ def main() -> None:
         _run(_with_pool(_demo, args.password_file, args.reset_admin))
     elif args.command == "create-user":
         _run(_with_pool(create_user, args.username, args.password, args.roles))
+    elif args.command == "roles-doc":
+        from server.app import roles_document  # the whole app: only for this command
+
+        sys.stdout.write(roles_document())
     elif args.command == "check-port":
         _check_port(args.host, args.port)
     elif args.command == "serve":

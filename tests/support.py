@@ -208,6 +208,24 @@ class Api:
         )
 
 
+STAFF_PASSWORD = "a-long-staff-password"
+
+
+async def staff_token(admin: Api, *roles: str) -> str:
+    """Create a user holding ``roles`` (as the admin) and sign it in: its token."""
+    username = f"staff-{'-'.join(roles) or 'none'}-{uuid.uuid4().hex[:8]}"
+    r = await admin.http.post(
+        "/api/users", json={"username": username, "password": STAFF_PASSWORD, "roles": roles}
+    )
+    assert r.status_code == 201, r.text
+    r = await admin.http.post(
+        "/api/auth/login", json={"username": username, "password": STAFF_PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["token"]
+    return token
+
+
 async def sold_in_postgres(session_id: int) -> set[int]:
     conn = await asyncpg.connect(testing_database_url())
     try:

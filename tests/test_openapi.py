@@ -14,7 +14,8 @@ minute in all) and runs against the session's server and database. No operation 
 two are held back from harming the other tests: ``POST /api/users`` never resets the
 ``admin`` the other tests sign in as, and operations without any input (rotating the
 signing key makes a key each time) run a few times only. Not checked here: who may call
-(every request is the admin's; the roles are data in the declarations, ``x-roles``).
+(every request is the admin's; ``tests/identity/test_role_matrix.py`` checks that, against
+the declarations, ``x-permission``).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def test_every_operation_says_who_may_call_and_what_it_refuses(server: ServerPro
             label = f"{method.upper()} {path}"
             statuses = set(op["responses"])
             assert "401" in statuses, label  # any token sent is checked
-            if op["x-roles"] != "public":
+            if op["x-permission"] != "public":
                 assert op["security"] == [{"bearer": []}] and "403" in statuses, label
             if op.get("parameters") or op.get("requestBody"):
                 assert "400" in statuses, label

@@ -26,8 +26,7 @@ from server.catalog.schemas import (
     Venue,
     VenuePage,
 )
-from server.identity.auth import require
-from server.identity.roles import Role
+from server.identity.permissions import Permission
 from server.platform.db import connection
 from server.platform.errors import Conflict, Invalid
 from server.platform.failpoints import failpoint
@@ -48,7 +47,7 @@ from server.web.requests import (
 OPERATIONS = Operations()
 CATALOGUE = ("catalogue",)
 ADMIN_TAG = ("admin",)
-ADMIN = (Role.ADMIN,)
+MANAGE = Permission.CATALOG_MANAGE
 PLAN_ERRORS = (
     "unsupported_format",
     "invalid_format",
@@ -92,7 +91,7 @@ def _tariff(body: dict[str, Any]) -> dict[str, Any]:
 @OPERATIONS.get(
     "/api/sessions",
     tags=CATALOGUE,
-    roles=PUBLIC,
+    permission=PUBLIC,
     params=(Param("all", str, description="`1`: past sessions too"), *PAGE),
     responses={200: SessionPage},
 )
@@ -104,7 +103,10 @@ async def list_sessions(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.get(
-    "/api/sessions/{session_id:int}", tags=CATALOGUE, roles=PUBLIC, responses={200: SessionDetail}
+    "/api/sessions/{session_id:int}",
+    tags=CATALOGUE,
+    permission=PUBLIC,
+    responses={200: SessionDetail},
 )
 async def get_session(request: Request) -> JSONResponse:
     """One session with its tariffs and contingents."""
@@ -116,7 +118,7 @@ async def get_session(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/sessions/{session_id:int}/seat-map",
     tags=CATALOGUE,
-    roles=PUBLIC,
+    permission=PUBLIC,
     responses={200: SeatMap},
 )
 async def get_seat_map(request: Request) -> JSONResponse:
@@ -128,7 +130,7 @@ async def get_seat_map(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.get(
-    "/api/sessions/{session_id:int}/fill", tags=CATALOGUE, roles=PUBLIC, responses={200: Fill}
+    "/api/sessions/{session_id:int}/fill", tags=CATALOGUE, permission=PUBLIC, responses={200: Fill}
 )
 async def get_fill(request: Request) -> JSONResponse:
     """The session's fill gauge: capacity, sold, held, free (also pushed on `gauge:<id>`)."""
@@ -148,16 +150,17 @@ async def get_fill(request: Request) -> JSONResponse:
     )
 
 
-@OPERATIONS.post("/api/venues", tags=ADMIN_TAG, roles=ADMIN, body=NameIn, responses={201: Venue})
+@OPERATIONS.post(
+    "/api/venues", tags=ADMIN_TAG, permission=MANAGE, body=NameIn, responses={201: Venue}
+)
 async def create_venue(request: Request) -> JSONResponse:
-    """Create a venue (admin)."""
-    require(request.state.principal, Role.ADMIN)
+    """Create a venue."""
     body = await json_body(request)
     return JSONResponse(await _state(request).catalog.create_venue(field(body, "name", str)), 201)
 
 
 @OPERATIONS.get(
-    "/api/venues", tags=CATALOGUE, roles=PUBLIC, params=PAGE, responses={200: VenuePage}
+    "/api/venues", tags=CATALOGUE, permission=PUBLIC, params=PAGE, responses={200: VenuePage}
 )
 async def list_venues(request: Request) -> JSONResponse:
     """Venues and their rooms."""
@@ -168,13 +171,12 @@ async def list_venues(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/venues/{venue_id:int}/rooms",
     tags=ADMIN_TAG,
-    roles=ADMIN,
+    permission=MANAGE,
     body=NameIn,
     responses={201: Room},
 )
 async def create_room(request: Request) -> JSONResponse:
-    """Create a room in a venue (admin)."""
-    require(request.state.principal, Role.ADMIN)
+    """Create a room in a venue."""
     body = await json_body(request)
     room = await _state(request).catalog.create_room(
         path_id(request, "venue_id"), field(body, "name", str)
@@ -185,20 +187,19 @@ async def create_room(request: Request) -> JSONResponse:
 @OPERATIONS.put(
     "/api/rooms/{room_id:int}/seat-plan",
     tags=ADMIN_TAG,
-    roles=ADMIN,
+    permission=MANAGE,
     body=SeatPlanDocument,
     responses={201: PlanImported},
     errors={400: PLAN_ERRORS, 409: ("plan_drops_sold_seats",)},
 )
 async def import_plan(request: Request) -> JSONResponse:
-    """Import a seat plan as the room's new plan version (admin).
+    """Import a seat plan as the room's new plan version.
 
     The format is `guichet.seatplan/1` (docs/seatplan-format.md); a refused plan's error
     has its JSON `path`. The room's sessions that have not ended move onto the new plan
     (tickets follow their seat ids; current holds of those sessions are dropped and their
     seat maps resync under a new epoch). Refused (409 `plan_drops_sold_seats`, with the
     seats) if it removes a sold seat."""
-    require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     state = _state(request)
     plan = await state.catalog.import_plan(path_id(request, "room_id"), body)
@@ -211,7 +212,7 @@ async def import_plan(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/seat-plans/{plan_id:int}",
     tags=CATALOGUE,
-    roles=PUBLIC,
+    permission=PUBLIC,
     responses={200: SeatPlanDocument},
 )
 async def export_plan(request: Request) -> JSONResponse:
@@ -222,7 +223,7 @@ async def export_plan(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/sessions",
     tags=ADMIN_TAG,
-    roles=ADMIN,
+    permission=MANAGE,
     body=NewSession,
     responses={201: SessionDetail},
     errors={
@@ -237,8 +238,7 @@ async def export_plan(request: Request) -> JSONResponse:
     },
 )
 async def create_session(request: Request) -> JSONResponse:
-    """Create a session of an event in a room (admin); 404 when the room does not exist."""
-    require(request.state.principal, Role.ADMIN)
+    """Create a session of an event in a room; 404 when the room does not exist."""
     body = await json_body(request)
     starts, ends = timestamp(body, "starts_at"), timestamp(body, "ends_at")
     if ends <= starts:
@@ -273,13 +273,12 @@ async def create_session(request: Request) -> JSONResponse:
 @OPERATIONS.patch(
     "/api/sessions/{session_id:int}",
     tags=ADMIN_TAG,
-    roles=ADMIN,
+    permission=MANAGE,
     body=SalesOpen,
     responses={200: Session},
 )
 async def update_session(request: Request) -> JSONResponse:
-    """Open or close sales of a session (admin)."""
-    require(request.state.principal, Role.ADMIN)
+    """Open or close sales of a session."""
     body = await json_body(request)
     session = await _state(request).catalog.set_sales_open(
         path_id(request, "session_id"), field(body, "sales_open", bool)
@@ -290,13 +289,12 @@ async def update_session(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/sessions/{session_id:int}/tariffs",
     tags=ADMIN_TAG,
-    roles=ADMIN,
+    permission=MANAGE,
     body=TariffIn,
     responses={201: Tariff},
 )
 async def add_tariff(request: Request) -> JSONResponse:
-    """Add a tariff to a session (admin)."""
-    require(request.state.principal, Role.ADMIN)
+    """Add a tariff to a session."""
     body = await json_body(request)
     tariff = await _state(request).catalog.add_tariff(path_id(request, "session_id"), _tariff(body))
     return JSONResponse(tariff, 201)
@@ -305,16 +303,15 @@ async def add_tariff(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/sessions/{session_id:int}/blocked-seats",
     tags=ADMIN_TAG,
-    roles=ADMIN,
+    permission=MANAGE,
     body=BlockSeats,
     responses={200: Seq},
     errors={400: ("unknown_seats", "not_seated"), 409: ("seats_taken",)},
 )
 async def set_blocked(request: Request) -> JSONResponse:
-    """Block (make unavailable) or unblock seats of a session (admin).
+    """Block (make unavailable) or unblock seats of a session.
 
     Blocking a held or sold seat is refused with 409 `seats_taken` and the seats."""
-    require(request.state.principal, Role.ADMIN)
     state = _state(request)
     session_id = path_id(request, "session_id")
     body = await json_body(request)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.door.counters import DoorLive, counters_json, door_channel
-from server.identity.roles import Role
+from server.identity.permissions import Permission
 from server.realtime.channels import Feed, SubscribeOptions, Topic
 from server.realtime.protocol import ChannelKind, ServerType
 from server.realtime.subscriber import Encoded, OutFrame, Subscriber
@@ -46,7 +46,7 @@ def door_message(
 
 
 class DoorFeed(Feed[DoorTopic]):
-    access = {ChannelKind.DOOR: (Role.ENTRY_CHECK, Role.STATS)}
+    access = {ChannelKind.DOOR: (Permission.DOOR_SCAN, Permission.STATS_READ)}
 
     def __init__(self, door_live: DoorLive, known_session: Callable[[int], Awaitable[object]]):
         self.door_live = door_live

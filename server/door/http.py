@@ -35,16 +35,16 @@ from server.door.schemas import (
     TicketCodeInfo,
 )
 from server.door.service import DoorService
-from server.identity.auth import Principal, require
-from server.identity.roles import Role
+from server.identity.auth import Principal
+from server.identity.permissions import Permission
 from server.platform.errors import Invalid
 from server.web.api import PAGE, PUBLIC, Id, Operations, Param
 from server.web.requests import field, json_body, page, path_id, query_id
 
-SCANNER_ROLES = (Role.ENTRY_CHECK,)
+SCAN = Permission.DOOR_SCAN
 OPERATIONS = Operations()
 DOOR = ("door",)
-ADMIN = (Role.ADMIN,)
+KEYS = Permission.KEYS_MANAGE
 FORMAT = Literal["text", "svg", "png", "pdf", "json"]
 
 
@@ -56,7 +56,7 @@ def _door(request: Request) -> DoorService:
 @OPERATIONS.get(
     "/api/tickets/{ticket_id:int}/code",
     tags=DOOR,
-    roles=PUBLIC,
+    permission=PUBLIC,
     token_optional=True,
     params=(
         Param("format", FORMAT, description="`text` by default; `json`: code and ticket"),
@@ -68,11 +68,11 @@ def _door(request: Request) -> DoorService:
 async def ticket_code(request: Request) -> Response:
     """A ticket's signed code, as `text`, `svg`, `png` or a printable `pdf`.
 
-    Staff (admin, pos) may fetch any ticket; a buyer passes the order's `hold_token`
-    (404 when there is no such ticket, or it is not theirs). 409 `ticket_not_active` when
-    it was refunded or cancelled."""
+    A caller with the `sell` permission may fetch any ticket; anyone else passes the
+    order's `hold_token` (404 when there is no such ticket, or it is not theirs): a rule of
+    this public route. 409 `ticket_not_active` when it was refunded or cancelled."""
     principal: Principal = request.state.principal
-    staff = principal.has(Role.POS)
+    staff = principal.can(Permission.SELL)
     fmt = request.query_params.get("format", "text")
     if fmt not in ("text", "svg", "png", "pdf", "json"):
         raise Invalid("invalid_format", "format is text, svg, png or pdf")
@@ -106,20 +106,25 @@ async def ticket_code(request: Request) -> Response:
 @OPERATIONS.post(
     "/api/tickets/{ticket_id:int}/refund",
     tags=DOOR,
-    roles=(Role.REFUND,),
+    permission=(Permission.REFUND_ANY, Permission.REFUND_OWN_REGISTER),
     responses={200: Refunded},
-    errors={409: ("ticket_not_active",)},
+    errors={403: ("not_own_sale",), 409: ("ticket_not_active",)},
 )
 async def refund(request: Request) -> JSONResponse:
-    """Refund a ticket: its code is revoked at every door and its seat is freed live."""
-    require(request.state.principal, Role.REFUND)
-    return JSONResponse(await _door(request).refund(path_id(request, "ticket_id")))
+    """Refund a ticket: its code is revoked at every door and its seat is freed live.
+
+    With `refund.any`, any ticket; with `refund.own_register` only, a ticket of an order
+    the caller booked (until registers exist, a register's sales are its cashier's):
+    403 `not_own_sale` otherwise."""
+    principal: Principal = request.state.principal
+    sold_by = None if principal.can(Permission.REFUND_ANY) else principal.user_id
+    return JSONResponse(await _door(request).refund(path_id(request, "ticket_id"), sold_by))
 
 
 @OPERATIONS.post(
     "/api/scan",
     tags=DOOR,
-    roles=SCANNER_ROLES,
+    permission=SCAN,
     body=ScanIn,
     responses={200: ScanResult},
     errors={422: ("nonce_mismatch",)},
@@ -129,7 +134,7 @@ async def scan(request: Request) -> JSONResponse:
 
     The result is `valid` or `refused` with a reason; a pass (which books the session)
     also gives `pass_id` and its `holder`. A nonce reused for another scan is 422."""
-    principal = require(request.state.principal, *SCANNER_ROLES)
+    principal: Principal = request.state.principal
     body = await json_body(request)
     device = device_of(principal, field(body, "device", str, None))
     return JSONResponse(await _door(request).scan(device, scan_request(body)))
@@ -138,7 +143,7 @@ async def scan(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/scan/batch",
     tags=DOOR,
-    roles=SCANNER_ROLES,
+    permission=SCAN,
     body=BatchIn,
     responses={200: BatchResult},
     errors={400: ("batch_too_large",)},
@@ -148,7 +153,7 @@ async def scan_batch(request: Request) -> JSONResponse:
 
     Idempotent per (device, nonce); first scan wins by scan time; conflicts (a ticket
     admitted twice) are listed for the organiser."""
-    principal = require(request.state.principal, *SCANNER_ROLES)
+    principal: Principal = request.state.principal
     body = await json_body(request)
     device = device_of(principal, field(body, "device", str))
     raw = body.get("scans")
@@ -163,7 +168,7 @@ async def scan_batch(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/door/keys",
     tags=DOOR,
-    roles=SCANNER_ROLES,
+    permission=SCAN,
     params=(Param("session_id", Id, required=True),),
     responses={200: DoorBundle},
     errors={404: ("not_found",)},
@@ -174,7 +179,6 @@ async def door_keys(request: Request) -> JSONResponse:
     Public keys (hex, by key id), revoked codes (`<ticket id>:<seed hex>`), the tickets
     already entered, and the passes that may be scanned there (`passes`: id, holder_name,
     allowed, status, ticket_id, seed)."""
-    require(request.state.principal, *SCANNER_ROLES)
     session_id = query_id(request, "session_id")
     assert session_id is not None
     return JSONResponse(await _door(request).bundle(session_id))
@@ -183,13 +187,12 @@ async def door_keys(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/door/conflicts",
     tags=DOOR,
-    roles=ADMIN,
+    permission=Permission.DOOR_MANAGE,
     params=(Param("session_id", Id), *PAGE),
     responses={200: ConflictPage},
 )
 async def conflicts(request: Request) -> JSONResponse:
     """Tickets admitted twice (found when offline scans were uploaded), both scans each."""
-    require(request.state.principal, Role.ADMIN)
     session_id = query_id(request, "session_id", required=False)
     pg = page(request)
     return JSONResponse(pg.body("conflicts", await _door(request).conflicts(session_id, pg)))
@@ -198,12 +201,11 @@ async def conflicts(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/sessions/{session_id:int}/entries",
     tags=DOOR,
-    roles=(Role.ENTRY_CHECK, Role.STATS),
+    permission=(Permission.DOOR_SCAN, Permission.STATS_READ),
     responses={200: DoorCounters},
 )
 async def entries(request: Request) -> JSONResponse:
     """Door counters of a session: entered, inside, refused by reason, per door, rates."""
-    require(request.state.principal, Role.ENTRY_CHECK, Role.STATS)
     session_id = path_id(request, "session_id")
     await request.app.state.catalog.session(session_id)
     return JSONResponse(await request.app.state.door_live.counters(session_id))
@@ -212,26 +214,24 @@ async def entries(request: Request) -> JSONResponse:
 @OPERATIONS.put(
     "/api/sessions/{session_id:int}/door-settings",
     tags=DOOR,
-    roles=ADMIN,
+    permission=Permission.DOOR_MANAGE,
     body=DoorSettingsIn,
     responses={200: DoorSettings},
 )
 @OPERATIONS.get(
     "/api/sessions/{session_id:int}/door-settings",
     tags=DOOR,
-    roles=(Role.ENTRY_CHECK, Role.ADMIN),
+    permission=SCAN,
     responses={200: DoorSettings},
 )
 async def door_settings(request: Request) -> JSONResponse:
-    """A session's door settings (GET: entry_check or admin; PUT: admin).
+    """A session's door settings (GET: `door.scan`; PUT: `door.manage`).
 
     `reentry_allowed` (default false): a ticket scanned out (`mode: exit`) may come back
     in; otherwise its next entry scan is refused `no_reentry`."""
     session_id = path_id(request, "session_id")
     if request.method == "GET":
-        require(request.state.principal, Role.ENTRY_CHECK, Role.ADMIN)
         return JSONResponse(await _door(request).settings(session_id, None))
-    require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     reentry = field(body, "reentry_allowed", bool)
     return JSONResponse(await _door(request).settings(session_id, reentry))
@@ -259,7 +259,7 @@ def _minutes(raw: object) -> int:
 @OPERATIONS.get(
     "/api/sessions/{session_id:int}/unscanned-reservations",
     tags=DOOR,
-    roles=ADMIN,
+    permission=Permission.DOOR_RELEASE,
     params=(Param("older_than_minutes", Minutes, description="15 by default"),),
     responses={200: Reservations},
 )
@@ -269,7 +269,6 @@ async def unscanned_reservations(request: Request) -> JSONResponse:
     The reservations of the session (orders booked as reservations, tickets booked on a
     pass) made more than `older_than_minutes` (default 15) ago and never admitted at a
     door. Tickets sold as such are never counted."""
-    require(request.state.principal, Role.ADMIN)
     minutes = _minutes(request.query_params.get("older_than_minutes"))
     session_id = path_id(request, "session_id")
     return JSONResponse(await _release(request).preview(session_id, minutes))
@@ -278,7 +277,7 @@ async def unscanned_reservations(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/sessions/{session_id:int}/release-unscanned",
     tags=DOOR,
-    roles=ADMIN,
+    permission=Permission.DOOR_RELEASE,
     body=ReleaseUnscannedIn,
     responses={200: ReservationsReleased},
     errors={409: ("count_changed",)},
@@ -289,7 +288,6 @@ async def release_unscanned(request: Request) -> JSONResponse:
     Their tickets are cancelled, their codes revoked, their seats and places freed live.
     `expected_count` is the previewed count: if it changed meanwhile nothing is released
     (409 `count_changed`, with the current count: preview again)."""
-    require(request.state.principal, Role.ADMIN)
     body = await json_body(request)
     minutes = _minutes(body.get("older_than_minutes"))
     expected = field(body, "expected_count", int, minimum=0)
@@ -297,28 +295,26 @@ async def release_unscanned(request: Request) -> JSONResponse:
     return JSONResponse(await _release(request).release(session_id, minutes, expected))
 
 
-@OPERATIONS.get("/api/door/signing-keys", tags=DOOR, roles=ADMIN, responses={200: SigningKeys})
+@OPERATIONS.get("/api/door/signing-keys", tags=DOOR, permission=KEYS, responses={200: SigningKeys})
 async def signing_keys(request: Request) -> JSONResponse:
-    """The ticket-signing keys: id, state, active, retired (admin).
+    """The ticket-signing keys: id, state, active, retired.
 
     Private keys never leave the server; scanners get the public keys from
     `/api/door/keys`."""
-    require(request.state.principal, Role.ADMIN)
     return JSONResponse({"keys": await list_keys(request.app.state.pool)})
 
 
 @OPERATIONS.post(
     "/api/door/signing-keys/rotate",
     tags=DOOR,
-    roles=ADMIN,
+    permission=KEYS,
     responses={201: KeyRotated},
     errors={409: ("key_ids_exhausted",)},
 )
 async def rotate_signing_key(request: Request) -> JSONResponse:
-    """Start signing new codes with a fresh key (admin), after a standby.
+    """Start signing new codes with a fresh key, after a standby.
 
     Codes signed by older keys stay valid until those keys are retired."""
-    require(request.state.principal, Role.ADMIN)
     keys = request.app.state.keys
     result = await rotate_key(request.app.state.pool, standby_s=2 * keys.reload_s)
     request.app.state.keys.forget()
@@ -328,16 +324,15 @@ async def rotate_signing_key(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/door/signing-keys/{key_id:int}/retire",
     tags=DOOR,
-    roles=ADMIN,
+    permission=KEYS,
     params=(Param("key_id", Annotated[int, Meta(ge=0, le=MAX_KEY_ID)], "path", required=True),),
     responses={200: KeyRetired},
     errors={400: ("invalid_id",), 409: ("key_active",)},
 )
 async def retire_signing_key(request: Request) -> JSONResponse:
-    """Retire a key that no longer signs (admin): codes it signed are refused as `forged`.
+    """Retire a key that no longer signs: codes it signed are refused as `forged`.
 
     409 `key_active` for the signing key or one on standby: rotate first."""
-    require(request.state.principal, Role.ADMIN)
     result = await retire_key(
         request.app.state.pool, path_id(request, "key_id", minimum=0, maximum=MAX_KEY_ID)
     )

@@ -35,7 +35,7 @@ from server.door.passes import PassScanner, bundle_passes
 from server.door.requests import ScanRequest
 from server.door.verify import verify_many
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, Mismatch, NotFound
+from server.platform.errors import Conflict, DomainError, Forbidden, Mismatch, NotFound
 from server.platform.failpoints import failpoint
 from server.seating.outbox import Op, Outbox, record
 from server.web.requests import Page
@@ -351,18 +351,19 @@ class DoorService:
             "starts_at": row["starts_at"].isoformat(),
         }
 
-    async def refund(self, ticket_id: int) -> dict[str, Any]:
+    async def refund(self, ticket_id: int, sold_by: int | None = None) -> dict[str, Any]:
+        """Refund a ticket; with ``sold_by``, only one of an order that user booked."""
         async with connection(self.pool) as conn, conn.transaction():
             row = await conn.fetchrow(
-                "UPDATE tickets SET status = 'refunded' WHERE id = $1 AND status = 'active'"
-                " RETURNING id, session_id, seat_idx, code_seed",
+                "UPDATE tickets t SET status = 'refunded' FROM orders o"
+                " WHERE t.id = $1 AND t.status = 'active' AND o.id = t.order_id"
+                " AND ($2::bigint IS NULL OR o.created_by = $2)"
+                " RETURNING t.id, t.session_id, t.seat_idx, t.code_seed",
                 ticket_id,
+                sold_by,
             )
             if row is None:
-                status = await conn.fetchval("SELECT status FROM tickets WHERE id = $1", ticket_id)
-                if status is None:
-                    raise NotFound.of("ticket")
-                raise Conflict("ticket_not_active", f"the ticket is already {status}")
+                await _refund_refused(conn, ticket_id, sold_by)
             await conn.execute(
                 "INSERT INTO revocations (ticket_id, seed, reason) VALUES ($1, $2, 'refunded')"
                 " ON CONFLICT DO NOTHING",
@@ -469,6 +470,22 @@ class DoorService:
             }
             for r in rows
         ]
+
+
+async def _refund_refused(conn: asyncpg.Connection, ticket_id: int, sold_by: int | None) -> None:
+    """Why a ticket was not refunded: unknown, sold by someone else, or not active."""
+    row = await conn.fetchrow(
+        "SELECT t.status, o.created_by FROM tickets t JOIN orders o ON o.id = t.order_id"
+        " WHERE t.id = $1",
+        ticket_id,
+    )
+    if row is None:
+        raise NotFound.of("ticket")
+    if sold_by is not None and row["created_by"] != sold_by:
+        raise Forbidden(
+            "not_own_sale", "you may refund only the sales you booked", needs=["refund.any"]
+        )
+    raise Conflict("ticket_not_active", f"the ticket is already {row['status']}")
 
 
 def _ticket_facts(row: asyncpg.Record) -> TicketFacts | None:

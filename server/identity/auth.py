@@ -1,4 +1,4 @@
-"""Authentication and role checks.
+"""Authentication and permission checks.
 
 Users sign in with a password (argon2id hashes); they get a bearer token signed with HMAC
 by a secret kept in Postgres, so every server process can check it without a lookup.
@@ -22,7 +22,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection
 
-from server.identity.roles import ALL_ROLES, Role
+from server.identity.permissions import Permission, grantable, permissions_of
+from server.identity.roles import ALL_ROLES
 from server.platform.db import connection
 from server.platform.errors import Forbidden, Invalid, Unauthenticated
 
@@ -33,7 +34,8 @@ _DUMMY_HASH = _hasher.hash("no such user")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a user (or device) with roles, or an anonymous buyer."""
+    """Who is calling: a user (or device) with roles, or an anonymous buyer. Its permissions
+    are its roles' presets (``server.identity.permissions``)."""
 
     user_id: int | None
     username: str | None
@@ -44,8 +46,14 @@ class Principal:
     def anonymous(self) -> bool:
         return self.user_id is None
 
-    def has(self, *roles: Role) -> bool:
-        return Role.ADMIN in self.roles or any(r in self.roles for r in roles)
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.roles)
+
+    def can(self, *permissions: Permission) -> bool:
+        """Holds one of ``permissions`` (``admin`` holds them all)."""
+        held = self.permissions
+        return any(p in held for p in permissions)
 
 
 ANONYMOUS = Principal(None, None, frozenset())
@@ -132,26 +140,57 @@ def principal_of(conn: HTTPConnection, signer: TokenSigner) -> Principal:
     return signer.verify(token.strip())
 
 
-def require(principal: Principal, *roles: Role) -> Principal:
-    """Raise 401/403 unless the caller holds one of ``roles`` (admin holds them all)."""
-    if principal.has(*roles):
+def require(principal: Principal, *permissions: Permission) -> Principal:
+    """Raise 401/403 unless the caller holds one of ``permissions``: the check of every
+    declaration, and of the finer rules a handler states itself."""
+    if principal.can(*permissions):
         return principal
     if principal.anonymous:
         raise Unauthenticated("authentication_required", "sign in to do this")
-    raise Forbidden("forbidden", "your role does not allow this", needs=[r.value for r in roles])
+    raise Forbidden(
+        "forbidden", "your roles do not allow this", needs=[p.value for p in permissions]
+    )
 
 
-async def create_user(pool: asyncpg.Pool, username: str, password: str, roles: list[str]) -> int:
+def check_grant(
+    granter: frozenset[Permission], roles: list[str], message: str = "you may not grant these roles"
+) -> None:
+    """403 ``cannot_grant`` (with the roles beyond reach) unless someone holding ``granter``
+    may give ``roles``."""
+    if not grantable(granter, roles):
+        beyond = sorted(r for r in roles if not grantable(granter, [r]))
+        raise Forbidden("cannot_grant", message, roles=beyond)
+
+
+async def create_user(
+    pool: asyncpg.Pool,
+    username: str,
+    password: str,
+    roles: list[str],
+    granter: frozenset[Permission] | None = None,
+) -> int:
+    """Create a user, or replace the password and roles of the one so named. With
+    ``granter`` (the caller's permissions; ``None`` for the command line), the new roles and
+    those of the user replaced must both be grantable by the caller (``cannot_grant``): a
+    caller may not take over an account that holds more than it may give."""
     unknown = set(roles) - ALL_ROLES
     if unknown:
         raise Invalid("unknown_role", "no such role", roles=sorted(unknown))
-    async with connection(pool) as conn:
+    if granter is not None:
+        check_grant(granter, roles)
+    password_hash = await asyncio.to_thread(hash_password, password)
+    async with connection(pool) as conn, conn.transaction():
+        current = await conn.fetchval(
+            "SELECT roles FROM users WHERE username = $1 FOR UPDATE", username
+        )
+        if granter is not None and current is not None:
+            check_grant(granter, list(current), "this user holds roles you may not grant")
         user_id: int = await conn.fetchval(
             "INSERT INTO users (username, password_hash, roles) VALUES ($1, $2, $3)"
             " ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,"
             " roles = excluded.roles RETURNING id",
             username,
-            await asyncio.to_thread(hash_password, password),
+            password_hash,
             roles,
         )
     return user_id

@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 
 from scanning.names import is_door_name
 from scanning.qr import qr_svg
-from server.identity.auth import Principal, require
+from server.identity.auth import Principal
+from server.identity.permissions import Permission
 from server.identity.revocations import revoke_device
 from server.identity.roles import Role
 from server.identity.schemas import (
@@ -42,7 +43,7 @@ DEVICE_ROLES = [Role.ENTRY_CHECK.value]
 
 OPERATIONS = Operations()
 DOOR = ("door",)
-ADMIN = (Role.ADMIN,)
+MANAGE = Permission.DEVICES_MANAGE
 
 _COLUMNS = "id, name, room_id, language, mode, enrolled_at, enrolment_expires_at, revoked_at"
 
@@ -102,17 +103,17 @@ def _enrolment(request: Request, row: asyncpg.Record, code: str) -> dict[str, An
 @OPERATIONS.post(
     "/api/devices",
     tags=DOOR,
-    roles=ADMIN,
+    permission=MANAGE,
     body=DeviceIn,
     responses={201: Enrolment},
     errors={409: ("device_exists",)},
 )
 async def create_device(request: Request) -> JSONResponse:
-    """Create a scanner device and its one-time enrolment code (admin).
+    """Create a scanner device and its one-time enrolment code.
 
     The answer has the device, its `enrolment_code` (15 minutes, single use), the
     `config_url` a phone camera opens and the `qr_url` of that URL's QR code."""
-    principal: Principal = require(request.state.principal, Role.ADMIN)
+    principal: Principal = request.state.principal
     body = await json_body(request)
     name = field(body, "name", str)
     if not is_door_name(name):
@@ -141,25 +142,23 @@ async def create_device(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/devices/{device_id:int}/enrolment",
     tags=DOOR,
-    roles=ADMIN,
+    permission=MANAGE,
     responses={200: Enrolment},
     errors={409: ("device_revoked",)},
 )
 async def renew_enrolment(request: Request) -> JSONResponse:
-    """A fresh enrolment code for a device (the old one stops working) (admin)."""
-    require(request.state.principal, Role.ADMIN)
+    """A fresh enrolment code for a device (the old one stops working)."""
     async with connection(request.app.state.pool) as conn:
         row, code = await _new_code(conn, path_id(request, "device_id"))
     return JSONResponse(_enrolment(request, row, code))
 
 
 @OPERATIONS.post(
-    "/api/devices/{device_id:int}/revoke", tags=DOOR, roles=ADMIN, responses={200: Revocation}
+    "/api/devices/{device_id:int}/revoke", tags=DOOR, permission=MANAGE, responses={200: Revocation}
 )
 async def revoke(request: Request) -> JSONResponse:
-    """Revoke a device (admin): its token is refused at once by every server process, its
+    """Revoke a device: its token is refused at once by every server process, its
     open WebSockets lose their roles, and it cannot enrol again."""
-    require(request.state.principal, Role.ADMIN)
     device_id = path_id(request, "device_id")
     state = request.app.state
     if not await revoke_device(state.pool, state.revocations, device_id):
@@ -168,10 +167,11 @@ async def revoke(request: Request) -> JSONResponse:
     return JSONResponse({"id": device_id, "revoked": True})
 
 
-@OPERATIONS.get("/api/devices", tags=DOOR, roles=ADMIN, params=PAGE, responses={200: DevicePage})
+@OPERATIONS.get(
+    "/api/devices", tags=DOOR, permission=MANAGE, params=PAGE, responses={200: DevicePage}
+)
 async def list_devices(request: Request) -> JSONResponse:
-    """Enrolled scanner devices (admin)."""
-    require(request.state.principal, Role.ADMIN)
+    """Enrolled scanner devices."""
     async with connection(request.app.state.pool) as conn:
         pg = page(request)
         rows = await conn.fetch(f"SELECT {_COLUMNS} FROM devices ORDER BY id" + pg.sql())
@@ -181,13 +181,12 @@ async def list_devices(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/devices/{device_id:int}/enrolment.svg",
     tags=DOOR,
-    roles=ADMIN,
+    permission=MANAGE,
     responses={200: {"image/svg+xml": str}},
 )
 async def enrolment_svg(request: Request) -> Response:
-    """The configuration QR code (SVG) of a device's pending enrolment (admin); 404 when
+    """The configuration QR code (SVG) of a device's pending enrolment; 404 when
     there is no such device or no pending enrolment."""
-    require(request.state.principal, Role.ADMIN)
     async with connection(request.app.state.pool) as conn:
         code = await conn.fetchval(
             "SELECT enrolment_code FROM devices WHERE id = $1 AND enrolment_used_at IS NULL"
@@ -204,7 +203,7 @@ async def enrolment_svg(request: Request) -> Response:
 @OPERATIONS.post(
     "/api/devices/enrol",
     tags=DOOR,
-    roles=PUBLIC,
+    permission=PUBLIC,
     body=EnrolIn,
     responses={200: Enrolled},
     errors={

@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.identity.auth import create_user, require, sign_in
+from server.identity.auth import create_user, sign_in
+from server.identity.permissions import Permission
 from server.identity.revocations import revoke_user_tokens
-from server.identity.roles import Role
 from server.identity.schemas import Login, Me, NewUser, Revocation, SignedIn, User
 from server.platform.errors import Invalid, NotFound
 from server.web.api import PUBLIC, Operations
@@ -20,7 +20,7 @@ AUTH = ("auth",)
 @OPERATIONS.post(
     "/api/auth/login",
     tags=AUTH,
-    roles=PUBLIC,
+    permission=PUBLIC,
     body=Login,
     responses={200: SignedIn},
     errors={401: ("bad_credentials",)},
@@ -38,14 +38,17 @@ async def login(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/users",
     tags=("admin",),
-    roles=(Role.ADMIN,),
+    permission=Permission.USERS_MANAGE,
     body=NewUser,
     responses={201: User},
-    errors={400: ("weak_password", "unknown_role")},
+    errors={400: ("weak_password", "unknown_role"), 403: ("cannot_grant",)},
 )
 async def add_user(request: Request) -> JSONResponse:
-    """Create a user, or reset its password and roles (admin)."""
-    require(request.state.principal, Role.ADMIN)
+    """Create a user, or reset its password and roles.
+
+    The caller grants only what it may (`docs/roles.md`): an admin any role, anyone else
+    only roles whose permissions it holds all of, and it may not reset a user who holds
+    more; 403 `cannot_grant` (with the `roles`) otherwise."""
     body = await json_body(request)
     password = field(body, "password", str)
     if len(password) < 8:
@@ -54,7 +57,11 @@ async def add_user(request: Request) -> JSONResponse:
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Invalid("invalid_field", "'roles' is a list of role names", field="roles")
     user_id = await create_user(
-        request.app.state.pool, field(body, "username", str), password, roles
+        request.app.state.pool,
+        field(body, "username", str),
+        password,
+        roles,
+        granter=request.state.principal.permissions,
     )
     return JSONResponse({"id": user_id, "username": body["username"], "roles": roles}, 201)
 
@@ -62,13 +69,12 @@ async def add_user(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/users/{user_id:int}/revoke-tokens",
     tags=("admin",),
-    roles=(Role.ADMIN,),
+    permission=Permission.USERS_MANAGE,
     responses={200: Revocation},
 )
 async def revoke_tokens(request: Request) -> JSONResponse:
-    """Void every token of a user issued until now (admin): refused at once by every server
+    """Void every token of a user issued until now: refused at once by every server
     process, its open WebSockets lose their roles; the user signs in again."""
-    require(request.state.principal, Role.ADMIN)
     user_id = path_id(request, "user_id")
     state = request.app.state
     if not await revoke_user_tokens(state.pool, state.revocations, user_id):
@@ -80,7 +86,7 @@ async def revoke_tokens(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/auth/me",
     tags=AUTH,
-    roles=PUBLIC,
+    permission=PUBLIC,
     token_optional=True,
     responses={200: Me},
     unavailable=(),

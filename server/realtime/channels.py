@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import redis.asyncio as redis
 
-from server.identity.roles import Role
+from server.identity.permissions import Needs
 from server.platform.errors import DomainError, Unavailable
 from server.realtime.protocol import ChannelKind, SnapshotFormat
 from server.realtime.relay import Relay
@@ -75,10 +75,11 @@ TopicT = TypeVar("TopicT", bound=Topic)
 
 
 class Feed(Generic[TopicT]):
-    """One kind of live data. Subclasses say which channel kinds they serve and who may watch
-    them (``access``: ``None`` is anyone, else any of the roles), and implement the hooks."""
+    """One kind of live data. Subclasses say which channel kinds they serve and what watching
+    each needs (``access``: ``None`` is anyone, else a permission or a tuple of which any
+    suffices), and implement the hooks."""
 
-    access: Mapping[ChannelKind, tuple[Role, ...] | None] = {}
+    access: Mapping[ChannelKind, Needs | None] = {}
 
     def topic_name(self, ident: int) -> str:
         raise NotImplementedError
@@ -140,7 +141,7 @@ class ChannelRegistry:
         for kind in feed.access:
             self.feeds[kind] = feed
 
-    def access(self, kind: ChannelKind) -> tuple[Role, ...] | None:
+    def access(self, kind: ChannelKind) -> Needs | None:
         return self.feeds[kind].access[kind]
 
     async def start(self) -> None:

@@ -1,5 +1,5 @@
-"""The WebSocket endpoint: decode client frames, check roles, hand subscriptions to the
-channel registry and other messages to the handlers the app registered.
+"""The WebSocket endpoint: decode client frames, check permissions, hand subscriptions to
+the channel registry and other messages to the handlers the app registered.
 
 A bad frame (undecodable, oversize, unknown type or channel) gets an ``error`` frame with a
 stable code and the connection stays open. See ``docs/protocol.md``.
@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from starlette.types import Receive, Scope, Send
 
 from server.identity.auth import ANONYMOUS, Principal, TokenSigner
-from server.identity.roles import Role
+from server.identity.permissions import Needs, any_of
 from server.platform.errors import DomainError, NotFound, Unavailable
 from server.realtime.channels import ChannelRegistry, SubscribeOptions
 from server.realtime.protocol import (
@@ -40,18 +39,29 @@ from server.realtime.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
-Handle = Callable[[Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
+BUILT_IN = (ClientType.SUBSCRIBE, ClientType.UNSUBSCRIBE, ClientType.PING, ClientType.AUTH)
+"""Message types the endpoint serves itself, to anyone (a channel's own rule applies when
+subscribing); any other type needs a ``MessageHandler``."""
 
 
-@dataclass(frozen=True, slots=True)
 class MessageHandler:
-    """A client message type served by another context (e.g. the door's ``scan``), with the
-    roles it needs (``None``: anyone). Its reply gets the request's ``id``; a domain error
-    becomes an error frame."""
+    """A client message type served by another context (e.g. the door's ``scan``). A
+    subclass declares, as class attributes next to its ``handle``, the ``type`` it serves
+    and what it ``needs`` (a permission, a tuple of which any suffices, or ``None``: anyone);
+    a subclass without both is refused when it is defined. The reply gets the request's
+    ``id``; a domain error becomes an error frame."""
 
-    type: ClientType
-    roles: tuple[Role, ...] | None
-    handle: Handle
+    type: ClassVar[ClientType]
+    needs: ClassVar[Needs | None]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in ("type", "needs") if name not in cls.__dict__]
+        if missing:
+            raise TypeError(f"{cls.__name__} declares no {' and no '.join(missing)}")
+
+    async def handle(self, principal: Principal, message: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
 
 
 def _since(message: dict[str, Any]) -> tuple[str, int] | None:
@@ -128,12 +138,12 @@ class Connection:
         except DomainError as exc:
             self.reply(error(ErrorCode.BAD_MESSAGE, exc.message, ref))
 
-    def _allowed(self, roles: tuple[Role, ...] | None) -> bool:
-        return roles is None or self.principal.has(*roles)
+    def _allowed(self, needs: Needs | None) -> bool:
+        return needs is None or self.principal.can(*any_of(needs))
 
     async def _handled(self, handler: MessageHandler, message: dict[str, Any], ref: Any) -> None:
-        if not self._allowed(handler.roles):
-            needed = ", ".join(r.value for r in handler.roles or ())
+        if handler.needs is not None and not self._allowed(handler.needs):
+            needed = " or ".join(any_of(handler.needs))
             self.reply(error(ErrorCode.FORBIDDEN, f"{handler.type.value} needs: {needed}", ref))
             return
         self.reply(_with_ref(await handler.handle(self.principal, message), ref))
@@ -223,7 +233,7 @@ class Connection:
 
     def expire(self, code: ErrorCode = ErrorCode.TOKEN_EXPIRED) -> None:
         """The token expired (or was revoked): the connection is anonymous again and leaves
-        the channels its roles opened; it is told so (and may send a fresh ``auth``)."""
+        the channels its permissions opened; it is told so (and may send a fresh ``auth``)."""
         if self._expiry is not None:
             self._expiry.cancel()
         self._expiry = None

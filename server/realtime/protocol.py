@@ -25,7 +25,7 @@ class ClientType(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     PING = "ping"
     AUTH = "auth"
-    SCAN = "scan"  # door: scan a ticket code (role entry_check), answered by scan_result
+    SCAN = "scan"  # door: scan a ticket code (needs door.scan), answered by scan_result
 
 
 class ServerType(StrEnum):

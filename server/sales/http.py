@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.catalog.service import Catalog, SessionRow
-from server.identity.auth import require
-from server.identity.roles import Role
+from server.identity.auth import Principal, require
+from server.identity.permissions import Permission
 from server.platform.errors import Conflict, Invalid
 from server.sales.schemas import (
     MAX_ORDER_LINES,
@@ -79,7 +79,7 @@ def _hold_json(
 @OPERATIONS.post(
     "/api/sessions/{session_id:int}/holds",
     tags=HOLDS,
-    roles=PUBLIC,
+    permission=PUBLIC,
     body=HoldIn,
     responses={200: HoldAdded},
     errors={
@@ -140,7 +140,7 @@ async def hold(request: Request) -> JSONResponse:
 @OPERATIONS.get(
     "/api/sessions/{session_id:int}/holds/{token}",
     tags=HOLDS,
-    roles=PUBLIC,
+    permission=PUBLIC,
     params=(TOKEN,),
     responses={200: Hold},
     errors={400: ("invalid_token",), 404: ("unknown_hold",)},
@@ -169,7 +169,7 @@ async def get_hold(request: Request) -> JSONResponse:
 
 RELEASE: Spec = {
     "tags": HOLDS,
-    "roles": PUBLIC,
+    "permission": PUBLIC,
     "params": (TOKEN,),
     "body": ReleaseIn,
     "body_required": False,
@@ -200,7 +200,7 @@ async def release(request: Request) -> JSONResponse:
 @OPERATIONS.post(
     "/api/sessions/{session_id:int}/holds/{token}/extend",
     tags=HOLDS,
-    roles=PUBLIC,
+    permission=PUBLIC,
     params=(TOKEN,),
     responses={200: HoldExtended},
     errors={400: ("invalid_token",), **HOLD_GONE},
@@ -254,7 +254,7 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
 @OPERATIONS.post(
     "/api/sessions/{session_id:int}/orders",
     tags=("orders",),
-    roles=PUBLIC,
+    permission=PUBLIC,
     token_optional=True,
     params=(Param("Idempotency-Key", IdempotencyKey, "header"),),
     body=OrderIn,
@@ -292,11 +292,13 @@ async def create_order(request: Request) -> JSONResponse:
 
     The order is committed in Postgres; `idempotency_key` (or the `Idempotency-Key` header)
     makes a retried request return the first order (200) instead of selling twice; the same
-    key for another order is 422 `idempotency_key_mismatch`. `reservation: true` (pos,
-    admin) books a reservation instead of a sale: an organiser may release it if it is not
-    scanned in time (`POST .../release-unscanned`). A 503 sold nothing and kept the hold."""
+    key for another order is 422 `idempotency_key_mismatch`. `reservation: true` books a
+    reservation instead of a sale (a rule of its own: it needs the `reserve` permission,
+    401/403 without): an organiser may release it if it is not scanned in time
+    (`POST .../release-unscanned`). A caller with `sell` books a `pos` order, anyone else
+    a `web` one. A 503 sold nothing and kept the hold."""
     state = request.app.state
-    principal = request.state.principal
+    principal: Principal = request.state.principal
     session = await state.catalog.session(path_id(request, "session_id"))
     body = await json_body(request)
     key = request.headers.get("idempotency-key") or body.get("idempotency_key")
@@ -308,10 +310,10 @@ async def create_order(request: Request) -> JSONResponse:
     buyer = body.get("buyer") or {}
     if not isinstance(buyer, dict):
         raise Invalid("invalid_field", "'buyer' is an object", field="buyer")
-    channel = "pos" if principal.has(Role.POS) else "web"
+    channel = "pos" if principal.can(Permission.SELL) else "web"
     reservation = field(body, "reservation", bool, False)
     if reservation:
-        require(principal, Role.POS)  # the cash desk (or an admin) books reservations
+        require(principal, Permission.RESERVE)  # a finer rule of this public route
     order_request = OrderRequest(
         session_id=session.id,
         hold_token=hold_token,

@@ -1,8 +1,8 @@
 """The HTTP contract: every operation is declared next to its handler, and both the routes
 and the OpenAPI document (``/openapi.json``) are built from those declarations.
 
-A declaration (:class:`Operation`) says the method and path, who may call (the roles, as
-plain data, or ``PUBLIC``), the request body model, the response model of each success
+A declaration (:class:`Operation`) says the method and path, what the caller needs (a
+permission, or ``PUBLIC``), the request body model, the response model of each success
 status and the error codes of each error status. Models are msgspec ``Struct`` types (or
 any type msgspec can describe); their JSON Schemas go to ``components/schemas``. Request
 models state the bounds ``server.web.requests`` enforces, response models are closed
@@ -10,12 +10,18 @@ models state the bounds ``server.web.requests`` enforces, response models are cl
 
 The statuses every operation shares are added here, from what the declaration says:
 400 ``invalid_json``/``invalid_field`` and 413 for a body, 400 ``invalid_id`` and 404 for an
-id in the path, 401/403 when roles are needed (and 401 for a bad token anywhere: the
+id in the path, 401/403 when a permission is needed (and 401 for a bad token anywhere: the
 principal middleware checks any token sent), 503 when Postgres or Redis is needed.
+
+The declaration is what is enforced: the route built from it runs its check before the
+handler (so before the body is read). Permission names are opaque here (web imports only
+platform): the app passes ``routes`` a ``Guard`` (identity's) that turns each declaration
+into its check once, when the routes are built.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -48,8 +54,13 @@ H = TypeVar("H", bound=Handler)
 
 PUBLIC: Final = "public"
 """Anyone may call, with or without a token."""
-Roles = tuple[str, ...] | Literal["public"]
-"""The roles that may call (any one of them; ``admin`` holds every role), or ``PUBLIC``."""
+Needs = str | tuple[str, ...]
+"""What the caller needs: ``PUBLIC``, a permission, or a tuple of permissions any one of
+which suffices (``server.identity.permissions.Permission`` values)."""
+Check = Callable[[Request], None]
+"""Refuses a request (raises a domain error: 401, 403) or lets it through."""
+Guard = Callable[[Needs], Check]
+"""Makes the check of a declaration's ``Needs`` (raises ``ValueError`` for an unknown name)."""
 
 SERVICES: Final = ("database_unavailable", "live_unavailable")
 """The 503 codes: Postgres or Redis is down (the answer carries ``Retry-After``)."""
@@ -113,7 +124,7 @@ PAGE = (
 class Spec(TypedDict, total=False):
     """What a declaration says besides its method, path and handler (see ``Operation``)."""
 
-    roles: Required[Roles]
+    permission: Required[Needs]
     responses: Required[Mapping[int, Any]]
     tags: tuple[str, ...]
     body: Any
@@ -128,6 +139,7 @@ class Spec(TypedDict, total=False):
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One HTTP operation. ``path`` is Starlette's (``/api/sessions/{session_id:int}``).
+    ``permission``: what the caller needs (no default: a route cannot be declared without).
     ``responses`` maps a status to its JSON model, or to ``{media type: model or None}``
     (``None``: binary). ``errors`` maps an error status to its codes (the shared ones are
     added, see the module docstring). ``token_optional``: public, but a token changes the
@@ -136,7 +148,7 @@ class Operation:
     method: str
     path: str
     handler: Handler
-    roles: Roles
+    permission: Needs
     responses: Mapping[int, Any]
     tags: tuple[str, ...] = ()
     body: Any = None
@@ -185,7 +197,7 @@ class Operation:
             add(404, "not_found")
         if any(p.where != "path" for p in params):
             add(400, "invalid_field")
-        if self.roles == PUBLIC:
+        if self.public:
             add(401, "invalid_token", "token_expired", "token_revoked")
         else:
             add(401, "authentication_required", "invalid_token", "token_expired", "token_revoked")
@@ -194,13 +206,35 @@ class Operation:
             add(503, *self.unavailable)
         return dict(sorted(codes.items()))
 
+    @property
+    def public(self) -> bool:
+        return self.permission == PUBLIC
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The permissions any one of which suffices (empty when public)."""
+        if self.public:
+            return ()
+        return (self.permission,) if isinstance(self.permission, str) else self.permission
+
     def security(self) -> list[dict[str, list[str]]]:
-        if self.roles != PUBLIC:
+        if not self.public:
             return [{"bearer": []}]
         return [{}, {"bearer": []}] if self.token_optional else []
 
-    def route(self) -> Route:
-        return Route(self.path, self.handler, methods=[self.method], name=self.operation_id)
+    def route(self, guard: Guard) -> Route:
+        """The route: the handler, behind the check of the declared permission."""
+        endpoint = self.handler if self.public else _guarded(self.handler, guard(self.permission))
+        return Route(self.path, endpoint, methods=[self.method], name=self.operation_id)
+
+
+def _guarded(handler: Handler, check: Check) -> Handler:
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        check(request)
+        return await handler(request)
+
+    return guarded
 
 
 class Operations(list[Operation]):
@@ -236,8 +270,8 @@ def _is_int(kind: Any) -> bool:
     return kind is int or (get_origin(kind) is Annotated and get_args(kind)[0] is int)
 
 
-def routes(operations: Iterable[Operation]) -> list[Route]:
-    return [op.route() for op in operations]
+def routes(operations: Iterable[Operation], guard: Guard) -> list[Route]:
+    return [op.route(guard) for op in operations]
 
 
 # -- the OpenAPI document ------------------------------------------------------------------
@@ -326,7 +360,7 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         out["description"] = description
     out["tags"] = list(op.tags)
     out["security"] = op.security()
-    out["x-roles"] = op.roles if op.roles == PUBLIC else list(op.roles)
+    out["x-permission"] = PUBLIC if op.public else list(op.needs)
     if params := op.parameters():
         out["parameters"] = [_parameter(p, schemas) for p in params]
     if op.body is not None:

@@ -133,6 +133,30 @@ async def test_refund_needs_the_refund_role(admin: Api, buyer: Api) -> None:
     assert r.status_code == 401
 
 
+async def test_the_refund_role_refunds_only_the_sales_its_user_booked(
+    admin: Api, buyer: Api
+) -> None:
+    session = await door_session(admin)
+    _, (on_the_web,) = await buy_tickets(buyer, session, 1)
+    base = str(admin.http.base_url)
+    cashier = Api(base, await support.staff_token(admin, "pos", "refund"))
+    other = Api(base, await support.staff_token(admin, "pos", "refund"))
+    try:
+        _, (at_the_desk,) = await buy_tickets(cashier, session, 1)
+        for api, ticket in ((cashier, on_the_web), (other, at_the_desk)):
+            r = await api.http.post(f"/api/tickets/{ticket}/refund")
+            assert r.status_code == 403 and r.json()["error"]["code"] == "not_own_sale"
+        r = await cashier.http.post(f"/api/tickets/{at_the_desk}/refund")
+        assert r.status_code == 200 and r.json()["status"] == "refunded"
+        r = await cashier.http.post(f"/api/tickets/{at_the_desk}/refund")
+        assert r.status_code == 409  # its own, already refunded
+    finally:
+        await cashier.close()
+        await other.close()
+    r = await admin.http.post(f"/api/tickets/{on_the_web}/refund")  # refund.any
+    assert r.status_code == 200
+
+
 # --------------------------------------------------------------------------- online scans
 
 

@@ -9,7 +9,7 @@ import asyncpg
 
 from tests import support
 from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
-from tests.support import Api, ServerProcess, WsClient
+from tests.support import Api, ServerProcess, WsClient, staff_token
 
 FREE, SOLD = 0, 2
 
@@ -191,3 +191,40 @@ async def test_only_staff_reserve_and_only_admins_release(admin: Api, buyer: Api
         f"/api/sessions/{session['id']}/release-unscanned", json={"expected_count": 0}
     )
     assert r.status_code == 401
+
+
+async def test_the_cash_desk_reserves_a_signed_in_user_without_reserve_may_not(
+    admin: Api, server: ServerProcess
+) -> None:
+    session = await door_session(admin)
+    cashier = Api(server.url, await staff_token(admin, "pos"))
+    stats = Api(server.url, await staff_token(admin, "stats"))
+    try:
+        await reserve(cashier, session, 1)
+        sold = (await cashier.hold(session["id"], session["free_seats"][:1])).json()["token"]
+        r = await cashier.buy(
+            session["id"], sold, session["free_seats"][:1], session["tariffs"][0]["id"]
+        )
+        assert r.status_code == 201 and r.json()["channel"] == "pos"
+        seats = session["free_seats"][1:2]
+        token = (await stats.hold(session["id"], seats)).json()["token"]
+        r = await stats.http.post(
+            f"/api/sessions/{session['id']}/orders",
+            json={
+                "hold_token": token,
+                "idempotency_key": uuid.uuid4().hex,
+                "reservation": True,
+                "items": [{"seat": seats[0], "tariff_id": session["tariffs"][0]["id"]}],
+            },
+        )
+        assert r.status_code == 403
+        assert r.json()["error"] | {"message": ""} == {
+            "code": "forbidden",
+            "message": "",
+            "needs": ["reserve"],
+        }
+        r = await stats.buy(session["id"], token, seats, session["tariffs"][0]["id"])
+        assert r.status_code == 201 and r.json()["channel"] == "web"
+    finally:
+        await cashier.close()
+        await stats.close()

@@ -1,16 +1,22 @@
 """Operation declarations: the shared statuses follow from what an operation declares, the
-document refuses a route declared twice, and every route of the app is a declared one."""
+document refuses a route declared twice, every route of the app is a declared one, and a
+route runs the check of its declared permission before its handler."""
 
 from __future__ import annotations
 
+import httpx
 import msgspec
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from server.app import OPERATIONS, ROUTES
-from server.web.api import PUBLIC, Id, Operations, Param, Reply, openapi_document
+from server.platform.errors import DomainError, Forbidden
+from server.web.api import PUBLIC, Check, Id, Needs, Operations, Param, Reply, openapi_document
+from server.web.api import routes as build_routes
+from server.web.errors import domain_error_handler
 
 
 class Thing(Reply):
@@ -30,10 +36,10 @@ async def handler(request: Request) -> JSONResponse:
 
 def test_shared_statuses_follow_from_the_declaration() -> None:
     ops = Operations()
-    ops.get("/things", roles=PUBLIC, responses={200: Thing}, unavailable=())(handler)
+    ops.get("/things", permission=PUBLIC, responses={200: Thing}, unavailable=())(handler)
     ops.put(
         "/things/{thing_id:int}",
-        roles=("admin",),
+        permission="catalog.manage",
         body=ThingIn,
         responses={200: Thing},
         errors={409: ("thing_taken",)},
@@ -52,13 +58,15 @@ def test_shared_statuses_follow_from_the_declaration() -> None:
     put = document["paths"]["/things/{thing_id}"]["put"]
     assert put["summary"] == "Summary line." and put["description"] == "Longer description."
     assert put["parameters"][0]["schema"]["minimum"] == 1
+    assert put["x-permission"] == ["catalog.manage"]
+    assert document["paths"]["/things"]["get"]["x-permission"] == "public"
     assert document["components"]["schemas"]["Thing"]["additionalProperties"] is False
 
 
 def test_a_route_declared_twice_is_refused() -> None:
     ops = Operations()
     for _ in range(2):
-        ops.get("/things", roles=PUBLIC, responses={200: Thing}, name="things")(handler)
+        ops.get("/things", permission=PUBLIC, responses={200: Thing}, name="things")(handler)
     with pytest.raises(ValueError, match="declared twice"):
         openapi_document(ops, {"title": "t", "version": "1"})
 
@@ -66,7 +74,7 @@ def test_a_route_declared_twice_is_refused() -> None:
 def test_a_declared_path_parameter_replaces_the_default_id() -> None:
     key = Param("key_id", Id, "path", required=True)
     ops = Operations()
-    ops.get("/keys/{key_id:int}", roles=PUBLIC, params=(key,), responses={200: Thing})(handler)
+    ops.get("/keys/{key_id:int}", permission=PUBLIC, params=(key,), responses={200: Thing})(handler)
     assert ops[0].parameters() == [key]
 
 
@@ -80,3 +88,29 @@ def test_every_route_of_the_app_is_declared() -> None:
         if method != "HEAD"
     }
     assert routes == declared
+
+
+async def test_a_route_checks_its_declared_permission_before_its_handler() -> None:
+    checked: list[Needs] = []
+
+    def guard(needs: Needs) -> Check:
+        def check(request: Request) -> None:
+            checked.append(needs)
+            if request.headers.get("x-pass") != "yes":
+                raise Forbidden("forbidden", "no", needs=[needs])
+
+        return check
+
+    ops = Operations()
+    ops.get("/open", permission=PUBLIC, responses={200: Thing})(handler)
+    ops.get("/closed", permission="catalog.manage", responses={200: Thing}, name="closed")(handler)
+    app = Starlette(
+        routes=build_routes(ops, guard), exception_handlers={DomainError: domain_error_handler}
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/open")).status_code == 200
+        refused = await client.get("/closed")
+        assert refused.status_code == 403 and refused.json()["error"]["needs"] == ["catalog.manage"]
+        assert (await client.get("/closed", headers={"x-pass": "yes"})).status_code == 200
+    assert checked == ["catalog.manage", "catalog.manage"]  # never for the public route
