@@ -38,10 +38,6 @@ def door_channel(session_id: int) -> str:
     return door_prefix(session_id) + "ch"
 
 
-def session_of_door_channel(channel: str) -> int:
-    return int(channel[len("gq:{d:") : channel.index("}")])
-
-
 def moved_from(door: str) -> str:
     """The outcome of an uploaded scan that took an entry over from one made at ``door``:
     the entry counts at the upload's door instead (door names hold no ``:``)."""

@@ -36,10 +36,6 @@ def channel_name(session_id: int) -> str:
     return session_prefix(session_id) + "ch"
 
 
-def session_of_channel(channel: str) -> int:
-    return int(channel[len("gq:{s:") : channel.index("}")])
-
-
 @dataclass(frozen=True, slots=True)
 class SessionFacts:
     """What Postgres knows about a session's seats: enough to rebuild its Redis mirror."""
