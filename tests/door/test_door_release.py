@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import httpx
 
 from tests import support
 from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
@@ -170,19 +171,25 @@ async def test_released_general_admission_places_can_be_sold_again(admin: Api) -
     assert (await admin.hold(info.id, quantity=3)).status_code == 200
 
 
-async def test_only_staff_reserve_and_only_admins_release(admin: Api, buyer: Api) -> None:
-    session = await door_session(admin)
-    seats = session["free_seats"][:1]
-    token = (await buyer.hold(session["id"], seats)).json()["token"]
-    r = await buyer.http.post(
+async def reservation_order(
+    api: Api, session: dict[str, Any], token: str, seats: list[str]
+) -> httpx.Response:
+    return await api.http.post(
         f"/api/sessions/{session['id']}/orders",
         json={
             "hold_token": token,
             "idempotency_key": uuid.uuid4().hex,
             "reservation": True,
-            "items": [{"seat": seats[0], "tariff_id": session["tariffs"][0]["id"]}],
+            "items": [{"seat": s, "tariff_id": session["tariffs"][0]["id"]} for s in seats],
         },
     )
+
+
+async def test_only_staff_reserve_and_only_admins_release(admin: Api, buyer: Api) -> None:
+    session = await door_session(admin)
+    seats = session["free_seats"][:1]
+    token = (await buyer.hold(session["id"], seats)).json()["token"]
+    r = await reservation_order(buyer, session, token, seats)
     assert r.status_code == 401
     assert (
         await buyer.http.get(f"/api/sessions/{session['id']}/unscanned-reservations")
@@ -208,15 +215,7 @@ async def test_the_cash_desk_reserves_a_signed_in_user_without_reserve_may_not(
         assert r.status_code == 201 and r.json()["channel"] == "pos"
         seats = session["free_seats"][1:2]
         token = (await stats.hold(session["id"], seats)).json()["token"]
-        r = await stats.http.post(
-            f"/api/sessions/{session['id']}/orders",
-            json={
-                "hold_token": token,
-                "idempotency_key": uuid.uuid4().hex,
-                "reservation": True,
-                "items": [{"seat": seats[0], "tariff_id": session["tariffs"][0]["id"]}],
-            },
-        )
+        r = await reservation_order(stats, session, token, seats)
         assert r.status_code == 403
         assert r.json()["error"] | {"message": ""} == {
             "code": "forbidden",

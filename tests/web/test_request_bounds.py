@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -57,10 +58,11 @@ async def test_ids_out_of_range_are_refused(admin: Api, path: str) -> None:
     assert r.json()["error"]["code"] in {"invalid_id", "invalid_field"}
 
 
-async def test_numbers_beyond_their_column_are_refused(admin: Api) -> None:
+async def ga_session_body(admin: Api) -> dict[str, Any]:
+    """A valid general-admission session to create, in a fresh room."""
     venue = (await admin.http.post("/api/venues", json={"name": "Bounds"})).json()
     room = (await admin.http.post(f"/api/venues/{venue['id']}/rooms", json={"name": "R"})).json()
-    base = {
+    return {
         "room_id": room["id"],
         "event_name": "Bounds",
         "starts_at": "2030-01-01T20:00:00+00:00",
@@ -68,6 +70,10 @@ async def test_numbers_beyond_their_column_are_refused(admin: Api) -> None:
         "seated": False,
         "capacity": 10,
     }
+
+
+async def test_numbers_beyond_their_column_are_refused(admin: Api) -> None:
+    base = await ga_session_body(admin)
     for body, name in [
         ({**base, "tariffs": [{"name": "T", "price_cents": 2**31}]}, "price_cents"),
         ({**base, "capacity": 2**40}, "capacity"),
@@ -109,16 +115,7 @@ async def test_text_postgres_cannot_store_is_refused(admin: Api) -> None:
 
 
 async def test_sessions_refuse_what_their_tables_cannot_hold(admin: Api) -> None:
-    venue = (await admin.http.post("/api/venues", json={"name": "Bounds"})).json()
-    room = (await admin.http.post(f"/api/venues/{venue['id']}/rooms", json={"name": "R"})).json()
-    base = {
-        "room_id": room["id"],
-        "event_name": "Bounds",
-        "starts_at": "2030-01-01T20:00:00+00:00",
-        "ends_at": "2030-01-01T22:00:00+00:00",
-        "seated": False,
-        "capacity": 10,
-    }
+    base = await ga_session_body(admin)
     big = {"name": "C", "capacity": 2**31 - 1}
     for body, code in [
         ({**base, "starts_at": "0001-01-01T00:00:00+14:00"}, "invalid_field"),  # no UTC time
