@@ -1,6 +1,8 @@
 // The scanner's WebSocket: LiveClient (reconnects, resubscribes, heartbeats) plus what a
 // door needs: `auth` first on every connection, `scan` requests answered by `scan_result`
 // with the same id, and the `door:<session_id>` channel (`door` and `revoked` frames).
+// Without a token (`new DoorLink(null)`), `auth` carries none: the server then signs the
+// connection in with the staff session cookie sent on the handshake.
 
 import { PROTOCOL } from "./protocol.js";
 import { LiveClient, wsUrl } from "./live.js";
@@ -17,7 +19,9 @@ export class DoorLink extends LiveClient {
     // LiveClient announces "open" before it resubscribes: authenticate first.
     this.addEventListener("status", (event) => {
       if (event.detail.status === "open") {
-        this._send({ type: CLIENT.AUTH, token: this.token, id: "auth" });
+        const auth = { type: CLIENT.AUTH, id: "auth" };
+        if (this.token) auth.token = this.token;
+        this._send(auth);
       } else {
         this._failPending("connection closed");
       }
