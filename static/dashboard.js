@@ -2,23 +2,26 @@
 // the fill gauge (`gauge:<id>`, public) and the door figures (`door:<id>`, roles stats,
 // entry_check or admin) pushed over one WebSocket, and, for admins, "release unscanned
 // reservations" (preview, then confirm with the previewed count).
+// The page runs on the staff session (cookie): signed-out visitors are sent to /signin.html,
+// the WebSocket authenticates with the cookie, and a revoked session sends the page back to
+// the sign-in page at once.
 
 import { PROTOCOL } from "./protocol.js";
 import { DoorLink } from "./scanner-link.js";
 import { textFor } from "./scanner-text.js";
 import { everything } from "./paging.js";
+import { addConnectionIndicator, api as sessionApi, can, requireSession, watchSession }
+  from "./session.js";
 
 const { CHANNEL, SERVER, ERROR } = PROTOCOL;
 const $ = (id) => document.getElementById(id);
-const AUTH_KEY = "guichet.dashboard.auth";
 const MAX_CARDS = 30;
 const MAX_CHANNELS = 60; // the server allows 64 per connection; keep a margin
 const REFRESH_MS = 120000; // the session list (sessions end, new ones start)
-const DOOR_ROLES = ["admin", "stats", "entry_check"];
 const words = textFor("en");
 
 const state = {
-  auth: null, // {token, username, roles}
+  user: null, // /api/auth/me
   link: null,
   cards: new Map(), // session id -> card
   timer: null,
@@ -44,58 +47,9 @@ function h(tag, attrs = {}, ...children) {
 const number = new Intl.NumberFormat("en-GB");
 const fmt = (n) => number.format(n ?? 0);
 
-function readAuth() {
-  try {
-    return JSON.parse(localStorage.getItem(AUTH_KEY) || "null");
-  } catch {
-    return null;
-  }
-}
-
-function writeAuth(auth) {
-  if (auth) localStorage.setItem(AUTH_KEY, JSON.stringify(auth));
-  else localStorage.removeItem(AUTH_KEY);
-}
-
-const hasRole = (...roles) => Boolean(state.auth?.roles?.some((r) => roles.includes(r)));
-const isAdmin = () => hasRole("admin");
-const seesDoors = () => hasRole(...DOOR_ROLES);
-
-class ApiError extends Error {
-  constructor(status, error) {
-    super(error?.message || error?.code || `HTTP ${status}`);
-    this.status = status;
-    this.code = error?.code;
-    this.details = error || {};
-  }
-}
-
-async function api(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (state.auth?.token) headers.Authorization = `Bearer ${state.auth.token}`;
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, { code: "network", message: "The server cannot be reached." });
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (response.status === 401 && state.auth) {
-    signOut("Your sign-in has expired: sign in again.");
-  }
-  if (!response.ok) throw new ApiError(response.status, data?.error);
-  return data;
-}
+const seesDoors = () => can(state.user, "stats.read", "door.scan");
+const mayRelease = () => can(state.user, "door.release");
+const api = (method, path, body) => sessionApi(method, path, body);
 
 function message(text, kind = "error") {
   const box = h("div", { class: `msg msg-${kind}`, "data-testid": "message" },
@@ -106,12 +60,6 @@ function message(text, kind = "error") {
   setTimeout(() => box.remove(), kind === "error" ? 10000 : 6000);
 }
 
-function showView(name) {
-  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
-  const signedIn = name !== "signin";
-  $("sign-out").hidden = !signedIn;
-  $("who").hidden = !signedIn;
-}
 
 // -- time labels --------------------------------------------------------------------------------
 
@@ -141,29 +89,18 @@ function phase(session, now = Date.now()) {
 
 // -- connection ---------------------------------------------------------------------------------
 
-const STATUS_TEXT = {
-  open: "Live",
-  connecting: "Connecting…",
-  reconnecting: "Reconnecting…",
-  closed: "Not connected",
-};
-
 function renderConnection() {
   const status = state.link ? state.link.status : "closed";
-  const el = $("connection");
-  el.dataset.status = status;
-  el.textContent = STATUS_TEXT[status] || status;
   // Figures freeze while the link is down: say so rather than show stale numbers as live.
   $("grid").dataset.live = status === "open" ? "true" : "false";
 }
 
 function connect() {
-  const link = new DoorLink(state.auth.token);
+  const link = new DoorLink(null); // no token: the session cookie signs the socket in
   state.link = link;
   link.addEventListener("status", renderConnection);
-  link.addEventListener("auth-error", () => {
-    if (state.link === link) signOut("Your sign-in has expired: sign in again.");
-  });
+  watchSession(link);
+  addConnectionIndicator(link);
   renderConnection();
 }
 
@@ -239,7 +176,7 @@ function createCard(session) {
     whenLabel(new Date(session.starts_at)));
   refs.phase = h("span", { class: "phase", "data-testid": "phase", hidden: true });
 
-  const actions = isAdmin()
+  const actions = mayRelease()
     ? h("footer", { class: "dash-actions" },
       h("button", { type: "button", class: "btn btn-small", "data-testid": "release-open",
         "aria-describedby": titleId, onclick: () => openRelease(card) },
@@ -531,68 +468,16 @@ async function confirmRelease() {
   }
 }
 
-// -- sign-in ------------------------------------------------------------------------------------
-
-async function signIn(event) {
-  event.preventDefault();
-  let data;
-  try {
-    data = await api("POST", "/api/auth/login", {
-      username: $("username").value.trim(),
-      password: $("password").value,
-    });
-  } catch (err) {
-    message(err.status === 401 || err.status === 400 ? "Wrong username or password." : err.message);
-    return;
-  }
-  const roles = data.user.roles || [];
-  if (!roles.includes("admin") && !roles.includes("stats")) {
-    message("This account may not see the dashboard (it needs the admin or stats role).");
-    return;
-  }
-  $("password").value = "";
-  state.auth = { token: data.token, username: data.user.username, roles };
-  writeAuth(state.auth);
-  start();
-}
-
-function stop() {
-  clearInterval(state.timer);
-  state.timer = null;
-  for (const card of state.cards.values()) card.close();
-  state.cards.clear();
-  state.link?.close();
-  state.link = null;
-  renderConnection();
-}
-
-function signOut(reason) {
-  stop();
-  state.auth = null;
-  writeAuth(null);
-  const dialog = $("release-dialog");
-  if (dialog.open) dialog.close();
-  $("grid").replaceChildren(h("p", { class: "muted" }, "Loading…"));
-  if (reason) message(reason);
-  showView("signin");
-  $("username").focus();
-}
+// -- start ------------------------------------------------------------------------------------
 
 function start() {
-  stop();
-  const { username, roles } = state.auth;
-  const role = isAdmin() ? "admin" : "stats";
-  $("who").textContent = username === role ? username : `${username} · ${role}`;
-  $("who").title = `Signed in as ${username} (${roles.join(", ")})`;
-  showView("dashboard");
+  $("view-dashboard").hidden = false;
   connect();
   loadSessions();
   state.timer = setInterval(loadSessions, REFRESH_MS);
 }
 
 function init() {
-  $("signin-form").addEventListener("submit", signIn);
-  $("sign-out").addEventListener("click", () => signOut());
   $("release-cancel").addEventListener("click", () => $("release-dialog").close());
   $("release-preview-btn").addEventListener("click", () => {
     $("release-problem").hidden = true;
@@ -609,14 +494,9 @@ function init() {
     release.card = null;
     release.seq += 1;
   });
-  const auth = readAuth();
-  if (auth?.token && auth.roles?.some((r) => r === "admin" || r === "stats")) {
-    state.auth = auth;
-    start();
-  } else {
-    showView("signin");
-  }
   window.__guichetDashboard = state; // for tests and debugging
+  start();
 }
 
-init();
+state.user = await requireSession(["stats.read", "door.manage"]);
+if (state.user) init();

@@ -5,6 +5,7 @@
 // API
 //   me({refresh})            GET /api/auth/me, cached: {id, username, display_name, roles,
 //                            permissions, language, points_of_sale, via, csrf, expires_at}
+//   sessionHeaders(method)   {X-CSRF-Token} for a non-GET request (for modules with their own fetch)
 //   api(method, path, body, {redirect})  JSON call with the cookie; non-GET carries
 //                            X-CSRF-Token. Resolves with the JSON body; throws ApiError
 //                            {code, message, status, details}. A 401 sends the page to sign-in
@@ -60,13 +61,17 @@ async function csrfToken() {
   return user?.csrf || null;
 }
 
+/** The headers a request of `method` needs for the session (X-CSRF-Token unless GET). */
+export async function sessionHeaders(method) {
+  if (["GET", "HEAD", "OPTIONS"].includes(method)) return {};
+  const csrf = await csrfToken();
+  return csrf ? { "X-CSRF-Token": csrf } : {};
+}
+
 export async function api(method, path, body, { redirect = true } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (!["GET", "HEAD", "OPTIONS"].includes(method)) {
-    const csrf = await csrfToken();
-    if (csrf) headers["X-CSRF-Token"] = csrf;
-  }
+  Object.assign(headers, await sessionHeaders(method));
   let response;
   try {
     response = await fetch(path, {

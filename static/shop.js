@@ -1,5 +1,7 @@
 // The e-shop: session list, live seat map, basket with hold countdown, purchase.
 // Plain ES module, no build step. Routes: #/ (sessions) and #/session/<id>.
+// `bootShop(options)` starts it: index.html (shop-public.js) for buyers, pos.html for a
+// signed-in cashier (extra request headers for the session's CSRF token, 401 handling).
 
 import { PROTOCOL } from "./protocol.js";
 import { LiveClient } from "./live.js";
@@ -61,12 +63,17 @@ function randomKey() {
 
 class NetworkError extends Error {}
 
+const options = { headers: async () => ({}), onUnauthorized: () => {} };
+
 async function api(method, path, body) {
   let response;
+  const headers = { ...(await options.headers(method)) };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers,
+      credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -79,6 +86,7 @@ async function api(method, path, body) {
     data = null;
   }
   const error = (data && data.error) || (response.ok ? null : { code: "http_" + response.status });
+  if (response.status === 401) options.onUnauthorized(error);
   return { ok: response.ok, status: response.status, data, error };
 }
 
@@ -103,21 +111,20 @@ function clearMessages() {
 
 // -- live connection -----------------------------------------------------------------------------
 
-const live = new LiveClient();
+let live = null;
 const STATUS_TEXT = {
   connecting: "Connecting…", open: "Live", reconnecting: "Reconnecting…", closed: "Offline",
 };
-live.addEventListener("status", (e) => {
+
+function showStatus(e) {
   const el = $("live-status");
+  if (!el) return; // pos.html shows the connection in the staff header instead
   el.dataset.status = e.detail.status;
   el.textContent = STATUS_TEXT[e.detail.status] || e.detail.status;
   el.title = e.detail.status === "open"
     ? "Seat availability updates live"
     : "Seat availability may be out of date; reconnecting";
-});
-
-// Test and debugging hook (read-only use; e.g. `__guichet.live.ws.close()`).
-window.__guichet = { live, view: null };
+}
 
 // -- storage ----------------------------------------------------------------------------------
 
@@ -800,7 +807,20 @@ function route() {
   window.scrollTo(0, 0);
 }
 
-$("buy-form").addEventListener("submit", buy);
-$("extend").addEventListener("click", extendHold);
-window.addEventListener("hashchange", route);
-route();
+/**
+ * Start the shop on this page. `headers(method)`: extra request headers (may be async);
+ * `onUnauthorized(error)`: called on any 401. Returns the LiveClient (for a status indicator).
+ */
+export function bootShop({ headers, onUnauthorized } = {}) {
+  if (headers) options.headers = headers;
+  if (onUnauthorized) options.onUnauthorized = onUnauthorized;
+  live = new LiveClient();
+  live.addEventListener("status", showStatus);
+  // Test and debugging hook (read-only use; e.g. `__guichet.live.ws.close()`).
+  window.__guichet = { live, view: null };
+  $("buy-form").addEventListener("submit", buy);
+  $("extend").addEventListener("click", extendHold);
+  window.addEventListener("hashchange", route);
+  route();
+  return live;
+}
