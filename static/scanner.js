@@ -9,6 +9,7 @@ import { importKeys, decideOffline } from "./scanner-verify.js";
 import { cameraSupport, CameraScanner } from "./scanner-camera.js";
 import { textFor } from "./scanner-text.js";
 import { everything } from "./paging.js";
+import { can, goToSignIn, me, sessionHeaders, signOut as endSession } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000; // counters when the door channel is not live
@@ -55,6 +56,7 @@ async function api(method, path, body, { timeout = HTTP_TIMEOUT_MS } = {}) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = store.auth?.token;
   if (token) headers.Authorization = `Bearer ${token}`;
+  else if (store.auth?.kind === "session") Object.assign(headers, await sessionHeaders(method));
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeout);
   let response;
@@ -63,6 +65,7 @@ async function api(method, path, body, { timeout = HTTP_TIMEOUT_MS } = {}) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
       signal: abort.signal,
     });
   } catch (err) {
@@ -146,24 +149,25 @@ function renderPending() {
 
 // -- sign-in and enrolment ---------------------------------------------------------------------
 
-async function signIn(event) {
-  event.preventDefault();
+/** A staff member signed in on /signin.html: scan with the session cookie (no token). */
+async function useStaffSession() {
+  let user;
   try {
-    const data = await api("POST", "/api/auth/login", {
-      username: $("username").value.trim(),
-      password: $("password").value,
-    });
-    const roles = data.user.roles;
-    if (!roles.includes("entry_check") && !roles.includes("admin")) {
-      message("This account may not scan tickets (it needs the entry_check role).");
-      return;
-    }
-    store.auth = { token: data.token, username: data.user.username, kind: "user" };
-    $("password").value = "";
-    await showSetup();
-  } catch (err) {
-    message(err instanceof NetworkError ? "No network: cannot sign in." : err.message);
+    user = await me({ refresh: true });
+  } catch {
+    return Boolean(store.auth); // offline: keep scanning with what this device had
   }
+  if (!user?.id) {
+    store.auth = null;
+    return false;
+  }
+  if (!can(user, "door.scan")) {
+    message("This account may not scan tickets (it needs the entry_check role).");
+    store.auth = null;
+    return false;
+  }
+  store.auth = { token: null, username: user.username, kind: "session" };
+  return true;
 }
 
 async function enrol(code) {
@@ -186,14 +190,20 @@ async function enrol(code) {
   }
 }
 
-function signOut(reason) {
+function signOut(reason, { byUser = false } = {}) {
   stopScanning();
+  const kind = store.auth?.kind;
   store.auth = null;
   const { deviceName, language } = store.config;
   store.config = { deviceName, language }; // an enrolled device keeps its name
   const pending = store.queue.length;
   if (reason) message(reason);
   if (pending) message(`${pending} scans wait for upload; they go after the next sign-in.`, "info");
+  if (kind === "session") {
+    if (byUser) endSession();
+    else goToSignIn();
+    return;
+  }
   showView("signin");
 }
 
@@ -369,12 +379,17 @@ async function tick() {
 }
 
 function connect() {
-  const link = new DoorLink(store.auth.token);
+  const link = new DoorLink(store.auth.token); // null token: the session cookie
   link.addEventListener("status", (event) => {
     if (event.detail.status !== "open") state.channelLive = false;
     renderConnection();
   });
   link.addEventListener("auth-error", () => signOut("Your sign-in has expired: sign in again."));
+  link.addEventListener("error", (event) => {
+    if (["token_revoked", "token_expired"].includes(event.detail.code)) {
+      signOut("Your sign-in was withdrawn: sign in again.");
+    }
+  });
   state.link = link;
   state.sub = link.subscribe(`door:${state.sessionId}`, onDoorFrame);
 }
@@ -650,7 +665,6 @@ async function toggleCamera() {
 // -- start -------------------------------------------------------------------------------------
 
 function wire() {
-  $("signin-form").addEventListener("submit", signIn);
   $("setup-form").addEventListener("submit", submitSetup);
   $("scan-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -671,7 +685,7 @@ function wire() {
     stopScanning();
     showSetup();
   });
-  $("sign-out").addEventListener("click", () => signOut());
+  $("sign-out").addEventListener("click", () => signOut(undefined, { byUser: true }));
   window.addEventListener("online", () => {
     renderConnection();
     if (state.timer) tick(); // probe the server now rather than at the next poll
@@ -688,6 +702,7 @@ async function boot() {
   if (code) await enrol(code);
   t = textFor(store.config.language);
   document.documentElement.lang = t.lang;
+  if (!store.auth || store.auth.kind === "session") await useStaffSession();
   if (!store.auth) showView("signin");
   else if (store.config.sessionId) await startScanning();
   else await showSetup();
