@@ -17,6 +17,7 @@ from scanning.codes import KeyRing, TicketClaims, TicketScope, b45decode, b45enc
 from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
 from tests.door.test_door_api import buy_tickets, code_of, db_fetch, door_session
+from tests.static.staff_pages import sign_in
 from tests.support import ROOT, Api, ServerProcess
 
 SLOW_MS = 8000  # page loads, reconnects, uploads
@@ -205,9 +206,11 @@ async def open_scanner(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # type: ignore[attr-defined]
     await page.goto(f"{server.url}/scanner.html")
+    await page.get_by_test_id("signin-link").click()
     await page.get_by_test_id("username").fill(user[0])
     await page.get_by_test_id("password").fill(user[1])
     await page.get_by_test_id("signin").click()
+    await page.wait_for_url(f"{server.url}/scanner.html")
     await page.get_by_test_id("session-select").select_option(str(session_id))
     await page.get_by_test_id("door-input").fill("north")
     await page.get_by_test_id("mode-select").select_option(mode)
@@ -362,14 +365,11 @@ async def test_an_admin_enrols_a_scanner_with_its_qr_code(
     name = f"tablet-{uuid.uuid4().hex[:6]}"
     async with browser_context(1100, 800) as context:
         desk = await context.new_page()
-        await desk.goto(f"{server.url}/devices.html")
-        await desk.get_by_label("Username").fill("admin")
-        await desk.get_by_label("Password").fill(ADMIN_PASSWORD)
-        await desk.get_by_role("button", name="Sign in").click()
+        await sign_in(desk, server.url, "admin", ADMIN_PASSWORD, "/admin-devices.html")
         await desk.get_by_test_id("device-name").fill(name)
         await desk.get_by_test_id("device-room").select_option(str(session["room_id"]))
         await desk.get_by_test_id("create-device").click()
-        await expect(desk.locator("#enrolment-qr svg")).to_be_visible()
+        await expect(desk.get_by_test_id("enrolment-qr")).to_be_visible()
         link = await desk.get_by_test_id("enrolment-link").get_attribute("href")
         assert link and "/scanner.html#enrol=" in link
 
@@ -387,5 +387,5 @@ async def test_an_admin_enrols_a_scanner_with_its_qr_code(
         thief = await other.new_page()
         await thief.goto(link)
         await expect(thief.get_by_test_id("message")).to_contain_text("already used")
-        await expect(thief.get_by_test_id("signin-form")).to_be_visible()
+        await expect(thief.get_by_test_id("signin-link")).to_be_visible()
         await other.close()
