@@ -9,6 +9,8 @@
 import { PROTOCOL } from "./protocol.js";
 import { DoorLink } from "./scanner-link.js";
 import { textFor } from "./scanner-text.js";
+import { i18n, language, locale, t } from "./i18n.js";
+import "./dashboard-text.js";
 import { everything } from "./paging.js";
 import { addConnectionIndicator, api as sessionApi, can, requireSession, watchSession }
   from "./session.js";
@@ -18,7 +20,7 @@ const $ = (id) => document.getElementById(id);
 const MAX_CARDS = 30;
 const MAX_CHANNELS = 60; // the server allows 64 per connection; keep a margin
 const REFRESH_MS = 120000; // the session list (sessions end, new ones start)
-const words = textFor("en");
+let words = textFor(language());
 
 const state = {
   user: null, // /api/auth/me
@@ -44,8 +46,7 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-const number = new Intl.NumberFormat("en-GB");
-const fmt = (n) => number.format(n ?? 0);
+const fmt = (n) => new Intl.NumberFormat(locale()).format(n ?? 0);
 
 const seesDoors = () => can(state.user, "stats.read", "door.scan");
 const mayRelease = () => can(state.user, "door.release");
@@ -54,7 +55,7 @@ const api = (method, path, body) => sessionApi(method, path, body);
 function message(text, kind = "error") {
   const box = h("div", { class: `msg msg-${kind}`, "data-testid": "message" },
     h("span", {}, text),
-    h("button", { type: "button", class: "msg-close", "aria-label": "Dismiss",
+    h("button", { type: "button", class: "msg-close", "aria-label": t("dismiss"),
       onclick: () => box.remove() }, "×"));
   $("messages").append(box);
   setTimeout(() => box.remove(), kind === "error" ? 10000 : 6000);
@@ -69,20 +70,20 @@ function dayStart(d) {
 
 function whenLabel(starts) {
   const days = Math.round((dayStart(starts) - dayStart(new Date())) / 86400000);
-  const time = starts.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
-  if (days === 0) return `Today ${time}`;
-  if (days === 1) return `Tomorrow ${time}`;
-  const day = starts.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short" });
+  const time = starts.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+  if (days === 0) return t("dash.today", { time });
+  if (days === 1) return t("dash.tomorrow", { time });
+  const day = starts.toLocaleDateString(locale(), { weekday: "short", day: "numeric", month: "short" });
   return `${day} ${time}`;
 }
 
 function phase(session, now = Date.now()) {
   const start = Date.parse(session.starts_at);
   const end = Date.parse(session.ends_at);
-  if (start <= now && now < end) return { key: "on", label: "On now" };
+  if (start <= now && now < end) return { key: "on", label: t("dash.onNow") };
   const minutes = Math.round((start - now) / 60000);
   if (minutes >= 0 && minutes <= 90) {
-    return { key: "soon", label: minutes <= 1 ? "Starting" : `Starts in ${minutes} min` };
+    return { key: "soon", label: minutes <= 1 ? t("dash.starting") : t("dash.startsIn", { minutes }) };
   }
   return null;
 }
@@ -125,7 +126,7 @@ function createCard(session) {
   refs.barHeld = h("span", { class: "fill-held" });
   refs.meter = h("div", {
     class: "fill-bar", role: "meter", "aria-valuemin": 0, "aria-valuemax": 1, "aria-valuenow": 0,
-    "aria-label": "Seats sold and held", "data-testid": "fill-bar",
+    "aria-label": t("dash.soldHeld"), "data-testid": "fill-bar",
   }, refs.barSold, refs.barHeld);
   const legendItem = (key, label) => {
     refs[key] = h("strong", { "data-testid": key }, "–");
@@ -134,40 +135,41 @@ function createCard(session) {
   };
   refs.capacity = h("span", { "data-testid": "capacity" }, "–");
   refs.percent = h("strong", { class: "fill-percent", "data-testid": "fill-percent" }, "–");
-  const gauge = h("section", { class: "fill", "aria-label": "Fill" },
-    h("div", { class: "fill-head" }, h("span", {}, refs.percent, " full"),
-      h("span", { class: "muted small" }, "capacity ", refs.capacity)),
+  const gauge = h("section", { class: "fill", "aria-label": t("dash.fill") },
+    h("div", { class: "fill-head" }, h("span", {}, refs.percent, " ", t("dash.full")),
+      h("span", { class: "muted small" }, t("dash.capacity"), " ", refs.capacity)),
     refs.meter,
-    h("ul", { class: "fill-legend", "aria-label": "Seats" },
-      legendItem("sold", "sold"), legendItem("held", "held"), legendItem("free", "free")));
+    h("ul", { class: "fill-legend", "aria-label": t("dash.seats") },
+      legendItem("sold", t("dash.sold")), legendItem("held", t("dash.held")),
+      legendItem("free", t("dash.free"))));
 
   // door figures
   let door = null;
   if (seesDoors()) {
-    const entered = figure("Entered", "entered");
-    const inside = figure("Inside", "inside");
-    const refused = figure("Refused", "refused");
-    const rate = figure("Entries", "rate", "/min");
+    const entered = figure(t("dash.entered"), "entered");
+    const inside = figure(t("dash.inside"), "inside");
+    const refused = figure(t("dash.refused"), "refused");
+    const rate = figure(t("dash.entries"), "rate", "/min");
     refs.entered = entered.value;
     refs.inside = inside.value;
     refs.refused = refused.value;
     refs.rate = rate.value;
     refs.doorNote = h("p", { class: "muted small door-note", "data-testid": "door-note" },
-      "Waiting for the door figures…");
+      t("dash.waiting"));
     refs.doorsBody = h("tbody", {});
     refs.doorsTable = h("table", { class: "doors", "data-testid": "doors", hidden: true },
-      h("caption", { class: "sr-only" }, "Per door"),
+      h("caption", { class: "sr-only" }, t("dash.perDoor")),
       h("thead", {}, h("tr", {},
-        h("th", { scope: "col" }, "Door"),
-        h("th", { scope: "col" }, "In"),
-        h("th", { scope: "col" }, "Out"),
-        h("th", { scope: "col" }, "Refused"),
-        h("th", { scope: "col" }, h("abbr", { title: "entries per minute" }, "/min")))),
+        h("th", { scope: "col" }, t("dash.door")),
+        h("th", { scope: "col" }, t("dash.in")),
+        h("th", { scope: "col" }, t("dash.out")),
+        h("th", { scope: "col" }, t("dash.refused")),
+        h("th", { scope: "col" }, h("abbr", { title: t("dash.perMinute") }, "/min")))),
       refs.doorsBody);
     refs.reasons = h("ul", { class: "reasons", "data-testid": "refusals" });
     refs.reasonsBox = h("div", { class: "reasons-box", hidden: true },
-      h("h3", { class: "mini-title" }, "Refusals"), refs.reasons);
-    door = h("section", { class: "door", "aria-label": "At the doors" },
+      h("h3", { class: "mini-title" }, t("dash.refusals")), refs.reasons);
+    door = h("section", { class: "door", "aria-label": t("dash.atDoors") },
       h("dl", { class: "figures" }, entered.el, inside.el, refused.el, rate.el),
       refs.doorNote, refs.doorsTable, refs.reasonsBox);
   }
@@ -180,7 +182,7 @@ function createCard(session) {
     ? h("footer", { class: "dash-actions" },
       h("button", { type: "button", class: "btn btn-small", "data-testid": "release-open",
         "aria-describedby": titleId, onclick: () => openRelease(card) },
-      "Release unscanned reservations…"))
+      t("dash.releaseOpen")))
     : null;
 
   const el = h("article", {
@@ -193,7 +195,7 @@ function createCard(session) {
     h("p", { class: "muted small" }, refs.when, " · ",
       h("span", { "data-testid": "room" }, session.room_name),
       session.venue_name ? ` · ${session.venue_name}` : "",
-      session.seated ? "" : " · standing")),
+      session.seated ? "" : ` · ${t("dash.standing")}`)),
   gauge, door, actions);
 
   const card = { id, session, el, refs, subs: [] };
@@ -239,7 +241,8 @@ function onGauge(card, m) {
   refs.meter.setAttribute("aria-valuemax", String(Math.max(capacity, 1)));
   refs.meter.setAttribute("aria-valuenow", String(Math.min(sold + held, Math.max(capacity, 1))));
   refs.meter.setAttribute("aria-valuetext",
-    `${fmt(sold)} sold, ${fmt(held)} held, ${fmt(free)} free of ${fmt(capacity)}`);
+    t("dash.valuetext", { sold: fmt(sold), held: fmt(held), free: fmt(free),
+      capacity: fmt(capacity) }));
   card.el.dataset.full = capacity > 0 && free === 0 ? "true" : "false";
 }
 
@@ -252,11 +255,11 @@ function onDoor(card, m) {
   const { refs } = card;
   if (m.type === SERVER.ERROR) {
     if (m.code === ERROR.FORBIDDEN) {
-      refs.doorNote.textContent = "Your account may not see the door figures.";
+      refs.doorNote.textContent = t("dash.doorForbidden");
     } else if (m.code === ERROR.UNAVAILABLE) {
-      refs.doorNote.textContent = "Door figures unavailable for a moment; retrying…";
+      refs.doorNote.textContent = t("dash.doorRetrying");
     } else {
-      refs.doorNote.textContent = `Door figures unavailable (${m.code}).`;
+      refs.doorNote.textContent = t("dash.doorUnavailable", { code: m.code });
     }
     refs.doorNote.hidden = false;
     return;
@@ -279,7 +282,7 @@ function onDoor(card, m) {
       h("td", { "data-testid": "door-rate" }, fmt(d.rate_per_minute)))));
   refs.doorsTable.hidden = doors.length === 0;
   refs.doorNote.hidden = doors.length > 0;
-  refs.doorNote.textContent = "No scans yet.";
+  refs.doorNote.textContent = t("dash.noScans");
 
   const reasons = Object.entries(c.refused_by_reason || {})
     .filter(([, n]) => n > 0)
@@ -299,11 +302,11 @@ async function loadSessions() {
     data = await everything((path) => api("GET", path), "/api/sessions", "sessions");
   } catch (err) {
     if (!state.cards.size) {
-      $("grid").replaceChildren(h("p", { class: "banner" }, "The sessions could not be loaded. ",
+      $("grid").replaceChildren(h("p", { class: "banner" }, t("dash.loadFailed"), " ",
         h("button", { type: "button", class: "btn btn-small", onclick: () => loadSessions() },
-          "Retry")));
+          t("retry"))));
     } else {
-      message(`The session list could not be refreshed: ${err.message}`);
+      message(t("dash.refreshFailed", { message: err.message }));
     }
     return;
   }
@@ -341,15 +344,15 @@ function renderSessions(all) {
   const grid = $("grid");
   if (!nodes.length) {
     grid.replaceChildren(h("p", { class: "muted", "data-testid": "no-sessions" },
-      "No session today or in the coming days."));
+      t("dash.noSessions")));
   } else {
     const current = [...grid.children];
     const same = current.length === nodes.length && current.every((n, i) => n === nodes[i]);
     if (!same) grid.replaceChildren(...nodes);
   }
   $("dash-summary").textContent = sessions.length > shown.length
-    ? `The next ${shown.length} of ${sessions.length} sessions, by start time.`
-    : `${sessions.length} session${sessions.length === 1 ? "" : "s"}, by start time.`;
+    ? t("dash.summarySome", { shown: shown.length, total: sessions.length })
+    : t("dash.summaryAll", { total: sessions.length });
 }
 
 // -- release unscanned reservations (admins) ----------------------------------------------------
@@ -377,7 +380,7 @@ function renderConfirm() {
   const button = $("release-confirm");
   const n = release.count;
   button.disabled = release.busy || !n;
-  button.textContent = n ? `Release ${n} reservation${n === 1 ? "" : "s"}` : "Release";
+  button.textContent = n ? t("dash.releaseN", { n }) : t("dash.release");
 }
 
 async function previewRelease() {
@@ -388,11 +391,11 @@ async function previewRelease() {
   renderConfirm();
   if (!card) return;
   if (mins === null) {
-    box.replaceChildren(h("p", { class: "muted" }, "Enter a number of minutes."));
+    box.replaceChildren(h("p", { class: "muted" }, t("dash.enterMinutes")));
     return;
   }
   const seq = ++release.seq;
-  box.replaceChildren(h("p", { class: "muted" }, "Looking for unscanned reservations…"));
+  box.replaceChildren(h("p", { class: "muted" }, t("dash.looking")));
   let data;
   try {
     data = await api("GET",
@@ -400,7 +403,7 @@ async function previewRelease() {
   } catch (err) {
     if (seq !== release.seq) return;
     box.replaceChildren(h("p", { class: "banner banner-error" },
-      `The preview failed: ${err.message}`));
+      t("dash.previewFailed", { message: err.message })));
     return;
   }
   if (seq !== release.seq) return;
@@ -408,19 +411,18 @@ async function previewRelease() {
   box.dataset.count = String(data.count);
   if (!data.count) {
     box.replaceChildren(h("p", { "data-testid": "release-count", "data-count": "0" },
-      "Nothing to release: every reservation booked more than ",
-      `${mins} minutes ago was scanned.`));
+      t("dash.nothing", { mins })));
   } else {
     const seats = data.seats || [];
     box.replaceChildren(
       h("p", { "data-testid": "release-count", "data-count": data.count },
-        h("strong", {}, fmt(data.count)),
-        ` unscanned reservation${data.count === 1 ? "" : "s"} booked more than ${mins} minutes ago`,
-        data.places ? ` (${fmt(data.places)} general-admission place${data.places === 1 ? "" : "s"})` : "",
+        h("strong", {}, fmt(data.count)), " ",
+        t("dash.unscanned", { n: data.count, mins }),
+        data.places ? ` ${t("dash.places", { n: data.places, places: fmt(data.places) })}` : "",
         "."),
       seats.length
         ? h("div", {},
-          h("p", { class: "small muted", id: "release-seats-label" }, "Seats to put back on sale:"),
+          h("p", { class: "small muted", id: "release-seats-label" }, t("dash.seatsBack")),
           h("ul", { class: "seat-chips", "data-testid": "release-seats",
             "aria-labelledby": "release-seats-label" },
           seats.map((s) => h("li", {}, s))))
@@ -443,24 +445,22 @@ async function confirmRelease() {
       { older_than_minutes: mins, expected_count: expected });
     $("release-dialog").close();
     const seats = (data.seats || []).join(", ");
-    message(`Released ${fmt(data.count)} reservation${data.count === 1 ? "" : "s"} of `
-      + `${card.session.event_name}${seats ? ` (seats ${seats})` : ""}.`, "success");
+    message(t("dash.released", { n: data.count, count: fmt(data.count),
+      event: card.session.event_name, seats }), "success");
   } catch (err) {
     if (err.code === "count_changed") {
       const now = err.details.count;
       problem.dataset.code = "count_changed";
       problem.replaceChildren(
-        h("strong", {}, "Nothing was released. "),
-        `The unscanned reservations changed since your preview: there are now ${fmt(now)}, `
-          + `not ${fmt(expected)} (someone was scanned or booked meanwhile). `
-          + "Check the new preview below and confirm again.");
+        h("strong", {}, t("dash.nothingReleased"), " "),
+        t("dash.countChanged", { now: fmt(now), expected: fmt(expected) }));
       problem.hidden = false;
       release.busy = false;
       await previewRelease();
       return;
     }
     problem.dataset.code = err.code || "error";
-    problem.textContent = `The release failed: ${err.message}`;
+    problem.textContent = t("dash.releaseFailed", { message: err.message });
     problem.hidden = false;
   } finally {
     release.busy = false;
@@ -495,6 +495,12 @@ function init() {
     release.seq += 1;
   });
   window.__guichetDashboard = state; // for tests and debugging
+  i18n.addEventListener("languagechange", () => {
+    words = textFor(language());
+    for (const card of state.cards.values()) card.close();
+    state.cards.clear(); // rebuilt in the new language
+    loadSessions();
+  });
   start();
 }
 

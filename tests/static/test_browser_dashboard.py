@@ -35,6 +35,7 @@ async def open_dashboard(
         await page.wait_for_url(f"{server.url}/signin.html?next=*", timeout=SLOW_MS)
         return page
     await sign_in(page, server.url, user[0], user[1], "/dashboard.html")
+    await page.get_by_test_id("language").select_option("en")  # the texts below are English
     await expect(page.get_by_test_id("session-grid")).to_be_visible()
     await expect(page.get_by_test_id("connection")).to_have_attribute(
         "data-status", "open", timeout=SLOW_MS

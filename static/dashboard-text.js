@@ -1,0 +1,143 @@
+// The live dashboard's words, in French and English (keys `dash.*`).
+
+import { register } from "./i18n.js";
+
+const s = (n) => (n > 1 ? "s" : "");
+
+register({
+  fr: {
+    "dash.title": "Aujourd'hui et à venir",
+    "dash.today": "Aujourd'hui {time}",
+    "dash.tomorrow": "Demain {time}",
+    "dash.onNow": "En cours",
+    "dash.starting": "Commence",
+    "dash.startsIn": "Dans {minutes} min",
+    "dash.soldHeld": "Places vendues et retenues",
+    "dash.fill": "Remplissage",
+    "dash.seats": "Places",
+    "dash.full": "plein",
+    "dash.capacity": "capacité",
+    "dash.sold": "vendues",
+    "dash.held": "retenues",
+    "dash.free": "libres",
+    "dash.standing": "places debout",
+    "dash.valuetext": "{sold} vendues, {held} retenues, {free} libres sur {capacity}",
+    "dash.entered": "Entrés",
+    "dash.inside": "Présents",
+    "dash.refused": "Refusés",
+    "dash.entries": "Entrées",
+    "dash.waiting": "En attente des chiffres des portes…",
+    "dash.perDoor": "Par porte",
+    "dash.door": "Porte",
+    "dash.in": "Entrées",
+    "dash.out": "Sorties",
+    "dash.perMinute": "entrées par minute",
+    "dash.refusals": "Refus",
+    "dash.atDoors": "Aux portes",
+    "dash.releaseOpen": "Libérer les réservations non scannées…",
+    "dash.doorForbidden": "Votre compte ne peut pas voir les chiffres des portes.",
+    "dash.doorRetrying": "Chiffres des portes momentanément indisponibles ; nouvel essai…",
+    "dash.doorUnavailable": "Chiffres des portes indisponibles ({code}).",
+    "dash.noScans": "Aucun scan pour l'instant.",
+    "dash.loadFailed": "Impossible de charger les séances.",
+    "dash.refreshFailed": "La liste des séances n'a pas pu être actualisée : {message}",
+    "dash.noSessions": "Aucune séance aujourd'hui ni dans les prochains jours.",
+    "dash.summarySome": "Les {shown} prochaines séances sur {total}, par heure de début.",
+    "dash.summaryAll": ({ total }) => `${total} séance${s(total)}, par heure de début.`,
+    "dash.release": "Libérer",
+    "dash.releaseN": ({ n }) => `Libérer ${n} réservation${s(n)}`,
+    "dash.enterMinutes": "Saisissez un nombre de minutes.",
+    "dash.looking": "Recherche des réservations non scannées…",
+    "dash.previewFailed": "L'aperçu a échoué : {message}",
+    "dash.nothing": "Rien à libérer : toutes les réservations de plus de {mins} minutes ont été scannées.",
+    "dash.unscanned": ({ n, mins }) =>
+      `réservation${s(n)} non scannée${s(n)}, faite${s(n)} il y a plus de ${mins} minutes`,
+    "dash.places": ({ n, places }) => `(${places} place${s(n)} en placement libre)`,
+    "dash.seatsBack": "Places remises en vente :",
+    "dash.released": ({ n, count, event, seats }) =>
+      `${count} réservation${s(n)} libérée${s(n)} pour ${event}${seats ? ` (places ${seats})` : ""}.`,
+    "dash.nothingReleased": "Rien n'a été libéré.",
+    "dash.countChanged": "Les réservations non scannées ont changé depuis votre aperçu : il y en a "
+      + "maintenant {now}, et non {expected} (quelqu'un a été scanné ou a réservé entre-temps). "
+      + "Vérifiez le nouvel aperçu ci-dessous et confirmez à nouveau.",
+    "dash.releaseFailed": "La libération a échoué : {message}",
+  },
+  en: {
+    "dash.title": "Today and upcoming",
+    "dash.today": "Today {time}",
+    "dash.tomorrow": "Tomorrow {time}",
+    "dash.onNow": "On now",
+    "dash.starting": "Starting",
+    "dash.startsIn": "Starts in {minutes} min",
+    "dash.soldHeld": "Seats sold and held",
+    "dash.fill": "Fill",
+    "dash.seats": "Seats",
+    "dash.full": "full",
+    "dash.capacity": "capacity",
+    "dash.sold": "sold",
+    "dash.held": "held",
+    "dash.free": "free",
+    "dash.standing": "standing",
+    "dash.valuetext": "{sold} sold, {held} held, {free} free of {capacity}",
+    "dash.entered": "Entered",
+    "dash.inside": "Inside",
+    "dash.refused": "Refused",
+    "dash.entries": "Entries",
+    "dash.waiting": "Waiting for the door figures…",
+    "dash.perDoor": "Per door",
+    "dash.door": "Door",
+    "dash.in": "In",
+    "dash.out": "Out",
+    "dash.perMinute": "entries per minute",
+    "dash.refusals": "Refusals",
+    "dash.atDoors": "At the doors",
+    "dash.releaseOpen": "Release unscanned reservations…",
+    "dash.doorForbidden": "Your account may not see the door figures.",
+    "dash.doorRetrying": "Door figures unavailable for a moment; retrying…",
+    "dash.doorUnavailable": "Door figures unavailable ({code}).",
+    "dash.noScans": "No scans yet.",
+    "dash.loadFailed": "The sessions could not be loaded.",
+    "dash.refreshFailed": "The session list could not be refreshed: {message}",
+    "dash.noSessions": "No session today or in the coming days.",
+    "dash.summarySome": "The next {shown} of {total} sessions, by start time.",
+    "dash.summaryAll": ({ total }) => `${total} session${total === 1 ? "" : "s"}, by start time.`,
+    "dash.release": "Release",
+    "dash.releaseN": ({ n }) => `Release ${n} reservation${n === 1 ? "" : "s"}`,
+    "dash.enterMinutes": "Enter a number of minutes.",
+    "dash.looking": "Looking for unscanned reservations…",
+    "dash.previewFailed": "The preview failed: {message}",
+    "dash.nothing": "Nothing to release: every reservation booked more than {mins} minutes ago was scanned.",
+    "dash.unscanned": ({ n, mins }) =>
+      `unscanned reservation${n === 1 ? "" : "s"} booked more than ${mins} minutes ago`,
+    "dash.places": ({ n, places }) => `(${places} general-admission place${n === 1 ? "" : "s"})`,
+    "dash.seatsBack": "Seats to put back on sale:",
+    "dash.released": ({ n, count, event, seats }) =>
+      `Released ${count} reservation${n === 1 ? "" : "s"} of ${event}${seats ? ` (seats ${seats})` : ""}.`,
+    "dash.nothingReleased": "Nothing was released.",
+    "dash.countChanged": "The unscanned reservations changed since your preview: there are now "
+      + "{now}, not {expected} (someone was scanned or booked meanwhile). Check the new preview "
+      + "below and confirm again.",
+    "dash.releaseFailed": "The release failed: {message}",
+    "dash.releaseTitle": "Release unscanned reservations",
+  },
+});
+
+register({
+  fr: {
+    "dash.releaseTitle": "Libérer les réservations non scannées",
+    "dash.releaseAbout": "Les réservations (réservations au guichet et réservations sur un "
+      + "pass) que personne n'a scannées à la porte sont annulées, leurs codes révoqués et "
+      + "leurs places remises en vente. Les billets vendus ne sont jamais libérés.",
+    "dash.bookedMore": "Réservées il y a plus de",
+    "dash.minutesAgo": "minutes",
+    "dash.previewAgain": "Nouvel aperçu",
+  },
+  en: {
+    "dash.releaseAbout": "Reservations (cash-desk reservations and pass bookings) that nobody "
+      + "scanned at the door are cancelled, their codes revoked and their places put back on "
+      + "sale. Tickets sold as such are never released.",
+    "dash.bookedMore": "Booked more than",
+    "dash.minutesAgo": "minutes ago",
+    "dash.previewAgain": "Preview again",
+  },
+});
