@@ -3,7 +3,10 @@
 // them as desk sales. Registers, payments and receipts are a later piece of work.
 
 import { register } from "./i18n.js";
-import { addConnectionIndicator, goToSignIn, requireSession, sessionHeaders } from "./session.js";
+import { DoorLink } from "./scanner-link.js";
+import {
+  addConnectionIndicator, goToSignIn, requireSession, sessionHeaders, watchSession,
+} from "./session.js";
 import { bootShop } from "./shop.js";
 
 register({
@@ -20,6 +23,9 @@ register({
 
 const user = await requireSession(["sell"]);
 if (user) {
-  const live = bootShop({ headers: sessionHeaders, onUnauthorized: () => goToSignIn() });
-  addConnectionIndicator(live);
+  // The seat map's socket signs in with the cookie, so a disabled cashier is told at once.
+  const client = new DoorLink(null);
+  watchSession(client);
+  bootShop({ headers: sessionHeaders, onUnauthorized: () => goToSignIn(), client });
+  addConnectionIndicator(client);
 }

@@ -809,12 +809,13 @@ function route() {
 
 /**
  * Start the shop on this page. `headers(method)`: extra request headers (may be async);
- * `onUnauthorized(error)`: called on any 401. Returns the LiveClient (for a status indicator).
+ * `onUnauthorized(error)`: called on any 401; `client`: a LiveClient of the caller's (e.g. one
+ * that authenticates). Returns the LiveClient (for a status indicator).
  */
-export function bootShop({ headers, onUnauthorized } = {}) {
+export function bootShop({ headers, onUnauthorized, client } = {}) {
   if (headers) options.headers = headers;
   if (onUnauthorized) options.onUnauthorized = onUnauthorized;
-  live = new LiveClient();
+  live = client || new LiveClient();
   live.addEventListener("status", showStatus);
   // Test and debugging hook (read-only use; e.g. `__guichet.live.ws.close()`).
   window.__guichet = { live, view: null };
