@@ -10,6 +10,8 @@ import { cameraSupport, CameraScanner } from "./scanner-camera.js";
 import { textFor } from "./scanner-text.js";
 import { everything } from "./paging.js";
 import { can, goToSignIn, me, sessionHeaders, signOut as endSession } from "./session.js";
+import { t as say, useLanguage } from "./i18n.js";
+import "./scanner-page-text.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 5000; // counters when the door channel is not live
@@ -135,7 +137,7 @@ function renderConnection() {
   const online = isOnline();
   const was = el.dataset.status;
   el.dataset.status = online ? "open" : "closed";
-  el.textContent = online ? "Online" : "Offline · checking on this device";
+  el.textContent = say(online ? "scan.online" : "scan.offline");
   if (online && was === "closed") uploadQueue();
 }
 
@@ -143,7 +145,7 @@ function renderPending() {
   const count = store.queue.length;
   const el = $("pending");
   el.dataset.count = String(count);
-  el.textContent = count ? `${count} to upload` : "All uploaded";
+  el.textContent = count ? say("scan.toUpload", { count }) : say("scan.uploaded");
   el.classList.toggle("pill-warn", count > 0);
 }
 
@@ -162,11 +164,14 @@ async function useStaffSession() {
     return false;
   }
   if (!can(user, "door.scan")) {
-    message("This account may not scan tickets (it needs the entry_check role).");
+    message(say("scan.mayNotScan"));
     store.auth = null;
     return false;
   }
   store.auth = { token: null, username: user.username, kind: "session" };
+  if (!store.config.deviceName && user.language) {
+    store.config = { ...store.config, language: user.language }; // the steward's own language
+  }
   return true;
 }
 
@@ -225,12 +230,12 @@ async function showSetup() {
   showView("setup");
   const config = store.config;
   const auth = store.auth;
-  const mode = config.mode === "exit" ? " · exit mode" : "";
-  $("device-info").textContent = `Signed in as ${auth.username}${mode}`;
+  const mode = config.mode === "exit" ? say("scan.exitMode") : "";
+  $("device-info").textContent = say("scan.signedInAs", { name: auth.username }) + mode;
   $("door-input").value = config.door || "main";
   $("mode-select").value = config.mode === "exit" ? "exit" : "entry";
   const select = $("session-select");
-  select.replaceChildren(new Option("Loading…", ""));
+  select.replaceChildren(new Option(say("scan.loading"), ""));
   let data;
   try {
     data = await reach(() => everything((path) => api("GET", path), "/api/sessions", "sessions"));
@@ -238,7 +243,7 @@ async function showSetup() {
     message(err.message);
   }
   if (!data) {
-    select.replaceChildren(new Option("Sessions unavailable (offline?)", ""));
+    select.replaceChildren(new Option(say("scan.sessionsUnavailable"), ""));
     return;
   }
   const sessions = data.sessions.filter((s) => !config.roomId || s.room_id === config.roomId);
@@ -251,7 +256,7 @@ async function showSetup() {
       return option;
     }),
   );
-  if (!sessions.length) select.replaceChildren(new Option("No upcoming session", ""));
+  if (!sessions.length) select.replaceChildren(new Option(say("scan.noSession"), ""));
   if (config.sessionId) select.value = String(config.sessionId);
   select.focus();
 }
@@ -407,7 +412,8 @@ async function startScanning() {
   showView("scan");
   $("scan-title").textContent = config.sessionTitle || `Session ${config.sessionId}`;
   $("scan-meta").textContent = config.sessionMeta || "";
-  $("scan-door").textContent = config.mode === "exit" ? `${state.door} (exit)` : state.door;
+  $("scan-door").textContent = config.mode === "exit"
+    ? say("scan.exitSuffix", { door: state.door }) : state.door;
   $("result").querySelector(".stat-door").textContent = state.door;
   $("history").replaceChildren();
   const cached = store.bundle(state.sessionId);
@@ -645,7 +651,7 @@ async function toggleCamera() {
     state.camera.stop();
     video.hidden = true;
     button.setAttribute("aria-pressed", "false");
-    button.textContent = "Use camera";
+    button.textContent = say("scan.useCamera");
     focusInput();
     return;
   }
@@ -654,7 +660,7 @@ async function toggleCamera() {
     video.hidden = false;
     await state.camera.start();
     button.setAttribute("aria-pressed", "true");
-    button.textContent = "Stop camera";
+    button.textContent = say("scan.stopCamera");
   } catch (err) {
     video.hidden = true;
     message(`Camera unavailable: ${err.message}`);
@@ -700,9 +706,11 @@ async function boot() {
   renderConnection();
   const code = new URLSearchParams(location.hash.slice(1)).get("enrol");
   if (code) await enrol(code);
-  t = textFor(store.config.language);
-  document.documentElement.lang = t.lang;
   if (!store.auth || store.auth.kind === "session") await useStaffSession();
+  t = textFor(store.config.language);
+  useLanguage(t.lang, { remember: false });
+  renderPending();
+  renderConnection();
   if (!store.auth) showView("signin");
   else if (store.config.sessionId) await startScanning();
   else await showSetup();

@@ -188,7 +188,14 @@ async def test_the_page_verifier_agrees_with_the_python_signer() -> None:
 async def steward(admin: Api) -> tuple[str, str]:
     username, password = f"steward-{uuid.uuid4().hex[:8]}", "door-password-1"
     r = await admin.http.post(
-        "/api/users", json={"username": username, "password": password, "roles": ["entry_check"]}
+        "/api/users",
+        # English: the texts the tests read (a steward's scanner speaks the steward's language)
+        json={
+            "username": username,
+            "password": password,
+            "roles": ["entry_check"],
+            "language": "en",
+        },
     )
     assert r.status_code == 201, r.text
     return username, password
