@@ -32,14 +32,18 @@ from server.door.keys import KeyStore
 from server.door.service import DoorService
 from server.door.verify import shutdown_workers
 from server.door.ws import ScanHandler
+from server.identity import audit as identity_audit
 from server.identity import devices as identity_devices
 from server.identity import http as identity_http
+from server.identity import http_users as identity_users
 from server.identity.auth import TokenSigner, load_secret
 from server.identity.middleware import PrincipalMiddleware, guard
+from server.identity.pages import page_routes
 from server.identity.revocations import CHANNEL as REVOCATIONS
 from server.identity.revocations import RELOAD_S as REVOCATIONS_RELOAD_S
 from server.identity.revocations import Revocations
 from server.identity.roles_doc import render
+from server.identity.signin import Throttle
 from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
 from server.platform.errors import DomainError
@@ -107,6 +111,8 @@ async def healthz(request: Request) -> JSONResponse:
 OPERATIONS: list[Operation] = [
     *APP_OPERATIONS,
     *identity_http.OPERATIONS,
+    *identity_users.OPERATIONS,
+    *identity_audit.OPERATIONS,
     *identity_devices.OPERATIONS,
     *catalog_http.OPERATIONS,
     *sales_http.OPERATIONS,
@@ -173,12 +179,18 @@ async def wire(state: Any, settings: Settings) -> None:
     state.sales = Sales(pool, live, catalog, outbox)
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
+    state.throttle = Throttle(
+        client,
+        settings.signin_user_limit,
+        settings.signin_address_limit,
+        settings.signin_window_s,
+    )
     handlers: list[MessageHandler] = [ScanHandler(door)]
     state.ws = ws = WebSocketEndpoint(registry, signer, handlers, settings.send_buffer_bytes)
     state.revocations = revocations
     state.auth_relay = Relay(
         client,
-        lambda _channel, data: ws.revoked(revocations.apply(data)),
+        lambda _channel, data: ws.revoked(*revocations.apply(data)),
         on_reconnect=revocations.load,
     )
 
@@ -197,6 +209,7 @@ class Clients(Mount):
 ROUTES: list[Any] = [
     *routes(OPERATIONS, guard),
     Route("/openapi.json", openapi, methods=["GET"]),
+    *page_routes(STATIC),
     Clients("/", StaticFiles(directory=STATIC, html=True), name="static"),
 ]
 

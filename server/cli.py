@@ -16,8 +16,8 @@ from typing import Any
 import asyncpg
 import uvicorn
 
-from server.demo import demo_ticket_codes, load_demo, reset_demo_admin
-from server.identity.auth import create_user
+from server.demo import demo_ticket_codes, load_demo, reset_demo_staff
+from server.identity.users import create_user
 from server.platform.config import Settings
 from server.platform.db import migrate
 
@@ -39,15 +39,17 @@ async def _migrate(pool: asyncpg.Pool) -> None:
 
 async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> None:
     loaded = await load_demo(pool)
-    # The password is kept in a file so it stays the same from one run to the next (a fresh
-    # one each run made the one printed last time stop working); set again each run, so the
-    # printed one always works.
-    kept = None if reset or password_file is None else _read_password(password_file)
-    user, password = await reset_demo_admin(pool, kept)
-    if password_file is not None and password != kept:
-        _write_password(password_file, password)
+    # The passwords are kept in a file so they stay the same from one run to the next (a
+    # fresh one each run made the one printed last time stop working); set again each run,
+    # so the printed ones always work.
+    kept = None if reset or password_file is None else _read_passwords(password_file)
+    staff = await reset_demo_staff(pool, kept)
+    if password_file is not None:
+        _write_passwords(password_file, {user: password for user, _, password in staff})
     print("demo festival loaded" if loaded else "demo festival already present")
-    print(f"demo admin: username {user!r}, password {password!r}")
+    print("demo staff (sign in at /signin.html):")
+    for user, family, password in staff:
+        print(f"  {family:<18} username {user!r:<11} password {password!r}")
     codes = await demo_ticket_codes(pool)
     if codes:
         print("demo tickets to scan at /scanner.html (type or paste a code, then Enter):")
@@ -55,18 +57,24 @@ async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> 
             print(f"  ticket {ticket_id}: {code}")
 
 
-def _read_password(path: Path) -> str | None:
+def _read_passwords(path: Path) -> dict[str, str]:
+    """``username password`` lines (a file of one bare word, from before there were demo
+    users besides the admin, is the admin's password)."""
     try:
-        return path.read_text(encoding="utf-8").strip() or None
+        lines = path.read_text(encoding="utf-8").split("\n")
     except FileNotFoundError:
-        return None
+        return {}
+    words = [line.split() for line in lines if line.strip()]
+    if len(words) == 1 and len(words[0]) == 1:
+        return {"admin": words[0][0]}
+    return {w[0]: w[1] for w in words if len(w) == 2}
 
 
-def _write_password(path: Path, password: str) -> None:
+def _write_passwords(path: Path, passwords: dict[str, str]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already existed
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(password + "\n")
+        f.writelines(f"{user} {password}\n" for user, password in passwords.items())
 
 
 def _bind_error(host: str, port: int) -> OSError | None:
@@ -116,11 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--password-file",
         type=Path,
-        help="keep the demo admin's password in this file (mode 600): made once, then reused;"
-        " without it, every run makes a fresh password",
+        help="keep the demo staff's passwords in this file (mode 600): made once, then"
+        " reused; without it, every run makes fresh passwords",
     )
     demo.add_argument(
-        "--reset-admin", action="store_true", help="give the demo admin a fresh password"
+        "--reset-admin", action="store_true", help="give the demo staff fresh passwords"
     )
     serve = sub.add_parser("serve", help="serve HTTP and WebSocket")
     check = sub.add_parser("check-port", help="exit 1 with a message when the port is taken")

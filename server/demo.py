@@ -11,7 +11,7 @@ from seatmap.generate import cinema, theatre
 from seatmap.plan import plan_to_document
 from server.catalog.service import Catalog
 from server.door.keys import KeyStore, ticket_code
-from server.identity.auth import create_user
+from server.identity.users import create_user
 
 FILMS = ["Les Enfants du paradis", "Playtime", "Cléo de 5 à 7", "Le Samouraï"]
 PLAYS = ["Cyrano de Bergerac", "Le Misanthrope", "En attendant Godot"]
@@ -153,8 +153,39 @@ async def demo_ticket_codes(pool: asyncpg.Pool) -> list[tuple[int, str]]:
     ]
 
 
-async def reset_demo_admin(pool: asyncpg.Pool, password: str | None = None) -> tuple[str, str]:
-    """Set the demo admin's password (printed by ``make run``): ``password``, or a fresh one."""
-    password = password or secrets.token_urlsafe(9)
-    await create_user(pool, "admin", password, ["admin"])
-    return "admin", password
+DEMO_STAFF: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    # username, role family, roles, points of sale
+    ("admin", "admin (organiser)", ("admin",), ()),
+    ("caisse", "cashier", ("pos", "refund"), ("Caisse 1", "Eshop")),
+    ("controle", "door", ("entry_check",), ()),
+    ("compta", "accounting", ("accounting", "stats"), ()),
+    ("bar", "bar", ("waiter", "wallet_cashier"), ("Bar central",)),
+)
+DEMO_POINTS_OF_SALE = (("Caisse 1", "desk"), ("Bar central", "bar"))
+
+
+async def reset_demo_staff(
+    pool: asyncpg.Pool, kept: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
+    """One user per role family, with the passwords ``kept`` (or fresh ones):
+    (username, family, password) each, printed by ``make run``."""
+    kept = kept or {}
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO points_of_sale (name, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            DEMO_POINTS_OF_SALE,
+        )
+        ids = dict(await conn.fetch("SELECT name, id FROM points_of_sale"))
+    staff = []
+    for username, family, roles, points in DEMO_STAFF:
+        password = kept.get(username) or secrets.token_urlsafe(9)
+        await create_user(
+            pool,
+            username,
+            password,
+            list(roles),
+            display_name=family.capitalize(),
+            points_of_sale=[ids[name] for name in points],
+        )
+        staff.append((username, family, password))
+    return staff

@@ -19,6 +19,7 @@ export const PROTOCOL = Object.freeze({
     "FRAME_TOO_LARGE": "frame_too_large",
     "INVALID_TOKEN": "invalid_token",
     "NOT_SUBSCRIBED": "not_subscribed",
+    "NO_SESSION": "no_session",
     "TOKEN_EXPIRED": "token_expired",
     "TOKEN_REVOKED": "token_revoked",
     "TOO_MANY_SUBSCRIPTIONS": "too_many_subscriptions",

@@ -75,6 +75,10 @@ class ServerProcess:
             "LOG_LEVEL": "WARNING",
             "GUICHET_SWEEP_MS": "100",
             "GUICHET_KEY_RELOAD_S": "1",  # a rotated key signs after 2 s, not a minute
+            # The suite signs in from one address, and its generated requests fail sign-ins
+            # by the hundred: tests/identity/test_throttle.py runs a server with the limits.
+            "GUICHET_SIGNIN_USER_LIMIT": "100000",
+            "GUICHET_SIGNIN_ADDRESS_LIMIT": "100000",
             **(extra_env or {}),
         }
         self.log_path = ROOT / ".data" / f"test-server-{self.port}.log"

@@ -7,7 +7,6 @@ Anonymous callers are buyers of the public e-shop: they may read the catalogue, 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,16 +19,15 @@ from typing import Protocol
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from starlette.requests import HTTPConnection
 
 from server.identity.permissions import Permission, grantable, permissions_of
-from server.identity.roles import ALL_ROLES
 from server.platform.db import connection
-from server.platform.errors import Forbidden, Invalid, Unauthenticated
+from server.platform.errors import Forbidden, Unauthenticated
 
 TOKEN_TTL_S = 12 * 3600
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("no such user")
+DUMMY_HASH = _hasher.hash("no such user")
+"""Checked against when the user does not exist, so the answer takes as long as for one who does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +39,7 @@ class Principal:
     username: str | None
     roles: frozenset[str]
     expires_at: float | None = None  # Unix time its token expires (None: anonymous)
+    session_id: int | None = None  # the staff session of a page's cookie (None: a bearer token)
 
     @property
     def anonymous(self) -> bool:
@@ -73,6 +72,8 @@ def check_password(password_hash: str, password: str) -> bool:
 class Revoked(Protocol):
     def valid_after_ms(self, principal_id: int) -> int: ...
 
+    def session_ended(self, session_id: int) -> bool: ...
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -90,33 +91,55 @@ class TokenSigner:
         self._secret = secret
         self.revocations = revocations
 
-    def issue(self, user_id: int, username: str, roles: list[str], ttl_s: int = TOKEN_TTL_S) -> str:
-        claims = {
+    def issue(
+        self,
+        user_id: int,
+        username: str,
+        roles: list[str],
+        ttl_s: int = TOKEN_TTL_S,
+        session_id: int | None = None,
+    ) -> str:
+        claims: dict[str, object] = {
             "uid": user_id,
             "u": username,
             "r": sorted(roles),
             "exp": int(time.time()) + ttl_s,
             "iat": int(time.time() * 1000),
         }
+        if session_id is not None:
+            claims["sid"] = session_id
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        return body + "." + _b64(hmac.digest(self._secret, body.encode(), hashlib.sha256))
+        return body + "." + _b64(self.mac(body))
+
+    def mac(self, text: str) -> bytes:
+        """HMAC-SHA256 of ``text`` under the signing secret."""
+        return hmac.digest(self._secret, text.encode(), hashlib.sha256)
+
+    def csrf_token(self, session_id: int) -> str:
+        """The CSRF token of a staff session: derived from the secret, so every process
+        checks it without a lookup, and different for every session."""
+        return _b64(self.mac(f"csrf:{session_id}"))
 
     def verify(self, token: str) -> Principal:
         try:
             body, signature = token.split(".", 1)
-            expected = hmac.digest(self._secret, body.encode(), hashlib.sha256)
-            if not hmac.compare_digest(expected, _unb64(signature)):
+            if not hmac.compare_digest(self.mac(body), _unb64(signature)):
                 raise ValueError("bad signature")
             claims = json.loads(_unb64(body))
         except ValueError as exc:
             raise Unauthenticated("invalid_token", "the token is invalid") from exc
         if claims["exp"] < time.time():
             raise Unauthenticated("token_expired", "the token has expired; sign in again")
-        if self.revocations is not None and claims.get("iat", 0) < self.revocations.valid_after_ms(
-            claims["uid"]
+        session_id = claims.get("sid")
+        revocations = self.revocations
+        if revocations is not None and (
+            claims.get("iat", 0) < revocations.valid_after_ms(claims["uid"])
+            or (session_id is not None and revocations.session_ended(session_id))
         ):
             raise Unauthenticated("token_revoked", "the token was revoked; sign in again")
-        return Principal(claims["uid"], claims["u"], frozenset(claims["r"]), claims["exp"])
+        return Principal(
+            claims["uid"], claims["u"], frozenset(claims["r"]), claims["exp"], session_id
+        )
 
 
 async def load_secret(pool: asyncpg.Pool) -> bytes:
@@ -128,16 +151,6 @@ async def load_secret(pool: asyncpg.Pool) -> bytes:
         )
         value: str = await conn.fetchval("SELECT value FROM settings WHERE name = 'token_secret'")
     return value.encode()
-
-
-def principal_of(conn: HTTPConnection, signer: TokenSigner) -> Principal:
-    header = conn.headers.get("authorization", "")
-    if not header:
-        return ANONYMOUS
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("invalid_token", "use 'Authorization: Bearer <token>'")
-    return signer.verify(token.strip())
 
 
 def require(principal: Principal, *permissions: Permission) -> Principal:
@@ -160,54 +173,3 @@ def check_grant(
     if not grantable(granter, roles):
         beyond = sorted(r for r in roles if not grantable(granter, [r]))
         raise Forbidden("cannot_grant", message, roles=beyond)
-
-
-async def create_user(
-    pool: asyncpg.Pool,
-    username: str,
-    password: str,
-    roles: list[str],
-    granter: frozenset[Permission] | None = None,
-) -> int:
-    """Create a user, or replace the password and roles of the one so named. With
-    ``granter`` (the caller's permissions; ``None`` for the command line), the new roles and
-    those of the user replaced must both be grantable by the caller (``cannot_grant``): a
-    caller may not take over an account that holds more than it may give."""
-    unknown = set(roles) - ALL_ROLES
-    if unknown:
-        raise Invalid("unknown_role", "no such role", roles=sorted(unknown))
-    if granter is not None:
-        check_grant(granter, roles)
-    password_hash = await asyncio.to_thread(hash_password, password)
-    async with connection(pool) as conn, conn.transaction():
-        current = await conn.fetchval(
-            "SELECT roles FROM users WHERE username = $1 FOR UPDATE", username
-        )
-        if granter is not None and current is not None:
-            check_grant(granter, list(current), "this user holds roles you may not grant")
-        user_id: int = await conn.fetchval(
-            "INSERT INTO users (username, password_hash, roles) VALUES ($1, $2, $3)"
-            " ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash,"
-            " roles = excluded.roles RETURNING id",
-            username,
-            password_hash,
-            roles,
-        )
-    return user_id
-
-
-async def sign_in(
-    pool: asyncpg.Pool, signer: TokenSigner, username: str, password: str
-) -> dict[str, object]:
-    async with connection(pool) as conn:
-        row = await conn.fetchrow("SELECT * FROM users WHERE username = $1", username)
-    # argon2 takes ~0.25 s of CPU: off the event loop. An unknown user is checked against a
-    # dummy hash so the answer takes as long as for a known one.
-    stored = row["password_hash"] if row is not None else _DUMMY_HASH
-    if not await asyncio.to_thread(check_password, stored, password) or row is None:
-        raise Unauthenticated("bad_credentials", "wrong username or password")
-    token = signer.issue(row["id"], username, list(row["roles"]))
-    return {
-        "token": token,
-        "user": {"id": row["id"], "username": username, "roles": list(row["roles"])},
-    }

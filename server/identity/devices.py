@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from scanning.names import is_door_name
 from scanning.qr import qr_svg
+from server.identity.actors import actor_of
 from server.identity.auth import Principal
 from server.identity.permissions import Permission
 from server.identity.revocations import revoke_device
@@ -31,6 +33,7 @@ from server.identity.schemas import (
     Enrolment,
     Revocation,
 )
+from server.platform.audit import record
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from server.web.api import PAGE, PUBLIC, Operations
@@ -136,6 +139,7 @@ async def create_device(request: Request) -> JSONResponse:
         except asyncpg.ForeignKeyViolationError:
             raise Invalid("invalid_field", "no such room", field="room_id") from None
         row, code = await _new_code(conn, device_id)
+        await record(conn, actor_of(request), "device.create", f"device:{device_id}", name=name)
     return JSONResponse(_enrolment(request, row, code), 201)
 
 
@@ -148,8 +152,10 @@ async def create_device(request: Request) -> JSONResponse:
 )
 async def renew_enrolment(request: Request) -> JSONResponse:
     """A fresh enrolment code for a device (the old one stops working)."""
-    async with connection(request.app.state.pool) as conn:
-        row, code = await _new_code(conn, path_id(request, "device_id"))
+    device_id = path_id(request, "device_id")
+    async with connection(request.app.state.pool) as conn, conn.transaction():
+        row, code = await _new_code(conn, device_id)
+        await record(conn, actor_of(request), "device.enrolment", f"device:{device_id}")
     return JSONResponse(_enrolment(request, row, code))
 
 
@@ -161,7 +167,7 @@ async def revoke(request: Request) -> JSONResponse:
     open WebSockets lose their roles, and it cannot enrol again."""
     device_id = path_id(request, "device_id")
     state = request.app.state
-    if not await revoke_device(state.pool, state.revocations, device_id):
+    if not await revoke_device(state.pool, state.revocations, device_id, actor_of(request)):
         raise NotFound.of("device")
     state.ws.revoked(-device_id)
     return JSONResponse({"id": device_id, "revoked": True})
@@ -216,7 +222,7 @@ async def enrolment_svg(request: Request) -> Response:
 async def enrol(request: Request) -> JSONResponse:
     """Trade a one-time enrolment code for a device token (role entry_check) and the config."""
     code = field(await json_body(request), "code", str)
-    async with connection(request.app.state.pool) as conn:
+    async with connection(request.app.state.pool) as conn, conn.transaction():
         row = await conn.fetchrow(
             "UPDATE devices SET enrolment_used_at = now() WHERE enrolment_code = $1"
             " AND enrolment_used_at IS NULL AND enrolment_expires_at > now()"
@@ -225,6 +231,8 @@ async def enrol(request: Request) -> JSONResponse:
         )
         if row is None:
             await _explain_refusal(conn, code)
+        enrolled = replace(actor_of(request), name=f"device:{row['name']}", device_id=row["id"])
+        await record(conn, enrolled, "device.enrol", f"device:{row['id']}")
     name = row["name"]
     token = request.app.state.signer.issue(-row["id"], f"device:{name}", DEVICE_ROLES)
     device = _device_json(row)

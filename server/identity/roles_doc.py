@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from server.identity.pages import STAFF_PAGES
 from server.identity.permissions import (
     MEANING,
     PRESETS,
@@ -18,7 +19,7 @@ from server.identity.permissions import (
     Permission,
     any_of,
 )
-from server.web.api import Operation
+from server.web.api import SIGNED_IN, Operation
 
 Declared = tuple[str, Needs | None]
 """A channel or message and what it needs (``None``: anyone)."""
@@ -49,9 +50,11 @@ more; `403 cannot_grant` otherwise. Nobody grants more than they have.
 """
 
 
-def _names(needs: Needs | None) -> str:
+def _names(needs: str | tuple[str, ...] | None) -> str:
     if needs is None:
         return "anyone"
+    if needs == SIGNED_IN:
+        return "anyone signed in"
     return " or ".join(f"`{p}`" for p in any_of(needs))
 
 
@@ -83,9 +86,18 @@ def render(
     lines += _table(
         ("method", "path", "needs"),
         (
-            (op.method, f"`{op.openapi_path}`", "anyone" if op.public else _names(any_of(op.needs)))
+            (op.method, f"`{op.openapi_path}`", "anyone" if op.public else _names(op.permission))
             for op in operations
         ),
+    )
+    lines += ["", "## Staff pages", ""]
+    lines += [
+        "Without a staff session a page answers 303 to `/signin.html?next=<page>`; with roles",
+        "that lack what it needs, 403.",
+        "",
+    ]
+    lines += _table(
+        ("page", "needs"), ((f"`{page.path}`", _names(page.needs)) for page in STAFF_PAGES)
     )
     lines += ["", "## WebSocket channels", ""]
     lines += _table(("channel", "needs"), ((f"`{c}`", _names(n)) for c, n in channels))

@@ -23,6 +23,9 @@ class Settings:
     db_pool_size: int
     sweep_interval_ms: int
     key_reload_s: int
+    signin_user_limit: int = 5
+    signin_address_limit: int = 30
+    signin_window_s: int = 900
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,4 +46,7 @@ class Settings:
             db_pool_size=_int("GUICHET_DB_POOL", 20),
             sweep_interval_ms=_int("GUICHET_SWEEP_MS", 500),
             key_reload_s=_int("GUICHET_KEY_RELOAD_S", 30),
+            signin_user_limit=_int("GUICHET_SIGNIN_USER_LIMIT", 5),
+            signin_address_limit=_int("GUICHET_SIGNIN_ADDRESS_LIMIT", 30),
+            signin_window_s=_int("GUICHET_SIGNIN_WINDOW_S", 900),
         )

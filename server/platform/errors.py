@@ -60,3 +60,7 @@ class Gone(DomainError):
 
 class Unavailable(DomainError):
     """A service this needs (Redis, Postgres) is down; retry later."""
+
+
+class RateLimited(DomainError):
+    """Too many attempts; ``retry_after`` (seconds) says when to try again."""

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from starlette.types import Receive, Scope, Send
 
 from server.identity.auth import ANONYMOUS, Principal, TokenSigner
+from server.identity.credentials import session_cookie
 from server.identity.permissions import Needs, any_of
 from server.platform.errors import DomainError, NotFound, Unavailable
 from server.realtime.channels import ChannelRegistry, SubscribeOptions
@@ -87,6 +88,7 @@ class Connection:
         self.sub = sub
         self.principal: Principal = ANONYMOUS
         self._expiry: asyncio.TimerHandle | None = None
+        self.session_token: str | None = None  # a staff page's cookie, sent on the handshake
 
     def reply(self, message: dict[str, Any]) -> None:
         self.sub.send_message(message)
@@ -210,7 +212,10 @@ class Connection:
         self.reply({"type": ServerType.UNSUBSCRIBED.value, "channel": channel})
 
     def _auth(self, message: dict[str, Any], ref: Any) -> None:
-        token = message.get("token")
+        token = message.get("token", self.session_token)
+        if "token" not in message and token is None:
+            self.reply(error(ErrorCode.NO_SESSION, "no staff session: sign in first", ref))
+            return
         if not isinstance(token, str):
             self.reply(error(ErrorCode.BAD_MESSAGE, "'token' is a string", ref))
             return
@@ -274,10 +279,14 @@ class WebSocketEndpoint:
         self.send_buffer_bytes = send_buffer_bytes
         self.connections: set[Connection] = set()
 
-    def revoked(self, principal_id: int) -> None:
-        """A user's or device's tokens were revoked: its connections here lose their roles."""
+    def revoked(self, principal_id: int | None, session_id: int | None = None) -> None:
+        """A user's or device's tokens were revoked, or a staff session ended: the
+        connections here that authenticated with them lose their roles."""
         for conn in list(self.connections):
-            if conn.principal.user_id == principal_id:
+            principal = conn.principal
+            if (principal_id is not None and principal.user_id == principal_id) or (
+                session_id is not None and principal.session_id == session_id
+            ):
                 conn.expire(ErrorCode.TOKEN_REVOKED)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -295,6 +304,7 @@ class WebSocketEndpoint:
         await send(accept)
         sub = Subscriber.for_send(send, codec, self.send_buffer_bytes, self.registry.lagging)
         conn = Connection(self, sub)
+        conn.session_token = session_cookie(scope)
         self.connections.add(conn)
         try:
             while True:

@@ -58,6 +58,7 @@ class ErrorCode(StrEnum):
     NOT_SUBSCRIBED = "not_subscribed"
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
     INVALID_TOKEN = "invalid_token"
+    NO_SESSION = "no_session"  # `auth` without a token, and no staff session cookie
     TOKEN_EXPIRED = "token_expired"  # pushed when the token of `auth` expires (see `auth`)
     TOKEN_REVOKED = "token_revoked"  # pushed when the token of `auth` is revoked
     FORBIDDEN = "forbidden"

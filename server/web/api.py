@@ -54,9 +54,11 @@ H = TypeVar("H", bound=Handler)
 
 PUBLIC: Final = "public"
 """Anyone may call, with or without a token."""
+SIGNED_IN: Final = "signed_in"
+"""Any signed-in user or device, whatever its roles (one's own password, language)."""
 Needs = str | tuple[str, ...]
-"""What the caller needs: ``PUBLIC``, a permission, or a tuple of permissions any one of
-which suffices (``server.identity.permissions.Permission`` values)."""
+"""What the caller needs: ``PUBLIC``, ``SIGNED_IN``, a permission, or a tuple of
+permissions any one of which suffices (``server.identity.permissions.Permission`` values)."""
 Check = Callable[[Request], None]
 """Refuses a request (raises a domain error: 401, 403) or lets it through."""
 Guard = Callable[[Needs], Check]
@@ -202,6 +204,10 @@ class Operation:
         else:
             add(401, "authentication_required", "invalid_token", "token_expired", "token_revoked")
             add(403, "forbidden")
+        if self.method not in ("GET", "HEAD"):
+            add(403, "csrf_failed")
+            if not self.public:
+                add(403, "csrf_required")
         if self.unavailable:
             add(503, *self.unavailable)
         return dict(sorted(codes.items()))
@@ -219,8 +225,8 @@ class Operation:
 
     def security(self) -> list[dict[str, list[str]]]:
         if not self.public:
-            return [{"bearer": []}]
-        return [{}, {"bearer": []}] if self.token_optional else []
+            return [{"bearer": []}, {"session": []}]
+        return [{}, {"bearer": []}, {"session": []}] if self.token_optional else []
 
     def route(self, guard: Guard) -> Route:
         """The route: the handler, behind the check of the declared permission."""
@@ -398,6 +404,16 @@ def openapi_document(operations: Iterable[Operation], info: Mapping[str, Any]) -
         "paths": paths,
         "components": {
             "schemas": schemas.components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "guichet_session",
+                    "description": "a staff page's session (POST /api/auth/session); a"
+                    " request that changes state also sends the session's CSRF token in"
+                    " the X-CSRF-Token header",
+                },
+            },
         },
     }

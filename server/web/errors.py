@@ -17,6 +17,7 @@ from server.platform.errors import (
     Invalid,
     Mismatch,
     NotFound,
+    RateLimited,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -34,6 +35,7 @@ STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (Gone, 410),
+    (RateLimited, 429),
     (Unavailable, 503),
 )
 
@@ -47,7 +49,11 @@ def status_of(exc: DomainError) -> int:
 
 def error_response(exc: DomainError) -> JSONResponse:
     status = status_of(exc)
-    headers = {"Retry-After": "1"} if status == 503 else None
+    headers = None
+    if status == 503:
+        headers = {"Retry-After": "1"}
+    elif status == 429:
+        headers = {"Retry-After": str(exc.details.get("retry_after", 1))}
     return JSONResponse(exc.body(), status_code=status, headers=headers)
 
 

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from server.app import roles_document
-from server.identity.auth import ANONYMOUS, Principal, check_password, create_user, require
+from server.identity.auth import ANONYMOUS, Principal, check_password, require
 from server.identity.permissions import (
     ALL_PERMISSIONS,
     MEANING,
@@ -21,6 +21,7 @@ from server.identity.permissions import (
     permissions_of,
 )
 from server.identity.roles import Role
+from server.identity.users import create_user
 from server.platform.errors import Forbidden, Unauthenticated
 from tests import support
 from tests.support import ROOT

@@ -23,11 +23,12 @@ import pytest
 
 from server.app import FEEDS, MESSAGES, OPERATIONS
 from server.identity.middleware import guard
+from server.identity.pages import STAFF_PAGES
 from server.identity.permissions import ALL_PERMISSIONS, Permission, any_of
 from server.identity.roles import ALL_ROLES
 from server.realtime.endpoint import BUILT_IN, MessageHandler
 from server.realtime.protocol import ChannelKind, ClientType
-from server.web.api import Operation, Operations, Reply
+from server.web.api import SIGNED_IN, Operation, Operations, Reply
 from tests.support import ROOT, Api, ServerProcess, WsClient, staff_token
 
 MISSING_ID = 987_654_321
@@ -71,6 +72,8 @@ def allowed(caller: str, needs: tuple[str, ...]) -> bool:
     """``needs`` empty: public."""
     if not needs:
         return True
+    if needs == (SIGNED_IN,):
+        return caller != ANONYMOUS
     return caller != ANONYMOUS and bool(ROLES[caller] & set(needs))
 
 
@@ -183,3 +186,50 @@ def test_a_message_handler_cannot_be_defined_without_what_it_needs() -> None:
 
         class Silent(MessageHandler):  # a type, but no rule
             type = ClientType.SCAN
+
+
+# -- staff pages ----------------------------------------------------------------------------
+
+
+def page_table() -> dict[str, tuple[str, ...]]:
+    """The staff pages of ``docs/roles.md`` with what each needs (``signed_in``: anyone
+    signed in)."""
+    section = (ROOT / "docs" / "roles.md").read_text().split("\n## Staff pages\n", 1)[1]
+    table: dict[str, tuple[str, ...]] = {}
+    for line in section.split("\n## ", 1)[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith("`/"):
+            needs = tuple(re.findall(r"`([^`]+)`", cells[1])) or (SIGNED_IN,)
+            table[cells[0].strip("`")] = needs
+    return table
+
+
+def test_the_page_table_is_the_declared_pages() -> None:
+    declared = {p.path: p.needs for p in STAFF_PAGES}
+    assert set(page_table()) == set(declared)
+
+
+async def test_every_staff_page_opens_for_exactly_the_roles_that_hold_its_permission(
+    server: ServerProcess, callers: dict[str, str | None]
+) -> None:
+    """Anonymous: 303 to the sign-in page, which comes back here; roles without the page's
+    permission: 403; the others get the page."""
+    wrong: list[str] = []
+    for caller, token in callers.items():
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+            for path, needs in page_table().items():
+                r = await http.get(path, follow_redirects=False)
+                expected: tuple[int, str | None]
+                got: tuple[int, str | None]
+                if caller == ANONYMOUS:
+                    expected = (303, f"/signin.html?next={path}")
+                    got = (r.status_code, r.headers.get("location"))
+                elif allowed(caller, needs):
+                    expected = (200 if (ROOT / "static" / path[1:]).is_file() else 404, None)
+                    got = (r.status_code, None)
+                else:
+                    expected, got = (403, None), (r.status_code, None)
+                if got != expected:
+                    wrong.append(f"{caller}: {path}: {got}, expected {expected}")
+    assert wrong == []

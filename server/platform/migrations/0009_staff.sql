@@ -4,7 +4,8 @@
 ALTER TABLE users
     ADD COLUMN display_name text NOT NULL DEFAULT '',
     ADD COLUMN language     text NOT NULL DEFAULT 'fr' CHECK (language IN ('fr', 'en')),
-    ADD COLUMN disabled_at  timestamptz;
+    ADD COLUMN disabled_at  timestamptz,
+    ADD COLUMN last_sign_in_at timestamptz;
 
 -- Where sales happen: cash desks, bars, the e-shop ("Eshop" always exists).
 CREATE TABLE points_of_sale (
