@@ -14,6 +14,7 @@ register({
     "audit.action": "Action (début)",
     "audit.actionHint": "ex. user.",
     "audit.actor": "Auteur",
+    "audit.actorHint": "nom exact ou numéro",
     "audit.subject": "Objet",
     "audit.subjectHint": "ex. user:12",
     "audit.since": "Depuis le",
@@ -33,6 +34,7 @@ register({
     "audit.action": "Action (prefix)",
     "audit.actionHint": "e.g. user.",
     "audit.actor": "Actor",
+    "audit.actorHint": "exact name or number",
     "audit.subject": "Subject",
     "audit.subjectHint": "e.g. user:12",
     "audit.since": "From",
@@ -63,7 +65,7 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** The filters of the form; dates become the start of `since` and the end of `until` (local). */
+/** The filters of the form; the dates are whole local days, both included. */
 function readFilters() {
   const params = new URLSearchParams();
   for (const name of ["action", "actor", "subject"]) {
@@ -73,22 +75,27 @@ function readFilters() {
   const since = $("f-since").value;
   const until = $("f-until").value;
   if (since) params.set("since", new Date(`${since}T00:00:00`).toISOString());
-  if (until) params.set("until", new Date(`${until}T23:59:59.999`).toISOString());
+  if (until) {
+    const end = new Date(`${until}T00:00:00`); // `until` is exclusive: the next midnight
+    end.setDate(end.getDate() + 1);
+    params.set("until", end.toISOString());
+  }
   return params;
 }
 
 function entry(item) {
   const actor = item.actor_name || (item.device_id ? t("audit.device", { id: item.device_id })
     : item.actor_id ? `#${item.actor_id}` : t("audit.system"));
-  const details = item.details && Object.keys(item.details).length
-    ? h("pre", { class: "audit-details" }, JSON.stringify(item.details, null, 1)) : null;
+  const pairs = Object.entries(item.details || {}).map(([key, value]) =>
+    `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  const details = pairs.length ? h("pre", { class: "audit-details" }, pairs.join("\n")) : null;
   return h("li", { class: "record", "data-testid": "audit-entry", "data-action": item.action },
     h("div", { class: "record-head" },
       h("h3", {}, h("code", {}, item.action), " ", item.subject || ""),
       h("time", { datetime: item.at, class: "muted small" },
         new Date(item.at).toLocaleString(locale(), { dateStyle: "medium", timeStyle: "medium" }))),
     h("p", { class: "small" }, t("audit.by", { actor }),
-      item.point_of_sale ? ` · ${t("audit.pos", { name: item.point_of_sale.name || item.point_of_sale })}` : "",
+      item.point_of_sale ? ` · ${t("audit.pos", { name: item.point_of_sale })}` : "",
       item.address ? ` · ${item.address}` : ""),
     details);
 }

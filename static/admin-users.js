@@ -46,6 +46,10 @@ register({
     "users.noRoles": "aucun rôle",
     "users.you": "vous",
     "users.missing": "Saisissez un nom d'utilisateur et un mot de passe.",
+    "pos.kind.desk": "guichet",
+    "pos.kind.bar": "bar",
+    "pos.kind.eshop": "boutique en ligne",
+    "pos.kind.kiosk": "borne",
   },
   en: {
     "users.title": "Users",
@@ -82,6 +86,10 @@ register({
     "users.noRoles": "no role",
     "users.you": "you",
     "users.missing": "Enter a username and a password.",
+    "pos.kind.desk": "desk",
+    "pos.kind.bar": "bar",
+    "pos.kind.eshop": "e-shop",
+    "pos.kind.kiosk": "kiosk",
   },
 });
 
@@ -127,7 +135,7 @@ function renderPos(fieldset, selected) {
     ? state.pos.map((p) => h("label", { class: "choice" },
       h("input", { type: "checkbox", value: String(p.id), checked: selected.includes(p.id),
         "data-testid": `pos-${p.id}` }),
-      h("span", {}, p.name, h("small", {}, p.kind))))
+      h("span", {}, p.name, h("small", {}, t(`pos.kind.${p.kind}`)))))
     : [h("p", { class: "muted small" }, t("users.noPos"))];
   fieldset.replaceChildren(legend, ...items);
 }

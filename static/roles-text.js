@@ -12,9 +12,9 @@ register({
   fr: {
     "role.admin": "Organisateur : accès complet",
     "role.pos": "Caissier : vend et enregistre des réservations",
-    "role.on-site": "Caissier de l'équipe sur place (avec « pos »)",
-    "role.partner": "Caissier d'un partenaire (avec « pos »)",
-    "role.overbooker": "Peut vendre au-delà de la jauge (avec « pos »)",
+    "role.on-site": "Caissier de l'équipe sur place (avec « pos »)",
+    "role.partner": "Caissier d'un partenaire (avec « pos »)",
+    "role.overbooker": "Peut vendre au-delà de la jauge (avec « pos »)",
     "role.refund": "Rembourse les ventes de sa propre caisse",
     "role.transfer": "Déplace des billets vers une autre séance ou place",
     "role.ticket_editor": "Modifie les données d'un billet",

@@ -14,7 +14,7 @@ register({
     "scan.session": "Séance",
     "scan.door": "Porte",
     "scan.doorLower": "porte",
-    "scan.doorHelp": "Lettres sans accent, chiffres, « _ », « . » ou « - », par ex. nord.",
+    "scan.doorHelp": "Lettres sans accent, chiffres, « _ », « . » ou « - », par ex. nord.",
     "scan.scanning": "Contrôle",
     "scan.comingIn": "des entrées",
     "scan.goingOut": "des sorties",
