@@ -250,14 +250,20 @@ async function save(event) {
   event.preventDefault();
   const user = state.editing;
   if (!user) return;
-  const body = {
-    display_name: $("edit-display-name").value.trim(),
-    language: $("edit-language").value,
-    points_of_sale: checked($("edit-pos")).map(Number),
-  };
+  // Only what changed: one's own roles may not change, a display name may not be blank.
+  const body = {};
+  const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+  const displayName = $("edit-display-name").value.trim();
+  if (displayName && displayName !== user.display_name) body.display_name = displayName;
+  if ($("edit-language").value !== user.language) body.language = $("edit-language").value;
+  const pos = checked($("edit-pos")).map(Number);
+  if (!sameSet(pos, (user.points_of_sale || []).map((p) => p.id))) body.points_of_sale = pos;
   const roles = checked($("edit-roles"));
-  const same = roles.length === user.roles.length && roles.every((r) => user.roles.includes(r));
-  if (!same) body.roles = roles; // one's own roles may not change: send them only when they do
+  if (!sameSet(roles, user.roles || [])) body.roles = roles;
+  if (!Object.keys(body).length) {
+    $("editor").close();
+    return;
+  }
   try {
     await api("PATCH", `/api/users/${user.id}`, body);
     $("editor").close();

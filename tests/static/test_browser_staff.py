@@ -209,3 +209,112 @@ async def test_the_language_switch_translates_the_page_and_is_kept_for_the_user(
         page = await context.new_page()
         await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
         await expect(page.get_by_role("heading", level=1)).to_have_text("Staff home")
+
+
+async def test_a_user_changes_their_password_from_the_header(
+    server: ServerProcess, admin: Api
+) -> None:
+    user = await new_staff(admin, "stats", password=STAFF_PASSWORD)
+    async with browser_context() as context:
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
+        await page.get_by_test_id("change-password").click()
+        await expect(page.get_by_test_id("password-form")).to_be_visible()
+
+        await page.get_by_test_id("current-password").fill("not my password")
+        await page.get_by_test_id("new-password").fill("a-new-password-2")
+        await page.get_by_test_id("repeat-password").fill("a-new-password-2")
+        await page.get_by_test_id("change-password-submit").click()
+        await expect(page.get_by_test_id("password-error")).to_have_attribute(
+            "data-code", "bad_credentials"
+        )
+
+        await page.get_by_test_id("current-password").fill(STAFF_PASSWORD)
+        await page.get_by_test_id("change-password-submit").click()
+        await expect(page.get_by_test_id("password-ok")).to_be_visible()
+        # this page's session was renewed: it still works, and signs out cleanly
+        await page.goto(f"{server.url}/staff.html")
+        await expect(page.get_by_test_id("page-dashboard")).to_be_visible()
+        await page.get_by_test_id("sign-out").click()
+        await page.wait_for_url(f"{server.url}/signin.html", timeout=SLOW_MS)
+        assert errors == []
+
+    r = await admin.http.post(
+        "/api/auth/login", json={"username": user["username"], "password": STAFF_PASSWORD}
+    )
+    assert r.status_code == 401
+    r = await admin.http.post(
+        "/api/auth/login", json={"username": user["username"], "password": "a-new-password-2"}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_the_audit_log_filters_and_downloads_what_it_shows(
+    server: ServerProcess, admin: Api
+) -> None:
+    user = await new_staff(admin, "stats")
+    async with browser_context() as context:
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/admin-audit.html")
+        await expect(page.get_by_test_id("audit-entry").first).to_be_visible(timeout=SLOW_MS)
+
+        await page.get_by_test_id("audit-action").fill("user.")
+        await page.get_by_test_id("audit-subject").fill(f"user:{user['id']}")
+        await (
+            page.get_by_role("button", name="Filtrer")
+            .or_(page.get_by_role("button", name="Filter"))
+            .click()
+        )
+        entries = page.get_by_test_id("audit-entry")
+        await expect(entries).to_have_count(1, timeout=SLOW_MS)
+        await expect(entries.first).to_have_attribute("data-action", "user.create")
+        await expect(entries.first).to_contain_text(user["username"])
+
+        href = await page.get_by_test_id("audit-csv").get_attribute("href")
+        assert href is not None and href.startswith("/api/audit.csv?")
+        assert "action=user." in href and f"subject=user%3A{user['id']}" in href
+        csv = await page.evaluate(
+            "(url) => fetch(url, {credentials: 'same-origin'}).then((r) => r.text())", href
+        )
+        lines = [line for line in csv.splitlines() if line]
+        assert len(lines) == 2 and "user.create" in lines[1], csv
+        assert errors == []
+
+
+async def test_an_admin_edits_roles_but_not_their_own(server: ServerProcess, admin: Api) -> None:
+    async with browser_context() as context:
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/admin-users.html")
+        await page.get_by_test_id("user-search").fill("admin")
+        await page.get_by_test_id("user-search").press("Enter")
+        row = page.locator('[data-testid="user-row"][data-username="admin"]')
+        await row.get_by_test_id("user-edit").click()
+        editor = page.get_by_test_id("user-editor")
+        await editor.get_by_test_id("role-stats").check()
+        await editor.get_by_test_id("edit-save").click()
+        await expect(editor.get_by_test_id("edit-error")).to_have_attribute(
+            "data-code", "not_yourself"
+        )
+        await expect(editor.get_by_test_id("edit-error")).to_contain_text("not_yourself")
+        await (
+            editor.get_by_role("button", name="Fermer")
+            .or_(editor.get_by_role("button", name="Close"))
+            .click()
+        )
+
+        # another user's roles change, and the list shows it
+        user = await new_staff(admin, "stats")
+        await page.get_by_test_id("user-search").fill(user["username"])
+        await page.get_by_test_id("user-search").press("Enter")
+        row = page.locator(f'[data-testid="user-row"][data-username="{user["username"]}"]')
+        await row.get_by_test_id("user-edit").click()
+        await editor.get_by_test_id("role-entry_check").check()
+        await editor.get_by_test_id("edit-save").click()
+        await expect(editor).to_be_hidden()
+        await expect(row.get_by_test_id("user-roles")).to_contain_text("entry_check")
+        r = await admin.http.get("/api/users", params={"q": user["username"]})
+        assert sorted(r.json()["items"][0]["roles"]) == ["entry_check", "stats"]
+        assert errors == []
