@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.catalog.service import Catalog, SessionRow
+from server.identity.actors import actor_of
 from server.identity.auth import Principal, require
 from server.identity.permissions import Permission
 from server.platform.errors import Conflict, Invalid
@@ -325,6 +326,7 @@ async def create_order(request: Request) -> JSONResponse:
         # a device's principal has a negative id (no users row): its orders name no user
         user_id=principal.user_id if (principal.user_id or 0) > 0 else None,
         kind="reservation" if reservation else "sale",
+        actor=None if principal.anonymous else actor_of(request),
     )
     order, created = await state.sales.confirm(session, order_request)
     return JSONResponse(order, status_code=201 if created else 200)

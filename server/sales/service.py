@@ -17,6 +17,8 @@ from typing import Any
 import asyncpg
 
 from server.catalog.service import Catalog, SessionRow
+from server.platform import audit
+from server.platform.audit import Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Gone, Invalid, Mismatch, NotFound
 from server.platform.failpoints import failpoint
@@ -44,6 +46,8 @@ class OrderRequest:
     user_id: int | None
     kind: str = "sale"
     """``sale``, or ``reservation``: released if not scanned in time (docs/door.md)."""
+    actor: Actor | None = None
+    """A member of staff selling (their sale goes to the audit log), or None (the shop)."""
 
     @property
     def seats(self) -> list[int]:
@@ -165,7 +169,22 @@ class Sales:
         async with connection(self.pool) as conn:
             try:
                 insert = self._insert_with_capacity if request.places else self._insert
-                return await insert(conn, session, request, prices, currency)
+                if request.actor is None:  # the shop: one statement, no audit entry
+                    return await insert(conn, session, request, prices, currency)
+                async with conn.transaction():
+                    rows, entry = await insert(conn, session, request, prices, currency)
+                    if rows:
+                        await audit.record(
+                            conn,
+                            request.actor,
+                            "order.create" if request.kind == "sale" else "order.reserve",
+                            f"order:{rows[0]['order_id']}",
+                            session_id=session.id,
+                            tickets=[r["id"] for r in rows],
+                            total_cents=sum(prices),
+                            currency=currency,
+                        )
+                    return rows, entry
             except asyncpg.UniqueViolationError as exc:
                 log.error("double sale refused by postgres for session %s", session.id)
                 await self._repair_seats(conn, session.id, request.seats)
