@@ -80,7 +80,8 @@ def _where(request: Request) -> tuple[str, list[Any]]:
     clause = (
         " WHERE ($1::text IS NULL OR starts_with(action, $1))"
         " AND ($2::text IS NULL OR actor_name = $2 OR actor_id = $3::bigint)"
-        " AND ($4::text IS NULL OR subject = $4 OR (right($4, 1) = ':' AND starts_with(subject, $4)))"
+        " AND ($4::text IS NULL OR subject = $4"
+        " OR (right($4, 1) = ':' AND starts_with(subject, $4)))"
         " AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)"
     )
     return clause, args
