@@ -43,6 +43,7 @@ from server.identity.revocations import CHANNEL as REVOCATIONS
 from server.identity.revocations import RELOAD_S as REVOCATIONS_RELOAD_S
 from server.identity.revocations import Revocations
 from server.identity.roles_doc import render
+from server.identity.seen import DeviceSeen
 from server.identity.signin import Throttle
 from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
@@ -187,6 +188,8 @@ async def wire(state: Any, settings: Settings) -> None:
     )
     handlers: list[MessageHandler] = [ScanHandler(door)]
     state.ws = ws = WebSocketEndpoint(registry, signer, handlers, settings.send_buffer_bytes)
+    state.seen = DeviceSeen(pool)
+    ws.on_auth = state.seen.saw
     state.revocations = revocations
     state.auth_relay = Relay(
         client,
