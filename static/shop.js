@@ -717,6 +717,11 @@ async function buy(event) {
   }
   const lines = basketLines(v);
   if (!lines.length) return;
+  const unpriced = lines.filter((l) => !l.tariff);
+  if (unpriced.length) {
+    showMessage(`No tariff is on sale for ${unpriced.map((l) => l.label).join("; ")}. Remove it from your basket.`);
+    return;
+  }
   const items = [];
   const places = new Map();
   for (const l of lines) {

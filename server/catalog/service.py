@@ -468,7 +468,8 @@ class Catalog:
             if after["capacity"] != before["capacity"]:
                 entry = await record(conn, session_id, Op.RELOAD)
             changed = {f: after[f] for f in sessions.EDITABLE if after[f] != before[f]}
-            await audit(conn, actor, "session.update", f"session:{session_id}", **changed)
+            if changed:
+                await audit(conn, actor, "session.update", f"session:{session_id}", **changed)
         session = _session(after)
         self._sessions[session_id] = (time.monotonic(), session)
         return session, entry
@@ -497,14 +498,15 @@ class Catalog:
         async with connection(self.pool) as conn, conn.transaction():
             before, after = await tariffs.update(conn, tariff_id, changes)
             changed = {f: after[f] for f in tariffs.EDITABLE if after[f] != before[f]}
-            await audit(
-                conn,
-                actor,
-                "tariff.update",
-                f"tariff:{tariff_id}",
-                session_id=after["session_id"],
-                **changed,
-            )
+            if changed:
+                await audit(
+                    conn,
+                    actor,
+                    "tariff.update",
+                    f"tariff:{tariff_id}",
+                    session_id=after["session_id"],
+                    **changed,
+                )
         self._tariffs.pop(after["session_id"], None)
         return after
 

@@ -66,6 +66,13 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
             await page.get_by_test_id("tariff-save").click()
             await expect(page.get_by_test_id("tariff-item").filter(has_text=name)).to_be_visible()
         await expect(page.get_by_test_id("tariff-item")).to_have_count(2)
+        blocked_seat = plan.seats[5].id
+        await page.get_by_role("tab", name="Contingents").click()
+        blocked = page.locator(f'[data-testid="seat"][data-seat-id="{blocked_seat}"]')
+        await expect(blocked).to_have_attribute("data-state", "free", timeout=SLOW_MS)
+        await blocked.click()
+        await expect(page.get_by_test_id("block-status")).to_contain_text("blocked")
+        await expect(blocked).to_have_attribute("data-state", "unavailable", timeout=SLOW_MS)
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE[0], "the page scrolls sideways at phone width"
         assert errors == []
