@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import FilePayload, expect
 
 from tests.browser import browser_context
 from tests.catalog.test_pretix_plans import PRETIX_PLAN
@@ -38,13 +38,11 @@ async def test_a_pretix_plan_is_previewed_then_saved(
         await expect(item).to_contain_text("pas encore de plan", timeout=SLOW_MS)
         await item.get_by_test_id("import-plan").click()
         await page.get_by_test_id("plan-file").set_input_files(
-            files=[
-                {
-                    "name": "pretix.json",
-                    "mimeType": "application/json",
-                    "buffer": json.dumps(PRETIX_PLAN).encode(),
-                }
-            ]
+            files=FilePayload(
+                name="pretix.json",
+                mimeType="application/json",
+                buffer=json.dumps(PRETIX_PLAN).encode(),
+            )
         )
         await expect(page.get_by_test_id("plan-save")).to_be_disabled()
         await page.get_by_test_id("plan-preview").click()
