@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from server.catalog import http as catalog_http
+from server.catalog import http_admin as catalog_admin
 from server.catalog.service import Catalog
 from server.door import http as door_http
 from server.door import http_passes
@@ -116,6 +117,7 @@ OPERATIONS: list[Operation] = [
     *identity_audit.OPERATIONS,
     *identity_devices.OPERATIONS,
     *catalog_http.OPERATIONS,
+    *catalog_admin.OPERATIONS,
     *sales_http.OPERATIONS,
     *door_http.OPERATIONS,
     *http_passes.OPERATIONS,

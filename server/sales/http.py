@@ -271,6 +271,8 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
             "duplicate_seats",
             "unknown_tariff",
             "mixed_currencies",
+            "tariff_inactive",
+            "tariff_not_for_seat",
         ),
         401: ("authentication_required",),
         403: ("forbidden",),
