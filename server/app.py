@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from server.catalog import http as catalog_http
+from server.catalog import http_admin as catalog_admin
 from server.catalog.service import Catalog
 from server.door import http as door_http
 from server.door import http_passes
@@ -43,6 +44,7 @@ from server.identity.revocations import CHANNEL as REVOCATIONS
 from server.identity.revocations import RELOAD_S as REVOCATIONS_RELOAD_S
 from server.identity.revocations import Revocations
 from server.identity.roles_doc import render
+from server.identity.seen import DeviceSeen
 from server.identity.signin import Throttle
 from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
@@ -115,6 +117,7 @@ OPERATIONS: list[Operation] = [
     *identity_audit.OPERATIONS,
     *identity_devices.OPERATIONS,
     *catalog_http.OPERATIONS,
+    *catalog_admin.OPERATIONS,
     *sales_http.OPERATIONS,
     *door_http.OPERATIONS,
     *http_passes.OPERATIONS,
@@ -187,6 +190,8 @@ async def wire(state: Any, settings: Settings) -> None:
     )
     handlers: list[MessageHandler] = [ScanHandler(door)]
     state.ws = ws = WebSocketEndpoint(registry, signer, handlers, settings.send_buffer_bytes)
+    state.seen = DeviceSeen(pool)
+    ws.on_auth = state.seen.saw
     state.revocations = revocations
     state.auth_relay = Relay(
         client,

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 import asyncpg
 
 from seatmap.generate import cinema, theatre
-from seatmap.plan import plan_to_document
 from server.catalog.service import Catalog
 from server.door.keys import KeyStore, ticket_code
 from server.identity.users import create_user
+from server.platform.audit import SYSTEM
 
 FILMS = ["Les Enfants du paradis", "Playtime", "Cléo de 5 à 7", "Le Samouraï"]
 PLAYS = ["Cyrano de Bergerac", "Le Misanthrope", "En attendant Godot"]
@@ -25,12 +25,12 @@ async def load_demo(pool: asyncpg.Pool) -> bool:
     if done:
         return False
     catalog = Catalog(pool)
-    venue = await catalog.create_venue("Festival du Lac")
-    cinema_room = await catalog.create_room(venue["id"], "Cinéma Lumière")
-    theatre_room = await catalog.create_room(venue["id"], "Grand Théâtre")
-    hall = await catalog.create_room(venue["id"], "La Halle")
-    await catalog.import_plan(cinema_room["id"], plan_to_document(cinema()))
-    await catalog.import_plan(theatre_room["id"], plan_to_document(theatre()))
+    venue = await catalog.create_venue("Festival du Lac", SYSTEM)
+    cinema_room = await catalog.create_room(venue["id"], "Cinéma Lumière", SYSTEM)
+    theatre_room = await catalog.create_room(venue["id"], "Grand Théâtre", SYSTEM)
+    hall = await catalog.create_room(venue["id"], "La Halle", SYSTEM)
+    await catalog.import_plan(cinema_room["id"], cinema(), SYSTEM)
+    await catalog.import_plan(theatre_room["id"], theatre(), SYSTEM)
 
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     preview = await catalog.create_session(
@@ -41,7 +41,8 @@ async def load_demo(pool: asyncpg.Pool) -> bool:
             "ends_at": now + timedelta(hours=3),
             "seated": True,
             "tariffs": [{"name": "Plein tarif", "price_cents": 1400, "currency": "EUR"}],
-        }
+        },
+        SYSTEM,
     )
     await _sell_demo_tickets(pool, preview["id"], preview["tariffs"][0]["id"])
     for day in range(3):
@@ -72,7 +73,8 @@ async def _demo_day(
                     {"name": "Enfant", "price_cents": 800, "currency": "EUR"},
                 ],
                 "blocked_seats": ["hall-A-10", "hall-A-11"] if n == 0 else [],
-            }
+            },
+            SYSTEM,
         )
     starts = datetime.combine(date, time(19, 30), UTC)
     await catalog.create_session(
@@ -87,7 +89,8 @@ async def _demo_day(
                 {"name": "Catégorie 2", "price_cents": 3800, "currency": "EUR"},
                 {"name": "Jeune", "price_cents": 2000, "currency": "EUR"},
             ],
-        }
+        },
+        SYSTEM,
     )
     starts = datetime.combine(date, time(22, 0), UTC)
     await catalog.create_session(
@@ -102,7 +105,8 @@ async def _demo_day(
                 {"name": "Invitations", "capacity": 100, "seat_ids": []},
             ],
             "tariffs": [{"name": "Entrée", "price_cents": 2500, "currency": "EUR"}],
-        }
+        },
+        SYSTEM,
     )
 
 

@@ -583,19 +583,30 @@ function tick() {
 
 // -- basket -------------------------------------------------------------------------------------
 
-function tariffList() {
-  return view?.detail?.tariffs || [];
+/** The tariffs on sale for a seat of ``category`` (any category for a place): active, and
+ * bound to no category or to this one (the server refuses the others: tariff_not_for_seat). */
+function tariffList(category) {
+  return (view?.detail?.tariffs || []).filter((t) => t.active !== false
+    && (category === undefined || !t.categories?.length || t.categories.includes(category)));
 }
 
-function tariffFor(key) {
-  const tariffs = tariffList();
+function tariffFor(key, category) {
+  const tariffs = tariffList(category);
   const chosen = Number(key);
   return tariffs.find((t) => t.id === chosen) || tariffs[0];
 }
 
-/** Lines of the basket: {key, label, tariff} per seat or place. */
+function seatCategory(v, id) {
+  const i = v.map ? v.map.indexOf(id) : -1;
+  return i < 0 ? undefined : v.map.seat(i).category;
+}
+
+/** Lines of the basket: {key, label, category, tariff} per seat or place. */
 function basketLines(v) {
-  const lines = v.mine.map((id) => ({ key: id, label: seatName(v, id), tariff: tariffFor(v.tariffs[id]) }));
+  const lines = v.mine.map((id) => {
+    const category = seatCategory(v, id);
+    return { key: id, label: seatName(v, id), category, tariff: tariffFor(v.tariffs[id], category) };
+  });
   const places = v.tariffs.places || [];
   for (let i = 0; i < v.places; i++) {
     lines.push({ key: `place-${i}`, place: i, label: `Place ${i + 1}`, tariff: tariffFor(places[i]) });
@@ -610,8 +621,14 @@ function renderTotal() {
   const total = lines.reduce((sum, l) => sum + (l.tariff?.price_cents || 0), 0);
   $("cart-total").textContent = money(total, currency);
   for (const l of lines) {
-    const el = document.querySelector(`[data-line-key="${CSS.escape(l.key)}"] .line-price`);
+    const line = document.querySelector(`[data-line-key="${CSS.escape(l.key)}"]`);
+    const el = line?.querySelector(".line-price");
     if (el && l.tariff) el.textContent = money(l.tariff.price_cents, l.tariff.currency);
+    const note = line?.querySelector(".line-note");
+    if (note) {
+      note.textContent = l.tariff?.note || "";
+      note.hidden = !l.tariff?.note;
+    }
   }
 }
 
@@ -634,8 +651,10 @@ function renderCart() {
         store.setTariffs(v.id, v.tariffs);
         renderTotal();
       },
-    }, tariffList().map((t) => h("option", { value: t.id, selected: t.id === l.tariff?.id },
+    }, tariffList(l.category).map((t) => h("option", { value: t.id, selected: t.id === l.tariff?.id },
       `${t.name} (${money(t.price_cents, t.currency)})`)));
+    const noteId = `note-${l.key}`;
+    select.setAttribute("aria-describedby", noteId);
     const remove = h("button", {
       type: "button", class: "btn-icon", "aria-label": `Remove ${l.label}`, title: "Remove",
       onclick: () => (l.place !== undefined
@@ -649,7 +668,8 @@ function renderCart() {
     h("span", { class: "line-label" }, l.label),
     select,
     h("span", { class: "line-price" }),
-    remove);
+    remove,
+    h("span", { class: "line-note muted", id: noteId, "data-testid": "tariff-note", hidden: true }));
   }));
   const empty = lines.length === 0;
   $("cart-empty").hidden = !empty;
@@ -704,6 +724,11 @@ async function buy(event) {
   }
   const lines = basketLines(v);
   if (!lines.length) return;
+  const unpriced = lines.filter((l) => !l.tariff);
+  if (unpriced.length) {
+    showMessage(`No tariff is on sale for ${unpriced.map((l) => l.label).join("; ")}. Remove it from your basket.`);
+    return;
+  }
   const items = [];
   const places = new Map();
   for (const l of lines) {

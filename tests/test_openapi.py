@@ -166,6 +166,18 @@ def _catalogue(v: Visit) -> None:
     v.json("POST", "/api/sessions/{session_id}/tariffs", 201, json=tariff)
     block = {"seats": [v.ids["seats"][-4]], "blocked": True}
     v.json("POST", "/api/sessions/{session_id}/blocked-seats", json=block)
+    preview = v.json("POST", "/api/seat-plans/preview", json=document)
+    assert preview["document"] == document and preview["format"] == "guichet"
+    v.json(
+        "PATCH",
+        "/api/tariffs/{tariff_id}",
+        json={"note": "", "categories": ["Premium", "Standard"]},
+    )
+    grid_body = {
+        "session_ids": [v.ids["session_id"], v.ids["ga_session_id"]],
+        "tariffs": [{"name": "Grid", "price_cents": 700, "tax_rate_bp": 550}],
+    }
+    v.json("POST", "/api/tariff-grid", 201, json=grid_body)
 
 
 def _sales(v: Visit) -> None:
@@ -180,6 +192,7 @@ def _sales(v: Visit) -> None:
     order = {"hold_token": v.ids["token"], "idempotency_key": uuid.uuid4().hex, "items": items}
     tickets = v.json("POST", "/api/sessions/{session_id}/orders", 201, json=order)["tickets"]
     v.json("POST", "/api/sessions/{session_id}/orders", 200, json=order)  # replayed
+    v.json("GET", "/api/sessions/{session_id}/tickets", params={"limit": 2})
     v.ids["ticket_id"], v.ids["refund_id"] = tickets[0]["id"], tickets[1]["id"]
     ga = {"session_id": v.ids["ga_session_id"]}
     other = v.json("POST", "/api/sessions/{session_id}/holds", at=ga, json={"quantity": 2})

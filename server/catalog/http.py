@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from seatmap.plan import PlanError
+from seatmap.pretix import parse_any
 from server.catalog.schemas import (
+    MAX_NOTE,
+    MAX_TARIFF_CATEGORIES,
     BlockSeats,
     Fill,
     NameIn,
     NewSession,
     PlanImported,
     Room,
-    SalesOpen,
     SeatMap,
     SeatPlanDocument,
     Seq,
     Session,
     SessionDetail,
     SessionPage,
+    SessionPatch,
     Tariff,
     TariffIn,
     Venue,
     VenuePage,
 )
+from server.identity.actors import actor_of
 from server.identity.permissions import Permission
+from server.platform.audit import record as audit
 from server.platform.db import connection
 from server.platform.errors import Conflict, Invalid
 from server.platform.failpoints import failpoint
@@ -35,6 +42,7 @@ from server.seating.outbox import Op, record
 from server.web.api import PAGE, PUBLIC, Operations, Param
 from server.web.requests import (
     INT_MAX,
+    check_text,
     field,
     id_field,
     json_body,
@@ -77,7 +85,27 @@ def _objects(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return value
 
 
-def _tariff(body: dict[str, Any]) -> dict[str, Any]:
+def note(body: dict[str, Any]) -> str | None:
+    """The eligibility note: may be empty (``field`` refuses blank text)."""
+    value = body.get("note")
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_NOTE:
+        raise Invalid("invalid_field", f"'note' is text of at most {MAX_NOTE} characters")
+    return check_text("note", value)
+
+
+def categories(body: dict[str, Any]) -> list[str] | None:
+    if body.get("categories") is None:
+        return None
+    names = string_list(body, "categories", MAX_TARIFF_CATEGORIES)
+    for name in names:
+        field({"categories": name}, "categories", str, max_length=100)
+    return names
+
+
+def tariff_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A new tariff (``TariffIn``)."""
     currency = field(body, "currency", str, "EUR")
     if len(currency) != 3:
         raise Invalid("invalid_field", "'currency' is an ISO 4217 code", field="currency")
@@ -85,7 +113,44 @@ def _tariff(body: dict[str, Any]) -> dict[str, Any]:
         "name": field(body, "name", str),
         "price_cents": field(body, "price_cents", int, minimum=0),
         "currency": currency,
+        "tax_rate_bp": field(body, "tax_rate_bp", int, 0, minimum=0, maximum=10_000),
+        "categories": categories(body) or [],
+        "note": note(body) or "",
     }
+
+
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+"""Sessions happen in this century: ticket codes carry their validity as 32-bit seconds."""
+
+
+def session_time(body: dict[str, Any], name: str) -> datetime:
+    value = timestamp(body, name)
+    if not EARLIEST <= value < LATEST:
+        raise Invalid("invalid_field", f"'{name}' must be in the years 2000-2099", field=name)
+    return value
+
+
+def plan_format(request: Request) -> str | None:
+    fmt = request.query_params.get("format")
+    if fmt not in (None, "guichet", "pretix"):
+        raise Invalid("invalid_field", "'format' is guichet or pretix", field="format")
+    return fmt
+
+
+def read_plan(body: dict[str, Any], fmt: str | None) -> tuple[Any, str]:
+    """A plan in our format or pretix's (``fmt``, else told by its shape)."""
+    try:
+        return parse_any(body, fmt)
+    except PlanError as exc:
+        raise Invalid(exc.code, exc.message, path=exc.path) from exc
+
+
+PLAN_FORMAT = Param(
+    "format",
+    Literal["guichet", "pretix"],
+    description="the body's format; without it, a body with no `format` key and `zones` is"
+    " read as pretix's",
+)
 
 
 @OPERATIONS.get(
@@ -156,7 +221,8 @@ async def get_fill(request: Request) -> JSONResponse:
 async def create_venue(request: Request) -> JSONResponse:
     """Create a venue."""
     body = await json_body(request)
-    return JSONResponse(await _state(request).catalog.create_venue(field(body, "name", str)), 201)
+    venue = await _state(request).catalog.create_venue(field(body, "name", str), actor_of(request))
+    return JSONResponse(venue, 201)
 
 
 @OPERATIONS.get(
@@ -179,7 +245,7 @@ async def create_room(request: Request) -> JSONResponse:
     """Create a room in a venue."""
     body = await json_body(request)
     room = await _state(request).catalog.create_room(
-        path_id(request, "venue_id"), field(body, "name", str)
+        path_id(request, "venue_id"), field(body, "name", str), actor_of(request)
     )
     return JSONResponse(room, 201)
 
@@ -188,6 +254,7 @@ async def create_room(request: Request) -> JSONResponse:
     "/api/rooms/{room_id:int}/seat-plan",
     tags=ADMIN_TAG,
     permission=MANAGE,
+    params=(PLAN_FORMAT,),
     body=SeatPlanDocument,
     responses={201: PlanImported},
     errors={400: PLAN_ERRORS, 409: ("plan_drops_sold_seats",)},
@@ -195,14 +262,17 @@ async def create_room(request: Request) -> JSONResponse:
 async def import_plan(request: Request) -> JSONResponse:
     """Import a seat plan as the room's new plan version.
 
-    The format is `guichet.seatplan/1` (docs/seatplan-format.md); a refused plan's error
-    has its JSON `path`. The room's sessions that have not ended move onto the new plan
-    (tickets follow their seat ids; current holds of those sessions are dropped and their
-    seat maps resync under a new epoch). Refused (409 `plan_drops_sold_seats`, with the
-    seats) if it removes a sold seat."""
+    The format is `guichet.seatplan/1`, or pretix's seating-plan JSON
+    (docs/seatplan-format.md); a refused plan's error has its JSON `path`. The room's
+    sessions that have not ended move onto the new plan (tickets follow their seat ids;
+    current holds of those sessions are dropped and their seat maps resync under a new
+    epoch). Refused (409 `plan_drops_sold_seats`, with the seats) if it removes a sold
+    seat."""
     body = await json_body(request)
     state = _state(request)
-    plan = await state.catalog.import_plan(path_id(request, "room_id"), body)
+    room_id = path_id(request, "room_id")
+    parsed, fmt = read_plan(body, plan_format(request))
+    plan = await state.catalog.import_plan(room_id, parsed, actor_of(request), fmt)
     await failpoint("catalog.plan_after_commit")
     for session_id, entry in zip(plan["moved_sessions"], plan.pop("outbox"), strict=True):
         await state.outbox.apply_now(entry, session_id, Op.RELOAD)
@@ -233,6 +303,7 @@ async def export_plan(request: Request) -> JSONResponse:
             "unknown_seats",
             "seat_in_two_contingents",
             "not_seated",
+            "unknown_category",
         ),
         404: ("not_found",),
     },
@@ -240,7 +311,7 @@ async def export_plan(request: Request) -> JSONResponse:
 async def create_session(request: Request) -> JSONResponse:
     """Create a session of an event in a room; 404 when the room does not exist."""
     body = await json_body(request)
-    starts, ends = timestamp(body, "starts_at"), timestamp(body, "ends_at")
+    starts, ends = session_time(body, "starts_at"), session_time(body, "ends_at")
     if ends <= starts:
         raise Invalid("invalid_field", "'ends_at' must be after 'starts_at'", field="ends_at")
     clean: dict[str, Any] = {
@@ -251,7 +322,7 @@ async def create_session(request: Request) -> JSONResponse:
         "seated": field(body, "seated", bool),
         "capacity": field(body, "capacity", int, None, minimum=0),
         "sales_open": field(body, "sales_open", bool, True),
-        "tariffs": [_tariff(t) for t in _objects(body, "tariffs")],
+        "tariffs": [tariff_body(t) for t in _objects(body, "tariffs")],
         "contingents": [
             {
                 "name": field(c, "name", str),
@@ -267,22 +338,48 @@ async def create_session(request: Request) -> JSONResponse:
         raise Invalid(
             "invalid_field", f"the contingents add up to more than {INT_MAX}", field="contingents"
         )
-    return JSONResponse(await _state(request).catalog.create_session(clean), 201)
+    detail = await _state(request).catalog.create_session(clean, actor_of(request))
+    return JSONResponse(detail, 201)
+
+
+def session_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a ``SessionPatch`` that were sent."""
+    changes: dict[str, Any] = {}
+    for name, kind in (("sales_open", bool), ("event_name", str)):
+        if body.get(name) is not None:
+            changes[name] = field(body, name, kind)
+    for name in ("starts_at", "ends_at"):
+        if body.get(name) is not None:
+            changes[name] = session_time(body, name)
+    if body.get("capacity") is not None:
+        changes["capacity"] = field(body, "capacity", int, minimum=0)
+    return changes
 
 
 @OPERATIONS.patch(
     "/api/sessions/{session_id:int}",
     tags=ADMIN_TAG,
     permission=MANAGE,
-    body=SalesOpen,
+    body=SessionPatch,
     responses={200: Session},
+    errors={400: ("capacity_seated",), 409: ("capacity_below_sold",)},
 )
 async def update_session(request: Request) -> JSONResponse:
-    """Open or close sales of a session."""
-    body = await json_body(request)
-    session = await _state(request).catalog.set_sales_open(
-        path_id(request, "session_id"), field(body, "sales_open", bool)
-    )
+    """Change a session: open or close sales, rename it, move it in time, or change the
+    capacity of a general-admission session.
+
+    A capacity below the places sold is 409 `capacity_below_sold`; a seated session's
+    capacity is its plan's (400 `capacity_seated`). A new capacity rebuilds the session's
+    live mirror (a new epoch: its seat maps and gauges resync, its current holds are
+    dropped)."""
+    state = _state(request)
+    session_id = path_id(request, "session_id")
+    changes = session_changes(await json_body(request))
+    session, entry = await state.catalog.update_session(session_id, changes, actor_of(request))
+    if entry is not None:
+        await state.outbox.apply_now(entry, session_id, Op.RELOAD)
+    if "ends_at" in changes:
+        await state.live.retire_after(session_id, int(session.ends_at.timestamp() * 1000))
     return JSONResponse(session.to_json())
 
 
@@ -292,11 +389,15 @@ async def update_session(request: Request) -> JSONResponse:
     permission=MANAGE,
     body=TariffIn,
     responses={201: Tariff},
+    errors={400: ("unknown_category",)},
 )
 async def add_tariff(request: Request) -> JSONResponse:
-    """Add a tariff to a session."""
-    body = await json_body(request)
-    tariff = await _state(request).catalog.add_tariff(path_id(request, "session_id"), _tariff(body))
+    """Add a tariff to a session; its categories must be categories of the session's plan
+    (400 `unknown_category`; a general-admission session has none)."""
+    body = tariff_body(await json_body(request))
+    tariff = await _state(request).catalog.add_tariff(
+        path_id(request, "session_id"), body, actor_of(request)
+    )
     return JSONResponse(tariff, 201)
 
 
@@ -335,6 +436,8 @@ async def set_blocked(request: Request) -> JSONResponse:
         # The mirror refuses seats that are held or sold, so it is told inside the
         # transaction; the outbox entry marks it applied should the commit be retried.
         entry = await record(conn, session_id, Op.BLOCK, {"seats": indices, "blocked": blocked})
+        action = "seats.block" if blocked else "seats.unblock"
+        await audit(conn, actor_of(request), action, f"session:{session_id}", seats=seat_ids)
         try:
             seq = await state.live.block(session_id, indices, blocked, outbox_id=entry)
         except HoldRefused as exc:

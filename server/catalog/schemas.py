@@ -131,10 +131,50 @@ class Room(Reply):
 # -- sessions ----------------------------------------------------------------------------------
 
 
+MAX_NOTE = 500
+MAX_TARIFF_CATEGORIES = 100
+TaxRate = Annotated[int, Meta(ge=0, le=10_000, description="basis points: 550 is 5.5 %")]
+Note = Annotated[
+    str, Meta(max_length=MAX_NOTE, pattern="^[^\\u0000]*$", description="eligibility note")
+]
+TariffCategories = Annotated[
+    list[CategoryName],
+    Meta(
+        max_length=MAX_TARIFF_CATEGORIES,
+        description="seat categories of the session's plan it applies to; empty: all",
+    ),
+]
+
+
 class TariffIn(msgspec.Struct, kw_only=True):
     name: Text
     price_cents: Count
     currency: Currency | None = "EUR"
+    tax_rate_bp: TaxRate | None = 0
+    categories: TariffCategories | None = None
+    note: Note | None = ""
+
+
+class TariffPatch(msgspec.Struct, kw_only=True):
+    """Only the fields sent change; `currency` cannot change (tickets were priced in it)."""
+
+    name: Text | None = None
+    price_cents: Count | None = None
+    tax_rate_bp: TaxRate | None = None
+    categories: TariffCategories | None = None
+    note: Note | None = None
+    active: bool | None = None
+
+
+MAX_GRID_SESSIONS = 500
+MAX_GRID_TARIFFS = 50
+
+
+class TariffGridIn(msgspec.Struct, kw_only=True):
+    """Every tariff is created on every session, all or nothing."""
+
+    session_ids: Annotated[list[Id], Meta(min_length=1, max_length=MAX_GRID_SESSIONS)]
+    tariffs: Annotated[list[TariffIn], Meta(min_length=1, max_length=MAX_GRID_TARIFFS)]
 
 
 class ContingentIn(msgspec.Struct, kw_only=True):
@@ -163,8 +203,15 @@ class NewSession(msgspec.Struct, kw_only=True):
     blocked_seats: SeatIds | None = None
 
 
-class SalesOpen(msgspec.Struct, kw_only=True):
-    sales_open: bool
+class SessionPatch(msgspec.Struct, kw_only=True):
+    """Only the fields sent change. `capacity`: general admission only, not below the
+    places sold."""
+
+    sales_open: bool | None = None
+    event_name: Text | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
+    capacity: Count | None = None
 
 
 class Session(Reply):
@@ -194,6 +241,21 @@ class Tariff(Reply):
     name: str
     price_cents: int
     currency: str
+    tax_rate_bp: int
+    categories: list[str]
+    """Seat categories it applies to; empty: every category."""
+    note: str
+    active: bool
+    """An inactive tariff is no longer sold."""
+
+
+class SessionTariff(Tariff):
+    session_id: int
+
+
+class TariffGrid(Reply):
+    tariffs: list[SessionTariff]
+    """The tariffs created, session by session."""
 
 
 class Contingent(Reply):
@@ -242,3 +304,45 @@ class BlockSeats(msgspec.Struct, kw_only=True):
 class Seq(Reply):
     seq: int
     """The session's sequence number after the change."""
+
+
+class SessionTicket(Reply):
+    """A ticket or pass booking of a session (seat fields are null for general admission)."""
+
+    id: int
+    seat_idx: int | None
+    seat_id: str | None
+    seat_label: str | None
+    seat_row: str | None
+    tariff_id: int
+    tariff: str | None
+    price_cents: int
+    currency: str
+    status: Literal["active", "refunded", "cancelled"]
+    order_id: int
+    channel: str
+    kind: str
+    """`sale`, `reservation` or `pass`."""
+    buyer_name: str | None
+    """The buyer, or the pass holder."""
+    pass_id: int | None
+    created_at: Timestamp
+
+
+class TicketPage(Reply):
+    tickets: list[SessionTicket]
+    next_offset: int | None
+
+
+class PlanPreview(Reply):
+    """A plan as it would be stored: `seats` as on the seat-map endpoint, `document` in
+    our format (what an export of it gives)."""
+
+    format: Literal["guichet", "pretix"]
+    """The format the body was read as."""
+    name: str
+    size: PlanSize
+    categories: list[PlanCategory]
+    seat_count: int
+    seats: list[SeatRow]
+    document: SeatPlanDocument

@@ -14,9 +14,12 @@ from typing import Any
 
 import asyncpg
 
-from seatmap.plan import PlanError, SeatPlan, dropped_seats, parse_plan, plan_to_document
+from seatmap.plan import SeatPlan
+from server.catalog import plans, sessions, tariffs
+from server.platform.audit import Actor
+from server.platform.audit import record as audit
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
+from server.platform.errors import Invalid, NotFound, Unavailable
 from server.seating.live import SessionFacts
 from server.seating.outbox import Op, record
 from server.web.requests import Page
@@ -26,11 +29,13 @@ SESSION_TTL = 1.0
 
 @dataclass(frozen=True, slots=True)
 class PlanSeats:
-    """A plan's seats in wire order: ``ids[i]`` is the seat id of index ``i``."""
+    """A plan's seats in wire order: ``ids[i]`` is the seat id of index ``i``,
+    ``categories[i]`` its category."""
 
     plan_id: int
     ids: tuple[str, ...]
     index: dict[str, int]
+    categories: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +66,6 @@ class SessionRow:
 
 def _session(row: asyncpg.Record) -> SessionRow:
     return SessionRow(**{f: row[f] for f in SessionRow.__dataclass_fields__})
-
-
-def _plan_error(exc: PlanError) -> DomainError:
-    return Invalid(exc.code, exc.message, path=exc.path)
 
 
 class Catalog:
@@ -100,10 +101,11 @@ class Catalog:
             return cached
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
-                "SELECT seat_id FROM seats WHERE plan_id = $1 ORDER BY idx", plan_id
+                "SELECT seat_id, category FROM seats WHERE plan_id = $1 ORDER BY idx", plan_id
             )
         ids = tuple(r["seat_id"] for r in rows)
-        seats = PlanSeats(plan_id, ids, {s: i for i, s in enumerate(ids)})
+        categories = tuple(r["category"] for r in rows)
+        seats = PlanSeats(plan_id, ids, {s: i for i, s in enumerate(ids)}, categories)
         self._plans[plan_id] = seats
         return seats
 
@@ -187,8 +189,8 @@ class Catalog:
                 " WHERE r.id = $1",
                 session.room_id,
             )
-            tariffs = await conn.fetch(
-                "SELECT id, name, price_cents, currency FROM tariffs WHERE session_id = $1"
+            tariff_rows = await conn.fetch(
+                f"SELECT {tariffs.COLUMNS} FROM tariffs WHERE session_id = $1"
                 " ORDER BY price_cents DESC, id",
                 session_id,
             )
@@ -201,7 +203,7 @@ class Catalog:
             **session.to_json(),
             "room_name": room["name"],
             "venue_name": room["venue"],
-            "tariffs": [dict(t) for t in tariffs],
+            "tariffs": [tariffs.tariff_json(t, with_session=False) for t in tariff_rows],
             "contingents": [dict(c) for c in contingents],
         }
 
@@ -213,12 +215,11 @@ class Catalog:
             return cached[1]
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
-                "SELECT id, name, price_cents, currency FROM tariffs WHERE session_id = $1",
-                session_id,
+                f"SELECT {tariffs.COLUMNS} FROM tariffs WHERE session_id = $1", session_id
             )
-        tariffs = {r["id"]: r for r in rows}
-        self._tariffs[session_id] = (now, tariffs)
-        return tariffs
+        by_id = {r["id"]: r for r in rows}
+        self._tariffs[session_id] = (now, by_id)
+        return by_id
 
     async def seat_map(self, session_id: int) -> dict[str, Any]:
         """The session's plan for drawing: seats in wire order (index = position)."""
@@ -259,9 +260,10 @@ class Catalog:
 
     # -- writes (admin) ------------------------------------------------------------------
 
-    async def create_venue(self, name: str) -> dict[str, Any]:
-        async with connection(self.pool) as conn:
+    async def create_venue(self, name: str, actor: Actor) -> dict[str, Any]:
+        async with connection(self.pool) as conn, conn.transaction():
             row = await conn.fetchrow("INSERT INTO venues (name) VALUES ($1) RETURNING *", name)
+            await audit(conn, actor, "venue.create", f"venue:{row['id']}", name=name)
         return dict(row)
 
     async def list_venues(self, page: Page) -> list[dict[str, Any]]:
@@ -275,24 +277,25 @@ class Catalog:
             )
         return [{"id": r["id"], "name": r["name"], "rooms": json.loads(r["rooms"])} for r in rows]
 
-    async def create_room(self, venue_id: int, name: str) -> dict[str, Any]:
-        async with connection(self.pool) as conn:
+    async def create_room(self, venue_id: int, name: str, actor: Actor) -> dict[str, Any]:
+        async with connection(self.pool) as conn, conn.transaction():
             if not await conn.fetchval("SELECT 1 FROM venues WHERE id = $1", venue_id):
                 raise NotFound.of("venue")
             row = await conn.fetchrow(
                 "INSERT INTO rooms (venue_id, name) VALUES ($1, $2) RETURNING *", venue_id, name
             )
+            await audit(
+                conn, actor, "room.create", f"room:{row['id']}", venue_id=venue_id, name=name
+            )
         return dict(row)
 
-    async def import_plan(self, room_id: int, document: object) -> dict[str, Any]:
+    async def import_plan(
+        self, room_id: int, plan: SeatPlan, actor: Actor, fmt: str = "guichet"
+    ) -> dict[str, Any]:
         """Store a new plan version for a room and move the room's sessions that have not
         ended onto it (their tickets and blocked seats follow their seat ids). Refused when
         the new plan drops a seat sold in one of those sessions. Returns the plan and the
         ids of the moved sessions, whose live mirrors must be rebuilt."""
-        try:
-            plan = parse_plan(document)
-        except PlanError as exc:
-            raise _plan_error(exc) from exc
         async with connection(self.pool) as conn, conn.transaction():
             room = await conn.fetchrow("SELECT * FROM rooms WHERE id = $1 FOR UPDATE", room_id)
             if room is None:
@@ -308,12 +311,22 @@ class Catalog:
                         old_plan_id,
                     )
                 ]
-                await self._refuse_dropping_sold(conn, old_plan_id, plan, moved)
-            plan_id = await self._insert_plan(conn, room_id, plan)
+                await plans.refuse_dropping_sold(conn, old_plan_id, plan, moved)
+            plan_id = await plans.insert_plan(conn, room_id, plan)
             await conn.execute("UPDATE rooms SET seat_plan_id = $1 WHERE id = $2", plan_id, room_id)
             if moved:
-                await self._move_sessions(conn, old_plan_id, plan_id, moved)
+                await plans.move_sessions(conn, old_plan_id, plan_id, moved)
             reloads = [await record(conn, s, Op.RELOAD) for s in moved]
+            await audit(
+                conn,
+                actor,
+                "plan.import",
+                f"room:{room_id}",
+                plan_id=plan_id,
+                format=fmt,
+                seat_count=len(plan.seats),
+                moved_sessions=moved,
+            )
         for session_id in moved:
             self._sessions.pop(session_id, None)
         return {
@@ -325,112 +338,6 @@ class Catalog:
             "outbox": reloads,
         }
 
-    async def _refuse_dropping_sold(
-        self, conn: asyncpg.Connection, old_plan_id: int, plan: SeatPlan, sessions: list[int]
-    ) -> None:
-        dropped = dropped_seats(await self._plan_from_db(conn, old_plan_id), plan)
-        if not dropped or not sessions:
-            return
-        sold = await conn.fetch(
-            "SELECT DISTINCT se.seat_id FROM tickets t"
-            " JOIN seats se ON se.plan_id = $1 AND se.idx = t.seat_idx"
-            " WHERE t.session_id = ANY($2::bigint[]) AND t.status = 'active'"
-            " AND se.seat_id = ANY($3::text[])",
-            old_plan_id,
-            sessions,
-            sorted(dropped),
-        )
-        if sold:
-            raise Conflict(
-                "plan_drops_sold_seats",
-                "the new plan removes seats that are sold",
-                seats=sorted(r["seat_id"] for r in sold),
-            )
-
-    async def _move_sessions(
-        self, conn: asyncpg.Connection, old_plan_id: int, new_plan_id: int, sessions: list[int]
-    ) -> None:
-        """Re-point sessions to a new plan version; seat indices follow the seat ids.
-
-        Indices are first moved to negative values so the permutation never trips the
-        unique index on active tickets per seat."""
-        kept = (
-            "EXISTS (SELECT 1 FROM seats o JOIN seats n ON n.seat_id = o.seat_id AND n.plan_id = $2"
-            " WHERE o.plan_id = $1 AND o.idx = {table}.seat_idx)"
-        )
-        # Blocked seats the new plan drops go with them; so do the seats of old
-        # (refunded or cancelled) tickets. Active tickets of dropped seats were refused above.
-        await conn.execute(
-            "DELETE FROM blocked_seats WHERE session_id = ANY($3::bigint[]) AND NOT "
-            + kept.format(table="blocked_seats"),
-            old_plan_id,
-            new_plan_id,
-            sessions,
-        )
-        await conn.execute(
-            "UPDATE tickets SET seat_idx = NULL WHERE session_id = ANY($3::bigint[])"
-            " AND seat_idx IS NOT NULL AND NOT " + kept.format(table="tickets"),
-            old_plan_id,
-            new_plan_id,
-            sessions,
-        )
-        for table in ("tickets", "blocked_seats"):
-            await conn.execute(
-                f"UPDATE {table} SET seat_idx = -1 - n.idx"
-                " FROM seats o JOIN seats n ON n.seat_id = o.seat_id AND n.plan_id = $2"
-                f" WHERE o.plan_id = $1 AND o.idx = {table}.seat_idx"
-                f" AND {table}.session_id = ANY($3::bigint[])",
-                old_plan_id,
-                new_plan_id,
-                sessions,
-            )
-            await conn.execute(
-                f"UPDATE {table} SET seat_idx = -1 - seat_idx"
-                " WHERE session_id = ANY($1::bigint[]) AND seat_idx < 0",
-                sessions,
-            )
-        await conn.execute(
-            "UPDATE sessions SET seat_plan_id = $1,"
-            " capacity = (SELECT seat_count FROM seat_plans WHERE id = $1)"
-            " WHERE id = ANY($2::bigint[])",
-            new_plan_id,
-            sessions,
-        )
-
-    async def _insert_plan(self, conn: asyncpg.Connection, room_id: int, plan: SeatPlan) -> int:
-        plan_id: int = await conn.fetchval(
-            "INSERT INTO seat_plans (room_id, name, document, seat_count)"
-            " VALUES ($1, $2, $3::jsonb, $4) RETURNING id",
-            room_id,
-            plan.name,
-            json.dumps(plan_to_document(plan)),
-            len(plan.seats),
-        )
-        await conn.copy_records_to_table(
-            "seats",
-            columns=[
-                "plan_id",
-                "idx",
-                "seat_id",
-                "label",
-                "row_label",
-                "zone",
-                "category",
-                "x",
-                "y",
-                "accessible",
-            ],
-            records=[
-                (plan_id, i, s.id, s.label, s.row, s.zone, s.category, s.x, s.y, s.accessible)
-                for i, s in enumerate(plan.seats)
-            ],
-        )
-        return plan_id
-
-    async def _plan_from_db(self, conn: asyncpg.Connection, plan_id: int) -> SeatPlan:
-        doc = await conn.fetchval("SELECT document FROM seat_plans WHERE id = $1", plan_id)
-        return parse_plan(json.loads(doc))
-
     async def export_plan(self, plan_id: int) -> dict[str, Any]:
         async with connection(self.pool) as conn:
             doc = await conn.fetchval("SELECT document FROM seat_plans WHERE id = $1", plan_id)
@@ -439,7 +346,7 @@ class Catalog:
         result: dict[str, Any] = json.loads(doc)
         return result
 
-    async def create_session(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def create_session(self, body: dict[str, Any], actor: Actor) -> dict[str, Any]:
         async with connection(self.pool) as conn, conn.transaction():
             room = await conn.fetchrow(
                 "SELECT r.id, r.seat_plan_id, p.seat_count FROM rooms r"
@@ -479,6 +386,17 @@ class Catalog:
             await self._session_parts(
                 conn, session_id, room["seat_plan_id"] if seated else None, body, contingents
             )
+            await audit(
+                conn,
+                actor,
+                "session.create",
+                f"session:{session_id}",
+                event_name=body["event_name"],
+                room_id=room["id"],
+                seated=seated,
+                capacity=capacity,
+                tariffs=len(body.get("tariffs") or []),
+            )
         return await self.session_detail(session_id)
 
     async def _session_parts(
@@ -490,15 +408,10 @@ class Catalog:
         contingents: list[dict[str, Any]],
     ) -> None:
         """Tariffs, contingents and blocked seats of a new session."""
+        known = (await tariffs.session_categories(conn, [session_id]))[session_id]
         for t in body.get("tariffs") or []:
-            await conn.execute(
-                "INSERT INTO tariffs (session_id, name, price_cents, currency)"
-                " VALUES ($1, $2, $3, $4)",
-                session_id,
-                t["name"],
-                t["price_cents"],
-                t.get("currency", "EUR"),
-            )
+            tariffs.check_categories(session_id, known, t.get("categories") or [])
+            await tariffs.insert(conn, session_id, t)
         for c in contingents:
             await conn.execute(
                 "INSERT INTO contingents (session_id, name, capacity, seat_ids)"
@@ -544,29 +457,74 @@ class Catalog:
             result.append({**c, "capacity": len(seat_ids)})
         return result
 
-    async def set_sales_open(self, session_id: int, sales_open: bool) -> SessionRow:
-        async with connection(self.pool) as conn:
-            row = await conn.fetchrow(
-                "UPDATE sessions SET sales_open = $2 WHERE id = $1 RETURNING *",
-                session_id,
-                sales_open,
-            )
-        if row is None:
-            raise NotFound.of("session")
-        session = _session(row)
+    async def update_session(
+        self, session_id: int, changes: dict[str, Any], actor: Actor
+    ) -> tuple[SessionRow, int | None]:
+        """Change a session (``sessions.update``); returns it and the ``reload`` outbox
+        entry to apply when its live capacity changed."""
+        async with connection(self.pool) as conn, conn.transaction():
+            before, after = await sessions.update(conn, session_id, changes)
+            entry = None
+            if after["capacity"] != before["capacity"]:
+                entry = await record(conn, session_id, Op.RELOAD)
+            changed = {f: after[f] for f in sessions.EDITABLE if after[f] != before[f]}
+            if changed:
+                await audit(conn, actor, "session.update", f"session:{session_id}", **changed)
+        session = _session(after)
         self._sessions[session_id] = (time.monotonic(), session)
-        return session
+        return session, entry
 
-    async def add_tariff(self, session_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        await self.session(session_id)
+    async def session_tickets(self, session_id: int, page: Page) -> list[dict[str, Any]]:
         async with connection(self.pool) as conn:
-            row = await conn.fetchrow(
-                "INSERT INTO tariffs (session_id, name, price_cents, currency)"
-                " VALUES ($1, $2, $3, $4) RETURNING id, name, price_cents, currency",
-                session_id,
-                body["name"],
-                body["price_cents"],
-                body.get("currency", "EUR"),
-            )
+            return await sessions.tickets(conn, session_id, page)
+
+    async def add_tariff(
+        self, session_id: int, body: dict[str, Any], actor: Actor
+    ) -> dict[str, Any]:
+        async with connection(self.pool) as conn, conn.transaction():
+            known = await tariffs.session_categories(conn, [session_id], lock=True)
+            if session_id not in known:
+                raise NotFound.of("session")
+            tariffs.check_categories(session_id, known[session_id], body.get("categories") or [])
+            tariff = await tariffs.insert(conn, session_id, body)
+            await audit(conn, actor, "tariff.create", f"tariff:{tariff['id']}", **tariff)
         self._tariffs.pop(session_id, None)
-        return dict(row)
+        tariff.pop("session_id")
+        return tariff
+
+    async def update_tariff(
+        self, tariff_id: int, changes: dict[str, Any], actor: Actor
+    ) -> dict[str, Any]:
+        async with connection(self.pool) as conn, conn.transaction():
+            before, after = await tariffs.update(conn, tariff_id, changes)
+            changed = {f: after[f] for f in tariffs.EDITABLE if after[f] != before[f]}
+            if changed:
+                await audit(
+                    conn,
+                    actor,
+                    "tariff.update",
+                    f"tariff:{tariff_id}",
+                    session_id=after["session_id"],
+                    **changed,
+                )
+        self._tariffs.pop(after["session_id"], None)
+        return after
+
+    async def apply_tariff_grid(
+        self, session_ids: list[int], grid: list[dict[str, Any]], actor: Actor
+    ) -> list[dict[str, Any]]:
+        """Every tariff of ``grid`` on every session, in one transaction."""
+        async with connection(self.pool) as conn, conn.transaction():
+            created = await tariffs.apply_grid(conn, session_ids, grid)
+            await audit(
+                conn,
+                actor,
+                "tariff.grid",
+                "sessions:" + ",".join(map(str, session_ids)),
+                session_ids=session_ids,
+                tariffs=grid,
+                created=[t["id"] for t in created],
+            )
+        for session_id in session_ids:
+            self._tariffs.pop(session_id, None)
+        return created

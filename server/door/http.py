@@ -35,6 +35,7 @@ from server.door.schemas import (
     TicketCodeInfo,
 )
 from server.door.service import DoorService
+from server.identity.actors import actor_of
 from server.identity.auth import Principal
 from server.identity.permissions import Permission
 from server.platform.errors import Invalid
@@ -118,7 +119,8 @@ async def refund(request: Request) -> JSONResponse:
     403 `not_own_sale` otherwise."""
     principal: Principal = request.state.principal
     sold_by = None if principal.can(Permission.REFUND_ANY) else principal.user_id
-    return JSONResponse(await _door(request).refund(path_id(request, "ticket_id"), sold_by))
+    ticket_id = path_id(request, "ticket_id")
+    return JSONResponse(await _door(request).refund(ticket_id, sold_by, actor_of(request)))
 
 
 @OPERATIONS.post(
@@ -234,7 +236,7 @@ async def door_settings(request: Request) -> JSONResponse:
         return JSONResponse(await _door(request).settings(session_id, None))
     body = await json_body(request)
     reentry = field(body, "reentry_allowed", bool)
-    return JSONResponse(await _door(request).settings(session_id, reentry))
+    return JSONResponse(await _door(request).settings(session_id, reentry, actor_of(request)))
 
 
 def _release(request: Request) -> ReservationRelease:
@@ -292,7 +294,8 @@ async def release_unscanned(request: Request) -> JSONResponse:
     minutes = _minutes(body.get("older_than_minutes"))
     expected = field(body, "expected_count", int, minimum=0)
     session_id = path_id(request, "session_id")
-    return JSONResponse(await _release(request).release(session_id, minutes, expected))
+    released = await _release(request).release(session_id, minutes, expected, actor_of(request))
+    return JSONResponse(released)
 
 
 @OPERATIONS.get("/api/door/signing-keys", tags=DOOR, permission=KEYS, responses={200: SigningKeys})
@@ -316,7 +319,7 @@ async def rotate_signing_key(request: Request) -> JSONResponse:
 
     Codes signed by older keys stay valid until those keys are retired."""
     keys = request.app.state.keys
-    result = await rotate_key(request.app.state.pool, standby_s=2 * keys.reload_s)
+    result = await rotate_key(request.app.state.pool, 2 * keys.reload_s, actor_of(request))
     request.app.state.keys.forget()
     return JSONResponse(result, 201)
 
@@ -333,8 +336,7 @@ async def retire_signing_key(request: Request) -> JSONResponse:
     """Retire a key that no longer signs: codes it signed are refused as `forged`.
 
     409 `key_active` for the signing key or one on standby: rotate first."""
-    result = await retire_key(
-        request.app.state.pool, path_id(request, "key_id", minimum=0, maximum=MAX_KEY_ID)
-    )
+    key_id = path_id(request, "key_id", minimum=0, maximum=MAX_KEY_ID)
+    result = await retire_key(request.app.state.pool, key_id, actor_of(request))
     request.app.state.keys.forget()
     return JSONResponse(result)

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from scanning.codes import KeyRing, SigningKey, StoredKey, TicketClaims, TicketScope, encode_code
+from server.platform import audit
+from server.platform.audit import SYSTEM, Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, NotFound
 
@@ -114,7 +116,9 @@ async def ticket_code(
 MAX_KEY_ID = 255
 
 
-async def rotate_key(pool: asyncpg.Pool, standby_s: float) -> dict[str, object]:
+async def rotate_key(
+    pool: asyncpg.Pool, standby_s: float, actor: Actor = SYSTEM
+) -> dict[str, object]:
     """A new signing key, on standby for ``standby_s`` seconds, then signing. The previous
     keys stay valid for the codes they signed (scanners keep their public keys) until an
     admin retires them."""
@@ -133,13 +137,14 @@ async def rotate_key(pool: asyncpg.Pool, standby_s: float) -> dict[str, object]:
             SigningKey.generate(key_id).to_b64(),
             float(standby_s),
         )
+        await audit.record(conn, actor, "key.rotate", f"signing_key:{key_id}")
     return {"key_id": key_id, "state": "standby", "activates_at": activates_at.isoformat()}
 
 
-async def retire_key(pool: asyncpg.Pool, key_id: int) -> dict[str, object]:
+async def retire_key(pool: asyncpg.Pool, key_id: int, actor: Actor = SYSTEM) -> dict[str, object]:
     """Retire a key that no longer signs: its private key is destroyed and codes it signed
     are refused as ``forged`` at every door (after scanners refresh their keys)."""
-    async with connection(pool) as conn:
+    async with connection(pool) as conn, conn.transaction():
         row = await conn.fetchrow(
             f"SELECT key_id = {_SIGNING} AS signing, activates_at > now() AS standby"
             " FROM signing_keys WHERE key_id = $1",
@@ -154,6 +159,7 @@ async def retire_key(pool: asyncpg.Pool, key_id: int) -> dict[str, object]:
             " WHERE key_id = $1",
             key_id,
         )
+        await audit.record(conn, actor, "key.retire", f"signing_key:{key_id}")
     return {"key_id": key_id, "retired": True}
 
 

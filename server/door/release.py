@@ -19,6 +19,8 @@ from typing import Any
 import asyncpg
 
 from server.door.counters import DoorLive
+from server.platform import audit
+from server.platform.audit import SYSTEM, Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, NotFound
 from server.platform.failpoints import failpoint
@@ -54,7 +56,7 @@ class ReservationRelease:
         return _summary(session_id, older_than_minutes, rows)
 
     async def release(
-        self, session_id: int, older_than_minutes: int, expected_count: int
+        self, session_id: int, older_than_minutes: int, expected_count: int, actor: Actor = SYSTEM
     ) -> dict[str, Any]:
         async with connection(self.pool) as conn, conn.transaction():
             await _check_session(conn, session_id)
@@ -81,6 +83,14 @@ class ReservationRelease:
             seats = [r["seat_idx"] for r in rows if r["seat_idx"] is not None]
             args = {"seats": seats, "places": sum(1 for r in rows if r["seat_idx"] is None)}
             entry = await record(conn, session_id, Op.UNSELL, args) if rows else 0
+            await audit.record(
+                conn,
+                actor,
+                "reservations.release",
+                f"session:{session_id}",
+                tickets=ids,
+                older_than_minutes=older_than_minutes,
+            )
         if rows:
             await failpoint("door.release_after_commit")
             await self.outbox.apply_now(entry, session_id, Op.UNSELL, args)

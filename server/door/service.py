@@ -34,6 +34,8 @@ from server.door.passage import INSERT_SCAN, Passage, ScanReplayed
 from server.door.passes import PassScanner, bundle_passes
 from server.door.requests import ScanRequest
 from server.door.verify import verify_many
+from server.platform import audit
+from server.platform.audit import SYSTEM, Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Forbidden, Mismatch, NotFound
 from server.platform.failpoints import failpoint
@@ -351,7 +353,9 @@ class DoorService:
             "starts_at": row["starts_at"].isoformat(),
         }
 
-    async def refund(self, ticket_id: int, sold_by: int | None = None) -> dict[str, Any]:
+    async def refund(
+        self, ticket_id: int, sold_by: int | None = None, actor: Actor = SYSTEM
+    ) -> dict[str, Any]:
         """Refund a ticket; with ``sold_by``, only one of an order that user booked."""
         async with connection(self.pool) as conn, conn.transaction():
             row = await conn.fetchrow(
@@ -373,6 +377,7 @@ class DoorService:
             seat = row["seat_idx"]
             args = {"seats": [] if seat is None else [seat], "places": 1 if seat is None else 0}
             entry = await record(conn, row["session_id"], Op.UNSELL, args)
+            await audit.record(conn, actor, "ticket.refund", f"ticket:{ticket_id}")
         session_id: int = row["session_id"]
         await failpoint("door.refund_after_commit")
         await self.outbox.apply_now(entry, session_id, Op.UNSELL, args)
@@ -423,17 +428,27 @@ class DoorService:
             "passes": passes,
         }
 
-    async def settings(self, session_id: int, reentry_allowed: bool | None) -> dict[str, Any]:
+    async def settings(
+        self, session_id: int, reentry_allowed: bool | None, actor: Actor = SYSTEM
+    ) -> dict[str, Any]:
         """The session's door settings; changes ``reentry_allowed`` when given."""
-        async with connection(self.pool) as conn:
+        async with connection(self.pool) as conn, conn.transaction():
             row = await conn.fetchrow(
                 "UPDATE sessions SET reentry_allowed = coalesce($2, reentry_allowed)"
                 " WHERE id = $1 RETURNING id, reentry_allowed",
                 session_id,
                 reentry_allowed,
             )
-        if row is None:
-            raise NotFound.of("session")
+            if row is None:
+                raise NotFound.of("session")
+            if reentry_allowed is not None:
+                await audit.record(
+                    conn,
+                    actor,
+                    "door.settings",
+                    f"session:{session_id}",
+                    reentry_allowed=reentry_allowed,
+                )
         return {"session_id": row["id"], "reentry_allowed": row["reentry_allowed"]}
 
     async def conflicts(self, session_id: int | None, page: Page) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ COLUMNS = (
 FILTERS = (
     Param("action", str, description="actions starting with this (`user.`, `tariff.create`)"),
     Param("actor", str, description="an actor's name (exact) or user id"),
-    Param("subject", str, description="a subject (`user:12`) or its kind (`user:`)"),
+    Param("subject", str, description="a subject (`user:12`, exactly) or a kind (`user:`)"),
     Param("since", str, description="ISO 8601 time, inclusive"),
     Param("until", str, description="ISO 8601 time, exclusive"),
 )
@@ -80,7 +80,8 @@ def _where(request: Request) -> tuple[str, list[Any]]:
     clause = (
         " WHERE ($1::text IS NULL OR starts_with(action, $1))"
         " AND ($2::text IS NULL OR actor_name = $2 OR actor_id = $3::bigint)"
-        " AND ($4::text IS NULL OR starts_with(subject, $4))"
+        " AND ($4::text IS NULL OR subject = $4"
+        " OR (right($4, 1) = ':' AND starts_with(subject, $4)))"
         " AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)"
     )
     return clause, args

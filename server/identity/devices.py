@@ -48,7 +48,9 @@ OPERATIONS = Operations()
 DOOR = ("door",)
 MANAGE = Permission.DEVICES_MANAGE
 
-_COLUMNS = "id, name, room_id, language, mode, enrolled_at, enrolment_expires_at, revoked_at"
+_COLUMNS = (
+    "id, name, room_id, language, mode, enrolled_at, enrolment_expires_at, revoked_at, last_seen_at"
+)
 
 
 def _device_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -62,6 +64,8 @@ def _device_json(row: asyncpg.Record) -> dict[str, Any]:
         "enrolment_expires_at": row["enrolment_expires_at"].isoformat()
         if row["enrolment_expires_at"]
         else None,
+        "revoked": row["revoked_at"] is not None,
+        "last_seen_at": row["last_seen_at"].isoformat() if row["last_seen_at"] else None,
     }
 
 

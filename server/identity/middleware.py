@@ -29,6 +29,7 @@ class PrincipalMiddleware:
                 return
             state = scope.setdefault("state", {})
             state["principal"], state["credential_problem"] = found.principal, found.problem
+            scope["app"].state.seen.saw(found.principal)
         await self.app(scope, receive, send)
 
 

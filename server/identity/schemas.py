@@ -173,6 +173,9 @@ class Device(Reply):
     mode: Mode
     created_at: Timestamp
     enrolment_expires_at: Timestamp | None
+    revoked: bool
+    last_seen_at: Timestamp | None
+    """When the device last called the server (to the minute)."""
 
 
 class Enrolment(Reply):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from starlette.types import Receive, Scope, Send
@@ -225,6 +225,8 @@ class Connection:
             self.reply(error(ErrorCode.INVALID_TOKEN, exc.message, ref))
             return
         self._watch_expiry()
+        if self.endpoint.on_auth is not None:
+            self.endpoint.on_auth(self.principal)
         self.reply({"type": ServerType.AUTHENTICATED.value, "roles": sorted(self.principal.roles)})
 
     def _watch_expiry(self) -> None:
@@ -278,6 +280,8 @@ class WebSocketEndpoint:
         self.handlers = {h.type.value: h for h in handlers}
         self.send_buffer_bytes = send_buffer_bytes
         self.connections: set[Connection] = set()
+        self.on_auth: Callable[[Principal], None] | None = None
+        """Told of each successful ``auth`` (the app notes when devices were last seen)."""
 
     def revoked(self, principal_id: int | None, session_id: int | None = None) -> None:
         """A user's or device's tokens were revoked, or a staff session ended: the

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.catalog.service import Catalog, SessionRow
+from server.identity.actors import actor_of
 from server.identity.auth import Principal, require
 from server.identity.permissions import Permission
 from server.platform.errors import Conflict, Invalid
@@ -270,6 +271,8 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
             "duplicate_seats",
             "unknown_tariff",
             "mixed_currencies",
+            "tariff_inactive",
+            "tariff_not_for_seat",
         ),
         401: ("authentication_required",),
         403: ("forbidden",),
@@ -325,6 +328,7 @@ async def create_order(request: Request) -> JSONResponse:
         # a device's principal has a negative id (no users row): its orders name no user
         user_id=principal.user_id if (principal.user_id or 0) > 0 else None,
         kind="reservation" if reservation else "sale",
+        actor=None if principal.anonymous else actor_of(request),
     )
     order, created = await state.sales.confirm(session, order_request)
     return JSONResponse(order, status_code=201 if created else 200)

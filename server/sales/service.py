@@ -17,6 +17,8 @@ from typing import Any
 import asyncpg
 
 from server.catalog.service import Catalog, SessionRow
+from server.platform import audit
+from server.platform.audit import Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, DomainError, Gone, Invalid, Mismatch, NotFound
 from server.platform.failpoints import failpoint
@@ -44,6 +46,8 @@ class OrderRequest:
     user_id: int | None
     kind: str = "sale"
     """``sale``, or ``reservation``: released if not scanned in time (docs/door.md)."""
+    actor: Actor | None = None
+    """A member of staff selling (their sale goes to the audit log), or None (the shop)."""
 
     @property
     def seats(self) -> list[int]:
@@ -130,6 +134,8 @@ class Sales:
         currencies = {tariffs[line.tariff_id]["currency"] for line in request.lines}
         if len(currencies) != 1:
             raise Invalid("mixed_currencies", "all tariffs of an order share one currency")
+        if refusal := await self._tariff_refusal(session, request, tariffs):
+            return await self._replay(request, refusal)
         if not session.sales_open:
             return await self._replay(request, Conflict("sales_closed", "sales are closed"))
         try:
@@ -158,6 +164,38 @@ class Sales:
         await self.outbox.apply_now(entry, session.id, Op.SELL, sell_args(request))
         return order, True
 
+    async def _tariff_refusal(
+        self, session: SessionRow, request: OrderRequest, tariffs: dict[int, asyncpg.Record]
+    ) -> DomainError | None:
+        """An inactive tariff, or a tariff bound to seat categories other than its seat's
+        (docs/catalog.md); ``None`` when the tariffs may be sold."""
+        inactive = sorted(
+            {ln.tariff_id for ln in request.lines if not tariffs[ln.tariff_id]["active"]}
+        )
+        if inactive:
+            return Invalid("tariff_inactive", "this tariff is no longer sold", tariffs=inactive)
+        bound = [
+            ln
+            for ln in request.lines
+            if ln.seat_idx is not None and tariffs[ln.tariff_id]["categories"]
+        ]
+        if not bound or session.seat_plan_id is None:
+            return None
+        plan = await self.catalog.plan_seats(session.seat_plan_id)
+        wrong = [
+            plan.ids[ln.seat_idx]
+            for ln in bound
+            if ln.seat_idx is not None
+            and plan.categories[ln.seat_idx] not in tariffs[ln.tariff_id]["categories"]
+        ]
+        if wrong:
+            return Invalid(
+                "tariff_not_for_seat",
+                "a tariff does not apply to these seats' category",
+                seats=wrong,
+            )
+        return None
+
     async def _commit(
         self, session: SessionRow, request: OrderRequest, prices: list[int], currency: str
     ) -> tuple[list[asyncpg.Record], int]:
@@ -165,7 +203,22 @@ class Sales:
         async with connection(self.pool) as conn:
             try:
                 insert = self._insert_with_capacity if request.places else self._insert
-                return await insert(conn, session, request, prices, currency)
+                if request.actor is None:  # the shop: one statement, no audit entry
+                    return await insert(conn, session, request, prices, currency)
+                async with conn.transaction():
+                    rows, entry = await insert(conn, session, request, prices, currency)
+                    if rows:
+                        await audit.record(
+                            conn,
+                            request.actor,
+                            "order.create" if request.kind == "sale" else "order.reserve",
+                            f"order:{rows[0]['order_id']}",
+                            session_id=session.id,
+                            tickets=[r["id"] for r in rows],
+                            total_cents=sum(prices),
+                            currency=currency,
+                        )
+                    return rows, entry
             except asyncpg.UniqueViolationError as exc:
                 log.error("double sale refused by postgres for session %s", session.id)
                 await self._repair_seats(conn, session.id, request.seats)

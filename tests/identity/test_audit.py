@@ -94,3 +94,33 @@ async def test_the_log_is_append_only() -> None:
         assert await conn.fetchval("SELECT count(*) FROM audit_log") > 0
     finally:
         await conn.close()
+
+
+async def test_a_cashiers_sale_and_refund_are_recorded_and_the_shops_sales_are_not(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(n_seats=10)
+    cashier = Api(server.url, await staff_token(admin, "pos", "refund"))
+    shop = Api(server.url)
+    try:
+        hold = (await cashier.hold(s.id, s.seat_ids[:2])).json()
+        sale = await cashier.buy(s.id, hold["token"], s.seat_ids[:2], s.tariff_ids[0])
+        assert sale.status_code == 201, sale.text
+        order = sale.json()
+        ticket = order["tickets"][0]["id"]
+        assert (await cashier.http.post(f"/api/tickets/{ticket}/refund")).status_code == 200
+        web_hold = (await shop.hold(s.id, s.seat_ids[5:6])).json()
+        web = await shop.buy(s.id, web_hold["token"], s.seat_ids[5:6], s.tariff_ids[0])
+        assert web.status_code == 201
+    finally:
+        await cashier.close()
+        await shop.close()
+    sold = (await admin.http.get("/api/audit", params={"subject": f"order:{order['id']}"})).json()
+    [entry] = sold["items"]
+    assert entry["action"] == "order.create" and entry["actor_name"].startswith("staff-pos")
+    assert entry["details"]["total_cents"] == 3000 and len(entry["details"]["tickets"]) == 2
+    refund = (await admin.http.get("/api/audit", params={"subject": f"ticket:{ticket}"})).json()
+    assert [e["action"] for e in refund["items"]] == ["ticket.refund"]
+    web_order = web.json()["id"]
+    none = (await admin.http.get("/api/audit", params={"subject": f"order:{web_order}"})).json()
+    assert none["items"] == []

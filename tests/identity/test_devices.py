@@ -3,6 +3,7 @@ that may scan and nothing else."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -141,3 +142,27 @@ async def test_the_device_token_scans_and_does_nothing_else(
         await device.close()
     rows = await db_fetch("SELECT device FROM scans WHERE ticket_id = $1", ticket)
     assert [r["device"] for r in rows] == [f"device:{created['device']['name']}/default"]
+
+
+async def test_the_device_list_says_when_each_was_last_seen_and_which_are_revoked(
+    admin: Api, buyer: Api, server: ServerProcess
+) -> None:
+    seen, idle = await create_device(admin), await create_device(admin)
+    token = (await enrol(buyer, seen["enrolment_code"])).json()["token"]
+    device = Api(server.url, token)
+    try:
+        assert (await device.http.get("/api/auth/me")).status_code == 200
+    finally:
+        await device.close()
+    await admin.http.post(f"/api/devices/{idle['device']['id']}/revoke")
+    listed: dict[int, Any] = {}
+    for _ in range(50):  # written off the request's path: a moment later
+        page = (await admin.http.get("/api/devices", params={"limit": 500})).json()
+        listed = {d["id"]: d for d in page["devices"]}
+        if listed[seen["device"]["id"]]["last_seen_at"] is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert listed[seen["device"]["id"]]["last_seen_at"] is not None
+    assert listed[seen["device"]["id"]]["revoked"] is False
+    assert listed[idle["device"]["id"]]["last_seen_at"] is None
+    assert listed[idle["device"]["id"]]["revoked"] is True

@@ -247,6 +247,7 @@ async def test_control_naive_read_then_write_double_holds(
 
     async def naive_hold(token: str) -> bool:
         if await client.hget(key, "7") is None:  # read...
+            await asyncio.sleep(0.01)  # (the window a busy server has between the two)
             await client.hset(key, "7", "h" + token)  # ...then write: not atomic
             return True
         return False

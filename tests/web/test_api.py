@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from server.app import OPERATIONS, ROUTES
+from server.identity.pages import STAFF_PAGES
 from server.platform.errors import DomainError, Forbidden
 from server.web.api import PUBLIC, Check, Id, Needs, Operations, Param, Reply, openapi_document
 from server.web.api import routes as build_routes
@@ -50,9 +51,10 @@ def test_shared_statuses_follow_from_the_declaration() -> None:
     codes = admin.error_codes()
     assert codes[400] == ["invalid_json", "invalid_field", "invalid_id"]
     assert codes[404] == ["not_found"] and codes[409] == ["thing_taken"]
-    assert codes[401][0] == "authentication_required" and codes[403] == ["forbidden"]
+    assert codes[401][0] == "authentication_required"
+    assert codes[403] == ["forbidden", "csrf_failed", "csrf_required"]  # a cookie session's
     assert codes[413] == ["body_too_large"] and "database_unavailable" in codes[503]
-    assert admin.security() == [{"bearer": []}]
+    assert admin.security() == [{"bearer": []}, {"session": []}]
     assert admin.operation_id == "handler_put"  # the second route of one handler
     document = openapi_document(ops, {"title": "t", "version": "1"})
     put = document["paths"]["/things/{thing_id}"]["put"]
@@ -79,7 +81,9 @@ def test_a_declared_path_parameter_replaces_the_default_id() -> None:
 
 
 def test_every_route_of_the_app_is_declared() -> None:
+    """An operation, or a staff page (declared with what it needs in ``STAFF_PAGES``)."""
     declared = {(op.path, op.method) for op in OPERATIONS}
+    declared |= {(page.path, "GET") for page in STAFF_PAGES}
     routes = {
         (r.path, method)
         for r in ROUTES

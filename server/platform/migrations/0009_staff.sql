@@ -22,6 +22,9 @@ CREATE TABLE user_points_of_sale (
     PRIMARY KEY (user_id, point_of_sale_id)
 );
 
+-- When a device last called (written at most once a minute per process).
+ALTER TABLE devices ADD COLUMN last_seen_at timestamptz;
+
 -- A signed-in staff page: the cookie carries a signed token naming this row, so signing out
 -- (or an admin ending it) voids that one session in every process.
 CREATE TABLE staff_sessions (
