@@ -12,6 +12,8 @@ from playwright.async_api import expect
 from seatmap.generate import grid
 from seatmap.plan import plan_to_document
 from tests.browser import browser_context
+from tests.conftest import ADMIN_PASSWORD
+from tests.static.staff_pages import sign_in
 from tests.static.test_browser_shop import SLOW_MS, open_session, seat
 from tests.support import Api, ServerProcess
 
@@ -38,6 +40,8 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
             "localStorage.setItem('guichet.lang', 'en');"
         )
         page = await context.new_page()
+        # the page is served to a signed-in member of staff only (cookie session)
+        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/staff.html")
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(f"{server.url}/admin-events.html#/new")

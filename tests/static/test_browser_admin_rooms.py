@@ -10,6 +10,8 @@ from playwright.async_api import FilePayload, expect
 
 from tests.browser import browser_context
 from tests.catalog.test_pretix_plans import PRETIX_PLAN
+from tests.conftest import ADMIN_PASSWORD
+from tests.static.staff_pages import sign_in
 from tests.static.test_browser_shop import SLOW_MS
 from tests.support import Api, ServerProcess
 
@@ -31,6 +33,8 @@ async def test_a_pretix_plan_is_previewed_then_saved(
             "localStorage.setItem('guichet.lang', 'fr');"
         )
         page = await context.new_page()
+        # the page is served to a signed-in member of staff only (cookie session)
+        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/staff.html")
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(f"{server.url}/admin-rooms.html")
