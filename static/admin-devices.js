@@ -35,6 +35,7 @@ register({
     "devices.revokedDone": "« {name} » est révoqué.",
     "devices.since": "Créé le {when}",
     "devices.lastSeen": "Vu pour la dernière fois : {when}",
+    "devices.neverSeen": "Jamais vu",
     "devices.badName": "Le nom : 1 à 40 lettres sans accent, chiffres, « _ », « . » ou « - ».",
   },
   en: {
@@ -63,6 +64,7 @@ register({
     "devices.revokedDone": "“{name}” is revoked.",
     "devices.since": "Created {when}",
     "devices.lastSeen": "Last seen: {when}",
+    "devices.neverSeen": "Never seen",
     "devices.badName": "The name: 1 to 40 letters without accents, digits, “_”, “.” or “-”.",
   },
 });
@@ -91,11 +93,12 @@ function deviceRow(device) {
   const lastSeen = device.last_seen_at || device.last_seen;
   return h("li", { class: "record", "data-testid": "device-row", "data-device": device.name },
     h("div", { class: "record-head" }, h("h3", {}, device.name),
-      revoked ? h("span", { class: "tag tag-off" }, t("devices.revoked")) : null),
+      revoked ? h("span", { class: "tag tag-off", "data-testid": "device-revoked" },
+        t("devices.revoked")) : null),
     h("p", { class: "small" }, room, " · ", t(device.mode === "exit" ? "devices.exit" : "devices.entry"),
       " · ", device.language === "en" ? "English" : "Français"),
     h("p", { class: "muted small" }, t("devices.since", { when: when(device.created_at) }),
-      lastSeen ? ` · ${t("devices.lastSeen", { when: when(lastSeen) })}` : ""),
+      ` · ${lastSeen ? t("devices.lastSeen", { when: when(lastSeen) }) : t("devices.neverSeen")}`),
     revoked ? null : h("div", { class: "row-actions" },
       h("button", { type: "button", class: "btn btn-small", "data-testid": "device-code",
         onclick: () => newCode(device) }, t("devices.newCode")),

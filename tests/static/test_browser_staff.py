@@ -318,3 +318,28 @@ async def test_an_admin_edits_roles_but_not_their_own(server: ServerProcess, adm
         r = await admin.http.get("/api/users", params={"q": user["username"]})
         assert sorted(r.json()["items"][0]["roles"]) == ["entry_check", "stats"]
         assert errors == []
+
+
+async def test_a_device_is_enrolled_then_revoked_on_the_devices_page(
+    server: ServerProcess, admin: Api
+) -> None:
+    name = f"tablet-{uuid.uuid4().hex[:6]}"
+    async with browser_context(390, 844) as context:
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/admin-devices.html")
+        await page.get_by_test_id("device-name").fill(name)
+        await page.get_by_test_id("create-device").click()
+        await expect(page.get_by_test_id("enrolment-qr")).to_be_visible(timeout=SLOW_MS)
+        row = page.locator(f'[data-testid="device-row"][data-device="{name}"]')
+        await expect(row).to_be_visible()
+        await expect(row.get_by_test_id("device-revoked")).to_have_count(0)
+        await no_horizontal_scroll(page)
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        await row.get_by_test_id("device-revoke").click()
+        await expect(row.get_by_test_id("device-revoked")).to_be_visible(timeout=SLOW_MS)
+        await expect(row.get_by_test_id("device-revoke")).to_have_count(0)
+        assert errors == []
+    r = await admin.http.get("/api/devices")
+    assert [d["revoked"] for d in r.json()["devices"] if d["name"] == name] == [True]
