@@ -32,7 +32,7 @@ async def open_dashboard(
     page.errors = watch_errors(page)  # type: ignore[attr-defined]
     if user is None:
         await page.goto(f"{server.url}/dashboard.html")
-        await page.wait_for_url(f"{server.url}/signin.html?next=*", timeout=SLOW_MS)
+        await page.wait_for_url(f"{server.url}/signin.html?next=**", timeout=SLOW_MS)
         return page
     await sign_in(page, server.url, user[0], user[1], "/dashboard.html")
     await page.get_by_test_id("language").select_option("en")  # the texts below are English

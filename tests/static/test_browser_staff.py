@@ -140,7 +140,7 @@ async def test_a_disabled_user_is_thrown_out_of_the_open_dashboard(
         assert r.json()["disabled"] is True
 
         # the WebSocket's token_revoked frame sends the page to sign-in by itself
-        await page.wait_for_url(f"{server.url}/signin.html?next=*", timeout=SLOW_MS)
+        await page.wait_for_url(f"{server.url}/signin.html?next=**", timeout=SLOW_MS)
         assert "dashboard.html" in page.url
         await expect(page.get_by_test_id("signin-form")).to_be_visible()
 
