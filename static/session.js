@@ -13,7 +13,8 @@
 //   can(user, ...perms)      true when the user holds any of perms (admin holds all)
 //   requireSession(perms)    for a staff page: the user, after translating the page and
 //                            mounting the header; null when not allowed (the page's <main> then
-//                            says so, with a link to /staff.html) or not signed in (redirected)
+//                            says so, with a link to /staff.html) or not signed in (redirected).
+//                            Rechecks the session every minute and when the tab is shown again.
 //   signOut()                DELETE /api/auth/session, then to the sign-in page
 //   goToSignIn(next)         /signin.html?next=<this page's path and query>
 //   mountHeader(user, opts)  fills <header id="staff-header">: home link, who, language,
@@ -143,6 +144,7 @@ export async function requireSession(permissions = []) {
   }
   if (LANGUAGES_OK(user.language)) useLanguage(user.language, { remember: false });
   mountHeader(user);
+  watchSignedIn();
   if (permissions.length && !can(user, ...permissions)) {
     showDenied(permissions);
     return null;
@@ -151,6 +153,24 @@ export async function requireSession(permissions = []) {
 }
 
 const LANGUAGES_OK = (lang) => lang === "fr" || lang === "en";
+const RECHECK_MS = 60000;
+
+/** Pages without a socket learn of a session ended elsewhere (signed out, disabled, expired)
+ * within a minute, and at once when the tab comes back to the front. */
+function watchSignedIn() {
+  const check = async () => {
+    try {
+      const user = await me({ refresh: true });
+      if (!user?.id) goToSignIn();
+    } catch {
+      // offline for a moment: the next check or API call will tell
+    }
+  };
+  setInterval(check, RECHECK_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") check();
+  });
+}
 
 function showProblem(text) {
   const main = document.getElementById("main");

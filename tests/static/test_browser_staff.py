@@ -343,3 +343,19 @@ async def test_a_device_is_enrolled_then_revoked_on_the_devices_page(
         assert errors == []
     r = await admin.http.get("/api/devices")
     assert [d["revoked"] for d in r.json()["devices"] if d["name"] == name] == [True]
+
+
+async def test_a_page_without_a_socket_notices_a_disabled_user_when_shown_again(
+    server: ServerProcess, admin: Api
+) -> None:
+    user = await new_staff(admin, "stats", password=STAFF_PASSWORD)
+    async with browser_context() as context:
+        page = await context.new_page()
+        await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
+        await expect(page.get_by_test_id("page-dashboard")).to_be_visible()
+        r = await admin.http.post(f"/api/users/{user['id']}/disable")
+        assert r.status_code == 200, r.text
+        # the tab comes back to the front
+        await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        await page.wait_for_url(f"{server.url}/signin.html?next=**", timeout=SLOW_MS)
+        assert "staff.html" in page.url
