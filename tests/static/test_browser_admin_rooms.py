@@ -8,8 +8,9 @@ import json
 import pytest
 from playwright.async_api import FilePayload, expect
 
-from tests.browser import browser_context
+from tests.browser import browser_context, sign_in
 from tests.catalog.test_pretix_plans import PRETIX_PLAN
+from tests.conftest import ADMIN_PASSWORD
 from tests.static.test_browser_shop import SLOW_MS
 from tests.support import Api, ServerProcess
 
@@ -26,10 +27,8 @@ async def test_a_pretix_plan_is_previewed_then_saved(
         await admin.http.post(f"/api/venues/{venue['id']}/rooms", json={"name": "Molière"})
     ).json()
     async with browser_context(*TABLET) as context:
-        await context.add_init_script(
-            f"localStorage.setItem('guichet.admin.token', {json.dumps(admin_token)});"
-            "localStorage.setItem('guichet.lang', 'fr');"
-        )
+        await context.add_init_script("localStorage.setItem('guichet.lang', 'fr');")
+        await sign_in(context, server.url, "admin", ADMIN_PASSWORD)
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
