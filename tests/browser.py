@@ -33,3 +33,11 @@ async def browser_context(width: int = 1280, height: int = 900) -> AsyncIterator
             yield await browser.new_context(viewport={"width": width, "height": height})
         finally:
             await browser.close()
+
+
+async def sign_in(context: BrowserContext, base_url: str, username: str, password: str) -> None:
+    """Sign the browser in as a member of staff (the session cookie lands in its jar)."""
+    response = await context.request.post(
+        f"{base_url}/api/auth/session", data={"username": username, "password": password}
+    )
+    assert response.ok, await response.text()

@@ -162,10 +162,15 @@ async def test_control_without_the_capacity_constraint_the_same_orders_oversell(
     try:
         outcome = await insert_concurrently(pool, s.id, 10)
     finally:
-        async with pool.acquire() as conn:  # NOT VALID: this session's row stays oversold
+        async with pool.acquire() as conn:
+            # The oversold row is made to hold what was sold, so later tests (a generated
+            # refund of one of its tickets) meet a valid row, not this control's leftovers.
             await conn.execute(
-                "ALTER TABLE ga_counters ADD CONSTRAINT ga_within_capacity"
-                " CHECK (sold <= capacity) NOT VALID"
+                "UPDATE ga_counters SET capacity = greatest(capacity, sold) WHERE session_id = $1",
+                s.id,
+            )
+            await conn.execute(
+                "ALTER TABLE ga_counters ADD CONSTRAINT ga_within_capacity CHECK (sold <= capacity)"
             )
     assert outcome["sold"] > 6  # each looked, saw room, and sold
     assert await active_places(s.id) > 20

@@ -18,9 +18,11 @@ def watch_errors(page: Page) -> list[str]:
     return errors
 
 
-async def sign_in(page: Page, base_url: str, username: str, password: str, path: str) -> None:
-    """Open ``path`` signed out (the server sends the browser to the sign-in page), sign in, and
-    wait until the browser is back on ``path``."""
+async def sign_in_on_page(
+    page: Page, base_url: str, username: str, password: str, path: str
+) -> None:
+    """Sign in through /signin.html?next=``path`` as a person would, and wait until the
+    browser is on ``path`` (``tests.browser.sign_in`` is the shortcut through the API)."""
     await page.goto(f"{base_url}/signin.html?next={path}")
     await page.get_by_test_id("username").fill(username)
     await page.get_by_test_id("password").fill(password)

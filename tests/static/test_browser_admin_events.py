@@ -4,16 +4,13 @@ seat only the tariffs of its category."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from playwright.async_api import expect
 
 from seatmap.generate import grid
 from seatmap.plan import plan_to_document
-from tests.browser import browser_context
+from tests.browser import browser_context, sign_in
 from tests.conftest import ADMIN_PASSWORD
-from tests.static.staff_pages import sign_in
 from tests.static.test_browser_shop import SLOW_MS, open_session, seat
 from tests.support import Api, ServerProcess
 
@@ -35,13 +32,9 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
     premium_seat, standard_seat = plan.seats[0].id, plan.seats[10].id
 
     async with browser_context(*PHONE) as context:
-        await context.add_init_script(
-            f"localStorage.setItem('guichet.admin.token', {json.dumps(admin_token)});"
-            "localStorage.setItem('guichet.lang', 'en');"
-        )
+        await context.add_init_script("localStorage.setItem('guichet.lang', 'en');")
+        await sign_in(context, server.url, "admin", ADMIN_PASSWORD)
         page = await context.new_page()
-        # the page is served to a signed-in member of staff only (cookie session)
-        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/staff.html")
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(f"{server.url}/admin-events.html#/new")

@@ -8,10 +8,9 @@ import json
 import pytest
 from playwright.async_api import FilePayload, expect
 
-from tests.browser import browser_context
+from tests.browser import browser_context, sign_in
 from tests.catalog.test_pretix_plans import PRETIX_PLAN
 from tests.conftest import ADMIN_PASSWORD
-from tests.static.staff_pages import sign_in
 from tests.static.test_browser_shop import SLOW_MS
 from tests.support import Api, ServerProcess
 
@@ -28,13 +27,9 @@ async def test_a_pretix_plan_is_previewed_then_saved(
         await admin.http.post(f"/api/venues/{venue['id']}/rooms", json={"name": "Molière"})
     ).json()
     async with browser_context(*TABLET) as context:
-        await context.add_init_script(
-            f"localStorage.setItem('guichet.admin.token', {json.dumps(admin_token)});"
-            "localStorage.setItem('guichet.lang', 'fr');"
-        )
+        await context.add_init_script("localStorage.setItem('guichet.lang', 'fr');")
+        await sign_in(context, server.url, "admin", ADMIN_PASSWORD)
         page = await context.new_page()
-        # the page is served to a signed-in member of staff only (cookie session)
-        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/staff.html")
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         await page.goto(f"{server.url}/admin-rooms.html")

@@ -15,7 +15,7 @@ from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
 from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
 from tests.door.test_door_release import booked_minutes_ago, reserve
-from tests.static.staff_pages import sign_in, watch_errors
+from tests.static.staff_pages import sign_in_on_page, watch_errors
 from tests.static.test_browser_scanner import tampered
 from tests.support import Api, ServerProcess
 
@@ -34,7 +34,7 @@ async def open_dashboard(
         await page.goto(f"{server.url}/dashboard.html")
         await page.wait_for_url(f"{server.url}/signin.html?next=**", timeout=SLOW_MS)
         return page
-    await sign_in(page, server.url, user[0], user[1], "/dashboard.html")
+    await sign_in_on_page(page, server.url, user[0], user[1], "/dashboard.html")
     await page.get_by_test_id("language").select_option("en")  # the texts below are English
     await expect(page.get_by_test_id("session-grid")).to_be_visible()
     await expect(page.get_by_test_id("connection")).to_have_attribute(

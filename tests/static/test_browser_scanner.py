@@ -17,7 +17,7 @@ from scanning.codes import KeyRing, TicketClaims, TicketScope, b45decode, b45enc
 from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
 from tests.door.test_door_api import buy_tickets, code_of, db_fetch, door_session
-from tests.static.staff_pages import sign_in
+from tests.static.staff_pages import sign_in_on_page
 from tests.support import ROOT, Api, ServerProcess
 
 SLOW_MS = 8000  # page loads, reconnects, uploads
@@ -372,7 +372,7 @@ async def test_an_admin_enrols_a_scanner_with_its_qr_code(
     name = f"tablet-{uuid.uuid4().hex[:6]}"
     async with browser_context(1100, 800) as context:
         desk = await context.new_page()
-        await sign_in(desk, server.url, "admin", ADMIN_PASSWORD, "/admin-devices.html")
+        await sign_in_on_page(desk, server.url, "admin", ADMIN_PASSWORD, "/admin-devices.html")
         await desk.get_by_test_id("device-name").fill(name)
         await desk.get_by_test_id("device-room").select_option(str(session["room_id"]))
         await desk.get_by_test_id("create-device").click()

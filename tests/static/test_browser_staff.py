@@ -17,7 +17,7 @@ from tests.static.staff_pages import (
     SLOW_MS,
     new_staff,
     no_horizontal_scroll,
-    sign_in,
+    sign_in_on_page,
     watch_errors,
 )
 from tests.support import Api, ServerProcess
@@ -56,7 +56,7 @@ async def saved_language(admin: Api, username: str) -> str:
 async def staff_home_of(context: BrowserContext, server: ServerProcess, username: str) -> Page:
     page = await context.new_page()
     page.errors = watch_errors(page)  # type: ignore[attr-defined]
-    await sign_in(page, server.url, username, STAFF_PASSWORD, "/staff.html")
+    await sign_in_on_page(page, server.url, username, STAFF_PASSWORD, "/staff.html")
     await expect(page.get_by_test_id("signed-in-as")).to_contain_text(username.title())
     return page
 
@@ -129,7 +129,7 @@ async def test_a_disabled_user_is_thrown_out_of_the_open_dashboard(
     async with browser_context() as context:
         page = await context.new_page()
         errors = watch_errors(page)
-        await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/dashboard.html")
+        await sign_in_on_page(page, server.url, user["username"], STAFF_PASSWORD, "/dashboard.html")
         await expect(page.get_by_test_id("connection")).to_have_attribute(
             "data-status", "open", timeout=SLOW_MS
         )
@@ -166,7 +166,7 @@ async def test_sign_in_and_users_fit_a_phone_and_a_tablet(
         await no_horizontal_scroll(page)
         await page.screenshot(path=tmp_path / f"signin-{width}.png", full_page=True)
 
-        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/admin-users.html")
+        await sign_in_on_page(page, server.url, "admin", ADMIN_PASSWORD, "/admin-users.html")
         await expect(page.get_by_test_id("user-row").first).to_be_visible(timeout=SLOW_MS)
         await no_horizontal_scroll(page)
         await page.screenshot(path=tmp_path / f"users-{width}.png", full_page=True)
@@ -184,7 +184,9 @@ async def test_the_language_switch_translates_the_page_and_is_kept_for_the_user(
     async with browser_context() as context:
         page = await context.new_page()
         errors = watch_errors(page)
-        await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/admin-users.html")
+        await sign_in_on_page(
+            page, server.url, user["username"], STAFF_PASSWORD, "/admin-users.html"
+        )
         language = page.get_by_test_id("language")
 
         await language.select_option("en")
@@ -207,7 +209,7 @@ async def test_the_language_switch_translates_the_page_and_is_kept_for_the_user(
 
     async with browser_context() as context:
         page = await context.new_page()
-        await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
+        await sign_in_on_page(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
         await expect(page.get_by_role("heading", level=1)).to_have_text("Staff home")
 
 
@@ -218,7 +220,7 @@ async def test_a_user_changes_their_password_from_the_header(
     async with browser_context() as context:
         page = await context.new_page()
         errors = watch_errors(page)
-        await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
+        await sign_in_on_page(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
         await page.get_by_test_id("change-password").click()
         await expect(page.get_by_test_id("password-form")).to_be_visible()
 
@@ -257,7 +259,7 @@ async def test_the_audit_log_filters_and_downloads_what_it_shows(
     async with browser_context() as context:
         page = await context.new_page()
         errors = watch_errors(page)
-        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/admin-audit.html")
+        await sign_in_on_page(page, server.url, "admin", ADMIN_PASSWORD, "/admin-audit.html")
         await expect(page.get_by_test_id("audit-entry").first).to_be_visible(timeout=SLOW_MS)
 
         await page.get_by_test_id("audit-action").fill("user.")
@@ -287,7 +289,7 @@ async def test_an_admin_edits_roles_but_not_their_own(server: ServerProcess, adm
     async with browser_context() as context:
         page = await context.new_page()
         errors = watch_errors(page)
-        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/admin-users.html")
+        await sign_in_on_page(page, server.url, "admin", ADMIN_PASSWORD, "/admin-users.html")
         await page.get_by_test_id("user-search").fill("admin")
         await page.get_by_test_id("user-search").press("Enter")
         row = page.locator('[data-testid="user-row"][data-username="admin"]')
@@ -327,7 +329,7 @@ async def test_a_device_is_enrolled_then_revoked_on_the_devices_page(
     async with browser_context(390, 844) as context:
         page = await context.new_page()
         errors = watch_errors(page)
-        await sign_in(page, server.url, "admin", ADMIN_PASSWORD, "/admin-devices.html")
+        await sign_in_on_page(page, server.url, "admin", ADMIN_PASSWORD, "/admin-devices.html")
         await page.get_by_test_id("device-name").fill(name)
         await page.get_by_test_id("create-device").click()
         await expect(page.get_by_test_id("enrolment-qr")).to_be_visible(timeout=SLOW_MS)
@@ -351,7 +353,7 @@ async def test_a_page_without_a_socket_notices_a_disabled_user_when_shown_again(
     user = await new_staff(admin, "stats", password=STAFF_PASSWORD)
     async with browser_context() as context:
         page = await context.new_page()
-        await sign_in(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
+        await sign_in_on_page(page, server.url, user["username"], STAFF_PASSWORD, "/staff.html")
         await expect(page.get_by_test_id("page-dashboard")).to_be_visible()
         r = await admin.http.post(f"/api/users/{user['id']}/disable")
         assert r.status_code == 200, r.text
