@@ -11,7 +11,7 @@ const state = { offset: 0, total: 0, items: [], filters: new URLSearchParams() }
 register({
   fr: {
     "audit.title": "Journal d'audit",
-    "audit.action": "Action (début)",
+    "audit.action": "Action (commence par)",
     "audit.actionHint": "ex. user.",
     "audit.actor": "Auteur",
     "audit.actorHint": "nom exact ou numéro",

@@ -16,7 +16,7 @@ register({
     "devices.create": "Enregistrer un scanner",
     "devices.name": "Nom de l'appareil",
     "devices.nameHelp": "Lettres sans accent, chiffres, « _ », « . » ou « - ».",
-    "devices.room": "Salles filtrées",
+    "devices.room": "Limiter à une salle",
     "devices.allRooms": "Toutes les salles",
     "devices.language": "Langue de l'appareil",
     "devices.mode": "Mode",

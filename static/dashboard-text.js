@@ -10,7 +10,7 @@ register({
     "dash.today": "Aujourd'hui {time}",
     "dash.tomorrow": "Demain {time}",
     "dash.onNow": "En cours",
-    "dash.starting": "Commence",
+    "dash.starting": "Début imminent",
     "dash.startsIn": "Dans {minutes} min",
     "dash.soldHeld": "Places vendues et retenues",
     "dash.fill": "Remplissage",

@@ -136,7 +136,7 @@ register({
     "conn.reconnecting": "Reconnexion…",
     "conn.closed": "Hors ligne",
     "conn.titleOpen": "Les chiffres se mettent à jour en direct",
-    "conn.titleDown": "Les chiffres affichés peuvent être dépassés ; reconnexion en cours",
+    "conn.titleDown": "Les chiffres affichés peuvent ne plus être à jour ; reconnexion en cours",
     "denied.title": "Accès refusé",
     "denied.body": "Votre compte ne permet pas d'ouvrir cette page (droit requis : {needs}).",
     "denied.home": "Retour à l'accueil du personnel",
