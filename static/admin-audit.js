@@ -2,6 +2,7 @@
 // prefix, actor, subject and dates, in pages; the same filters download as CSV.
 
 import { i18n, locale, register, t } from "./i18n.js";
+import { h } from "./dom.js";
 import { api, errorText, notify, requireSession } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -50,20 +51,6 @@ register({
     "audit.pos": "point of sale {name}",
   },
 });
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") el.className = value;
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
 
 /** The filters of the form; the dates are whole local days, both included. */
 function readFilters() {

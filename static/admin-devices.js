@@ -2,6 +2,7 @@
 // one-time configuration QR code, a fresh code for an existing one, and revocation.
 
 import { i18n, locale, register, t } from "./i18n.js";
+import { h } from "./dom.js";
 import { api, errorText, notify, requireSession } from "./session.js";
 import { everything } from "./paging.js";
 
@@ -68,21 +69,6 @@ register({
     "devices.badName": "The name: 1 to 40 letters without accents, digits, “_”, “.” or “-”.",
   },
 });
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else if (key === "class") el.className = value;
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
 
 const when = (iso) =>
   new Date(iso).toLocaleString(locale(), { dateStyle: "medium", timeStyle: "short" });

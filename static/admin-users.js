@@ -4,6 +4,7 @@
 
 import { i18n, locale, register, t } from "./i18n.js";
 import { ROLES } from "./roles-text.js";
+import { h } from "./dom.js";
 import { api, errorText, notify, requireSession } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -92,21 +93,6 @@ register({
     "pos.kind.kiosk": "kiosk",
   },
 });
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else if (key === "class") el.className = value;
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
 
 function showError(id, err) {
   const box = $(id);

@@ -25,8 +25,9 @@
 //   notify(text, kind)       a dismissable message in #messages
 //   errorText(err)           "code: message" for an ApiError, for messages on the page
 
+import { h as el } from "./dom.js";
 import {
-  applyTranslations, i18n, language, languageSwitcher, t, useLanguage,
+  applyTranslations, i18n, languageSwitcher, t, useLanguage,
 } from "./i18n.js";
 
 const SIGN_IN = "/signin.html";
@@ -189,20 +190,6 @@ function showDenied(permissions) {
 
 // -- header -----------------------------------------------------------------------------------
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
 async function saveLanguage(lang) {
   try {
     const user = await api("PATCH", "/api/auth/me", { language: lang });
@@ -306,4 +293,3 @@ export function notify(text, kind = "error") {
   setTimeout(() => msg.remove(), kind === "error" ? 10000 : 6000);
 }
 
-export { language };

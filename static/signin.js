@@ -149,7 +149,7 @@ async function changePassword(event) {
     $("password-error").dataset.code = err.code;
     if (err.code === "bad_credentials") showError("password-error", t("password.bad_credentials"));
     else if (err.code === "weak_password") showError("password-error", t("password.short"));
-    else if (err.status === 401) window.location.assign(`/signin.html?next=${encodeURIComponent("/signin.html#password")}`);
+    else if (err.status === 401) route(); // signed out meanwhile: the sign-in form
     else showError("password-error", errorText(err));
   }
 }
