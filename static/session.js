@@ -45,7 +45,8 @@ export class ApiError extends Error {
   }
 }
 
-export function goToSignIn(next = window.location.pathname + window.location.search) {
+export function goToSignIn(next = window.location.pathname + window.location.search
+  + window.location.hash) {
   if (leaving) return;
   leaving = true;
   window.location.assign(`${SIGN_IN}?next=${encodeURIComponent(next)}`);

@@ -57,8 +57,11 @@ register({
 });
 
 function destination() {
-  const next = new URLSearchParams(window.location.search).get("next");
-  return safeNext(next) || "/staff.html";
+  const next = safeNext(new URLSearchParams(window.location.search).get("next"));
+  if (!next) return "/staff.html";
+  // The server's 303 cannot see a page's #fragment; the browser keeps it on this page.
+  const hash = window.location.hash === "#password" ? "" : window.location.hash;
+  return next.includes("#") ? next : next + hash;
 }
 
 function showError(id, text) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 from playwright.async_api import Page, expect
 
@@ -23,7 +24,7 @@ async def sign_in_on_page(
 ) -> None:
     """Sign in through /signin.html?next=``path`` as a person would, and wait until the
     browser is on ``path`` (``tests.browser.sign_in`` is the shortcut through the API)."""
-    await page.goto(f"{base_url}/signin.html?next={path}")
+    await page.goto(f"{base_url}/signin.html?next={quote(path, safe='/')}")
     await page.get_by_test_id("username").fill(username)
     await page.get_by_test_id("password").fill(password)
     await page.get_by_test_id("signin").click()
