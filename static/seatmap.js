@@ -13,6 +13,7 @@
 // Space clicks the focused seat.
 
 import { PROTOCOL } from "./protocol.js";
+import { register, t } from "./i18n.js";
 
 const S = PROTOCOL.SEAT_STATE;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -24,13 +25,33 @@ export const STATE_NAMES = Object.freeze({
   [S.UNAVAILABLE]: "unavailable",
 });
 
-export const STATE_LABELS = Object.freeze({
-  free: "available",
-  mine: "in your basket",
-  held: "held by another buyer",
-  sold: "sold",
-  unavailable: "not available",
+register({
+  fr: {
+    "seat.free": "disponible",
+    "seat.mine": "dans votre panier",
+    "seat.held": "retenue par un autre acheteur",
+    "seat.sold": "vendue",
+    "seat.unavailable": "indisponible",
+    "seat.name": "Rang {row} · Place {label}",
+    "seat.aria": "Rang {row}, place {label}, {category} : {state}",
+    "seat.wheelchair": "Accessible en fauteuil roulant",
+    "seat.map": "Plan de salle",
+  },
+  en: {
+    "seat.free": "available",
+    "seat.mine": "in your basket",
+    "seat.held": "held by another buyer",
+    "seat.sold": "sold",
+    "seat.unavailable": "not available",
+    "seat.name": "Row {row} · Seat {label}",
+    "seat.aria": "Row {row}, seat {label}, {category}: {state}",
+    "seat.wheelchair": "Wheelchair accessible",
+    "seat.map": "Seat map",
+  },
 });
+
+/** A seat state in words ("free", "mine", "held", "sold", "unavailable"), in the page's language. */
+export const stateLabel = (state) => t(`seat.${state}`);
 
 const MAX_RADIUS = 8;
 
@@ -64,7 +85,7 @@ export class SeatMap extends EventTarget {
     super();
     this.container = container;
     this.onSeatClick = options.onSeatClick || null;
-    this.label = options.label || "Seat map";
+    this.label = options.label || t("seat.map");
     this.tooltipExtra = options.tooltipExtra || null; // (seat, stateName) => string
     this.seats = [];
     this.byId = new Map();
@@ -268,8 +289,9 @@ export class SeatMap extends EventTarget {
     this.tooltipIndex = i;
     const seat = this.seats[i];
     const state = this.stateName(i);
-    const lines = [`${this.multiZone ? `${seat.zone} · ` : ""}Row ${seat.row} · Seat ${seat.label}`, `${seat.category} · ${STATE_LABELS[state]}`];
-    if (seat.accessible) lines.push("Wheelchair accessible");
+    const name = t("seat.name", { row: seat.row, label: seat.label });
+    const lines = [`${this.multiZone ? `${seat.zone} · ` : ""}${name}`, `${seat.category} · ${stateLabel(state)}`];
+    if (seat.accessible) lines.push(t("seat.wheelchair"));
     const extra = this.tooltipExtra ? this.tooltipExtra(seat, state) : "";
     if (extra) lines.push(extra);
     this.tooltip.textContent = lines.join("\n");
@@ -366,7 +388,8 @@ export class SeatMap extends EventTarget {
     el.setAttribute("data-state", state);
     const seat = this.seats[i];
     const zone = this.multiZone ? `${seat.zone}, ` : "";
-    el.setAttribute("aria-label", `${zone}Row ${seat.row}, seat ${seat.label}, ${seat.category}: ${STATE_LABELS[state]}`);
+    el.setAttribute("aria-label", zone + t("seat.aria",
+      { row: seat.row, label: seat.label, category: seat.category, state: stateLabel(state) }));
     el.setAttribute("aria-pressed", state === "mine" ? "true" : "false");
     el.setAttribute("aria-disabled", state === "free" || state === "mine" ? "false" : "true");
     if (this.tooltipIndex === i && this.tooltip && !this.tooltip.hidden) this._showTooltip(i);

@@ -1,4 +1,10 @@
-// The public e-shop (index.html): the shop as any buyer sees it.
+// The public e-shop (index.html): the shop as any buyer sees it, in French or English (the
+// browser's language, or the one chosen in the top bar, kept on this device).
+import { languageSwitcher } from "./i18n.js";
 import { bootShop } from "./shop.js";
 
+const tools = document.createElement("div");
+tools.className = "topbar-tools";
+tools.append(document.getElementById("live-status"), languageSwitcher());
+document.querySelector(".topbar").append(tools);
 bootShop();

@@ -7,9 +7,10 @@ import { PROTOCOL } from "./protocol.js";
 import { LiveClient } from "./live.js";
 import { SeatMap } from "./seatmap.js";
 import { everything } from "./paging.js";
+import { applyTranslations, i18n, locale, t as tr } from "./i18n.js";
+import "./shop-text.js";
 
 const { SERVER, CHANNEL, ERROR, SEAT_STATE } = PROTOCOL;
-const LOCALE = "en-GB";
 const $ = (id) => document.getElementById(id);
 
 // -- small helpers ------------------------------------------------------------------------------
@@ -31,7 +32,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function money(cents, currency = "EUR") {
-  return new Intl.NumberFormat(LOCALE, { style: "currency", currency }).format(cents / 100);
+  return new Intl.NumberFormat(locale(), { style: "currency", currency }).format(cents / 100);
 }
 
 function clock(ms) {
@@ -46,13 +47,13 @@ function dayKey(date) {
 function dayLabel(date) {
   const today = new Date();
   const tomorrow = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1);
-  if (dayKey(date) === dayKey(today)) return "Today";
-  if (dayKey(date) === dayKey(tomorrow)) return "Tomorrow";
-  return date.toLocaleDateString(LOCALE, { weekday: "long", day: "numeric", month: "long" });
+  if (dayKey(date) === dayKey(today)) return tr("shop.today");
+  if (dayKey(date) === dayKey(tomorrow)) return tr("shop.tomorrow");
+  return date.toLocaleDateString(locale(), { weekday: "long", day: "numeric", month: "long" });
 }
 
 function timeLabel(date) {
-  return date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
 }
 
 function randomKey() {
@@ -94,7 +95,7 @@ async function api(method, path, body) {
 
 function showMessage(text, kind = "error", timeout = kind === "error" ? 9000 : 5000) {
   const box = $("messages");
-  const close = h("button", { type: "button", class: "msg-close", "aria-label": "Dismiss" }, "×");
+  const close = h("button", { type: "button", class: "msg-close", "aria-label": tr("shop.dismiss") }, "×");
   const msg = h("div", {
     class: `msg msg-${kind}`, role: kind === "error" ? "alert" : "status",
     "data-testid": "message", "data-kind": kind,
@@ -112,18 +113,13 @@ function clearMessages() {
 // -- live connection -----------------------------------------------------------------------------
 
 let live = null;
-const STATUS_TEXT = {
-  connecting: "Connecting…", open: "Live", reconnecting: "Reconnecting…", closed: "Offline",
-};
 
 function showStatus(e) {
   const el = $("live-status");
   if (!el) return; // pos.html shows the connection in the staff header instead
   el.dataset.status = e.detail.status;
-  el.textContent = STATUS_TEXT[e.detail.status] || e.detail.status;
-  el.title = e.detail.status === "open"
-    ? "Seat availability updates live"
-    : "Seat availability may be out of date; reconnecting";
+  el.textContent = tr(`shop.live.${e.detail.status}`);
+  el.title = tr(e.detail.status === "open" ? "shop.live.titleOpen" : "shop.live.titleDown");
 }
 
 // -- storage ----------------------------------------------------------------------------------
@@ -153,10 +149,11 @@ function gaugeEl(g) {
   const cap = Math.max(g.capacity || 0, 0);
   const sold = g.sold || 0, held = g.held || 0, free = Math.max(g.free ?? cap - sold - held, 0);
   const pct = (n) => (cap ? (100 * n) / cap : 0).toFixed(1) + "%";
-  const label = cap === 0 ? "No places" : free === 0 ? "Sold out" : `${free} of ${cap} left`;
+  const label = cap === 0 ? tr("shop.noPlaces") : free === 0 ? tr("shop.soldOut")
+    : tr("shop.left", { free, cap });
   return h("div", {
     class: "gauge", role: "meter", "aria-valuemin": 0, "aria-valuemax": cap,
-    "aria-valuenow": sold + held, "aria-label": `Filling: ${label}`, "data-free": free,
+    "aria-valuenow": sold + held, "aria-label": tr("shop.filling", { label }), "data-free": free,
   },
   h("div", { class: "gauge-bar", "aria-hidden": "true" },
     h("span", { class: "gauge-sold", style: `width:${pct(sold)}` }),
@@ -165,7 +162,7 @@ function gaugeEl(g) {
 }
 
 async function showList() {
-  document.title = "Guichet · Upcoming sessions";
+  document.title = tr("shop.pageTitle");
   $("view-session").hidden = true;
   $("view-list").hidden = false;
   const list = $("session-list");
@@ -178,13 +175,14 @@ async function showList() {
     };
     sessions = (await everything(get, "/api/sessions", "sessions")).sessions;
   } catch {
-    list.replaceChildren(h("p", { class: "banner" }, "The sessions could not be loaded. ",
-      h("button", { type: "button", class: "btn btn-small", onclick: () => showList() }, "Retry")));
+    list.replaceChildren(h("p", { class: "banner" }, tr("shop.loadFailed"), " ",
+      h("button", { type: "button", class: "btn btn-small", onclick: () => showList() },
+        tr("shop.retry"))));
     return;
   }
   if (currentRoute().name !== "list") return;
   if (!sessions.length) {
-    list.replaceChildren(h("p", { class: "muted" }, "No upcoming sessions."));
+    list.replaceChildren(h("p", { class: "muted" }, tr("shop.noSessions")));
     return;
   }
   const days = new Map();
@@ -212,8 +210,8 @@ async function showList() {
           h("span", { class: "card-body" },
             h("strong", { class: "card-title" }, s.event_name),
             h("span", { class: "card-room muted" },
-              `${s.room_name} · ${s.venue_name}`, s.seated ? "" : " · Standing")),
-          s.sales_open ? gauge : h("span", { class: "badge" }, "Sales closed")));
+              `${s.room_name} · ${s.venue_name}`, s.seated ? "" : ` · ${tr("shop.standing")}`)),
+          s.sales_open ? gauge : h("span", { class: "badge" }, tr("shop.salesClosed"))));
       })));
   });
   list.replaceChildren(...groups);
@@ -250,7 +248,7 @@ async function showSession(sessionId) {
   $("view-session").hidden = false;
   $("order").hidden = true;
   $("order").replaceChildren();
-  $("session-title").textContent = "Loading…";
+  $("session-title").textContent = tr("shop.loading");
   $("session-meta").textContent = "";
   $("session-gauge").replaceChildren();
   $("seatmap").replaceChildren();
@@ -274,8 +272,8 @@ async function showSession(sessionId) {
       api("GET", `/api/sessions/${sessionId}/seat-map`),
     ]);
     if (d.status === 404) {
-      $("session-title").textContent = "Session not found";
-      showMessage("This session does not exist (any more).");
+      $("session-title").textContent = tr("shop.notFound");
+      showMessage(tr("shop.gone"));
       return;
     }
     if (!d.ok || !m.ok) throw new Error("load failed");
@@ -283,8 +281,8 @@ async function showSession(sessionId) {
     seatMap = m.data;
   } catch {
     if (v.closed) return;
-    $("session-title").textContent = "Could not load this session";
-    showMessage("The session could not be loaded. Check your connection and reload the page.");
+    $("session-title").textContent = tr("shop.cannotLoad");
+    showMessage(tr("shop.cannotLoadLong"));
     return;
   }
   if (v.closed) return;
@@ -299,10 +297,10 @@ async function showSession(sessionId) {
 
   if (v.seated) {
     v.map = new SeatMap($("seatmap"), {
-      label: `Seat map of ${detail.room_name}`,
+      label: tr("shop.mapOf", { room: detail.room_name }),
       onSeatClick: onSeatClick,
-      tooltipExtra: (seat, state) => (state === "mine" ? "Click to remove from your basket"
-        : state === "free" ? "Click to add to your basket" : ""),
+      tooltipExtra: (seat, state) => (state === "mine" ? tr("shop.clickRemove")
+        : state === "free" ? tr("shop.clickAdd") : ""),
     });
     v.map.load(seatMap);
     window.__guichet.seatMap = v.map;
@@ -311,7 +309,7 @@ async function showSession(sessionId) {
     for (const c of seatMap.categories || []) {
       const swatch = h("span", { class: "swatch swatch-category" });
       swatch.style.borderColor = c.color;
-      legend.append(h("li", { class: "legend-category" }, swatch, `${c.name} (outline)`));
+      legend.append(h("li", { class: "legend-category" }, swatch, tr("shop.outline", { name: c.name })));
     }
     legend.hidden = false;
     $("map-help").hidden = false;
@@ -329,7 +327,7 @@ async function showSession(sessionId) {
 function onLive(v, m) {
   if (v.closed) return;
   if (m.type === SERVER.ERROR) {
-    if (m.code === ERROR.UNKNOWN_SESSION) showMessage("This session does not exist (any more).");
+    if (m.code === ERROR.UNKNOWN_SESSION) showMessage(tr("shop.gone"));
     return;
   }
   if (m.type === SERVER.SNAPSHOT) {
@@ -373,10 +371,10 @@ function enqueue(fn) {
       await fn();
     } catch (err) {
       if (err instanceof NetworkError) {
-        showMessage("Network problem: the server could not be reached. Please try again.");
+        showMessage(tr("shop.network"));
       } else {
         console.error(err);
-        showMessage("Something went wrong. Please try again.");
+        showMessage(tr("shop.wrong"));
       }
     } finally {
       v.busy = false;
@@ -439,7 +437,7 @@ async function reconcile(v) {
     applyHoldInfo(v, r.data);
     setMine(v, r.data.seats, r.data.quantity);
   } else if (r.ok || r.status === 404 || r.status === 410 || r.status === 400) {
-    forgetHold(v, "Your hold has expired: the seats were released. Please choose again.");
+    forgetHold(v, tr("shop.expired"));
   }
 }
 
@@ -447,22 +445,22 @@ function onSeatClick(seat, state) {
   const v = view;
   if (!v || v.buying) return;
   if (!v.detail.sales_open) {
-    showMessage("Sales are closed for this session.", "info");
+    showMessage(tr("shop.closedNow"), "info");
     return;
   }
   const where = seatName(v, seat.id);
   if (state === "free") enqueue(() => holdSeats(v, [seat.id]));
   else if (state === "mine") enqueue(() => releaseSeats(v, [seat.id]));
-  else if (state === "held") showMessage(`${where} is held by another buyer right now.`, "info");
-  else if (state === "sold") showMessage(`${where} is already sold.`, "info");
-  else showMessage(`${where} is not available.`, "info");
+  else if (state === "held") showMessage(tr("shop.heldByOther", { where }), "info");
+  else if (state === "sold") showMessage(tr("shop.alreadySold", { where }), "info");
+  else showMessage(tr("shop.notAvailable", { where }), "info");
 }
 
 function seatName(v, id) {
   const i = v.map ? v.map.indexOf(id) : -1;
   if (i < 0) return id;
   const s = v.map.seat(i);
-  return `${v.map.multiZone ? `${s.zone}, ` : ""}Row ${s.row}, seat ${s.label}`;
+  return `${v.map.multiZone ? `${s.zone}, ` : ""}${tr("shop.seatName", { row: s.row, label: s.label })}`;
 }
 
 /** Hold seats (or GA places) under my token; a new token is made when I have none. */
@@ -492,19 +490,19 @@ async function addToHold(v, body, pendingIds = [], retried = false) {
   }
   const code = r.error?.code;
   if ((code === "hold_expired" || code === "unknown_hold") && !retried) {
-    forgetHold(v, "Your previous hold expired; its seats were released.");
+    forgetHold(v, tr("shop.previousExpired"));
     await addToHold(v, body, pendingIds, true);
   } else if (code === "seats_taken") {
     const names = (r.error.seats || []).map((id) => seatName(v, id)).join("; ");
-    showMessage(`Sorry, ${names || "this seat"} was just taken by someone else.`);
+    showMessage(tr("shop.taken", { names: names || tr("shop.thisSeat") }));
   } else if (code === "not_enough_places") {
-    showMessage(`Not enough places left (${r.error.available ?? 0} available).`);
+    showMessage(tr("shop.notEnough", { available: r.error.available ?? 0 }));
   } else if (code === "sales_closed") {
-    showMessage("Sales are closed for this session.");
+    showMessage(tr("shop.closedNow"));
   } else if (r.status === 503) {
-    showMessage("The ticket service is busy. Please try again in a moment.");
+    showMessage(tr("shop.busy"));
   } else {
-    showMessage(r.error?.message || "The seat could not be held. Please try again.");
+    showMessage(r.error?.message || tr("shop.cannotHold"));
   }
 }
 
@@ -531,7 +529,7 @@ async function releaseSeats(v, ids, places = 0) {
   if (r.ok || r.status === 404) {
     if (everything || r.status === 404) {
       forgetHold(v);
-      if (r.status === 404) showMessage("Your hold had already expired.", "info");
+      if (r.status === 404) showMessage(tr("shop.alreadyExpired"), "info");
     } else {
       for (const id of ids) delete v.tariffs[id];
       if (places) v.tariffs.places = (v.tariffs.places || []).slice(0, remainingPlaces);
@@ -539,7 +537,7 @@ async function releaseSeats(v, ids, places = 0) {
       setMine(v, remainingSeats, remainingPlaces);
     }
   } else {
-    showMessage(r.error?.message || "The seat could not be released. Please try again.");
+    showMessage(r.error?.message || tr("shop.cannotRelease"));
   }
 }
 
@@ -552,11 +550,11 @@ async function extendHold() {
     if (r.ok) {
       applyHoldInfo(v, r.data);
       renderCart();
-      showMessage(`Your seats are held for ${clock(r.data.expires_in_ms)} more.`, "success", 3000);
+      showMessage(tr("shop.extended", { time: clock(r.data.expires_in_ms) }), "success", 3000);
     } else if (r.status === 404 || r.status === 410) {
-      forgetHold(v, "Your hold has expired: the seats were released. Please choose again.");
+      forgetHold(v, tr("shop.expired"));
     } else {
-      showMessage(r.error?.message || "The hold could not be extended.");
+      showMessage(r.error?.message || tr("shop.cannotExtend"));
     }
   });
 }
@@ -570,15 +568,15 @@ function tick() {
   $("hold-timer").classList.toggle("urgent", left < 60000);
   if (left < 60000 && !v.warned) {
     v.warned = true;
-    showMessage("Less than a minute left to complete your purchase.", "info");
+    showMessage(tr("shop.lastMinute"), "info");
   }
   if (left >= 60000) v.warned = false;
   if (left <= 0 && !v.busy && !v.buying) {
-    forgetHold(v, "Your hold has expired: the seats were released. Please choose again.");
+    forgetHold(v, tr("shop.expired"));
   }
   const atCap = v.capAt && v.capAt - v.expiresAt < 1000;
   $("extend").disabled = Boolean(atCap);
-  $("extend").title = atCap ? "This is the longest a hold can last" : "";
+  $("extend").title = atCap ? tr("shop.atCap") : "";
 }
 
 // -- basket -------------------------------------------------------------------------------------
@@ -609,7 +607,7 @@ function basketLines(v) {
   });
   const places = v.tariffs.places || [];
   for (let i = 0; i < v.places; i++) {
-    lines.push({ key: `place-${i}`, place: i, label: `Place ${i + 1}`, tariff: tariffFor(places[i]) });
+    lines.push({ key: `place-${i}`, place: i, label: tr("shop.place", { n: i + 1 }), tariff: tariffFor(places[i]) });
   }
   return lines;
 }
@@ -639,7 +637,7 @@ function renderCart() {
   const items = $("cart-items");
   items.replaceChildren(...lines.map((l) => {
     const select = h("select", {
-      "aria-label": `Tariff for ${l.label}`, "data-testid": "tariff-select",
+      "aria-label": tr("shop.tariffFor", { label: l.label }), "data-testid": "tariff-select",
       onchange: (e) => {
         if (l.place !== undefined) {
           const places = v.tariffs.places || [];
@@ -656,7 +654,7 @@ function renderCart() {
     const noteId = `note-${l.key}`;
     select.setAttribute("aria-describedby", noteId);
     const remove = h("button", {
-      type: "button", class: "btn-icon", "aria-label": `Remove ${l.label}`, title: "Remove",
+      type: "button", class: "btn-icon", "aria-label": tr("shop.removeLine", { label: l.label }), title: tr("shop.remove"),
       onclick: () => (l.place !== undefined
         ? enqueue(() => releaseSeats(v, [], 1))
         : enqueue(() => releaseSeats(v, [l.key]))),
@@ -674,11 +672,11 @@ function renderCart() {
   const empty = lines.length === 0;
   $("cart-empty").hidden = !empty;
   $("cart-empty").textContent = v.seated
-    ? "Your basket is empty. Pick seats on the map."
-    : "Your basket is empty. Choose how many places you want.";
+    ? tr("shop.emptySeated")
+    : tr("shop.emptyGa");
   $("cart-summary").hidden = empty;
   $("buy").disabled = empty || v.buying;
-  $("buy").textContent = v.buying ? "Buying…" : `Buy ${lines.length} ticket${lines.length === 1 ? "" : "s"}`;
+  $("buy").textContent = v.buying ? tr("shop.buying") : tr("shop.buyN", { n: lines.length });
   renderTotal();
   tick();
 }
@@ -692,18 +690,18 @@ function renderGaPanel() {
   const free = v.gauge ? v.gauge.free : null;
   const closed = !v.detail.sales_open;
   panel.replaceChildren(
-    h("h2", {}, "General admission"),
-    h("p", { class: "muted" }, "Standing / free placement. ",
-      free === null ? "" : free === 0 ? "No places left right now." : `${free} places left.`),
-    h("div", { class: "stepper", role: "group", "aria-label": "Number of places" },
+    h("h2", {}, tr("shop.ga")),
+    h("p", { class: "muted" }, tr("shop.gaAbout"), " ",
+      free === null ? "" : free === 0 ? tr("shop.gaNone") : tr("shop.gaLeft", { free })),
+    h("div", { class: "stepper", role: "group", "aria-label": tr("shop.count") },
       h("button", {
-        type: "button", class: "btn", "aria-label": "One place less", "data-testid": "ga-minus",
+        type: "button", class: "btn", "aria-label": tr("shop.less"), "data-testid": "ga-minus",
         disabled: v.places === 0 || closed, onclick: () => enqueue(() => releaseSeats(v, [], 1)),
       }, "−"),
       h("output", { class: "stepper-value", "data-testid": "ga-quantity", "aria-live": "polite" },
         String(v.places)),
       h("button", {
-        type: "button", class: "btn", "aria-label": "One place more", "data-testid": "ga-plus",
+        type: "button", class: "btn", "aria-label": tr("shop.more"), "data-testid": "ga-plus",
         disabled: closed || free === 0 || v.places >= 50,
         onclick: () => enqueue(() => addToHold(v, { quantity: 1 })),
       }, "+")),
@@ -719,14 +717,14 @@ async function buy(event) {
   const form = $("buy-form");
   if (!form.checkValidity()) {
     form.reportValidity();
-    showMessage("Please enter your name and a valid e-mail address.", "info");
+    showMessage(tr("shop.enterBuyer"), "info");
     return;
   }
   const lines = basketLines(v);
   if (!lines.length) return;
   const unpriced = lines.filter((l) => !l.tariff);
   if (unpriced.length) {
-    showMessage(`No tariff is on sale for ${unpriced.map((l) => l.label).join("; ")}. Remove it from your basket.`);
+    showMessage(tr("shop.noTariff", { labels: unpriced.map((l) => l.label).join("; ") }));
     return;
   }
   const items = [];
@@ -753,7 +751,7 @@ async function buy(event) {
     } catch (err) {
       v.buying = false;
       renderCart();
-      showMessage("Network problem during the purchase. Press Buy again: you will not be charged twice.");
+      showMessage(tr("shop.networkBuy"));
       return;
     }
     v.buying = false;
@@ -766,17 +764,17 @@ async function buy(event) {
     const code = r.error?.code;
     if (r.status === 503) {
       renderCart();
-      showMessage("Nothing was sold: the ticket service is busy. Your seats are still held; please try again.");
+      showMessage(tr("shop.busyBuy"));
       return;
     }
     v.orderKey = null;
     if (["seats_not_held", "places_not_held", "unknown_hold", "hold_expired"].includes(code)) {
-      showMessage("Your hold expired before the purchase; nothing was sold. Please choose again.");
+      showMessage(tr("shop.expiredBuy"));
       await reconcile(v);
     } else if (code === "sales_closed") {
-      showMessage("Sales are closed for this session; nothing was sold.");
+      showMessage(tr("shop.closedBuy"));
     } else {
-      showMessage(r.error?.message || "The purchase failed; nothing was sold.");
+      showMessage(r.error?.message || tr("shop.failedBuy"));
     }
     renderCart();
   });
@@ -786,23 +784,22 @@ function showOrder(v, order) {
   const box = $("order");
   const name = (order.buyer_name || "").trim();
   box.replaceChildren(
-    h("h2", { id: "order-title" }, "Thank you", name ? `, ${name}` : "", "!"),
-    h("p", {}, `Order #${order.id} is confirmed: ${order.tickets.length} ticket`,
-      order.tickets.length === 1 ? "" : "s", ", total ",
+    h("h2", { id: "order-title" }, tr("shop.thanks"), name ? `, ${name}` : "", "!"),
+    h("p", {}, tr("shop.confirmed", { id: order.id, n: order.tickets.length }),
       h("strong", { "data-testid": "order-total" }, money(order.total_cents, order.currency)), "."),
     h("ul", { class: "tickets", "data-testid": "tickets" }, order.tickets.map((t) =>
       h("li", { class: "ticket", "data-testid": "ticket", "data-seat-id": t.seat_id || null },
-        h("span", { class: "ticket-seat" }, t.seat_id ? seatName(v, t.seat_id) : "General admission"),
+        h("span", { class: "ticket-seat" }, t.seat_id ? seatName(v, t.seat_id) : tr("shop.ga")),
         h("span", { class: "ticket-tariff muted" }, t.tariff),
         h("span", { class: "ticket-price" }, money(t.price_cents, order.currency)),
-        h("span", { class: "ticket-id muted small" }, `Ticket #${t.id}`)))),
-    h("p", { class: "small muted" }, "Keep this page or note your order number."),
+        h("span", { class: "ticket-id muted small" }, tr("shop.ticket", { id: t.id }))))),
+    h("p", { class: "small muted" }, tr("shop.keep")),
     h("button", {
       type: "button", class: "btn", onclick: () => {
         box.hidden = true;
         box.replaceChildren();
       },
-    }, "Close"),
+    }, tr("shop.close")),
   );
   box.hidden = false;
   box.scrollIntoView({ behavior: "smooth", block: "start" });
@@ -840,6 +837,11 @@ function route() {
 export function bootShop({ headers, onUnauthorized, client } = {}) {
   if (headers) options.headers = headers;
   if (onUnauthorized) options.onUnauthorized = onUnauthorized;
+  applyTranslations(document);
+  i18n.addEventListener("languagechange", () => {
+    shownRoute = ""; // show the same page again in the new language
+    route();
+  });
   live = client || new LiveClient();
   live.addEventListener("status", showStatus);
   // Test and debugging hook (read-only use; e.g. `__guichet.live.ws.close()`).

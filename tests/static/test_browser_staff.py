@@ -387,6 +387,7 @@ async def test_a_cashier_sells_on_the_cash_desk_page_and_it_is_a_desk_sale(
         await expect(seat(page, target)).to_have_attribute("data-state", "free", timeout=SLOW_MS)
         await seat(page, target).click()
         await expect(seat(page, target)).to_have_attribute("data-state", "mine", timeout=SLOW_MS)
+        await expect(page.get_by_test_id("buy")).to_have_text("Acheter 1 billet")  # her language
         await page.get_by_test_id("buyer-name").fill("Guichet Client")
         await page.get_by_test_id("buyer-email").fill("client@example.org")
         await page.get_by_test_id("buy").click()
