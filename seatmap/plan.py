@@ -51,7 +51,9 @@ MAX_CATEGORY_NAME = 100
 MAX_ROW_LABEL = 32
 MAX_SEAT_LABEL = 32
 
-_TOP_KEYS = frozenset({"format", "name", "size", "categories", "zones"})
+_TOP_KEYS = frozenset({"format", "name", "size", "categories", "zones", "focal"})
+_TOP_REQUIRED = _TOP_KEYS - {"focal"}
+_FOCAL_KEYS = frozenset({"x", "y"})
 _SIZE_KEYS = frozenset({"width", "height"})
 _CATEGORY_KEYS = frozenset({"name", "color"})
 _ZONE_KEYS = frozenset({"name", "rows"})
@@ -91,6 +93,13 @@ class SeatPlan:
     height: float
     categories: tuple[Category, ...]
     seats: tuple[Seat, ...]
+    focal: tuple[float, float] | None = None
+    """Where the audience looks (the stage's centre): "best available" seats are the
+    nearest to it. None: the middle of the top edge, where the stage conventionally is."""
+
+    @property
+    def focal_point(self) -> tuple[float, float]:
+        return self.focal if self.focal is not None else (self.width / 2, 0.0)
 
 
 class PlanError(Exception):
@@ -199,7 +208,7 @@ def parse_plan(doc: object) -> SeatPlan:
             f"expected format {FORMAT!r}, got {found!r}" if "format" in doc else "missing format",
             "$.format",
         )
-    top = _object(doc, "$", _TOP_KEYS, _TOP_KEYS)
+    top = _object(doc, "$", _TOP_KEYS, _TOP_REQUIRED)
 
     name = _text(top["name"], "$.name", MAX_PLAN_NAME)
 
@@ -240,7 +249,19 @@ def parse_plan(doc: object) -> SeatPlan:
 
     if not seats:
         raise PlanError("empty_plan", "the plan has no seats", "$.zones")
-    return SeatPlan(name, width, height, tuple(categories), tuple(seats))
+    focal = _parse_focal(top.get("focal"), width, height)
+    return SeatPlan(name, width, height, tuple(categories), tuple(seats), focal)
+
+
+def _parse_focal(raw: object, width: float, height: float) -> tuple[float, float] | None:
+    if raw is None:
+        return None
+    point = _object(raw, "$.focal", _FOCAL_KEYS, _FOCAL_KEYS)
+    x = _number(point["x"], "$.focal.x", "invalid_position")
+    y = _number(point["y"], "$.focal.y", "invalid_position")
+    if not (0 <= x <= width and 0 <= y <= height):
+        raise PlanError("invalid_position", "the focal point is outside the canvas", "$.focal")
+    return (x, y)
 
 
 def _parse_categories(raw: object) -> list[Category]:
@@ -351,13 +372,16 @@ def plan_to_document(plan: SeatPlan) -> dict[str, Any]:
         if seat.accessible:
             entry["accessible"] = True
         seats.append(entry)
-    return {
+    document: dict[str, Any] = {
         "format": FORMAT,
         "name": plan.name,
         "size": {"width": _json_number(plan.width), "height": _json_number(plan.height)},
         "categories": [{"name": c.name, "color": c.color} for c in plan.categories],
         "zones": zones,
     }
+    if plan.focal is not None:
+        document["focal"] = {"x": _json_number(plan.focal[0]), "y": _json_number(plan.focal[1])}
+    return document
 
 
 # --------------------------------------------------------------------------- queries

@@ -55,6 +55,7 @@ from server.realtime.channels import ChannelRegistry, Feed
 from server.realtime.endpoint import BUILT_IN, MessageHandler, WebSocketEndpoint
 from server.realtime.relay import Relay
 from server.sales import http as sales_http
+from server.sales.best import BestAvailable
 from server.sales.service import Sales
 from server.seating.feed import SeatFeed
 from server.seating.janitor import run_janitor
@@ -180,6 +181,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.catalog, state.live, state.registry = catalog, live, registry
     state.outbox = outbox
     state.sales = Sales(pool, live, catalog, outbox)
+    state.best = BestAvailable(catalog, live)
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
     state.throttle = Throttle(

@@ -186,6 +186,7 @@ def _sales(v: Visit) -> None:
     v.ids["token"] = hold["token"]
     v.json("POST", "/api/sessions/{session_id}/holds", json={"seats": seats[3:], **hold})
     v.json("GET", "/api/sessions/{session_id}/holds/{token}")
+    v.json("POST", "/api/sessions/{session_id}/holds/best", json={"quantity": 2})
     v.json("POST", "/api/sessions/{session_id}/holds/{token}/extend")
     v.json("POST", "/api/sessions/{session_id}/holds/{token}/release", json={"seats": seats[3:]})
     items = [{"seat": s, "tariff_id": v.ids["tariff_id"]} for s in seats[:3]]

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from seatmap.best import MAX_BEST
 from server.catalog.service import Catalog, SessionRow
 from server.identity.actors import actor_of
 from server.identity.auth import Principal, require
@@ -17,6 +18,7 @@ from server.platform.errors import Conflict, Invalid
 from server.sales.schemas import (
     MAX_ORDER_LINES,
     MAX_PLACES,
+    BestIn,
     Hold,
     HoldAdded,
     HoldExtended,
@@ -136,6 +138,67 @@ async def hold(request: Request) -> JSONResponse:
     except HoldRefused as exc:
         raise hold_refusal(exc, await _seat_ids(request, session)) from exc
     return JSONResponse(_hold_json(token, seat_ids, quantity, expires, seq=seq))
+
+
+@OPERATIONS.post(
+    "/api/sessions/{session_id:int}/holds/best",
+    tags=HOLDS,
+    permission=PUBLIC,
+    body=BestIn,
+    responses={200: HoldAdded},
+    errors={
+        400: ("not_seated", "invalid_token", "unknown_tariff", "tariff_inactive"),
+        409: ("sales_closed", "not_enough_seats"),
+        **HOLD_GONE,
+    },
+)
+async def hold_best(request: Request) -> JSONResponse:
+    """Best available: the server chooses `quantity` seats and holds them, in one atomic
+    step (so two cashiers asking at once never get the same seats).
+
+    Together in one row when any row has that many free side by side, nearest the plan's
+    focal point (the stage), never leaving a single free seat between them and a taken one
+    or the row's end unless nothing else fits; else the nearest free seats. With
+    `tariff_id`, only seats of that tariff's categories; wheelchair places only with
+    `accessible: true` (then each choice holds one). 409 `not_enough_seats` when fewer are
+    free. With `token`, the seats are added to that live hold."""
+    state = request.app.state
+    session = await _open_session(request)
+    if not session.seated:
+        raise Invalid("not_seated", "best available is for seated sessions; hold a quantity")
+    body = await json_body(request)
+    n = field(body, "quantity", int, minimum=1, maximum=MAX_BEST)
+    categories: list[str] = []
+    tariff_id = id_field(body, "tariff_id", None)
+    if tariff_id is not None:
+        tariff = (await state.catalog.tariffs(session.id)).get(tariff_id)
+        if tariff is None:
+            raise Invalid("unknown_tariff", "no such tariff for this session", tariffs=[tariff_id])
+        if not tariff["active"]:
+            raise Invalid("tariff_inactive", "this tariff is no longer sold", tariffs=[tariff_id])
+        categories = list(tariff["categories"])
+    given = body.get("token")
+    token = given or secrets.token_urlsafe(16)
+    if not isinstance(token, str) or not (16 <= len(token) <= 64) or not token.isascii():
+        raise Invalid("invalid_token", "malformed hold token")
+    settings = state.settings
+    hold_seconds = min(
+        field(body, "hold_seconds", int, settings.hold_ttl_s, minimum=1), settings.hold_ttl_s
+    )
+    try:
+        seats, seq, expires = await state.best.hold(
+            session,
+            token,
+            n,
+            categories,
+            field(body, "accessible", bool, False),
+            hold_seconds * 1000,
+            settings.hold_cap_s * 1000,
+            create=given is None,
+        )
+    except HoldRefused as exc:
+        raise hold_refusal(exc) from exc
+    return JSONResponse(_hold_json(token, seats, 0, expires, seq=seq))
 
 
 @OPERATIONS.get(

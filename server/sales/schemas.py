@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from seatmap.best import MAX_BEST
 from server.catalog.schemas import SeatId
 from server.web.api import TEXT_PATTERN, Id, Reply, Text, Timestamp
 from server.web.requests import INT_MAX
@@ -31,6 +32,18 @@ class HoldIn(msgspec.Struct, kw_only=True):
     token: HoldToken | None = None
     hold_seconds: Annotated[int, Meta(ge=1, le=INT_MAX)] | None = None
     """Shorter than the default hold time (new tokens only); longer is cut to it."""
+
+
+class BestIn(msgspec.Struct, kw_only=True):
+    """`quantity` seats chosen by the server: together in a row when possible, nearest the
+    stage, leaving no lone seat. `tariff_id` limits them to the seat categories of that
+    tariff; `accessible` asks for a wheelchair place (never offered otherwise)."""
+
+    quantity: Annotated[int, Meta(ge=1, le=MAX_BEST)]
+    tariff_id: Id | None = None
+    accessible: bool | None = False
+    token: HoldToken | None = None
+    hold_seconds: Annotated[int, Meta(ge=1, le=INT_MAX)] | None = None
 
 
 class HoldAdded(Reply):

@@ -73,6 +73,7 @@ def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> DomainErro
         "seats_not_held": "some seats are not held by this hold token",
         "places_not_held": "this hold token does not hold that many places",
         "hold_busy": "another order of this hold is being committed; retry",
+        "not_enough_seats": "not that many seats are free for this request",
     }
     kind: type[DomainError] = Conflict
     if exc.reason == "unknown_hold":

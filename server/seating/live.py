@@ -107,6 +107,7 @@ LIVE_SESSIONS = "gq:live-sessions"  # zset: session -> latest hold expiry, for t
 # since it last did or the hold expires more than a second after the expiry written then
 # (far below the sweeper's margin): about one ZADD per second and session, not one per hold.
 LIVE_MARK_SLACK_MS = 1000
+CANDIDATES_TTL_S = 3600  # best-available candidates of a session, rebuilt when missing
 ENDED_SESSIONS = "gq:ended-sessions"  # zset: session -> when its live keys may go
 RETAIN_AFTER_END_MS = 24 * 3600 * 1000
 
@@ -284,6 +285,59 @@ class Live:
                 await self.redis.zadd(LIVE_SESSIONS, {str(session_id): expires})
                 self._live_marks[session_id] = (now, expires)
         return int(reply[1]), expires
+
+    async def hold_best(
+        self,
+        session_id: int,
+        token: str,
+        candidates: Callable[[str], Awaitable[tuple[str, bytes, bytes]]],
+        n: int,
+        ttl_ms: int,
+        cap_ms: int,
+        *,
+        create: bool = True,
+    ) -> tuple[list[int], int, int]:
+        """Choose ``n`` seats from ranked candidates and hold them, in one script
+        (``holds_best.lua``). ``candidates(epoch)`` gives (name, windows, singles) for the
+        mirror's epoch: stored here under the session's hash tag when missing. Returns
+        (seats, seq, expires_ms); refuses ``not_enough_seats`` when fewer than ``n`` fit."""
+        k = Keys(session_id)
+        tok, toks = k.token(token)
+        for _ in range(4):
+            epoch = await self.ensure_loaded(session_id)
+            name, windows, singles = await candidates(epoch)
+            wkey, skey = f"{k.prefix}best:{name}:w", f"{k.prefix}best:{name}:s"
+            start_key = f"{k.prefix}best:{name}:from"
+            args = [token, ttl_ms, cap_ms, self.log_length, k.channel, "1" if create else "0"]
+            reply = await self._run(
+                "holds_best",
+                [k.meta, k.seats, k.log, k.exp, tok, toks, wkey, skey, start_key],
+                [*args, n, epoch],
+            )
+            status = reply[0].decode()
+            if status == "nocand":
+                await self._store_candidates(wkey, skey, windows, singles)
+            elif status not in ("stale", "not_loaded"):
+                break
+        else:
+            raise Unavailable("live_unavailable", "the session could not be loaded")
+        if status == "none":
+            raise HoldRefused("not_enough_seats")
+        if status == "unknown":
+            raise HoldRefused("unknown_hold")
+        if status == "expired":
+            raise HoldRefused("hold_expired")
+        seats = [int(i) for i in reply[3]]
+        return seats, int(reply[1]), int(reply[2])
+
+    async def _store_candidates(self, wkey: str, skey: str, windows: bytes, singles: bytes) -> None:
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set(wkey, windows, ex=CANDIDATES_TTL_S)
+                pipe.set(skey, singles, ex=CANDIDATES_TTL_S)
+                await pipe.execute()
+        except REDIS_DOWN as exc:
+            raise Unavailable("live_unavailable", "the live seat service is unavailable") from exc
 
     async def release(
         self, session_id: int, token: str, seats: Sequence[int] | None, quantity: int = 0

@@ -546,3 +546,13 @@ def test_dropped_seats_ignores_added_and_moved_seats(plan: SeatPlan, data: st.Da
     new = SeatPlan(plan.name, plan.width, plan.height, plan.categories, moved + added)
     assert dropped_seats(plan, new) == set()
     assert dropped_seats(new, plan) == added_ids
+
+
+def test_a_focal_point_round_trips_and_must_lie_on_the_canvas() -> None:
+    document = plan_to_document(grid(20, 10))
+    assert "focal" not in document
+    placed = parse_plan({**document, "focal": {"x": 10, "y": 20}})
+    assert placed.focal == (10, 20) and plan_to_document(placed)["focal"] == {"x": 10, "y": 20}
+    with pytest.raises(PlanError) as outside:
+        parse_plan({**document, "focal": {"x": -1, "y": 0}})
+    assert outside.value.code == "invalid_position" and outside.value.path == "$.focal"

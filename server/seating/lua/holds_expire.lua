@@ -16,6 +16,7 @@ for _, token in ipairs(due) do
   for _, idx in ipairs(redis.call('SMEMBERS', toks_key)) do
     if redis.call('HGET', seats_key, idx) == mine then
       redis.call('HDEL', seats_key, idx)
+      redis.call('HINCRBY', meta_key, 'freed', 1)  -- best available rescans
       changes[#changes + 1] = {tonumber(idx), 0}
       released = released + 1
     end

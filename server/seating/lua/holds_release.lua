@@ -19,6 +19,7 @@ local changes = {}
 for _, idx in ipairs(candidates) do
   if redis.call('HGET', seats_key, idx) == mine then
     redis.call('HDEL', seats_key, idx)
+    redis.call('HINCRBY', meta_key, 'freed', 1)  -- best available rescans
     changes[#changes + 1] = {tonumber(idx), 0}
   end
   redis.call('SREM', toks_key, idx)

@@ -24,6 +24,7 @@ for i = FIRST_SEAT, #ARGV do
     changes[#changes + 1] = {tonumber(ARGV[i]), 3}
   elseif not block and v == 'b' then
     redis.call('HDEL', seats_key, ARGV[i])
+    redis.call('HINCRBY', meta_key, 'freed', 1)  -- best available rescans
     changes[#changes + 1] = {tonumber(ARGV[i]), 0}
   end
 end

@@ -12,6 +12,7 @@ local changes = {}
 for i = FIRST_SEAT, #ARGV do
   if redis.call('HGET', seats_key, ARGV[i]) == 's' then
     redis.call('HDEL', seats_key, ARGV[i])
+    redis.call('HINCRBY', meta_key, 'freed', 1)  -- best available rescans
     changes[#changes + 1] = {tonumber(ARGV[i]), 0}
   end
 end
