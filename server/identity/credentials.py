@@ -6,7 +6,8 @@ without the header the request is anonymous (a public operation still works, as 
 buyer; a protected one says ``csrf_required``), and a wrong header is refused at once
 (403 ``csrf_failed``). A stale cookie (expired, signed out, revoked) makes the caller
 anonymous too, so the public shop keeps working for a member of staff whose session ended;
-a protected operation then answers with why (``token_expired``, ``token_revoked``…).
+a protected operation then answers with why (``token_expired``, ``token_revoked``…), and so
+does any request that carries a CSRF header (a staff page's), public or not.
 For WebSockets the cookie counts only when the handshake comes from the server's own origin.
 """
 
@@ -52,6 +53,10 @@ def credentials_of(conn: HTTPConnection, signer: TokenSigner, method: str) -> Cr
     try:
         principal = signer.verify(cookie)
     except DomainError as exc:
+        if CSRF_HEADER in conn.headers:
+            # A staff page acting (it sends its CSRF token) on a session that ended: say
+            # so, rather than carry on as an anonymous buyer (a desk sale made a web one).
+            raise
         return Credentials(ANONYMOUS, exc)
     if method in SAFE_METHODS or principal.session_id is None:
         return Credentials(principal)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
@@ -144,6 +144,7 @@ async def start_session(
     user_agent: str | None,
 ) -> tuple[str, dict[str, Any]]:
     """A new staff session for a user whose password was checked: (cookie token, reply)."""
+    actor = replace(actor, user_id=row["id"], name=row["username"])
     async with connection(pool) as conn, conn.transaction():
         session_id, expires = await conn.fetchrow(
             "INSERT INTO staff_sessions (user_id, expires_at, address, user_agent)"
