@@ -214,6 +214,10 @@ async function create(event) {
     showError("create-error", null);
     $("create-form").reset();
     notify(t("users.created", { name: user.username }), "success");
+    // Show the new account whatever page it would fall on: the list filtered to it.
+    state.q = user.username;
+    state.offset = 0;
+    $("search").value = user.username;
     await loadUsers();
   } catch (err) {
     showError("create-error", err);

@@ -7,7 +7,8 @@ buyer; a protected one says ``csrf_required``), and a wrong header is refused at
 (403 ``csrf_failed``). A stale cookie (expired, signed out, revoked) makes the caller
 anonymous too, so the public shop keeps working for a member of staff whose session ended;
 a protected operation then answers with why (``token_expired``, ``token_revoked``…), and so
-does any request that carries a CSRF header (a staff page's), public or not.
+does any state-changing request that carries a CSRF header (a staff page's), public or not,
+except signing in again.
 For WebSockets the cookie counts only when the handshake comes from the server's own origin.
 """
 
@@ -26,6 +27,8 @@ from server.platform.errors import DomainError, Forbidden, Unauthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
+SIGN_IN_PATHS = frozenset({"/api/auth/session", "/api/auth/login"})
+"""Where a stale cookie never stands in the way: signing in replaces it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +56,11 @@ def credentials_of(conn: HTTPConnection, signer: TokenSigner, method: str) -> Cr
     try:
         principal = signer.verify(cookie)
     except DomainError as exc:
-        if CSRF_HEADER in conn.headers:
-            # A staff page acting (it sends its CSRF token) on a session that ended: say
-            # so, rather than carry on as an anonymous buyer (a desk sale made a web one).
-            raise
+        if CSRF_HEADER in conn.headers and method not in SAFE_METHODS:
+            if conn.url.path not in SIGN_IN_PATHS:
+                # A staff page acting (it sends its CSRF token) on a session that ended:
+                # say so, rather than carry on as a buyer (a desk sale made a web one).
+                raise
         return Credentials(ANONYMOUS, exc)
     if method in SAFE_METHODS or principal.session_id is None:
         return Credentials(principal)
