@@ -56,11 +56,11 @@ def credentials_of(conn: HTTPConnection, signer: TokenSigner, method: str) -> Cr
     try:
         principal = signer.verify(cookie)
     except DomainError as exc:
-        if CSRF_HEADER in conn.headers and method not in SAFE_METHODS:
-            if conn.url.path not in SIGN_IN_PATHS:
-                # A staff page acting (it sends its CSRF token) on a session that ended:
-                # say so, rather than carry on as a buyer (a desk sale made a web one).
-                raise
+        acting = CSRF_HEADER in conn.headers and method not in SAFE_METHODS
+        if acting and conn.url.path not in SIGN_IN_PATHS:
+            # A staff page acting (it sends its CSRF token) on a session that ended: say
+            # so, rather than carry on as a buyer (a desk sale made a web one).
+            raise
         return Credentials(ANONYMOUS, exc)
     if method in SAFE_METHODS or principal.session_id is None:
         return Credentials(principal)
