@@ -22,6 +22,7 @@ from server.demo import demo_ticket_codes, load_demo, reset_demo_staff
 from server.identity.users import create_user
 from server.platform.config import Settings
 from server.platform.db import migrate
+from server.platform.errors import NotFound
 
 
 async def _with_pool(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
@@ -63,7 +64,11 @@ async def _verify_journal(pool: asyncpg.Pool, register_id: int) -> int:
     """Recompute a register's hash chain: 0 when it holds, 1 naming the first broken
     entry (docs/cash.md)."""
     async with pool.acquire() as conn:
-        broken = await verify_register(conn, register_id)
+        try:
+            broken = await verify_register(conn, register_id)
+        except NotFound:
+            print(f"register {register_id}: no such register", file=sys.stderr)
+            return 2
         entries = await conn.fetchval(
             "SELECT count(*) FROM journal WHERE register_id = $1", register_id
         )
