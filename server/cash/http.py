@@ -137,7 +137,7 @@ async def current_register_session(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.post(
-    "/api/register-sessions/{session_id:int}/operations",
+    "/api/register-sessions/{register_session_id:int}/operations",
     tags=CASH,
     permission=SELL,
     body=schemas.OperationIn,
@@ -150,7 +150,7 @@ async def cash_operation(request: Request) -> JSONResponse:
     user_id, supervisor = cashier(request)
     body = await parse(request, schemas.OperationIn)
     done = await _registers(request).operate(
-        path_id(request, "session_id"),
+        path_id(request, "register_session_id"),
         user_id,
         supervisor,
         Kind(body.kind),
@@ -162,7 +162,7 @@ async def cash_operation(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.get(
-    "/api/register-sessions/{session_id:int}/report",
+    "/api/register-sessions/{register_session_id:int}/report",
     tags=CASH,
     permission=SELL,
     responses={200: schemas.RegisterSession},
@@ -174,7 +174,7 @@ async def register_report(request: Request) -> JSONResponse:
     Cash received, tickets per tariff, tax per rate, totals per kind of entry."""
     user_id, supervisor = cashier(request)
     registers = _registers(request)
-    found = await registers.session(path_id(request, "session_id"))
+    found = await registers.session(path_id(request, "register_session_id"))
     if found["cashier_id"] != user_id and not supervisor:
         raise Forbidden("not_your_register_session", "this register session is someone else's")
     report = await registers.session(found["id"], report_of=True, blind=not supervisor)
@@ -182,7 +182,7 @@ async def register_report(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.get(
-    "/api/register-sessions/{session_id:int}/journal",
+    "/api/register-sessions/{register_session_id:int}/journal",
     tags=CASH,
     permission=SELL,
     responses={200: schemas.Journal},
@@ -192,14 +192,14 @@ async def register_journal(request: Request) -> JSONResponse:
     """The session's journal entries, newest first, with their lines and payments (the
     register's last sales, to refund one)."""
     user_id, supervisor = cashier(request)
-    found = await _registers(request).session(path_id(request, "session_id"))
+    found = await _registers(request).session(path_id(request, "register_session_id"))
     if found["cashier_id"] != user_id and not supervisor:
         raise Forbidden("not_your_register_session", "this register session is someone else's")
     return JSONResponse({"entries": await _desk(request).entries(found["id"])})
 
 
 @OPERATIONS.post(
-    "/api/register-sessions/{session_id:int}/close",
+    "/api/register-sessions/{register_session_id:int}/close",
     tags=CASH,
     permission=SELL,
     body=schemas.CountIn,
@@ -217,13 +217,13 @@ async def close_register_session(request: Request) -> JSONResponse:
     user_id, supervisor = cashier(request)
     body = await parse(request, schemas.CountIn)
     closed = await _registers(request).close(
-        path_id(request, "session_id"), user_id, supervisor, counted(body), actor_of(request)
+        path_id(request, "register_session_id"), user_id, supervisor, counted(body), actor_of(request)
     )
     return JSONResponse(closed)
 
 
 @OPERATIONS.post(
-    "/api/register-sessions/{session_id:int}/handover",
+    "/api/register-sessions/{register_session_id:int}/handover",
     tags=CASH,
     permission=SELL,
     body=schemas.CountIn,
@@ -240,7 +240,7 @@ async def hand_over_register(request: Request) -> JSONResponse:
     user_id, _ = cashier(request)
     body = await parse(request, schemas.CountIn)
     done = await _registers(request).handover(
-        path_id(request, "session_id"), user_id, counted(body), actor_of(request)
+        path_id(request, "register_session_id"), user_id, counted(body), actor_of(request)
     )
     return JSONResponse(done, status_code=201)
 

@@ -122,6 +122,7 @@ class RegisterSession(Reply):
 
 class RegisterSessions(Reply):
     sessions: list[RegisterSession]
+    next_offset: int | None
 
 
 class Handover(Reply):

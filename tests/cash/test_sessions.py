@@ -4,6 +4,7 @@ who may refund what."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.cash.helpers import cashier, desk_sale, new_register, open_session
 from tests.support import Api, ServerProcess
@@ -57,7 +58,8 @@ async def test_bad_counts_and_operations_are_refused_with_a_code(
     register_id = await new_register(admin)
     api = await cashier(admin, server)
     try:
-        for counted in ({"0": 1}, {"100": -1}, {"abc": 1}, []):
+        bad_counts: list[Any] = [{"0": 1}, {"100": -1}, {"abc": 1}, []]
+        for counted in bad_counts:
             r = await api.http.post(
                 f"/api/registers/{register_id}/sessions", json={"counted": counted}
             )
