@@ -217,7 +217,11 @@ async def close_register_session(request: Request) -> JSONResponse:
     user_id, supervisor = cashier(request)
     body = await parse(request, schemas.CountIn)
     closed = await _registers(request).close(
-        path_id(request, "register_session_id"), user_id, supervisor, counted(body), actor_of(request)
+        path_id(request, "register_session_id"),
+        user_id,
+        supervisor,
+        counted(body),
+        actor_of(request),
     )
     return JSONResponse(closed)
 

@@ -59,9 +59,9 @@ MEANING: Mapping[Permission, str] = {
     "code, create passes and fetch their codes; open, work and close one's register session",
     Permission.SELL_OVERBOOK: "sell beyond a session's capacity (no route yet)",
     Permission.RESERVE: "book unpaid reservations (`reservation: true` on an order)",
-    Permission.REFUND_OWN_REGISTER: "refund the sales of one's own register (until registers "
-    "exist: tickets of the orders one booked)",
-    Permission.REFUND_ANY: "refund any ticket",
+    Permission.REFUND_OWN_REGISTER: "refund the journalled sales of the register one works at "
+    "(and, by ticket, tickets of the orders one booked)",
+    Permission.REFUND_ANY: "refund any ticket or journalled sale",
     Permission.TICKET_EDIT: "change a ticket's data (no route yet)",
     Permission.TICKET_TRANSFER: "move a ticket to another session or seat (no route yet)",
     Permission.ACCRED_ACTIVATE: "activate accreditations (no route yet)",
