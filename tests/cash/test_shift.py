@@ -77,6 +77,10 @@ async def test_a_shift_from_float_to_z_report(server: ServerProcess, admin: Api)
         assert await verify(register_id) is None
         again = await cash.http.post(f"/api/register-sessions/{rs}/close", json={"counted": {}})
         assert again.json()["error"]["code"] == "register_session_closed"
+        audit = await admin.http.get("/api/audit", params={"subject": f"register:{register_id}"})
+        actions = sorted(e["action"] for e in audit.json()["items"])
+        done = ("create", "open", "credit", "debit", "debit_error", "close")
+        assert actions == sorted(f"register.{a}" for a in done)
     finally:
         await cash.close()
 
