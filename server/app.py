@@ -184,6 +184,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.catalog, state.live, state.registry = catalog, live, registry
     state.outbox = outbox
     state.desk = desk = DeskJournal(pool, door.refund_tickets)
+    door.refund_guard = desk.refuse_journalled
     state.registers = Registers(pool)
     state.sales = Sales(pool, live, catalog, outbox, desk)
     state.keys, state.door_live, state.door = keys, door_live, door

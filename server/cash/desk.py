@@ -135,6 +135,22 @@ class DeskJournal:
         tickets = await self.refund_tickets(ids, None, actor, journal)
         return {**receipt, "tickets": tickets}
 
+    @staticmethod
+    async def refuse_journalled(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+        """The door's guard on its ticket refund: a ticket sold at a register is refunded
+        through the journal (``POST /api/journal/{id}/refund``), so the money is in it."""
+        entry = await conn.fetchval(
+            "SELECT l.journal_id FROM journal_lines l JOIN journal j ON j.id = l.journal_id"
+            " WHERE l.ticket_id = ANY($1::bigint[]) AND j.kind = 'sale' LIMIT 1",
+            [r["id"] for r in rows],
+        )
+        if entry is not None:
+            raise Conflict(
+                "journalled_sale",
+                "this ticket was sold at a register: refund it through its journal entry",
+                journal_id=entry,
+            )
+
     async def _sale_lines(
         self, entry_id: int, ticket_ids: list[int] | None
     ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
@@ -164,7 +180,9 @@ class DeskJournal:
             raise Invalid("ticket_not_in_sale", "a ticket is not one of this sale")
         return sale, [by_ticket[t] for t in sorted(set(ticket_ids))]
 
-    async def entries(self, register_session_id: int) -> list[dict[str, Any]]:
+    async def entries(
+        self, register_session_id: int, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
         """The journal of a register session, newest first, with lines and payments."""
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
@@ -178,8 +196,11 @@ class DeskJournal:
                 " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
                 " 'change_cents', p.change_cents) ORDER BY p.line_no)"
                 " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
-                " FROM journal j WHERE j.register_session_id = $1 ORDER BY j.receipt_no DESC",
+                " FROM journal j WHERE j.register_session_id = $1 ORDER BY j.receipt_no DESC"
+                " LIMIT $2 OFFSET $3",
                 register_session_id,
+                limit,
+                offset,
             )
         return [entry_json(r) for r in rows]
 

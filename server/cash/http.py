@@ -185,6 +185,7 @@ async def register_report(request: Request) -> JSONResponse:
     "/api/register-sessions/{register_session_id:int}/journal",
     tags=CASH,
     permission=SELL,
+    params=PAGE,
     responses={200: schemas.Journal},
     errors={403: ("user_required", "not_your_register_session")},
 )
@@ -195,7 +196,9 @@ async def register_journal(request: Request) -> JSONResponse:
     found = await _registers(request).session(path_id(request, "register_session_id"))
     if found["cashier_id"] != user_id and not supervisor:
         raise Forbidden("not_your_register_session", "this register session is someone else's")
-    return JSONResponse({"entries": await _desk(request).entries(found["id"])})
+    p = page(request)
+    rows = await _desk(request).entries(found["id"], p.limit + 1, p.offset)
+    return JSONResponse(p.body("entries", rows))
 
 
 @OPERATIONS.post(

@@ -172,6 +172,7 @@ class JournalEntry(Reply):
 
 class Journal(Reply):
     entries: list[JournalEntry]
+    next_offset: int | None
 
 
 class RefundIn(msgspec.Struct, kw_only=True):

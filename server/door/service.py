@@ -130,6 +130,9 @@ class DoorService:
         self.live = door_live
         self.outbox = outbox
         self.passes = PassScanner(pool, door_live.seats, outbox)
+        self.refund_guard: RefundHook | None = None
+        """Runs in a single ticket's refund (the app sets the cash desk's: a journalled
+        sale is refunded through its register, so the journal keeps the money)."""
 
     # -- online scan -----------------------------------------------------------------------
 
@@ -362,7 +365,7 @@ class DoorService:
         self, ticket_id: int, sold_by: int | None = None, actor: Actor = SYSTEM
     ) -> dict[str, Any]:
         """Refund a ticket; with ``sold_by``, only one of an order that user booked."""
-        return (await self.refund_tickets([ticket_id], sold_by, actor))[0]
+        return (await self.refund_tickets([ticket_id], sold_by, actor, self.refund_guard))[0]
 
     async def refund_tickets(
         self,

@@ -144,6 +144,24 @@ async def test_payments_must_add_up_and_the_session_must_be_the_callers(
         await bob.close()
 
 
+async def test_a_journalled_ticket_is_refunded_through_its_register_only(
+    server: ServerProcess, admin: Api
+) -> None:
+    register_id = await new_register(admin)
+    cash = await cashier(admin, server, "pos", "refund")
+    try:
+        s = await admin.create_session()
+        rs = await open_session(cash, register_id)
+        sold = (await desk_sale(cash, s, rs, s.seat_ids[:1])).json()
+        ticket = sold["tickets"][0]["id"]
+        r = await admin.http.post(f"/api/tickets/{ticket}/refund")
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "journalled_sale")
+        assert r.json()["error"]["journal_id"] == sold["receipt"]["journal_id"]
+        assert sold["tickets"][0]["seat_idx"] in await support.sold_in_postgres(s.id)
+    finally:
+        await cash.close()
+
+
 async def test_a_shop_sale_is_not_journalled(server: ServerProcess, admin: Api, buyer: Api) -> None:
     s = await admin.create_session()
     hold = (await buyer.hold(s.id, s.seat_ids[:1])).json()
