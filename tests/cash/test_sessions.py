@@ -166,3 +166,26 @@ async def test_refund_own_register_refunds_only_that_registers_sales(
     finally:
         for api in (seller, neighbour, pos_only):
             await api.close()
+
+
+async def test_a_close_racing_sales_takes_exactly_the_sales_before_it(
+    server: ServerProcess, admin: Api
+) -> None:
+    register_id = await new_register(admin)
+    api = await cashier(admin, server)
+    try:
+        s = await admin.create_session()
+        rs = await open_session(api, register_id)
+        sales = [desk_sale(api, s, rs, [seat]) for seat in s.seat_ids[:12]]
+        close = api.http.post(f"/api/register-sessions/{rs}/close", json={"counted": {}})
+        *sold, closed = await asyncio.gather(*sales, close)
+        journal = (await admin.http.get(f"/api/register-sessions/{rs}/journal")).json()
+    finally:
+        await api.close()
+    assert closed.status_code == 200, closed.text
+    outcomes = {(r.status_code, r.json().get("error", {}).get("code")) for r in sold}
+    assert outcomes <= {(201, None), (409, "register_session_closed")}, outcomes
+    taken = sum(1500 for r in sold if r.status_code == 201)
+    assert closed.json()["expected_cents"] == 5500 + taken
+    assert journal["entries"][0]["kind"] == "closing_difference"  # the last one
+    assert sum(e["kind"] == "sale" for e in journal["entries"]) == taken // 1500
