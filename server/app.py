@@ -21,6 +21,9 @@ from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from server.cash import http as cash_http
+from server.cash.desk import DeskJournal
+from server.cash.registers import Registers
 from server.catalog import http as catalog_http
 from server.catalog import http_admin as catalog_admin
 from server.catalog.service import Catalog
@@ -122,6 +125,7 @@ OPERATIONS: list[Operation] = [
     *sales_http.OPERATIONS,
     *door_http.OPERATIONS,
     *http_passes.OPERATIONS,
+    *cash_http.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
 FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed)
@@ -180,7 +184,10 @@ async def wire(state: Any, settings: Settings) -> None:
     state.settings, state.pool, state.redis = settings, pool, client
     state.catalog, state.live, state.registry = catalog, live, registry
     state.outbox = outbox
-    state.sales = Sales(pool, live, catalog, outbox)
+    state.desk = desk = DeskJournal(pool, door.refund_tickets)
+    door.refund_guard = desk.refuse_journalled
+    state.registers = Registers(pool)
+    state.sales = Sales(pool, live, catalog, outbox, desk)
     state.best = BestAvailable(catalog, live)
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer

@@ -1,4 +1,5 @@
-"""Command line: ``python -m server.cli {migrate,demo,serve,check-port,create-user,roles-doc}``."""
+"""Command line: ``python -m server.cli {migrate,demo,serve,check-port,create-user,roles-doc,
+verify-journal}``."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from typing import Any
 import asyncpg
 import uvicorn
 
+from server.cash.journal import verify_register
 from server.demo import demo_ticket_codes, load_demo, reset_demo_staff
 from server.identity.users import create_user
 from server.platform.config import Settings
 from server.platform.db import migrate
+from server.platform.errors import NotFound
 
 
 async def _with_pool(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
@@ -55,6 +58,27 @@ async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> 
         print("demo tickets to scan at /scanner.html (type or paste a code, then Enter):")
         for ticket_id, code in codes:
             print(f"  ticket {ticket_id}: {code}")
+
+
+async def _verify_journal(pool: asyncpg.Pool, register_id: int) -> int:
+    """Recompute a register's hash chain: 0 when it holds, 1 naming the first broken
+    entry (docs/cash.md)."""
+    async with pool.acquire() as conn:
+        try:
+            broken = await verify_register(conn, register_id)
+        except NotFound:
+            print(f"register {register_id}: no such register", file=sys.stderr)
+            return 2
+        entries = await conn.fetchval(
+            "SELECT count(*) FROM journal WHERE register_id = $1", register_id
+        )
+    if broken is None:
+        print(f"register {register_id}: journal verified, {entries} entries")
+        return 0
+    print(
+        f"register {register_id}: journal broken at receipt {broken.receipt_no} ({broken.reason})"
+    )
+    return 1
 
 
 def _read_passwords(path: Path) -> dict[str, str]:
@@ -141,6 +165,10 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("password")
     user.add_argument("roles", nargs="*", default=["admin"])
     sub.add_parser("roles-doc", help="print docs/roles.md: roles, permissions, who may call what")
+    verify = sub.add_parser(
+        "verify-journal", help="recompute a register's hash chain; exit 1 at the first break"
+    )
+    verify.add_argument("register_id", type=int)
     return parser
 
 
@@ -156,6 +184,9 @@ def main() -> None:
         _run(_with_pool(_demo, args.password_file, args.reset_admin))
     elif args.command == "create-user":
         _run(_with_pool(create_user, args.username, args.password, args.roles))
+    elif args.command == "verify-journal":
+        code = asyncio.run(_with_pool(_verify_journal, args.register_id))
+        sys.exit(code)
     elif args.command == "roles-doc":
         from server.app import roles_document  # the whole app: only for this command
 

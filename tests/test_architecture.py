@@ -23,9 +23,10 @@ ALLOWED: dict[str, set[str]] = {
     "catalog": {"platform", "web", "identity", "seating"},
     "sales": {"platform", "web", "identity", "seating", "catalog"},
     "door": {"platform", "web", "identity", "realtime", "seating", "catalog"},
+    "cash": {"platform", "web", "identity", "seating", "catalog", "sales"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
-PURE_CORE = ("seatmap", "scanning")
+PURE_CORE = ("seatmap", "scanning", "till")
 IO_LIBRARIES = {"redis", "asyncpg", "starlette", "uvicorn", "websockets", "server"}
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60

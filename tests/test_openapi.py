@@ -283,12 +283,60 @@ def _identity(v: Visit) -> None:
     v.json("GET", "/healthz")
 
 
+def _cash(v: Visit) -> None:
+    desk = {"name": f"Till {uuid.uuid4().hex[:6]}", "kind": "desk"}
+    pos = v.json("POST", "/api/points-of-sale", 201, json=desk)["id"]
+    register = {"point_of_sale_id": pos, "name": "Till 1", "currency": "EUR"}
+    v.ids["register_id"] = v.json("POST", "/api/registers", 201, json=register)["id"]
+    v.json("GET", "/api/registers")
+    counted = {"counted": {"2000": 2, "100": 10}}
+    opened = v.json("POST", "/api/registers/{register_id}/sessions", 201, json=counted)
+    v.ids["register_session_id"] = opened["id"]
+    v.json("GET", "/api/register-sessions/current")
+    operation = {"kind": "credit", "amount_cents": 500, "reason": "change"}
+    v.json("POST", "/api/register-sessions/{register_session_id}/operations", 201, json=operation)
+    v.refresh(5)
+    order = {
+        "hold_token": v.ids["token"],
+        "idempotency_key": uuid.uuid4().hex,
+        "items": [{"seat": s, "tariff_id": v.ids["tariff_id"]} for s in v.ids["held"]],
+        "register_session_id": v.ids["register_session_id"],
+        "payments": [{"method": "cash", "amount_cents": 1500, "given_cents": 2000}],
+    }
+    sold = v.json("POST", "/api/sessions/{session_id}/orders", 201, json=order)
+    v.ids["entry_id"] = sold["receipt"]["journal_id"]
+    v.json("GET", "/api/register-sessions/{register_session_id}/journal")
+    refund = {"register_session_id": v.ids["register_session_id"], "method": "cash"}
+    v.json("POST", "/api/journal/{entry_id}/refund", 201, json=refund)
+    v.json("GET", "/api/register-sessions/{register_session_id}/report")
+    user = {"username": f"c-{uuid.uuid4().hex[:8]}", "password": "long-password", "roles": []}
+    user["roles"] = ["pos"]
+    v.json("POST", "/api/users", 201, json=user)
+    token = v.json("POST", "/api/auth/login", json=user)["token"]
+    as_cashier = {"Authorization": f"Bearer {token}"}
+    handed = v.json(
+        "POST",
+        "/api/register-sessions/{register_session_id}/handover",
+        201,
+        json=counted,
+        headers=as_cashier,
+    )
+    closing = {"counted": {"2000": 2}}
+    v.json(
+        "POST",
+        "/api/register-sessions/{register_session_id}/close",
+        json=closing,
+        at={"register_session_id": handed["opened"]["id"]},
+    )
+    v.json("GET", "/api/registers/{register_id}/sessions", params={"limit": 5})
+
+
 @pytest.fixture(scope="module")
 def visit(server: ServerProcess, admin_token: str, schema: Any) -> Iterator[Visit]:
     headers = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         v = Visit(http, schema)
-        for part in (_catalogue, _sales, _door, _passes_and_devices, _identity):
+        for part in (_catalogue, _sales, _door, _passes_and_devices, _cash, _identity):
             part(v)
         yield v
 

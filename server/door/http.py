@@ -109,14 +109,15 @@ async def ticket_code(request: Request) -> Response:
     tags=DOOR,
     permission=(Permission.REFUND_ANY, Permission.REFUND_OWN_REGISTER),
     responses={200: Refunded},
-    errors={403: ("not_own_sale",), 409: ("ticket_not_active",)},
+    errors={403: ("not_own_sale",), 409: ("ticket_not_active", "journalled_sale")},
 )
 async def refund(request: Request) -> JSONResponse:
     """Refund a ticket: its code is revoked at every door and its seat is freed live.
 
     With `refund.any`, any ticket; with `refund.own_register` only, a ticket of an order
-    the caller booked (until registers exist, a register's sales are its cashier's):
-    403 `not_own_sale` otherwise."""
+    the caller booked: 403 `not_own_sale` otherwise. A ticket sold at a register is
+    refunded through its journal entry (`POST /api/journal/{id}/refund`): 409
+    `journalled_sale` with its `journal_id`."""
     principal: Principal = request.state.principal
     sold_by = None if principal.can(Permission.REFUND_ANY) else principal.user_id
     ticket_id = path_id(request, "ticket_id")

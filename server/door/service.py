@@ -13,6 +13,7 @@ recorded entry takes the entry over, and the organiser gets a conflict listing b
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,10 @@ from server.seating.outbox import Op, Outbox, record
 from server.web.requests import Page
 
 log = logging.getLogger(__name__)
+
+RefundHook = Callable[[asyncpg.Connection, list[asyncpg.Record]], Awaitable[None]]
+"""Runs in a refund's transaction with the refunded tickets' rows (id, session_id,
+seat_idx, code_seed, order_id)."""
 
 
 def _check_retry(replay: Any, claims: TicketClaims | CodeError, request: ScanRequest) -> None:
@@ -125,6 +130,9 @@ class DoorService:
         self.live = door_live
         self.outbox = outbox
         self.passes = PassScanner(pool, door_live.seats, outbox)
+        self.refund_guard: RefundHook | None = None
+        """Runs in a single ticket's refund (the app sets the cash desk's: a journalled
+        sale is refunded through its register, so the journal keeps the money)."""
 
     # -- online scan -----------------------------------------------------------------------
 
@@ -357,33 +365,54 @@ class DoorService:
         self, ticket_id: int, sold_by: int | None = None, actor: Actor = SYSTEM
     ) -> dict[str, Any]:
         """Refund a ticket; with ``sold_by``, only one of an order that user booked."""
+        return (await self.refund_tickets([ticket_id], sold_by, actor, self.refund_guard))[0]
+
+    async def refund_tickets(
+        self,
+        ticket_ids: list[int],
+        sold_by: int | None = None,
+        actor: Actor = SYSTEM,
+        within: RefundHook | None = None,
+    ) -> list[dict[str, Any]]:
+        """Refund tickets together (all or none): each code is revoked and each seat freed
+        live. ``within`` runs in the same transaction once the tickets are refunded (the
+        cash desk journals the refund there; raising rolls everything back)."""
+        rows: list[asyncpg.Record] = []
+        entries: list[tuple[int, int, dict[str, Any]]] = []
         async with connection(self.pool) as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "UPDATE tickets t SET status = 'refunded' FROM orders o"
-                " WHERE t.id = $1 AND t.status = 'active' AND o.id = t.order_id"
-                " AND ($2::bigint IS NULL OR o.created_by = $2)"
-                " RETURNING t.id, t.session_id, t.seat_idx, t.code_seed",
-                ticket_id,
-                sold_by,
-            )
-            if row is None:
-                await _refund_refused(conn, ticket_id, sold_by)
-            await conn.execute(
-                "INSERT INTO revocations (ticket_id, seed, reason) VALUES ($1, $2, 'refunded')"
-                " ON CONFLICT DO NOTHING",
-                ticket_id,
-                row["code_seed"],
-            )
-            seat = row["seat_idx"]
-            args = {"seats": [] if seat is None else [seat], "places": 1 if seat is None else 0}
-            entry = await record(conn, row["session_id"], Op.UNSELL, args)
-            await audit.record(conn, actor, "ticket.refund", f"ticket:{ticket_id}")
-        session_id: int = row["session_id"]
+            for ticket_id in sorted(set(ticket_ids)):  # one lock order for every caller
+                row = await conn.fetchrow(
+                    "UPDATE tickets t SET status = 'refunded' FROM orders o"
+                    " WHERE t.id = $1 AND t.status = 'active' AND o.id = t.order_id"
+                    " AND ($2::bigint IS NULL OR o.created_by = $2)"
+                    " RETURNING t.id, t.session_id, t.seat_idx, t.code_seed, t.order_id",
+                    ticket_id,
+                    sold_by,
+                )
+                if row is None:
+                    await _refund_refused(conn, ticket_id, sold_by)
+                await conn.execute(
+                    "INSERT INTO revocations (ticket_id, seed, reason) VALUES ($1, $2, 'refunded')"
+                    " ON CONFLICT DO NOTHING",
+                    ticket_id,
+                    row["code_seed"],
+                )
+                seat = row["seat_idx"]
+                args = {"seats": [] if seat is None else [seat], "places": int(seat is None)}
+                entry = await record(conn, row["session_id"], Op.UNSELL, args)
+                entries.append((entry, row["session_id"], args))
+                await audit.record(conn, actor, "ticket.refund", f"ticket:{ticket_id}")
+                rows.append(row)
+            if within is not None:
+                await within(conn, rows)
         await failpoint("door.refund_after_commit")
-        await self.outbox.apply_now(entry, session_id, Op.UNSELL, args)
-        code_ref = f"{ticket_id}:{bytes(row['code_seed']).hex()}"
-        await self.live.publish(session_id, {"revoked": [code_ref]})
-        return {"id": ticket_id, "status": "refunded", "revoked": code_ref}
+        refunded = []
+        for (entry, session_id, args), row in zip(entries, rows, strict=True):
+            await self.outbox.apply_now(entry, session_id, Op.UNSELL, args)
+            code_ref = f"{row['id']}:{bytes(row['code_seed']).hex()}"
+            await self.live.publish(session_id, {"revoked": [code_ref]})
+            refunded.append({"id": row["id"], "status": "refunded", "revoked": code_ref})
+        return refunded
 
     async def bundle(self, session_id: int) -> dict[str, Any]:
         """What an offline scanner needs for a session: keys, revoked codes, entered tickets."""

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     DEVICES_MANAGE = "devices.manage"
     KEYS_MANAGE = "keys.manage"
+    REGISTERS_MANAGE = "registers.manage"
 
 
 ALL_PERMISSIONS = frozenset(Permission)
@@ -55,12 +56,12 @@ which suffices."""
 MEANING: Mapping[Permission, str] = {
     Permission.ADMIN: "everything: holds every other permission",
     Permission.SELL: "sell at the cash desk (orders are `pos` sales), fetch any ticket's "
-    "code, create passes and fetch their codes",
+    "code, create passes and fetch their codes; open, work and close one's register session",
     Permission.SELL_OVERBOOK: "sell beyond a session's capacity (no route yet)",
     Permission.RESERVE: "book unpaid reservations (`reservation: true` on an order)",
-    Permission.REFUND_OWN_REGISTER: "refund the sales of one's own register (until registers "
-    "exist: tickets of the orders one booked)",
-    Permission.REFUND_ANY: "refund any ticket",
+    Permission.REFUND_OWN_REGISTER: "refund the journalled sales of the register one works at "
+    "(and, by ticket, tickets of the orders one booked)",
+    Permission.REFUND_ANY: "refund any ticket or journalled sale",
     Permission.TICKET_EDIT: "change a ticket's data (no route yet)",
     Permission.TICKET_TRANSFER: "move a ticket to another session or seat (no route yet)",
     Permission.ACCRED_ACTIVATE: "activate accreditations (no route yet)",
@@ -77,6 +78,8 @@ MEANING: Mapping[Permission, str] = {
     Permission.USERS_MANAGE: "create users, reset their passwords and roles, void their tokens",
     Permission.DEVICES_MANAGE: "scanner devices: create, enrolment codes, revoke, list",
     Permission.KEYS_MANAGE: "the ticket-signing keys: list, rotate, retire",
+    Permission.REGISTERS_MANAGE: "create registers, read every register session and its "
+    "expected cash, close any cashier's session",
 }
 
 PRESETS: Mapping[Role, frozenset[Permission]] = {

@@ -30,7 +30,7 @@ from server.sales.schemas import (
     OrderIn,
     ReleaseIn,
 )
-from server.sales.service import OrderLine, OrderRequest, hold_refusal
+from server.sales.service import DeskPayment, DeskSale, OrderLine, OrderRequest, hold_refusal
 from server.seating.live import HoldRefused
 from server.web.api import PUBLIC, Operations, Param, Spec
 from server.web.requests import check_text, field, id_field, json_body, path_id, string_list
@@ -315,6 +315,27 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
     return lines
 
 
+def _desk_sale(body: dict[str, Any]) -> DeskSale | None:
+    """The register session and payments of a desk sale, when named."""
+    register_session_id = id_field(body, "register_session_id", None)
+    if register_session_id is None:
+        return None
+    raw = body.get("payments")
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 10:
+        raise Invalid("invalid_field", "'payments' is a list of 1-10 items", field="payments")
+    if not all(isinstance(p, dict) for p in raw):
+        raise Invalid("invalid_field", "each payment is an object", field="payments")
+    payments = tuple(
+        DeskPayment(
+            method=field(p, "method", str),
+            amount_cents=field(p, "amount_cents", int, minimum=0),
+            given_cents=field(p, "given_cents", int, None, minimum=0),
+        )
+        for p in raw
+    )
+    return DeskSale(register_session_id, payments)
+
+
 @OPERATIONS.post(
     "/api/sessions/{session_id:int}/orders",
     tags=("orders",),
@@ -336,9 +357,12 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
             "mixed_currencies",
             "tariff_inactive",
             "tariff_not_for_seat",
+            "payments_mismatch",
+            "invalid_given",
+            "currency_mismatch",
         ),
         401: ("authentication_required",),
-        403: ("forbidden",),
+        403: ("forbidden", "register_session_required", "not_your_register_session"),
         404: ("unknown_hold",),
         409: (
             "sales_closed",
@@ -348,6 +372,7 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
             "not_enough_places",
             "hold_busy",
             "order_in_progress",
+            "register_session_closed",
         ),
         410: ("hold_expired",),
         422: ("idempotency_key_mismatch",),
@@ -362,7 +387,12 @@ async def create_order(request: Request) -> JSONResponse:
     reservation instead of a sale (a rule of its own: it needs the `reserve` permission,
     401/403 without): an organiser may release it if it is not scanned in time
     (`POST .../release-unscanned`). A caller with `sell` books a `pos` order, anyone else
-    a `web` one. A 503 sold nothing and kept the hold."""
+    a `web` one. A 503 sold nothing and kept the hold.
+
+    At the cash desk, `register_session_id` (the caller's open register session) and
+    `payments` journal the sale in the order's transaction (docs/cash.md): 400
+    `payments_mismatch` when they do not add up to the total, 403
+    `not_your_register_session`, 409 `register_session_closed`."""
     state = request.app.state
     principal: Principal = request.state.principal
     session = await state.catalog.session(path_id(request, "session_id"))
@@ -392,6 +422,7 @@ async def create_order(request: Request) -> JSONResponse:
         user_id=principal.user_id if (principal.user_id or 0) > 0 else None,
         kind="reservation" if reservation else "sale",
         actor=None if principal.anonymous else actor_of(request),
+        desk=_desk_sale(body),
     )
     order, created = await state.sales.confirm(session, order_request)
     return JSONResponse(order, status_code=201 if created else 200)

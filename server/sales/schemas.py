@@ -101,6 +101,13 @@ class Buyer(msgspec.Struct, kw_only=True):
     email: Text | None = None
 
 
+class PaymentIn(msgspec.Struct, kw_only=True):
+    method: Literal["cash", "card"]
+    amount_cents: Annotated[int, Meta(ge=0, le=INT_MAX)]
+    given_cents: Annotated[int, Meta(ge=0, le=INT_MAX)] | None = None
+    """Cash handed over (the change due is journalled)."""
+
+
 class OrderIn(msgspec.Struct, kw_only=True):
     hold_token: Text
     idempotency_key: IdempotencyKey | None = None
@@ -109,6 +116,10 @@ class OrderIn(msgspec.Struct, kw_only=True):
     buyer: Buyer | None = None
     reservation: bool | None = False
     """pos, admin: book a reservation (released if not scanned in time) instead of a sale."""
+    register_session_id: Id | None = None
+    """A cashier's open register session: the sale is journalled there (docs/cash.md)."""
+    payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)] | None = None
+    """With `register_session_id`: how it is paid; the amounts add up to the total."""
 
 
 class OrderTicket(Reply):
@@ -119,6 +130,15 @@ class OrderTicket(Reply):
     tariff: str
     price_cents: int
     status: Literal["active", "refunded", "cancelled"]
+
+
+class Receipt(Reply):
+    """The journal entry of a desk sale."""
+
+    journal_id: int
+    register_id: int
+    register_session_id: int
+    receipt_no: int
 
 
 class Order(Reply):
@@ -132,3 +152,5 @@ class Order(Reply):
     currency: str
     created_at: Timestamp
     tickets: list[OrderTicket]
+    receipt: Receipt | None = None
+    """A desk sale's receipt (on the answer that created it)."""

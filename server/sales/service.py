@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -20,7 +20,15 @@ from server.catalog.service import Catalog, SessionRow
 from server.platform import audit
 from server.platform.audit import Actor
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, Gone, Invalid, Mismatch, NotFound
+from server.platform.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    Invalid,
+    Mismatch,
+    NotFound,
+)
 from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused, Live
 from server.seating.outbox import Op, Outbox, record
@@ -32,6 +40,41 @@ log = logging.getLogger(__name__)
 class OrderLine:
     tariff_id: int
     seat_idx: int | None  # None for a general-admission place
+
+
+@dataclass(frozen=True, slots=True)
+class DeskPayment:
+    """How a cash-desk sale is paid: ``cash`` (with what was handed over) or ``card``."""
+
+    method: str
+    amount_cents: int
+    given_cents: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSale:
+    """A sale at a register: the caller's open register session and the payments."""
+
+    register_session_id: int
+    payments: tuple[DeskPayment, ...]
+
+
+class OrderJournal(Protocol):
+    """Where a desk sale is journalled (the cash context, wired in by ``server/app.py``;
+    sales does not import it)."""
+
+    async def check(self, user_id: int, desk: DeskSale) -> None:
+        """Refuse early (before the hold is claimed) a sale the journal would refuse."""
+
+    async def write(
+        self,
+        conn: asyncpg.Connection,
+        request: OrderRequest,
+        rows: list[asyncpg.Record],
+        tariffs: dict[int, asyncpg.Record],
+        currency: str,
+    ) -> dict[str, Any]:
+        """Journal the committed order inside its transaction; the receipt it made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +91,8 @@ class OrderRequest:
     """``sale``, or ``reservation``: released if not scanned in time (docs/door.md)."""
     actor: Actor | None = None
     """A member of staff selling (their sale goes to the audit log), or None (the shop)."""
+    desk: DeskSale | None = None
+    """A sale at a register, journalled in the order's transaction (docs/cash.md)."""
 
     @property
     def seats(self) -> list[int]:
@@ -105,11 +150,19 @@ def same_order(previous: dict[str, Any], request: OrderRequest) -> bool:
 
 
 class Sales:
-    def __init__(self, pool: asyncpg.Pool, live: Live, catalog: Catalog, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        live: Live,
+        catalog: Catalog,
+        outbox: Outbox,
+        journal: OrderJournal | None = None,
+    ) -> None:
         self.pool = pool
         self.live = live
         self.catalog = catalog
         self.outbox = outbox
+        self.journal = journal
 
     async def existing_order(self, idempotency_key: str) -> dict[str, Any] | None:
         async with connection(self.pool) as conn:
@@ -139,6 +192,12 @@ class Sales:
             return await self._replay(request, refusal)
         if not session.sales_open:
             return await self._replay(request, Conflict("sales_closed", "sales are closed"))
+        prices = [tariffs[line.tariff_id]["price_cents"] for line in request.lines]
+        if request.desk is not None:
+            try:
+                await self._check_desk(request, sum(prices))
+            except DomainError as exc:
+                return await self._replay(request, exc)
         try:
             await self.live.claim(
                 session.id,
@@ -151,9 +210,10 @@ class Sales:
             refusal = hold_refusal(exc, await self._seat_ids(session))
             return await self._replay(request, refusal)
 
-        prices = [tariffs[line.tariff_id]["price_cents"] for line in request.lines]
         try:
-            rows, entry = await self._commit(session, request, prices, currencies.pop())
+            rows, entry, receipt = await self._commit(
+                session, request, prices, currencies.pop(), tariffs
+            )
         except BaseException:
             with contextlib.suppress(DomainError):  # else the claim lapses after its grace
                 await self.live.unclaim(session.id, request.hold_token, request.idempotency_key)
@@ -161,6 +221,8 @@ class Sales:
         if not rows:  # a concurrent retry of the same request committed first
             return await self._replay(request, None)
         order = await self._order_json(session, request, rows, tariffs, sum(prices))
+        if receipt is not None:
+            order["receipt"] = receipt
         await failpoint("sales.after_commit")
         await self.outbox.apply_now(entry, session.id, Op.SELL, sell_args(request))
         return order, True
@@ -197,15 +259,34 @@ class Sales:
             )
         return None
 
+    async def _check_desk(self, request: OrderRequest, total: int) -> None:
+        """A desk sale: a journal, a signed-in user, payments adding up to the total."""
+        desk = request.desk
+        assert desk is not None
+        if self.journal is None or request.user_id is None or request.actor is None:
+            raise Forbidden("register_session_required", "only a signed-in cashier sells here")
+        paid = sum(p.amount_cents for p in desk.payments)
+        if paid != total:
+            raise Invalid(
+                "payments_mismatch", "the payments do not add up to the total", total_cents=total
+            )
+        await self.journal.check(request.user_id, desk)
+
     async def _commit(
-        self, session: SessionRow, request: OrderRequest, prices: list[int], currency: str
-    ) -> tuple[list[asyncpg.Record], int]:
-        """The order, its tickets and its outbox entry, in one transaction."""
+        self,
+        session: SessionRow,
+        request: OrderRequest,
+        prices: list[int],
+        currency: str,
+        tariffs: dict[int, asyncpg.Record],
+    ) -> tuple[list[asyncpg.Record], int, dict[str, Any] | None]:
+        """The order, its tickets and its outbox entry, in one transaction (with the
+        journal entry of a desk sale and the audit entry of a staff sale)."""
         async with connection(self.pool) as conn:
             try:
                 insert = self._insert_with_capacity if request.places else self._insert
                 if request.actor is None:  # the shop: one statement, no audit entry
-                    return await insert(conn, session, request, prices, currency)
+                    return (*await insert(conn, session, request, prices, currency), None)
                 async with conn.transaction():
                     rows, entry = await insert(conn, session, request, prices, currency)
                     if rows:
@@ -219,7 +300,10 @@ class Sales:
                             total_cents=sum(prices),
                             currency=currency,
                         )
-                    return rows, entry
+                    receipt = None
+                    if rows and request.desk is not None and self.journal is not None:
+                        receipt = await self.journal.write(conn, request, rows, tariffs, currency)
+                    return rows, entry, receipt
             except asyncpg.UniqueViolationError as exc:
                 log.error("double sale refused by postgres for session %s", session.id)
                 await self._repair_seats(conn, session.id, request.seats)

@@ -1,0 +1,1 @@
+"""The cash desk: registers, register sessions, the journal of every money movement."""

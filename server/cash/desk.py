@@ -1,0 +1,277 @@
+"""Sales and refunds at a register: the journal entries of desk orders, written in the
+order's own transaction, and refunds of journalled sales (a new entry, never an edit).
+
+Sales does not import this module: ``server/app.py`` hands ``DeskJournal`` to the sales
+service (its ``OrderJournal``) and the door's ``refund_tickets`` to ``DeskJournal``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import asyncpg
+
+from server.cash.journal import Draft, LineDraft, PaymentDraft, append
+from server.cash.registers import session_for
+from server.platform import audit
+from server.platform.audit import Actor
+from server.platform.db import connection
+from server.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from server.sales.service import DeskSale, OrderRequest
+from till.money import Kind, Method
+
+RefundHook = Callable[[asyncpg.Connection, list[asyncpg.Record]], Awaitable[None]]
+
+
+class RefundTickets(Protocol):
+    """The door's refund (codes revoked, seats freed), with a hook in its transaction."""
+
+    async def __call__(
+        self,
+        ticket_ids: list[int],
+        sold_by: int | None = None,
+        actor: Actor = ...,
+        within: RefundHook | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+
+def check_payments(desk: DeskSale) -> list[PaymentDraft]:
+    """Payments as journalled: a cash payment with what was given gets its change."""
+    drafts = []
+    for p in desk.payments:
+        if p.method not in (Method.CASH, Method.CARD):
+            raise Invalid("invalid_field", "a payment method is cash or card", field="payments")
+        if p.given_cents is None:
+            drafts.append(PaymentDraft(p.method, p.amount_cents))
+            continue
+        if p.method != Method.CASH or p.given_cents < p.amount_cents:
+            raise Invalid("invalid_given", "'given_cents' is for cash, at least the amount paid")
+        change = p.given_cents - p.amount_cents
+        drafts.append(PaymentDraft(p.method, p.amount_cents, p.given_cents, change))
+    return drafts
+
+
+class DeskJournal:
+    def __init__(self, pool: asyncpg.Pool, refund_tickets: RefundTickets) -> None:
+        self.pool = pool
+        self.refund_tickets = refund_tickets
+
+    # -- sales (sales.service.OrderJournal) -------------------------------------------------
+
+    async def check(self, user_id: int, desk: DeskSale) -> None:
+        check_payments(desk)
+        async with connection(self.pool) as conn:
+            await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
+
+    async def write(
+        self,
+        conn: asyncpg.Connection,
+        request: OrderRequest,
+        rows: list[asyncpg.Record],
+        tariffs: dict[int, asyncpg.Record],
+        currency: str,
+    ) -> dict[str, Any]:
+        desk, user_id = request.desk, request.user_id
+        assert desk is not None and user_id is not None
+        s = await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
+        if s["currency"] != currency:
+            raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
+        lines = tuple(
+            LineDraft(
+                description=tariffs[r["tariff_id"]]["name"],
+                quantity=1,
+                unit_gross_cents=r["price_cents"],
+                tax_rate_bp=tariffs[r["tariff_id"]]["tax_rate_bp"],
+                ticket_id=r["id"],
+                tariff_id=r["tariff_id"],
+            )
+            for r in sorted(rows, key=lambda r: r["id"])
+        )
+        payments = tuple(check_payments(desk))
+        draft = Draft(Kind.SALE, currency, payments, lines, order_id=rows[0]["order_id"])
+        done = await append(conn, s["register_id"], s["id"], user_id, draft)
+        return {
+            "journal_id": done.journal_id,
+            "register_id": s["register_id"],
+            "register_session_id": s["id"],
+            "receipt_no": done.receipt_no,
+        }
+
+    # -- refunds -----------------------------------------------------------------------------
+
+    async def refund(
+        self,
+        entry_id: int,
+        ticket_ids: list[int] | None,
+        register_session_id: int,
+        method: Method,
+        user_id: int,
+        any_register: bool,
+        actor: Actor,
+    ) -> dict[str, Any]:
+        """Refund tickets of the journalled sale ``entry_id`` (all its active ones when
+        ``ticket_ids`` is None) from the caller's open register session: the door refunds
+        them (codes revoked, seats freed) and, in the same transaction, a ``refund`` entry
+        reverses their lines. Without ``any_register``, only sales of the register the
+        caller works at."""
+        sale, chosen = await self._sale_lines(entry_id, ticket_ids)
+        receipt: dict[str, Any] = {}
+
+        async def journal(conn: asyncpg.Connection, _rows: list[asyncpg.Record]) -> None:
+            s = await session_for(conn, register_session_id, user_id, False, "SHARE")
+            if not any_register and s["register_id"] != sale["register_id"]:
+                raise Forbidden(
+                    "not_own_register",
+                    "you may refund only the sales of your register",
+                    needs=["refund.any"],
+                )
+            if s["currency"] != sale["currency"]:
+                raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
+            receipt.update(await _journal_refund(conn, s, sale, chosen, method, actor))
+
+        ids = [ln["ticket_id"] for ln in chosen]
+        tickets = await self.refund_tickets(ids, None, actor, journal)
+        return {**receipt, "tickets": tickets}
+
+    @staticmethod
+    async def refuse_journalled(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+        """The door's guard on its ticket refund: a ticket sold at a register is refunded
+        through the journal (``POST /api/journal/{id}/refund``), so the money is in it."""
+        entry = await conn.fetchval(
+            "SELECT l.journal_id FROM journal_lines l JOIN journal j ON j.id = l.journal_id"
+            " WHERE l.ticket_id = ANY($1::bigint[]) AND j.kind = 'sale' LIMIT 1",
+            [r["id"] for r in rows],
+        )
+        if entry is not None:
+            raise Conflict(
+                "journalled_sale",
+                "this ticket was sold at a register: refund it through its journal entry",
+                journal_id=entry,
+            )
+
+    async def _sale_lines(
+        self, entry_id: int, ticket_ids: list[int] | None
+    ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+        """The sale entry and the lines to refund (the door rechecks each ticket under
+        its lock)."""
+        async with connection(self.pool) as conn:
+            sale = await conn.fetchrow(
+                "SELECT id, kind, register_id, order_id, currency FROM journal WHERE id = $1",
+                entry_id,
+            )
+            if sale is None:
+                raise NotFound.of("journal entry")
+            if sale["kind"] != Kind.SALE:
+                raise Conflict("not_a_sale", "only a sale can be refunded")
+            lines = await conn.fetch(
+                "SELECT l.*, t.status FROM journal_lines l JOIN tickets t ON t.id = l.ticket_id"
+                " WHERE l.journal_id = $1 ORDER BY l.line_no",
+                entry_id,
+            )
+        if ticket_ids is None:
+            chosen = [ln for ln in lines if ln["status"] == "active"]
+            if not chosen:
+                raise Conflict("ticket_not_active", "every ticket of this sale is refunded")
+            return sale, chosen
+        by_ticket = {ln["ticket_id"]: ln for ln in lines}
+        if not set(ticket_ids) <= by_ticket.keys():
+            raise Invalid("ticket_not_in_sale", "a ticket is not one of this sale")
+        return sale, [by_ticket[t] for t in sorted(set(ticket_ids))]
+
+    async def entries(
+        self, register_session_id: int, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """The journal of a register session, newest first, with lines and payments."""
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(
+                "SELECT j.*, coalesce((SELECT json_agg(json_build_object('line_no', l.line_no,"
+                " 'ticket_id', l.ticket_id, 'tariff_id', l.tariff_id, 'description',"
+                " l.description, 'quantity', l.quantity, 'unit_gross_cents', l.unit_gross_cents,"
+                " 'tax_rate_bp', l.tax_rate_bp, 'net_cents', l.net_cents, 'tax_cents',"
+                " l.tax_cents, 'gross_cents', l.gross_cents) ORDER BY l.line_no)"
+                " FROM journal_lines l WHERE l.journal_id = j.id), '[]') AS lines,"
+                " coalesce((SELECT json_agg(json_build_object('method', p.method,"
+                " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
+                " 'change_cents', p.change_cents) ORDER BY p.line_no)"
+                " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
+                " FROM journal j WHERE j.register_session_id = $1 ORDER BY j.receipt_no DESC"
+                " LIMIT $2 OFFSET $3",
+                register_session_id,
+                limit,
+                offset,
+            )
+        return [entry_json(r) for r in rows]
+
+
+async def _journal_refund(
+    conn: asyncpg.Connection,
+    s: asyncpg.Record,
+    sale: asyncpg.Record,
+    chosen: list[asyncpg.Record],
+    method: Method,
+    actor: Actor,
+) -> dict[str, Any]:
+    """The ``refund`` entry reversing ``chosen`` lines of ``sale``, paid out of ``s``."""
+    reversed_lines = tuple(
+        LineDraft(
+            ln["description"],
+            -ln["quantity"],
+            ln["unit_gross_cents"],
+            ln["tax_rate_bp"],
+            ln["ticket_id"],
+            ln["tariff_id"],
+        )
+        for ln in chosen
+    )
+    total = sum(ln["gross_cents"] for ln in chosen)
+    payment = PaymentDraft(method.value, -total)
+    draft = Draft(
+        Kind.REFUND,
+        sale["currency"],
+        (payment,),
+        reversed_lines,
+        order_id=sale["order_id"],
+        reverses_id=sale["id"],
+    )
+    done = await append(conn, s["register_id"], s["id"], s["cashier_id"], draft)
+    await audit.record(
+        conn,
+        actor,
+        "journal.refund",
+        f"journal:{sale['id']}",
+        refund_journal_id=done.journal_id,
+        tickets=[ln["ticket_id"] for ln in chosen],
+        total_cents=-total,
+    )
+    return {
+        "journal_id": done.journal_id,
+        "register_id": s["register_id"],
+        "register_session_id": s["id"],
+        "receipt_no": done.receipt_no,
+        "total_cents": -total,
+        "currency": sale["currency"],
+    }
+
+
+def entry_json(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "register_id": r["register_id"],
+        "receipt_no": r["receipt_no"],
+        "register_session_id": r["register_session_id"],
+        "cashier_id": r["cashier_id"],
+        "kind": r["kind"],
+        "created_at": r["created_at"].isoformat(),
+        "currency": r["currency"],
+        "total_cents": r["total_cents"],
+        "net_cents": r["net_cents"],
+        "tax_cents": r["tax_cents"],
+        "order_id": r["order_id"],
+        "reverses_id": r["reverses_id"],
+        "reason": r["reason"],
+        "hash": bytes(r["hash"]).hex(),
+        "lines": json.loads(r["lines"]),
+        "payments": json.loads(r["payments"]),
+    }

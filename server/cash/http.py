@@ -1,0 +1,284 @@
+"""HTTP handlers of the cash desk: registers, register sessions, reports, the journal and
+refunds of journalled sales."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from server.cash import schemas
+from server.cash.desk import DeskJournal
+from server.cash.registers import Registers
+from server.identity.actors import actor_of
+from server.identity.auth import Principal
+from server.identity.permissions import Permission
+from server.platform.errors import Forbidden, Invalid
+from server.web.api import PAGE, Operations
+from server.web.requests import json_body, page, path_id
+from till.money import Kind, Method
+
+OPERATIONS = Operations()
+CASH = ("cash",)
+SELL = Permission.SELL
+READ = (Permission.SELL, Permission.REGISTERS_MANAGE)
+T = TypeVar("T")
+SESSION_REFUSALS: dict[int, tuple[str, ...]] = {
+    403: ("not_your_register_session",),
+    409: ("register_session_closed",),
+}
+
+
+async def parse(request: Request, model: type[T]) -> T:
+    """The body as ``model``: a value out of its bounds is a 400 ``invalid_field``."""
+    body = await json_body(request)
+    try:
+        return msgspec.convert(body, model)
+    except msgspec.ValidationError as exc:
+        raise Invalid("invalid_field", str(exc)) from exc
+
+
+def counted(body: schemas.CountIn) -> dict[int, int]:
+    return {int(d): n for d, n in body.counted.items()}
+
+
+def _registers(request: Request) -> Registers:
+    registers: Registers = request.app.state.registers
+    return registers
+
+
+def _desk(request: Request) -> DeskJournal:
+    desk: DeskJournal = request.app.state.desk
+    return desk
+
+
+def cashier(request: Request) -> tuple[int, bool]:
+    """The caller's user id (a device cannot work a register) and whether it supervises."""
+    principal: Principal = request.state.principal
+    if principal.user_id is None or principal.user_id < 0:
+        raise Forbidden("user_required", "register sessions are a signed-in user's")
+    return principal.user_id, principal.can(Permission.REGISTERS_MANAGE)
+
+
+@OPERATIONS.post(
+    "/api/registers",
+    tags=CASH,
+    permission=Permission.REGISTERS_MANAGE,
+    body=schemas.RegisterIn,
+    responses={201: schemas.Register},
+    errors={404: ("unknown_point_of_sale",), 409: ("register_exists",)},
+)
+async def create_register(request: Request) -> JSONResponse:
+    """A register (a cash drawer with its own receipt numbers) at a point of sale."""
+    body = await parse(request, schemas.RegisterIn)
+    register = await _registers(request).create(
+        body.point_of_sale_id, body.name, body.currency or "EUR", actor_of(request)
+    )
+    return JSONResponse(register, status_code=201)
+
+
+@OPERATIONS.get("/api/registers", tags=CASH, permission=READ, responses={200: schemas.Registers})
+async def list_registers(request: Request) -> JSONResponse:
+    """Every register, with its open session if any."""
+    return JSONResponse({"registers": await _registers(request).all()})
+
+
+@OPERATIONS.post(
+    "/api/registers/{register_id:int}/sessions",
+    tags=CASH,
+    permission=SELL,
+    body=schemas.CountIn,
+    responses={201: schemas.RegisterSession},
+    errors={
+        400: ("invalid_count",),
+        403: ("user_required",),
+        409: ("register_busy", "cashier_busy"),
+    },
+)
+async def open_register_session(request: Request) -> JSONResponse:
+    """Open a register session for the caller with the float counted by denomination.
+    One open session per register (409 `register_busy`) and per cashier (409
+    `cashier_busy`)."""
+    user_id, _ = cashier(request)
+    body = await parse(request, schemas.CountIn)
+    register_id = path_id(request, "register_id")
+    opened = await _registers(request).open(register_id, user_id, counted(body), actor_of(request))
+    return JSONResponse(opened, status_code=201)
+
+
+@OPERATIONS.get(
+    "/api/registers/{register_id:int}/sessions",
+    tags=CASH,
+    permission=Permission.REGISTERS_MANAGE,
+    params=PAGE,
+    responses={200: schemas.RegisterSessions},
+)
+async def register_sessions(request: Request) -> JSONResponse:
+    """The register's sessions, newest first (each cashier's shift apart)."""
+    p = page(request)
+    register_id = path_id(request, "register_id")
+    rows = await _registers(request).sessions(register_id, p.limit + 1, p.offset)
+    return JSONResponse(p.body("sessions", rows))
+
+
+@OPERATIONS.get(
+    "/api/register-sessions/current",
+    tags=CASH,
+    permission=SELL,
+    responses={200: schemas.RegisterSession},
+    errors={403: ("user_required",), 404: ("no_open_register_session",)},
+)
+async def current_register_session(request: Request) -> JSONResponse:
+    """The caller's open register session."""
+    user_id, _ = cashier(request)
+    return JSONResponse(await _registers(request).current(user_id))
+
+
+@OPERATIONS.post(
+    "/api/register-sessions/{register_session_id:int}/operations",
+    tags=CASH,
+    permission=SELL,
+    body=schemas.OperationIn,
+    responses={201: schemas.Operation},
+    errors={403: ("user_required", "not_your_register_session"), 409: SESSION_REFUSALS[409]},
+)
+async def cash_operation(request: Request) -> JSONResponse:
+    """A cash operation with its reason: `credit` (cash put in), `debit` (taken out),
+    `credit_error` (undoes a credit: takes out), `debit_error` (undoes a debit: puts in)."""
+    user_id, supervisor = cashier(request)
+    body = await parse(request, schemas.OperationIn)
+    done = await _registers(request).operate(
+        path_id(request, "register_session_id"),
+        user_id,
+        supervisor,
+        Kind(body.kind),
+        body.amount_cents,
+        body.reason,
+        actor_of(request),
+    )
+    return JSONResponse(done, status_code=201)
+
+
+@OPERATIONS.get(
+    "/api/register-sessions/{register_session_id:int}/report",
+    tags=CASH,
+    permission=SELL,
+    responses={200: schemas.RegisterSession},
+    errors={403: ("user_required", "not_your_register_session")},
+)
+async def register_report(request: Request) -> JSONResponse:
+    """The register statement: the X report of an open session (its expected cash only
+    for `registers.manage`: the cashier's count is blind), the Z report of a closed one.
+    Cash received, tickets per tariff, tax per rate, totals per kind of entry."""
+    user_id, supervisor = cashier(request)
+    registers = _registers(request)
+    found = await registers.session(path_id(request, "register_session_id"))
+    if found["cashier_id"] != user_id and not supervisor:
+        raise Forbidden("not_your_register_session", "this register session is someone else's")
+    report = await registers.session(found["id"], report_of=True, blind=not supervisor)
+    return JSONResponse(report)
+
+
+@OPERATIONS.get(
+    "/api/register-sessions/{register_session_id:int}/journal",
+    tags=CASH,
+    permission=SELL,
+    params=PAGE,
+    responses={200: schemas.Journal},
+    errors={403: ("user_required", "not_your_register_session")},
+)
+async def register_journal(request: Request) -> JSONResponse:
+    """The session's journal entries, newest first, with their lines and payments (the
+    register's last sales, to refund one)."""
+    user_id, supervisor = cashier(request)
+    found = await _registers(request).session(path_id(request, "register_session_id"))
+    if found["cashier_id"] != user_id and not supervisor:
+        raise Forbidden("not_your_register_session", "this register session is someone else's")
+    p = page(request)
+    rows = await _desk(request).entries(found["id"], p.limit + 1, p.offset)
+    return JSONResponse(p.body("entries", rows))
+
+
+@OPERATIONS.post(
+    "/api/register-sessions/{register_session_id:int}/close",
+    tags=CASH,
+    permission=SELL,
+    body=schemas.CountIn,
+    responses={200: schemas.RegisterSession},
+    errors={
+        400: ("invalid_count",),
+        403: ("user_required", "not_your_register_session"),
+        409: SESSION_REFUSALS[409],
+    },
+)
+async def close_register_session(request: Request) -> JSONResponse:
+    """Close with a blind count by denomination: the difference from the expected cash is
+    journalled as its own entry (never forced to zero); the answer is the numbered Z
+    report with the register's chain head."""
+    user_id, supervisor = cashier(request)
+    body = await parse(request, schemas.CountIn)
+    closed = await _registers(request).close(
+        path_id(request, "register_session_id"),
+        user_id,
+        supervisor,
+        counted(body),
+        actor_of(request),
+    )
+    return JSONResponse(closed)
+
+
+@OPERATIONS.post(
+    "/api/register-sessions/{register_session_id:int}/handover",
+    tags=CASH,
+    permission=SELL,
+    body=schemas.CountIn,
+    responses={201: schemas.Handover},
+    errors={
+        400: ("invalid_count",),
+        403: ("user_required",),
+        409: ("register_session_closed", "same_cashier", "cashier_busy"),
+    },
+)
+async def hand_over_register(request: Request) -> JSONResponse:
+    """The caller takes the register over: the open session is closed with the count made
+    together, and the caller's opens with that count as its float (one transaction)."""
+    user_id, _ = cashier(request)
+    body = await parse(request, schemas.CountIn)
+    done = await _registers(request).handover(
+        path_id(request, "register_session_id"), user_id, counted(body), actor_of(request)
+    )
+    return JSONResponse(done, status_code=201)
+
+
+@OPERATIONS.post(
+    "/api/journal/{entry_id:int}/refund",
+    tags=CASH,
+    permission=(Permission.REFUND_ANY, Permission.REFUND_OWN_REGISTER),
+    body=schemas.RefundIn,
+    responses={201: schemas.Refund},
+    errors={
+        400: ("ticket_not_in_sale", "currency_mismatch"),
+        403: ("user_required", "not_your_register_session", "not_own_register"),
+        409: ("not_a_sale", "ticket_not_active", "register_session_closed"),
+    },
+)
+async def refund_journalled_sale(request: Request) -> JSONResponse:
+    """Refund a journalled sale, whole or some of its tickets, from the caller's open
+    register session: a new `refund` entry reverses the lines (never an edit), codes are
+    revoked and seats freed live. `refund.own_register`: sales of the register the caller
+    works at only (403 `not_own_register`); `refund.any`: any sale."""
+    user_id, _ = cashier(request)
+    principal: Principal = request.state.principal
+    body = await parse(request, schemas.RefundIn)
+    done: dict[str, Any] = await _desk(request).refund(
+        path_id(request, "entry_id"),
+        body.ticket_ids,
+        body.register_session_id,
+        Method(body.method or "cash"),
+        user_id,
+        principal.can(Permission.REFUND_ANY),
+        actor_of(request),
+    )
+    return JSONResponse(done, status_code=201)

@@ -1,0 +1,199 @@
+"""The JSON shapes of registers, register sessions, reports and the journal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from server.web.api import Id, Reply, Text, Timestamp
+from server.web.requests import INT_MAX
+
+MAX_DENOMINATIONS = 30
+Cents = Annotated[int, Meta(ge=1, le=INT_MAX)]
+Counted = Annotated[
+    dict[Annotated[str, Meta(pattern="^[1-9][0-9]{0,8}$")], Annotated[int, Meta(ge=0, le=100_000)]],
+    Meta(max_length=MAX_DENOMINATIONS, description="{cents of one note or coin: how many}"),
+]
+Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$")]
+
+
+class RegisterIn(msgspec.Struct, kw_only=True):
+    point_of_sale_id: Id
+    name: Text
+    currency: Currency | None = "EUR"
+
+
+class Register(Reply):
+    id: int
+    point_of_sale_id: int
+    point_of_sale: str
+    name: str
+    currency: str
+    last_receipt: int
+    open_session_id: int | None
+    open_cashier_id: int | None
+
+
+class Registers(Reply):
+    registers: list[Register]
+
+
+class CountIn(msgspec.Struct, kw_only=True):
+    """Cash counted by denomination."""
+
+    counted: Counted
+
+
+class OperationIn(msgspec.Struct, kw_only=True):
+    kind: Literal["credit", "debit", "credit_error", "debit_error"]
+    amount_cents: Cents
+    reason: Text
+
+
+class Operation(Reply):
+    journal_id: int
+    register_id: int
+    receipt_no: int
+    kind: str
+    amount_cents: int
+    currency: str
+
+
+class KindTotal(Reply):
+    kind: str
+    entries: int
+    total_cents: int
+    cash_cents: int
+    card_cents: int
+
+
+class TariffTotal(Reply):
+    tariff_id: int | None
+    description: str
+    tickets: int
+    gross_cents: int
+
+
+class RateTotal(Reply):
+    tax_rate_bp: int
+    net_cents: int
+    tax_cents: int
+    gross_cents: int
+
+
+class Report(Reply):
+    cash_sales_cents: int
+    card_sales_cents: int
+    cash_refunds_cents: int
+    card_refunds_cents: int
+    cash_received_cents: int
+    """Cash sales less cash refunds."""
+    expected_cash_cents: int | None
+    """Float + cash sales - cash refunds ± cash operations; withheld from the cashier while
+    the session is open (the count is blind)."""
+    by_kind: list[KindTotal]
+    tickets_by_tariff: list[TariffTotal]
+    tax_by_rate: list[RateTotal]
+
+
+class RegisterSession(Reply):
+    id: int
+    register_id: int
+    cashier_id: int
+    cashier: str
+    currency: str
+    opened_at: Timestamp
+    opening_counted: dict[str, int] | None
+    opening_cents: int
+    handed_over_from: int | None
+    closed_at: Timestamp | None
+    closed_by: int | None
+    counted: dict[str, int] | None
+    counted_cents: int | None
+    expected_cents: int | None
+    difference_cents: int | None
+    z_number: int | None
+    z_hash: str | None
+    """The register's chain head at the close (printed on the Z report)."""
+    report: Report | None = None
+
+
+class RegisterSessions(Reply):
+    sessions: list[RegisterSession]
+    next_offset: int | None
+
+
+class Handover(Reply):
+    closed: RegisterSession
+    opened: RegisterSession
+
+
+class JournalLine(Reply):
+    line_no: int
+    ticket_id: int | None
+    tariff_id: int | None
+    description: str
+    quantity: int
+    unit_gross_cents: int
+    tax_rate_bp: int
+    net_cents: int
+    tax_cents: int
+    gross_cents: int
+
+
+class JournalPayment(Reply):
+    method: Literal["cash", "card"]
+    amount_cents: int
+    given_cents: int | None
+    change_cents: int | None
+
+
+class JournalEntry(Reply):
+    id: int
+    register_id: int
+    receipt_no: int
+    register_session_id: int
+    cashier_id: int
+    kind: str
+    created_at: Timestamp
+    currency: str
+    total_cents: int
+    net_cents: int
+    tax_cents: int
+    order_id: int | None
+    reverses_id: int | None
+    reason: str | None
+    hash: str
+    lines: list[JournalLine]
+    payments: list[JournalPayment]
+
+
+class Journal(Reply):
+    entries: list[JournalEntry]
+    next_offset: int | None
+
+
+class RefundIn(msgspec.Struct, kw_only=True):
+    register_session_id: Id
+    """The caller's open register session, which pays the refund out."""
+    ticket_ids: Annotated[list[Id], Meta(min_length=1, max_length=100)] | None = None
+    """Some tickets of the sale; all its active ones when left out."""
+    method: Literal["cash", "card"] | None = "cash"
+
+
+class RefundedTicket(Reply):
+    id: int
+    status: Literal["refunded"]
+    revoked: str
+
+
+class Refund(Reply):
+    journal_id: int
+    register_id: int
+    register_session_id: int
+    receipt_no: int
+    total_cents: int
+    currency: str
+    tickets: list[RefundedTicket]
