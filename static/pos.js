@@ -1,31 +1,254 @@
-// The cash desk's sale page (permission `sell`): the shop's seat-map sale run by a signed-in
-// cashier. Orders carry the cashier's session cookie (and CSRF token), so the server books
-// them as desk sales. Registers, payments and receipts are a later piece of work.
+// The cash desk (permission `sell`), for a tablet and usable on a phone: open a register with
+// a counted float, sell tickets (quick mode for general admission, the live seat map and best
+// available for seated sessions) and articles when the server has them, take cash, card or
+// split payments, print receipts (80 mm or A4), refund from the last sales, cash movements,
+// X report, blind close and Z report.
+//
+// Modules: pos-register.js (open, operations, X, close), pos-sell.js (sessions, map, holds,
+// sale), pos-pay.js (payment panel), pos-receipt.js (printable documents), pos-journal.js
+// (last sales, reprint, refund), pos-articles.js (articles, when present), pos-util.js.
 
-import { register } from "./i18n.js";
+import { h } from "./dom.js";
+import { i18n, register, t } from "./i18n.js";
+import { PROTOCOL } from "./protocol.js";
 import { DoorLink } from "./scanner-link.js";
+import { probeArticles, mountArticles } from "./pos-articles.js";
+import { mountJournal } from "./pos-journal.js";
+import { changeBanner, receiptPaper, showDoc } from "./pos-receipt.js";
+import { mountOpen, mountRegisterTab, registerStatus } from "./pos-register.js";
+import { mountSell } from "./pos-sell.js";
 import {
-  addConnectionIndicator, goToSignIn, requireSession, sessionHeaders, watchSession,
+  addConnectionIndicator, api, errorText, notify, requireSession, watchSession,
 } from "./session.js";
-import { bootShop } from "./shop.js";
 
 register({
   fr: {
-    "pos.note": "Page de vente du guichet : le plan de salle de la boutique, vendu par un "
-      + "caissier connecté (la vente est enregistrée comme vente au guichet). Caisses, "
-      + "encaissements et reçus viendront plus tard.",
+    "pos.title": "Caisse",
+    "pos.tabs": "Guichet",
+    "tab.sell": "Billets",
+    "tab.articles": "Articles",
+    "tab.journal": "Dernières ventes",
+    "tab.register": "Caisse",
+    "pos.receiptTitle": "Reçu n° {n}",
+    "pos.receiptMissing": "Vente enregistrée (reçu n° {n}), mais le reçu n'a pas pu être relu : {error}",
   },
   en: {
-    "pos.note": "Cash desk sale page: the shop's seat map, sold by a signed-in cashier (the "
-      + "order is recorded as a desk sale). Registers, payments and receipts come later.",
+    "pos.title": "Cash desk",
+    "pos.tabs": "Desk",
+    "tab.sell": "Tickets",
+    "tab.articles": "Articles",
+    "tab.journal": "Last sales",
+    "tab.register": "Register",
+    "pos.receiptTitle": "Receipt no. {n}",
+    "pos.receiptMissing": "Sale recorded (receipt no. {n}), but the receipt could not be read back: {error}",
   },
 });
 
+const { SERVER } = PROTOCOL;
+const $ = (id) => document.getElementById(id);
+const TICKETS_KEY = "guichet.pos.tickets";
+
+/** The staff socket (cookie auth) that also passes `stock:<pos>` frames to their handler. */
+class PosLink extends DoorLink {
+  _onMessage(m) {
+    if (typeof m.channel === "string" && m.channel.startsWith("stock:") && m.type !== SERVER.ERROR) {
+      const entry = this.channels.get(m.channel);
+      if (entry) entry.handler(m);
+      return;
+    }
+    super._onMessage(m);
+  }
+}
+
+function loadTickets() {
+  try {
+    return new Map(JSON.parse(sessionStorage.getItem(TICKETS_KEY)) || []);
+  } catch {
+    return new Map();
+  }
+}
+
 const user = await requireSession(["sell"]);
-if (user) {
-  // The seat map's socket signs in with the cookie, so a disabled cashier is told at once.
-  const client = new DoorLink(null);
-  watchSession(client);
-  bootShop({ headers: sessionHeaders, onUnauthorized: () => goToSignIn(), client });
-  addConnectionIndicator(client);
+if (user) boot(user);
+
+function boot(me) {
+  const live = new PosLink(null);
+  watchSession(live);
+  addConnectionIndicator(live);
+  const tickets = loadTickets();
+  let rs = null;
+  let registers = [];
+  let sell = null;
+  let journal = null;
+  let articles = null;
+  window.__pos = { live, view: null };
+
+  const ctx = {
+    user: me,
+    live,
+    registerSession: () => rs,
+    currency: () => rs?.currency || "EUR",
+    setRegisters: (list) => {
+      registers = list;
+    },
+    registerOf: (id) => registers.find((r) => r.id === id) || null,
+    cashierName: (id) => (id === me.id ? me.display_name || me.username
+      : rs && rs.cashier_id === id ? rs.cashier : `#${id}`),
+    ticketInfo: (id) => (id ? tickets.get(id) || null : null),
+    rememberTickets: (list) => {
+      for (const tk of list) tickets.set(tk.id, { seat: tk.seat, event: tk.event });
+      try {
+        sessionStorage.setItem(TICKETS_KEY, JSON.stringify([...tickets].slice(-500)));
+      } catch {
+        // full: the receipt shows the tariff without the seat
+      }
+    },
+    async opened(session) {
+      rs = session;
+      await showDeskView();
+    },
+    closed() {
+      rs = null;
+      renderBar();
+    },
+    restart: () => start(),
+    showDesk: () => {
+      if (rs) $("view-desk").hidden = false;
+      else start();
+    },
+    hideDesk: () => {
+      $("view-desk").hidden = true;
+      $("view-open").hidden = true;
+    },
+    async afterSale(receipt, changeCents) {
+      const no = receipt?.receipt_no;
+      const entryId = receipt?.journal_id ?? receipt?.id;
+      let entry = null;
+      try {
+        const page = await api("GET", `/api/register-sessions/${rs.id}/journal?limit=20`);
+        entry = page.entries.find((e) => e.id === entryId) || null;
+      } catch (err) {
+        notify(t("pos.receiptMissing", { n: no, error: errorText(err) }));
+      }
+      journal?.load(0);
+      if (!entry) {
+        notify(t("pos.receiptMissing", { n: no, error: "?" }));
+        return;
+      }
+      const cash = entry.payments.find((p) => p.method === "cash");
+      const change = cash?.change_cents ?? changeCents;
+      showDoc(ctx, {
+        title: t("pos.receiptTitle", { n: entry.receipt_no }),
+        paper: receiptPaper(ctx, entry),
+        banner: cash ? changeBanner(t("doc.changeDue"), change, entry.currency, "change-banner") : null,
+      });
+    },
+  };
+
+  function renderBar() {
+    const bar = $("register-bar");
+    if (!rs) {
+      bar.dataset.state = "closed";
+      bar.replaceChildren(h("span", { class: "reg-icon", "aria-hidden": "true" }, "○"), " ", t("reg.noneOpen"));
+      return;
+    }
+    bar.dataset.state = "open";
+    bar.replaceChildren(h("span", { class: "reg-icon", "aria-hidden": "true" }, "●"), " ",
+      h("strong", {}, `${t("reg.statusLabel")} : `), registerStatus(ctx, rs));
+  }
+
+  // -- tabs -------------------------------------------------------------------------------------
+  const TABS = ["sell", "articles", "journal", "register"];
+  function selectTab(name, focus = false) {
+    for (const tab of TABS) {
+      const button = $(`tab-${tab}`);
+      const panel = $(`panel-${tab}`);
+      const on = tab === name;
+      button.setAttribute("aria-selected", String(on));
+      button.tabIndex = on ? 0 : -1;
+      panel.hidden = !on;
+      if (on && focus) button.focus();
+    }
+    if (name === "journal") journal?.load(0);
+    if (name === "register") mountRegisterTab(ctx, $("panel-register"));
+  }
+  for (const tab of TABS) {
+    $(`tab-${tab}`).addEventListener("click", () => selectTab(tab));
+    $(`tab-${tab}`).addEventListener("keydown", (e) => {
+      const shown = TABS.filter((x) => !$(`tab-${x}`).hidden);
+      const i = shown.indexOf(tab);
+      let next = null;
+      if (e.key === "ArrowRight") next = shown[(i + 1) % shown.length];
+      else if (e.key === "ArrowLeft") next = shown[(i - 1 + shown.length) % shown.length];
+      else if (e.key === "Home") next = shown[0];
+      else if (e.key === "End") next = shown[shown.length - 1];
+      if (next) {
+        e.preventDefault();
+        selectTab(next, true);
+      }
+    });
+  }
+
+  async function showDeskView() {
+    renderBar();
+    $("view-open").hidden = true;
+    $("view-doc").hidden = true;
+    $("view-desk").hidden = false;
+    if (!registers.some((r) => r.id === rs.register_id)) {
+      try {
+        registers = (await api("GET", "/api/registers")).registers;
+      } catch {
+        // the bar shows the register's number instead of its name
+      }
+      renderBar();
+    }
+    sell?.leave();
+    sell = mountSell(ctx, $("panel-sell"));
+    sell.showList();
+    journal = mountJournal(ctx, $("panel-journal"));
+    selectTab("sell");
+    articles?.close();
+    articles = null;
+    try {
+      const list = await probeArticles();
+      $("tab-articles").hidden = list === null;
+      if (list !== null) articles = mountArticles(ctx, $("panel-articles"), list);
+    } catch (err) {
+      $("tab-articles").hidden = true;
+      notify(errorText(err));
+    }
+  }
+
+  async function start() {
+    sell?.leave();
+    $("view-doc").hidden = true;
+    $("view-desk").hidden = true;
+    try {
+      rs = await api("GET", "/api/register-sessions/current");
+    } catch (err) {
+      rs = null;
+      if (err.code !== "no_open_register_session") notify(errorText(err));
+    }
+    if (rs) {
+      await showDeskView();
+      return;
+    }
+    renderBar();
+    $("view-open").hidden = false;
+    await mountOpen(ctx, $("view-open"));
+  }
+
+  i18n.addEventListener("languagechange", () => {
+    renderBar();
+    if (rs && !$("view-desk").hidden) {
+      sell?.leave();
+      sell = mountSell(ctx, $("panel-sell"));
+      sell.showList();
+      journal = mountJournal(ctx, $("panel-journal"));
+      selectTab("sell");
+    } else if (!rs && !$("view-open").hidden) {
+      mountOpen(ctx, $("view-open"));
+    }
+  });
+  start();
 }

@@ -1,0 +1,252 @@
+"""The cash desk page (pos.html) in a real headless Chromium against the real server: a
+cashier's shift from the float to the Z report with the e-shop watching the seats, the quick
+mode of general admission in three taps, and the page at a phone's width."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.browser import browser_context
+from tests.static.staff_pages import SLOW_MS, no_horizontal_scroll, sign_in_on_page, watch_errors
+from tests.static.test_browser_shop import open_session, seat
+from tests.support import Api, ServerProcess
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "cashier-password-1"
+LIVE_MS = 3000
+FLOAT = {"2000": 2, "500": 2, "100": 5}  # 55.00
+
+
+async def new_register(admin: Api) -> tuple[int, int, str]:
+    """A point of sale and a register there: (point of sale id, register id, register name)."""
+    r = await admin.http.post(
+        "/api/points-of-sale", json={"name": f"Desk {uuid.uuid4().hex[:8]}", "kind": "desk"}
+    )
+    assert r.status_code == 201, r.text
+    pos_id: int = r.json()["id"]
+    name = f"Till {uuid.uuid4().hex[:4]}"
+    r = await admin.http.post("/api/registers", json={"point_of_sale_id": pos_id, "name": name})
+    assert r.status_code == 201, r.text
+    return pos_id, r.json()["id"], name
+
+
+async def new_cashier(admin: Api, pos_id: int) -> str:
+    username = f"cashier-{uuid.uuid4().hex[:8]}"
+    body = {
+        "username": username,
+        "password": PASSWORD,
+        "display_name": "Camille Caisse",
+        "roles": ["pos", "refund"],
+        "points_of_sale": [pos_id],
+    }
+    r = await admin.http.post("/api/users", json=body)
+    assert r.status_code == 201, r.text
+    return username
+
+
+async def open_register(page: Page, register_id: int, counted: dict[str, str]) -> None:
+    """On the open view: pick the register, count the float, open."""
+    await expect(page.get_by_test_id("open-view")).to_be_visible(timeout=SLOW_MS)
+    choice = page.locator(f'[data-testid="register-choice"][data-register-id="{register_id}"]')
+    await choice.check()
+    for cents, n in counted.items():
+        await page.get_by_test_id(f"float-{cents}").fill(n)
+    await page.get_by_test_id("open-register").click()
+    await expect(page.get_by_test_id("register-status")).to_have_attribute(
+        "data-state", "open", timeout=SLOW_MS
+    )
+    await expect(page.get_by_test_id("desk")).to_be_visible()
+
+
+async def cashier_page(
+    context: BrowserContext, server: ServerProcess, username: str, register_id: int
+) -> Page:
+    page = await context.new_page()
+    page.errors = watch_errors(page)  # type: ignore[attr-defined]
+    await sign_in_on_page(page, server.url, username, PASSWORD, "/pos.html")
+    await expect(page.get_by_test_id("connection")).to_have_attribute(
+        "data-status", "open", timeout=SLOW_MS
+    )
+    await open_register(page, register_id, {"2000": "2", "500": "2", "100": "5"})
+    return page
+
+
+def euros(text: str) -> re.Pattern[str]:
+    """An amount as the page prints it in French ("20,00 €", with a narrow space)."""
+    return re.compile(text.replace(",", r",") + r"\s*€")
+
+
+async def test_a_cashiers_shift_from_float_to_z_report_with_the_eshop_watching(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(n_seats=20, per_row=10)
+    pos_id, register_id, register_name = await new_register(admin)
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1200) as context:
+        desk = await cashier_page(context, server, username, register_id)
+        await expect(desk.get_by_test_id("register-status")).to_contain_text(register_name)
+        await expect(desk.get_by_test_id("register-status")).to_contain_text(euros("55,00"))
+        shop = await open_session(context, server, s.id)
+
+        # a seat picked on the map, another by best available; both shown held before paying
+        await desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
+        picked = s.seat_ids[0]
+        await expect(seat(desk, picked)).to_have_attribute("data-state", "free", timeout=SLOW_MS)
+        await seat(desk, picked).click()
+        await expect(seat(desk, picked)).to_have_attribute("data-state", "mine", timeout=LIVE_MS)
+        await desk.get_by_test_id("best-count").fill("1")
+        await desk.get_by_test_id("best-submit").click()
+        items = desk.get_by_test_id("basket-item")
+        await expect(items).to_have_count(2, timeout=SLOW_MS)
+        sold = [await items.nth(i).get_attribute("data-seat-id") for i in range(2)]
+        assert picked in sold and all(sold)
+        for seat_id in sold:
+            assert seat_id is not None
+            await expect(seat(desk, seat_id)).to_have_attribute("data-state", "mine")
+            await expect(seat(shop, seat_id)).to_have_attribute(
+                "data-state", "held", timeout=LIVE_MS
+            )
+        await expect(desk.get_by_test_id("hold-countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("30,00"))
+
+        # cash: 50.00 given, 20.00 change in big figures, then the receipt
+        await desk.get_by_test_id("pay-given").fill("50")
+        await expect(desk.get_by_test_id("change-due")).to_have_text(euros("20,00"))
+        await desk.get_by_test_id("pay-cash").click()
+        receipt = desk.get_by_test_id("receipt")
+        await expect(receipt).to_be_visible(timeout=SLOW_MS)
+        await expect(desk.get_by_test_id("change-banner")).to_contain_text(euros("20,00"))
+        receipt_no = await receipt.get_attribute("data-receipt-no")
+        assert receipt_no and int(receipt_no) >= 2  # the float is receipt 1
+        await expect(desk.get_by_test_id("receipt-no")).to_contain_text(f"Reçu n° {receipt_no}")
+        await expect(receipt).to_contain_text(register_name)
+        await expect(receipt).to_contain_text("Camille Caisse")
+        await expect(desk.get_by_test_id("receipt-line")).to_have_count(2)
+        await expect(desk.get_by_test_id("receipt-seat")).to_have_count(2)
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(euros("30,00"))
+        await expect(desk.get_by_test_id("receipt-change")).to_have_text(euros("20,00"))
+        await expect(desk.get_by_test_id("print")).to_be_visible()
+        await desk.get_by_test_id("paper").select_option("a4")
+        await expect(receipt).to_have_attribute("data-paper", "a4")
+        for seat_id in sold:
+            assert seat_id is not None
+            await expect(seat(shop, seat_id)).to_have_attribute(
+                "data-state", "sold", timeout=LIVE_MS
+            )
+        await desk.get_by_test_id("doc-close").click()
+
+        # refund one line from the last sales: the e-shop sees that seat free again
+        await desk.get_by_test_id("tab-journal").click()
+        entry = desk.locator(
+            f'[data-testid="journal-entry"][data-kind="sale"][data-receipt-no="{receipt_no}"]'
+        )
+        await expect(entry).to_be_visible(timeout=SLOW_MS)
+        await entry.get_by_test_id("refund-line").first.click()
+        await entry.get_by_test_id("refund-confirm").click()
+        await expect(desk.get_by_test_id("refund-banner")).to_contain_text(
+            euros("15,00"), timeout=SLOW_MS
+        )
+        await expect(desk.get_by_test_id("receipt")).to_have_attribute(
+            "data-receipt-no", str(int(receipt_no) + 1)
+        )
+        free_again = [sid for sid in sold if sid is not None]
+        states = [await shop_state(shop, sid) for sid in free_again]
+        await expect(shop.locator('[data-testid="seat"][data-state="free"]')).to_have_count(
+            19, timeout=LIVE_MS
+        )
+        assert states.count("free") <= 1
+        await desk.get_by_test_id("doc-close").click()
+        await desk.get_by_test_id("tab-journal").click()
+        await expect(desk.get_by_test_id("line-refunded")).to_have_count(1, timeout=SLOW_MS)
+
+        # blind close: 72.00 counted where 55 + 30 - 15 = 70.00 are expected
+        await desk.get_by_test_id("tab-register").click()
+        await expect(desk.get_by_test_id("panel-register" if False else "close-start")).to_be_visible()
+        assert "70,00" not in (await desk.locator("#panel-register").inner_text())
+        await desk.get_by_test_id("close-start").click()
+        for cents, n in {"5000": "1", "2000": "1", "200": "1"}.items():
+            await desk.get_by_test_id(f"close-{cents}").fill(n)
+        await expect(desk.get_by_test_id("close-total")).to_have_text(euros("72,00"))
+        desk.once("dialog", lambda dialog: dialog.accept())
+        await desk.get_by_test_id("close-register").click()
+        z = desk.get_by_test_id("z-report")
+        await expect(z).to_be_visible(timeout=SLOW_MS)
+        await expect(desk.get_by_test_id("z-counted")).to_have_text(euros("72,00"))
+        await expect(desk.get_by_test_id("z-expected")).to_have_text(euros("70,00"))
+        await expect(desk.get_by_test_id("z-difference")).to_contain_text(
+            re.compile(r"^\+2,00\s*€")
+        )
+        await expect(desk.get_by_test_id("z-difference")).to_have_attribute("data-sign", "over")
+        await expect(desk.get_by_test_id("z-number")).to_have_text(re.compile(r"^\d+$"))
+        await expect(desk.get_by_test_id("z-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+        await expect(desk.get_by_test_id("register-status")).to_have_attribute("data-state", "closed")
+        await desk.get_by_test_id("doc-close").click()
+        await expect(desk.get_by_test_id("open-view")).to_be_visible(timeout=SLOW_MS)
+        assert desk.errors == [] and shop.errors == []  # type: ignore[attr-defined]
+
+
+async def shop_state(page: Page, seat_id: str) -> str | None:
+    return await seat(page, seat_id).get_attribute("data-state")
+
+
+async def test_quick_mode_sells_general_admission_in_three_taps(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(seated=False, capacity=40)
+    pos_id, register_id, _ = await new_register(admin)
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1000) as context:
+        desk = await cashier_page(context, server, username, register_id)
+        tile = desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]')
+        await expect(tile.get_by_test_id("gauge")).to_have_attribute("data-free", "40", timeout=SLOW_MS)
+        await tile.click()  # 1: the session
+        await desk.get_by_test_id("quick-tariff").first.click()  # 2: Full × 1
+        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("15,00"), timeout=SLOW_MS)
+        await desk.locator('[data-testid="given-note"][data-cents="2000"]').click()  # 3: 20 € given
+        await expect(desk.get_by_test_id("change-banner")).to_contain_text(
+            euros("5,00"), timeout=SLOW_MS
+        )
+        await expect(desk.get_by_test_id("receipt-line")).to_have_count(1)
+        await expect(desk.get_by_test_id("receipt-change")).to_have_text(euros("5,00"))
+        await desk.get_by_test_id("doc-close").click()
+        await desk.get_by_test_id("sell-back").click()
+        await expect(tile.get_by_test_id("gauge")).to_have_attribute("data-free", "39", timeout=SLOW_MS)
+        assert desk.errors == []  # type: ignore[attr-defined]
+
+
+async def test_the_cash_desk_at_a_phones_width(server: ServerProcess, admin: Api) -> None:
+    s = await admin.create_session(n_seats=40, per_row=10)
+    pos_id, register_id, _ = await new_register(admin)
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(390, 844) as context:
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await sign_in_on_page(page, server.url, username, PASSWORD, "/pos.html")
+        await expect(page.get_by_test_id("open-view")).to_be_visible(timeout=SLOW_MS)
+        await no_horizontal_scroll(page)
+        await open_register(page, register_id, {"2000": "1"})
+        await no_horizontal_scroll(page)
+        await page.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
+        await page.get_by_test_id("best-count").fill("2")
+        await page.get_by_test_id("best-submit").click()
+        await expect(page.get_by_test_id("basket-item")).to_have_count(2, timeout=SLOW_MS)
+        await no_horizontal_scroll(page)
+        await page.get_by_test_id("pay-method-split").click()
+        await page.get_by_test_id("split-cash").fill("10")
+        await expect(page.get_by_test_id("split-card")).to_have_text(euros("20,00"))
+        await page.get_by_test_id("pay-split").click()
+        await expect(page.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)
+        await expect(page.get_by_test_id("receipt-payments")).to_contain_text("Carte")
+        await no_horizontal_scroll(page)
+        for tab in ("tab-journal", "tab-register"):
+            await page.get_by_test_id("doc-close").click() if await page.get_by_test_id(
+                "doc-close"
+            ).count() else None
+            await page.get_by_test_id(tab).click()
+            await no_horizontal_scroll(page)
+        assert errors == []
