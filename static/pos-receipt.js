@@ -343,7 +343,7 @@ export function reportPaper(ctx, rs, report) {
       h("p", { class: "paper-title" }, closed ? t("doc.zTitle", { n: rs.z_number }) : t("doc.xTitle"))),
     h("table", { class: "paper-meta" }, h("tbody", {},
       row(t("doc.register"), reg ? reg.name : `#${rs.register_id}`),
-      row(t("doc.cashier"), rs.cashier),
+      row(t("doc.cashier"), ctx.cashierName(rs.cashier_id)),
       row(t("doc.session", { id: rs.id }), ""),
       row(t("doc.opened"), dateTime(rs.opened_at)),
       closed ? row(t("doc.closed"), dateTime(rs.closed_at)) : null,

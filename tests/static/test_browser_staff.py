@@ -13,7 +13,6 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from tests.browser import browser_context
 from tests.conftest import ADMIN_PASSWORD
-from tests.door.test_door_api import db_fetch
 from tests.static.staff_pages import (
     SLOW_MS,
     new_staff,
@@ -21,7 +20,6 @@ from tests.static.staff_pages import (
     sign_in_on_page,
     watch_errors,
 )
-from tests.static.test_browser_shop import seat
 from tests.support import Api, ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -365,37 +363,30 @@ async def test_a_page_without_a_socket_notices_a_disabled_user_when_shown_again(
         assert "staff.html" in page.url
 
 
-async def test_a_cashier_sells_on_the_cash_desk_page_and_it_is_a_desk_sale(
+async def test_a_cashier_signs_in_to_the_cash_desk_and_is_asked_to_open_a_register(
     server: ServerProcess, admin: Api
 ) -> None:
-    s = await admin.create_session(n_seats=20, per_row=10)
+    """The desk's shift itself is tests/static/test_browser_pos.py's."""
     cashier = await new_staff(admin, "pos", password=STAFF_PASSWORD)
     async with browser_context(768, 1000) as context:
         page = await context.new_page()
         errors = watch_errors(page)
-        # signed out, the link to the session goes through the sign-in page and back
-        await page.goto(f"{server.url}/pos.html#/session/{s.id}")
+        # signed out, the cash desk goes through the sign-in page and back
+        await page.goto(f"{server.url}/pos.html")
         await page.get_by_test_id("username").fill(cashier["username"])
         await page.get_by_test_id("password").fill(STAFF_PASSWORD)
         await page.get_by_test_id("signin").click()
-        await page.wait_for_url(f"{server.url}/pos.html#/session/{s.id}", timeout=SLOW_MS)
+        await page.wait_for_url(f"{server.url}/pos.html", timeout=SLOW_MS)
         await expect(page.get_by_test_id("connection")).to_have_attribute(
             "data-status", "open", timeout=SLOW_MS
         )
-        await expect(page.get_by_test_id("pos-note")).to_be_visible()
-        target = s.seat_ids[3]
-        await expect(seat(page, target)).to_have_attribute("data-state", "free", timeout=SLOW_MS)
-        await seat(page, target).click()
-        await expect(seat(page, target)).to_have_attribute("data-state", "mine", timeout=SLOW_MS)
-        await expect(page.get_by_test_id("buy")).to_have_text("Acheter 1 billet")  # her language
-        await page.get_by_test_id("buyer-name").fill("Guichet Client")
-        await page.get_by_test_id("buyer-email").fill("client@example.org")
-        await page.get_by_test_id("buy").click()
-        await expect(page.get_by_test_id("ticket")).to_have_count(1, timeout=SLOW_MS)
+        # no register session yet: the page asks to open one, in her language
+        await expect(page.get_by_test_id("open-view")).to_be_visible(timeout=SLOW_MS)
+        await expect(page.get_by_test_id("open-view").locator("h1")).to_have_text(
+            "Ouvrir une caisse"
+        )
+        await expect(page.get_by_test_id("register-status")).to_have_attribute(
+            "data-state", "closed"
+        )
         await no_horizontal_scroll(page)
         assert errors == []
-
-    rows = await db_fetch(
-        "SELECT channel FROM orders WHERE session_id = $1 AND buyer_name = 'Guichet Client'", s.id
-    )
-    assert [r["channel"] for r in rows] == ["pos"]  # booked with the cashier's session
