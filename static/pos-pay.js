@@ -63,12 +63,9 @@ register({
 
 /** Notes a customer may hand over for `total`: the next few round amounts above it. */
 export function quickNotes(total) {
-  const out = [];
-  for (const note of [500, 1000, 2000, 5000, 10000, 20000]) {
-    if (note > total && !out.includes(note)) out.push(note);
-    if (out.length === 3) break;
-  }
-  return out;
+  const out = new Set();
+  for (const step of [1000, 2000, 5000, 10000, 20000]) out.add((Math.floor(total / step) + 1) * step);
+  return [...out].sort((a, b) => a - b).slice(0, 3);
 }
 
 export function paymentPanel({ currency = "EUR", onPay }) {

@@ -195,7 +195,7 @@ export function showDoc(ctx, { title, paper, banner = null, onClose = null }) {
       h("div", { class: "doc-actions" },
         h("label", { class: "inline-field" }, h("span", {}, t("doc.paper")), select),
         h("button", { type: "button", class: "btn btn-primary", "data-testid": "print",
-          onclick: () => window.print() }, `🖶 ${t("doc.print")}`),
+          onclick: () => window.print() }, t("doc.print")),
         back)),
     banner ? h("div", { class: "doc-banner no-print" }, banner) : null,
     holder);

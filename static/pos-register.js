@@ -131,7 +131,6 @@ export async function mountOpen(ctx, root) {
     submit.disabled = true;
     try {
       const rs = await api("POST", `/api/registers/${chosen.value}/sessions`, { counted: count.counted() });
-      notify(t("reg.opened", { amount: money(rs.opening_cents, rs.currency) }), "success");
       await ctx.opened(rs);
     } catch (err) {
       error.textContent = errorText(err);

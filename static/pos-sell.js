@@ -269,16 +269,17 @@ export function mountSell(ctx, root) {
     // basket + payment
     view.els.items = h("ul", { class: "basket-items", "data-testid": "basket" });
     view.els.empty = h("p", { class: "muted" }, t("sell.empty"));
+    view.els.said = h("p", { class: "small muted", role: "status", "data-testid": "basket-said" });
     view.els.countdown = h("strong", { "data-testid": "hold-countdown", role: "timer" }, "--:--");
     view.els.timer = h("p", { class: "hold-timer", hidden: true },
-      h("span", {}, `⏱ ${t("sell.heldFor")} `), view.els.countdown);
+      h("span", {}, `◷ ${t("sell.heldFor")} `), view.els.countdown);
     view.pay = paymentPanel({ currency: currencyOf(view), onPay: (payments, summary) => pay(view, payments, summary) });
     view.els.payBox = h("div", { hidden: true }, view.pay.element,
       h("button", { type: "button", class: "btn btn-small", "data-testid": "basket-clear",
         onclick: () => clearBasket(view) }, t("sell.clear")));
     const aside = h("aside", { class: "basket", "aria-labelledby": "basket-title" },
       h("h2", { id: "basket-title" }, t("sell.basket")),
-      view.els.empty, view.els.items, view.els.timer, view.els.payBox);
+      view.els.empty, view.els.items, view.els.said, view.els.timer, view.els.payBox);
     sessionBox.replaceChildren(head, h("div", { class: "sell-layout" }, left, aside));
     renderBasket(view);
   }
@@ -357,8 +358,8 @@ export function mountSell(ctx, root) {
         if (!added) return;
         for (const id of added.seats) if (tariffId) view.tariffBySeat[id] = tariffId;
         addSeats(view, added.seats);
-        notify(t("sell.bestHeld", { n: added.seats.length,
-          names: added.seats.map((id) => seatName(view, id)).join(" ; ") }), "success");
+        view.els.said.textContent = t("sell.bestHeld", { n: added.seats.length,
+          names: added.seats.map((id) => seatName(view, id)).join(" ; ") });
       } },
     h("h3", { id: "best-title" }, `★ ${t("sell.best")}`),
     h("p", { class: "muted small" }, t("sell.bestHelp")),
@@ -583,6 +584,7 @@ export function mountSell(ctx, root) {
           title: t("sell.remove", { label }), onclick: () => removePlaces(view, i) }, "×"));
     });
     view.els.items.replaceChildren(...seatLines, ...placeLines);
+    if (!view.seats.length) view.els.said.textContent = "";
     const empty = !view.seats.length && !view.places.length;
     view.els.empty.hidden = !empty;
     view.els.timer.hidden = empty;
