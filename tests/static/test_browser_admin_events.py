@@ -37,7 +37,13 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
         await sign_in(context, server.url, organiser["username"], organiser["password"])
         page = await context.new_page()
         errors = watch_errors(page)
-        await page.goto(f"{server.url}/admin-events.html")
+        # the staff home lists the catalogue pages for an organiser
+        await page.goto(f"{server.url}/staff.html")
+        await expect(page.get_by_test_id("page-rooms")).to_have_attribute(
+            "href", "/admin-rooms.html", timeout=SLOW_MS
+        )
+        await page.get_by_test_id("page-events").click()
+        await page.wait_for_url(f"{server.url}/admin-events.html")
         await expect(page.get_by_test_id("signed-in-as")).to_contain_text(
             organiser["username"], timeout=SLOW_MS
         )
