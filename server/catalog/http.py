@@ -369,15 +369,16 @@ async def update_session(request: Request) -> JSONResponse:
     capacity of a general-admission session.
 
     A capacity below the places sold is 409 `capacity_below_sold`; a seated session's
-    capacity is its plan's (400 `capacity_seated`). A new capacity rebuilds the session's
-    live mirror (a new epoch: its seat maps and gauges resync, its current holds are
-    dropped)."""
+    capacity is its plan's (400 `capacity_seated`). A new capacity reaches the live gauge
+    at once; the session's current holds stay."""
     state = _state(request)
     session_id = path_id(request, "session_id")
     changes = session_changes(await json_body(request))
     session, entry = await state.catalog.update_session(session_id, changes, actor_of(request))
     if entry is not None:
-        await state.outbox.apply_now(entry, session_id, Op.RELOAD)
+        await failpoint("catalog.capacity_after_commit")
+        capacity = {"capacity": session.capacity}
+        await state.outbox.apply_now(entry, session_id, Op.CAPACITY, capacity)
     if "ends_at" in changes:
         await state.live.retire_after(session_id, int(session.ends_at.timestamp() * 1000))
     return JSONResponse(session.to_json())

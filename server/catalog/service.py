@@ -460,13 +460,13 @@ class Catalog:
     async def update_session(
         self, session_id: int, changes: dict[str, Any], actor: Actor
     ) -> tuple[SessionRow, int | None]:
-        """Change a session (``sessions.update``); returns it and the ``reload`` outbox
+        """Change a session (``sessions.update``); returns it and the ``capacity`` outbox
         entry to apply when its live capacity changed."""
         async with connection(self.pool) as conn, conn.transaction():
             before, after = await sessions.update(conn, session_id, changes)
             entry = None
             if after["capacity"] != before["capacity"]:
-                entry = await record(conn, session_id, Op.RELOAD)
+                entry = await record(conn, session_id, Op.CAPACITY, {"capacity": after["capacity"]})
             changed = {f: after[f] for f in sessions.EDITABLE if after[f] != before[f]}
             if changed:
                 await audit(conn, actor, "session.update", f"session:{session_id}", **changed)

@@ -452,6 +452,13 @@ class Live:
             raise HoldRefused("seats_taken", seats=[int(i) for i in reply[1]])
         return int(reply[1])
 
+    async def set_capacity(self, session_id: int, capacity: int, outbox_id: int) -> None:
+        """A general-admission session's new capacity: the gauge follows, holds stay."""
+        k = Keys(session_id)
+        await self._run(
+            "session_capacity", [k.meta, k.log], [self.log_length, k.channel, capacity, outbox_id]
+        )
+
     async def unsell(
         self, session_id: int, seats: Sequence[int], places: int, outbox_id: int = 0
     ) -> None:

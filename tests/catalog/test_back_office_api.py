@@ -205,6 +205,17 @@ async def test_general_admission_capacity_changes_live_but_not_below_sold(
     assert entry["details"] == {"capacity": 5}
 
 
+async def test_a_capacity_change_keeps_the_holds(admin: Api, buyer: Api) -> None:
+    s = await admin.create_session(seated=False, capacity=10)
+    held = (await buyer.hold(s.id, quantity=3)).json()
+    r = await admin.http.patch(f"/api/sessions/{s.id}", json={"capacity": 20})
+    assert r.status_code == 200
+    still = await buyer.http.get(f"/api/sessions/{s.id}/holds/{held['token']}")
+    assert still.status_code == 200 and still.json()["quantity"] == 3
+    fill = (await buyer.http.get(f"/api/sessions/{s.id}/fill")).json()
+    assert (fill["capacity"], fill["held"], fill["free"]) == (20, 3, 17)
+
+
 async def test_the_tickets_of_a_session_are_listed_page_by_page(admin: Api, buyer: Api) -> None:
     s = await admin.create_session(n_seats=20, per_row=10)
     token = (await buyer.hold(s.id, s.seat_ids[:3])).json()["token"]
