@@ -267,6 +267,38 @@ function renderContingents() {
     ? detail.contingents.map((c) => h("li", {}, h("strong", {}, c.name), " · ",
       t("contingents.places", { n: c.capacity })))
     : [h("li", { class: "muted" }, t("contingents.none"))]));
+  fillContingentForm();
+}
+
+function fillContingentForm() {
+  const { detail } = state.current;
+  $("contingent-help").textContent = t(detail.seated ? "contingents.helpSeated" : "contingents.helpGa");
+  $("contingent-lines").value = detail.contingents
+    .map((c) => `${c.name} = ${detail.seated ? c.seat_ids.join(" ") : c.capacity}`)
+    .join("\n");
+}
+
+// "name = places" (general admission) or "name = seat-id seat-id …" (seated), one a line.
+function parseContingents(text, seated) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const at = line.indexOf("=");
+    const name = (at < 0 ? line : line.slice(0, at)).trim();
+    const rest = at < 0 ? "" : line.slice(at + 1).trim();
+    if (seated) return { name, capacity: 0, seat_ids: rest.split(/\s+/).filter(Boolean) };
+    return { name, capacity: Number(rest), seat_ids: [] };
+  });
+}
+
+async function saveContingents(event) {
+  event.preventDefault();
+  await attempt(async () => {
+    const { detail } = state.current;
+    const contingents = parseContingents($("contingent-lines").value, detail.seated);
+    await api("PUT", `/api/sessions/${detail.id}/contingents`, { contingents });
+    await reloadDetail();
+    renderContingents();
+    notify(t("common.saved"), "success");
+  });
 }
 
 function closeLive() {
@@ -462,6 +494,7 @@ function wire() {
   $("new-form").addEventListener("submit", createSession);
   $("general-form").addEventListener("submit", saveGeneral);
   $("tariff-form").addEventListener("submit", saveTariff);
+  $("contingent-form").addEventListener("submit", saveContingents);
   $("tabs").addEventListener("keydown", onTabKey);
   for (const name of TABS) $(`tab-${name}`).addEventListener("click", () => selectTab(name));
   $("tickets-prev").addEventListener("click", () => loadTickets(Math.max(0, state.current.ticketsOffset - TICKETS_PAGE)));

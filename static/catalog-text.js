@@ -40,6 +40,10 @@ register({
     "tab.tariffs": "Tarifs",
     "tab.tickets": "Billets",
     "contingents.none": "Cette séance n'a pas de contingent.",
+    "contingents.edit": "Contingents, un par ligne",
+    "contingents.helpGa": "nom = places (la jauge devient leur somme)",
+    "contingents.helpSeated": "nom = identifiants des places, séparés par des espaces",
+    "contingents.save": "Enregistrer les contingents",
     "contingents.places": ({ n }) => `${n} place${n > 1 ? "s" : ""}`,
     "blocked.title": "Places bloquées",
     "blocked.help": "Cliquez sur une place (ou placez-y le focus et appuyez sur Entrée) pour la "
@@ -140,6 +144,10 @@ register({
     "tab.tariffs": "Tariffs",
     "tab.tickets": "Tickets",
     "contingents.none": "This session has no contingents.",
+    "contingents.edit": "Contingents, one per line",
+    "contingents.helpGa": "name = places (the capacity becomes their sum)",
+    "contingents.helpSeated": "name = seat ids, separated by spaces",
+    "contingents.save": "Save the contingents",
     "contingents.places": ({ n }) => `${n} place${n === 1 ? "" : "s"}`,
     "blocked.title": "Blocked seats",
     "blocked.help": "Click a seat (or focus it and press Enter) to block it; click a blocked "

@@ -88,6 +88,10 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
         connection = page.get_by_test_id("connection")
         await expect(connection).to_have_attribute("data-status", "open")
         await expect(connection).to_contain_text("Live")  # words, not a colour alone
+        press = f"{plan.seats[0].id} {plan.seats[1].id}"
+        await page.get_by_test_id("contingent-lines").fill(f"Press = {press}")
+        await page.get_by_test_id("contingent-save").click()
+        await expect(page.locator("#contingent-list")).to_contain_text("Press · 2 places")
         await no_horizontal_scroll(page)
 
         # signing out from the shared header lands on the sign-in page, and the page is shut
