@@ -43,6 +43,8 @@ import redis.asyncio as redis
 
 from loadtests import env
 from loadtests.best import CLIENTS, bench_best
+from loadtests.desk import REGISTERS as DESK_REGISTERS
+from loadtests.desk import bench_desk
 from loadtests.door import DOOR_FULL, DOOR_QUICK, bench_door
 from loadtests.fanout import ViewerPool, percentile
 from loadtests.httpclient import HttpConnection
@@ -61,6 +63,7 @@ FULL: dict[str, Any] = {
     "peak_ladder": [50_000, 100_000, 150_000, 250_000, 400_000],
     "peak_seconds": 3,
     "orders": 3000,
+    "desk_sales": 3000,
     "flush_sold": 5000,
     "baseline_seconds": 5,
     "lua_seconds": 3,
@@ -73,6 +76,7 @@ QUICK: dict[str, Any] = {
     "fanout_seconds": 4,
     "peak_seconds": 2.5,
     "orders": 800,
+    "desk_sales": 1000,
     "flush_sold": 2000,
     "baseline_seconds": 3,
     "lua_seconds": 2,
@@ -89,6 +93,7 @@ TARGETS = {
     "door_p99_ms": 25,
     "door_batch_s": 5.0,
     "best_p99_ms": 20,
+    "desk_sales_per_s": 500,
 }
 
 
@@ -809,6 +814,8 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
         "door_http": online(d["http"]),
         "door_ws": online(d["ws"]),
         "door_batch": d["batch"]["seconds"] <= TARGETS["door_batch_s"] and d["batch"]["outcome_ok"],
+        "desk": r["desk"]["desk_sales_per_s"] >= TARGETS["desk_sales_per_s"]
+        and r["desk"]["desk_journal_consistent"],
         "best_available": r["best"]["best_p99_ms"] <= TARGETS["best_p99_ms"]
         and r["best"]["best_no_seat_twice"],
     }
@@ -875,6 +882,13 @@ def table(r: dict[str, Any]) -> str:
             f"{h['lua_holds_per_s']}, {h['http_vs_lua']:.2f}",
             "",
             "",
+        ),
+        (
+            f"journalled desk sales/s, {r['desk']['desk_registers']} registers",
+            f"{r['desk']['desk_sales_per_s']} (p99 {r['desk']['desk_p99_ms']} ms; receipts"
+            f" gap-free and chains verified: {r['desk']['desk_journal_consistent']})",
+            ">= 500",
+            ok[v["desk"]],
         ),
         (
             "best available, 4 seats of {} ({} clients, to half full): p99 (ms)".format(
@@ -964,7 +978,7 @@ def main() -> None:
         token = env.run(env.login(server.url))
         sessions = {
             k: env.run(env.create_session(server.url, token, cfg["seats"], k))
-            for k in ("fanout", "holds", "sales", "peak", "best")
+            for k in ("fanout", "holds", "sales", "peak", "best", "desk")
         }
         sessions["ga"] = env.run(
             env.create_session(server.url, token, 4 * cfg["orders"], "ga", seated=False)
@@ -995,6 +1009,10 @@ def main() -> None:
         log(f"general admission: {cfg['orders']} holds of 4 places, 50 clients confirm at once")
         results["sales"].update(bench_ga_sales(cfg, server, sessions["ga"]))
         log(f"  ga: { {k: v for k, v in results['sales'].items() if k.startswith('ga_')} }")
+
+        log(f"cash desk: {DESK_REGISTERS} registers sell {cfg['desk_sales']} journalled sales")
+        results["desk"] = bench_desk(server, token, sessions["desk"], cfg["desk_sales"])
+        log(f"  {results['desk']}")
 
         log("door: 16 HTTP scanners, 16 WebSocket scanners, a 10,000-scan offline upload")
         results["door"] = bench_door(cfg, server, token)

@@ -4,13 +4,17 @@
 // Tickets. Routes: #/ (list), #/new, #/session/<id>/<tab>.
 
 import {
-  $, ApiError, LANG, api, attempt, h, isoFromLocal, localFromIso, message, money, t,
-  translatePage, whenSignedOut, when, wireLanguage, wireSignIn,
+  $, attempt, isoFromLocal, localFromIso, money, when,
 } from "./admin-common.js";
+import { h } from "./dom.js";
+import { i18n, locale, t } from "./i18n.js";
 import { everything } from "./paging.js";
-import { LiveClient } from "./live.js";
 import { PROTOCOL } from "./protocol.js";
+import { DoorLink } from "./scanner-link.js";
 import { SeatMap } from "./seatmap.js";
+import {
+  addConnectionIndicator, api, errorText, notify, requireSession, watchSession,
+} from "./session.js";
 
 const { SERVER, CHANNEL } = PROTOCOL;
 const TABS = ["general", "contingents", "tariffs", "tickets"];
@@ -20,7 +24,7 @@ const state = {
   sessions: [],
   ticked: new Set(),
   current: null, // {detail, seatMap, tab, ticketsOffset, nextOffset, editing}
-  live: null,
+  live: null, // the seat map's socket, signed in with the session cookie (opened on demand)
   sub: null,
   blockMap: null,
 };
@@ -66,35 +70,40 @@ function renderTicked() {
 
 function addGridRow() {
   const n = $("grid-rows").children.length + 1;
-  const field = (key, attrs) => h("label", {}, h("span", {}, t(key)), h("input", attrs));
+  const field = (key, attrs) => h("label", {}, h("span", { "data-i18n": key }, t(key)), h("input", attrs));
   const row = h("fieldset", { class: "grid-row", "data-testid": "grid-row" },
-    h("legend", {}, `${t("tariff.name")} ${n}`),
+    h("legend", { "data-n": n }, t("grid.row", { n })),
     field("tariff.name", { name: "name", required: true, maxlength: 1000 }),
     field("tariff.price", { name: "price", required: true, inputmode: "decimal", pattern: "[0-9]+([.,][0-9]{1,2})?" }),
     field("tariff.currency", { name: "currency", value: "EUR", maxlength: 3, pattern: "[A-Z]{3}" }),
     field("tariff.tax", { name: "tax", inputmode: "decimal", value: "0" }),
     field("tariff.categories", { name: "categories", placeholder: "Premium, Standard" }),
     field("tariff.note", { name: "note", maxlength: 500 }),
-    h("button", { type: "button", class: "btn btn-small", onclick: () => row.remove() }, t("grid.remove_row")));
+    h("button", { type: "button", class: "btn btn-small", onclick: () => row.remove(),
+      "data-i18n": "grid.remove_row" }, t("grid.remove_row")));
   $("grid-rows").append(row);
 }
 
 function cents(text) {
   const value = Number(String(text).trim().replace(",", "."));
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${t("tariff.price")}: ${text}`);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error(t("tariff.bad", { field: t("tariff.price"), value: text }));
+  }
   return Math.round(value * 100);
 }
 
 function basisPoints(text) {
   const value = Number(String(text || "0").trim().replace(",", "."));
-  if (!Number.isFinite(value) || value < 0 || value > 100) throw new Error(`${t("tariff.tax")}: ${text}`);
+  if (!Number.isFinite(value) || value < 0 || value > 100) {
+    throw new Error(t("tariff.bad", { field: t("tariff.tax"), value: text }));
+  }
   return Math.round(value * 100);
 }
 
 async function applyGrid(event) {
   event.preventDefault();
   if (!state.ticked.size) {
-    message(t("grid.nothing"));
+    notify(t("grid.nothing"));
     return;
   }
   await attempt(async () => {
@@ -110,7 +119,7 @@ async function applyGrid(event) {
       };
     });
     const created = await api("POST", "/api/tariff-grid", { session_ids: [...state.ticked], tariffs });
-    message(t("grid.done", { n: created.tariffs.length }), "ok");
+    notify(t("grid.done", { n: created.tariffs.length }), "success");
   });
 }
 
@@ -161,7 +170,7 @@ async function createSession(event) {
       body.contingents = contingentLines($("new-contingents").value);
     }
     const detail = await api("POST", "/api/sessions", body);
-    message(t("session.created"), "ok");
+    notify(t("session.created"), "success");
     $("new-form").reset();
     location.hash = `#/session/${detail.id}/tariffs`;
   });
@@ -246,7 +255,7 @@ async function saveGeneral(event) {
     await api("PATCH", `/api/sessions/${detail.id}`, body);
     await reloadDetail();
     renderSession();
-    message(t("common.saved"), "ok");
+    notify(t("common.saved"), "success");
   });
 }
 
@@ -258,6 +267,38 @@ function renderContingents() {
     ? detail.contingents.map((c) => h("li", {}, h("strong", {}, c.name), " · ",
       t("contingents.places", { n: c.capacity })))
     : [h("li", { class: "muted" }, t("contingents.none"))]));
+  fillContingentForm();
+}
+
+function fillContingentForm() {
+  const { detail } = state.current;
+  $("contingent-help").textContent = t(detail.seated ? "contingents.helpSeated" : "contingents.helpGa");
+  $("contingent-lines").value = detail.contingents
+    .map((c) => `${c.name} = ${detail.seated ? c.seat_ids.join(" ") : c.capacity}`)
+    .join("\n");
+}
+
+// "name = places" (general admission) or "name = seat-id seat-id …" (seated), one a line.
+function parseContingents(text, seated) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const at = line.indexOf("=");
+    const name = (at < 0 ? line : line.slice(0, at)).trim();
+    const rest = at < 0 ? "" : line.slice(at + 1).trim();
+    if (seated) return { name, capacity: 0, seat_ids: rest.split(/\s+/).filter(Boolean) };
+    return { name, capacity: Number(rest), seat_ids: [] };
+  });
+}
+
+async function saveContingents(event) {
+  event.preventDefault();
+  await attempt(async () => {
+    const { detail } = state.current;
+    const contingents = parseContingents($("contingent-lines").value, detail.seated);
+    await api("PUT", `/api/sessions/${detail.id}/contingents`, { contingents });
+    await reloadDetail();
+    renderContingents();
+    notify(t("common.saved"), "success");
+  });
 }
 
 function closeLive() {
@@ -280,7 +321,13 @@ function openBlockMap() {
     onSeatClick: (seat, name) => toggleBlocked(seat, name),
   });
   state.blockMap.load(seatMap);
-  state.live ||= new LiveClient();
+  if (!state.live) {
+    // No token: the socket signs in with the staff session cookie; a session ended elsewhere
+    // (signed out, disabled, expired) sends the page to the sign-in page.
+    state.live = new DoorLink(null);
+    watchSession(state.live);
+    addConnectionIndicator(state.live);
+  }
   state.sub = state.live.subscribe(`${CHANNEL.SEATS}:${detail.id}`, (m) => {
     if (m.type === SERVER.SNAPSHOT) state.blockMap?.applySnapshot(m.states);
     else if (m.type === SERVER.DELTA) state.blockMap?.applyChanges(m.changes);
@@ -297,7 +344,7 @@ async function toggleBlocked(seat, name) {
     const label = `${seat.row}-${seat.label}`;
     $("block-status").textContent = t(blocked ? "blocked.done" : "blocked.undone", { seat: label });
   } catch (err) {
-    message(err instanceof ApiError ? err.toString() : String(err));
+    notify(errorText(err));
   } finally {
     state.blockMap?.setPending(seat.id, false);
   }
@@ -316,7 +363,7 @@ function renderTariffs() {
     "data-tariff-id": tariff.id,
   },
   h("strong", {}, tariff.name), " · ", money(tariff.price_cents, tariff.currency),
-  ` · ${t("tariff.tax")} ${(tariff.tax_rate_bp / 100).toLocaleString(LANG)}`,
+  ` · ${t("tariff.tax")} ${(tariff.tax_rate_bp / 100).toLocaleString(locale())}`,
   " · ", tariff.categories.length ? tariff.categories.join(", ") : t("tariff.all_categories"),
   tariff.active ? "" : h("span", { class: "badge" }, ` · ${t("tariff.inactive")}`),
   tariff.note ? h("div", { class: "muted small" }, tariff.note) : "",
@@ -357,8 +404,8 @@ function renderTariffForm(tariff) {
       ` ${t("tariff.active")}`) : "",
     h("div", { class: "row-actions" },
       h("button", { type: "submit", class: "btn btn-primary", "data-testid": "tariff-save" },
-        editing ? t("common.save") : t("common.create")),
-      editing ? h("button", { type: "button", class: "btn", onclick: () => editTariff(null) }, t("common.cancel")) : ""));
+        editing ? t("save") : t("common.create")),
+      editing ? h("button", { type: "button", class: "btn", onclick: () => editTariff(null) }, t("cancel")) : ""));
 }
 
 async function saveTariff(event) {
@@ -384,7 +431,7 @@ async function saveTariff(event) {
     state.current.editing = null;
     await reloadDetail();
     renderTariffs();
-    message(t("common.saved"), "ok");
+    notify(t("common.saved"), "success");
   });
 }
 
@@ -422,12 +469,17 @@ async function route() {
     else {
       closeLive();
       state.current = null;
+      document.title = `Guichet · ${t("events.title")}`;
       await showList();
     }
   });
 }
 
 function rerender() {
+  if (!state.current) document.title = `Guichet · ${t("events.title")}`;
+  for (const legend of $("grid-rows").querySelectorAll("legend")) {
+    legend.textContent = t("grid.row", { n: legend.dataset.n });
+  }
   if (!$("view-list").hidden) renderList();
   if (state.current && !$("view-session").hidden) {
     renderSession();
@@ -435,23 +487,23 @@ function rerender() {
   }
 }
 
-function boot() {
-  translatePage();
-  wireLanguage(rerender);
-  whenSignedOut(() => show("signin"));
-  wireSignIn(route);
+function wire() {
   $("grid-add").addEventListener("click", addGridRow);
   $("grid-form").addEventListener("submit", applyGrid);
   $("new-seated").addEventListener("change", syncSeated);
   $("new-form").addEventListener("submit", createSession);
   $("general-form").addEventListener("submit", saveGeneral);
   $("tariff-form").addEventListener("submit", saveTariff);
+  $("contingent-form").addEventListener("submit", saveContingents);
   $("tabs").addEventListener("keydown", onTabKey);
   for (const name of TABS) $(`tab-${name}`).addEventListener("click", () => selectTab(name));
   $("tickets-prev").addEventListener("click", () => loadTickets(Math.max(0, state.current.ticketsOffset - TICKETS_PAGE)));
   $("tickets-next").addEventListener("click", () => loadTickets(state.current.nextOffset));
   window.addEventListener("hashchange", route);
-  route();
+  i18n.addEventListener("languagechange", rerender);
 }
 
-boot();
+if (await requireSession(["catalog.manage"])) {
+  wire();
+  route();
+}

@@ -1,20 +1,16 @@
 // Back office: venues and rooms. Create them, import a room's seat plan from a file (our
 // JSON or pretix's), preview it on the seat map before saving it, export the current plan.
 
-import {
-  $, api, attempt, h, message, t, translatePage, whenSignedOut, wireLanguage, wireSignIn,
-} from "./admin-common.js";
+import { $, attempt } from "./admin-common.js";
+import { h } from "./dom.js";
+import { i18n, t } from "./i18n.js";
 import { everything } from "./paging.js";
 import { SeatMap } from "./seatmap.js";
+import { api, notify, requireSession } from "./session.js";
 
-const state = { venues: [], room: null, document: null, format: "" };
-
-function show(name) {
-  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== `view-${name}`;
-}
+const state = { venues: [], room: null, document: null, preview: null };
 
 async function load() {
-  show("rooms");
   const { venues } = await everything((p) => api("GET", p), "/api/venues", "venues");
   state.venues = venues;
   render();
@@ -22,10 +18,11 @@ async function load() {
 
 function roomItem(room) {
   return h("li", { class: "room-item", "data-testid": "room", "data-room-id": room.id },
-    h("strong", {}, room.name), " · ", t("rooms.plan"), ": ",
+    h("strong", {}, room.name), " · ", t("rooms.plan"), " ",
     room.seat_plan_id
       ? h("a", { href: `/api/seat-plans/${room.seat_plan_id}`, download: `plan-${room.seat_plan_id}.json`,
-        "aria-label": `${t("rooms.export")}: ${room.name}` }, t("rooms.plan_id", { id: room.seat_plan_id }))
+        "aria-label": t("rooms.export", { room: room.name }) },
+      t("rooms.plan_id", { id: room.seat_plan_id }))
       : h("span", { class: "muted" }, t("rooms.no_plan")),
     " ",
     h("button", { type: "button", class: "btn btn-small", "data-testid": "import-plan",
@@ -64,11 +61,17 @@ function openImport(room) {
   state.room = room;
   state.document = null;
   $("import").hidden = false;
-  $("import-title").textContent = `${t("rooms.import")} · ${room.name}`;
+  state.preview = null;
   $("plan-save").disabled = true;
-  $("preview-title").textContent = "";
+  renderImport();
   $("preview-map").replaceChildren();
   $("plan-file").focus();
+}
+
+/** The import box's words: which room, and what the preview read (if any). */
+function renderImport() {
+  $("import-title").textContent = `${t("rooms.import")} · ${state.room.name}`;
+  $("preview-title").textContent = state.preview ? t("rooms.preview_title", state.preview) : "";
 }
 
 function formatQuery() {
@@ -87,12 +90,14 @@ async function preview(event) {
       throw new Error(t("rooms.bad_file"));
     }
     state.document = null;
+    state.preview = null;
     $("plan-save").disabled = true;
+    renderImport();
     const plan = await api("POST", `/api/seat-plans/preview${formatQuery()}`, body);
     const map = new SeatMap($("preview-map"), { label: plan.name });
     map.load(plan);
-    $("preview-title").textContent = t("rooms.preview_title",
-      { name: plan.name, n: plan.seat_count, format: plan.format });
+    state.preview = { name: plan.name, n: plan.seat_count, format: plan.format };
+    renderImport();
     state.document = plan.document; // saved in our format: what was previewed is what is stored
     $("plan-save").disabled = false;
   });
@@ -102,21 +107,24 @@ async function save() {
   if (!state.document || !state.room) return;
   await attempt(async () => {
     const result = await api("PUT", `/api/rooms/${state.room.id}/seat-plan`, state.document);
-    message(t("rooms.imported", { n: result.seat_count, moved: result.moved_sessions.length }), "ok");
+    notify(t("rooms.imported", { n: result.seat_count, moved: result.moved_sessions.length }),
+      "success");
     $("import").hidden = true;
     await load();
   });
 }
 
-function boot() {
-  translatePage();
-  wireLanguage(render);
-  whenSignedOut(() => show("signin"));
-  wireSignIn(load);
+function rerender() {
+  document.title = `Guichet · ${t("rooms.title")}`;
+  render();
+  if (state.room) renderImport();
+}
+
+if (await requireSession(["catalog.manage"])) {
+  document.title = `Guichet · ${t("rooms.title")}`;
   $("venue-form").addEventListener("submit", createVenue);
   $("import-form").addEventListener("submit", preview);
   $("plan-save").addEventListener("click", save);
+  i18n.addEventListener("languagechange", rerender);
   attempt(load);
 }
-
-boot();

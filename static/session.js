@@ -121,13 +121,15 @@ export function can(user, ...permissions) {
 }
 
 export async function signOut() {
+  // Leaving from now on: the socket's "session ended" frame, which the DELETE itself causes,
+  // must not race this to the sign-in page with a ?next= back to this page.
+  leaving = true;
   try {
     await api("DELETE", "/api/auth/session", undefined, { redirect: false });
   } catch {
     // signed out already, or the server is unreachable: leave anyway
   }
   cached = null;
-  leaving = true;
   window.location.assign(SIGN_IN);
 }
 

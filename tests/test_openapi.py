@@ -164,6 +164,8 @@ def _catalogue(v: Visit) -> None:
     v.json("PATCH", "/api/sessions/{session_id}", json={"sales_open": True})
     tariff = {"name": "Reduced", "price_cents": 900, "currency": "EUR"}
     v.json("POST", "/api/sessions/{session_id}/tariffs", 201, json=tariff)
+    groups = {"contingents": [{"name": "Pass", "capacity": 0, "seat_ids": v.ids["seats"][-2:]}]}
+    v.json("PUT", "/api/sessions/{session_id}/contingents", json=groups)
     block = {"seats": [v.ids["seats"][-4]], "blocked": True}
     v.json("POST", "/api/sessions/{session_id}/blocked-seats", json=block)
     preview = v.json("POST", "/api/seat-plans/preview", json=document)

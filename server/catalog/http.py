@@ -14,6 +14,7 @@ from server.catalog.schemas import (
     MAX_NOTE,
     MAX_TARIFF_CATEGORIES,
     BlockSeats,
+    ContingentsIn,
     Fill,
     NameIn,
     NewSession,
@@ -323,23 +324,56 @@ async def create_session(request: Request) -> JSONResponse:
         "capacity": field(body, "capacity", int, None, minimum=0),
         "sales_open": field(body, "sales_open", bool, True),
         "tariffs": [tariff_body(t) for t in _objects(body, "tariffs")],
-        "contingents": [
-            {
-                "name": field(c, "name", str),
-                "capacity": field(c, "capacity", int, minimum=0),
-                "seat_ids": string_list(c, "seat_ids"),
-            }
-            for c in _objects(body, "contingents")
-        ],
+        "contingents": _contingents(body),
         "blocked_seats": string_list(body, "blocked_seats"),
     }
-    places = sum(c["capacity"] for c in clean["contingents"])
-    if not clean["seated"] and places > INT_MAX:
+    detail = await _state(request).catalog.create_session(clean, actor_of(request))
+    return JSONResponse(detail, 201)
+
+
+def _contingents(body: dict[str, Any]) -> list[dict[str, Any]]:
+    contingents: list[dict[str, Any]] = [
+        {
+            "name": field(c, "name", str),
+            "capacity": field(c, "capacity", int, minimum=0),
+            "seat_ids": string_list(c, "seat_ids"),
+        }
+        for c in _objects(body, "contingents")
+    ]
+    if sum(c["capacity"] for c in contingents) > INT_MAX:
         raise Invalid(
             "invalid_field", f"the contingents add up to more than {INT_MAX}", field="contingents"
         )
-    detail = await _state(request).catalog.create_session(clean, actor_of(request))
-    return JSONResponse(detail, 201)
+    return contingents
+
+
+@OPERATIONS.put(
+    "/api/sessions/{session_id:int}/contingents",
+    tags=ADMIN_TAG,
+    permission=MANAGE,
+    body=ContingentsIn,
+    responses={200: SessionDetail},
+    errors={
+        400: ("unknown_seats", "seat_in_two_contingents"),
+        409: ("capacity_below_sold",),
+    },
+)
+async def set_contingents(request: Request) -> JSONResponse:
+    """Replace a session's contingents (the "Contingents" tab).
+
+    Seated: named groups of the plan's seats, a seat in one group at most (400
+    `seat_in_two_contingents`), each group's capacity its seat count. General admission:
+    the session's capacity becomes their sum (409 `capacity_below_sold` below what is sold),
+    pushed to the live gauge; current holds stay. An empty list removes them all (a
+    general-admission session then keeps its capacity)."""
+    state = _state(request)
+    session_id = path_id(request, "session_id")
+    contingents = _contingents(await json_body(request))
+    detail, entry = await state.catalog.set_contingents(session_id, contingents, actor_of(request))
+    if entry is not None:
+        capacity = {"capacity": detail["capacity"]}
+        await state.outbox.apply_now(entry, session_id, Op.CAPACITY, capacity)
+    return JSONResponse(detail)
 
 
 def session_changes(body: dict[str, Any]) -> dict[str, Any]:
@@ -369,15 +403,16 @@ async def update_session(request: Request) -> JSONResponse:
     capacity of a general-admission session.
 
     A capacity below the places sold is 409 `capacity_below_sold`; a seated session's
-    capacity is its plan's (400 `capacity_seated`). A new capacity rebuilds the session's
-    live mirror (a new epoch: its seat maps and gauges resync, its current holds are
-    dropped)."""
+    capacity is its plan's (400 `capacity_seated`). A new capacity reaches the live gauge
+    at once; the session's current holds stay."""
     state = _state(request)
     session_id = path_id(request, "session_id")
     changes = session_changes(await json_body(request))
     session, entry = await state.catalog.update_session(session_id, changes, actor_of(request))
     if entry is not None:
-        await state.outbox.apply_now(entry, session_id, Op.RELOAD)
+        await failpoint("catalog.capacity_after_commit")
+        capacity = {"capacity": session.capacity}
+        await state.outbox.apply_now(entry, session_id, Op.CAPACITY, capacity)
     if "ends_at" in changes:
         await state.live.retire_after(session_id, int(session.ends_at.timestamp() * 1000))
     return JSONResponse(session.to_json())

@@ -186,6 +186,12 @@ class ContingentIn(msgspec.Struct, kw_only=True):
     seat_ids: SeatIds | None = None
 
 
+class ContingentsIn(msgspec.Struct, kw_only=True):
+    """A session's contingents, replacing those it has."""
+
+    contingents: Annotated[list[ContingentIn], Meta(max_length=100)]
+
+
 class NewSession(msgspec.Struct, kw_only=True):
     """Seated sessions use the room's current plan; general-admission sessions take
     `capacity` or the sum of their `contingents`."""

@@ -460,19 +460,51 @@ class Catalog:
     async def update_session(
         self, session_id: int, changes: dict[str, Any], actor: Actor
     ) -> tuple[SessionRow, int | None]:
-        """Change a session (``sessions.update``); returns it and the ``reload`` outbox
+        """Change a session (``sessions.update``); returns it and the ``capacity`` outbox
         entry to apply when its live capacity changed."""
         async with connection(self.pool) as conn, conn.transaction():
             before, after = await sessions.update(conn, session_id, changes)
             entry = None
             if after["capacity"] != before["capacity"]:
-                entry = await record(conn, session_id, Op.RELOAD)
+                entry = await record(conn, session_id, Op.CAPACITY, {"capacity": after["capacity"]})
             changed = {f: after[f] for f in sessions.EDITABLE if after[f] != before[f]}
             if changed:
                 await audit(conn, actor, "session.update", f"session:{session_id}", **changed)
         session = _session(after)
         self._sessions[session_id] = (time.monotonic(), session)
         return session, entry
+
+    async def set_contingents(
+        self, session_id: int, contingents: list[dict[str, Any]], actor: Actor
+    ) -> tuple[dict[str, Any], int | None]:
+        """Replace a session's contingents. Seated: named groups of its seats (a seat in
+        one at most, capacity its seat count). General admission: the session's capacity
+        becomes their sum (not below what is sold, 409 ``capacity_below_sold``); returns
+        the ``capacity`` outbox entry that tells the live mirror, if it changed."""
+        session = await self.session(session_id)
+        if session.seated:
+            assert session.seat_plan_id is not None
+            contingents = await self._seated_contingents(session.seat_plan_id, contingents)
+        entry = None
+        async with connection(self.pool) as conn, conn.transaction():
+            await conn.execute("DELETE FROM contingents WHERE session_id = $1", session_id)
+            await conn.executemany(
+                "INSERT INTO contingents (session_id, name, capacity, seat_ids)"
+                " VALUES ($1, $2, $3, $4)",
+                [
+                    (session_id, c["name"], c["capacity"], c.get("seat_ids") or [])
+                    for c in contingents
+                ],
+            )
+            if not session.seated and contingents:
+                capacity = sum(c["capacity"] for c in contingents)
+                before, after = await sessions.update(conn, session_id, {"capacity": capacity})
+                if after["capacity"] != before["capacity"]:
+                    entry = await record(conn, session_id, Op.CAPACITY, {"capacity": capacity})
+            summary = [{"name": c["name"], "capacity": c["capacity"]} for c in contingents]
+            await audit(conn, actor, "session.contingents", f"session:{session_id}", set=summary)
+        self._sessions.pop(session_id, None)
+        return await self.session_detail(session_id), entry
 
     async def session_tickets(self, session_id: int, page: Page) -> list[dict[str, Any]]:
         async with connection(self.pool) as conn:

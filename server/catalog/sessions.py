@@ -3,8 +3,9 @@
 ``update`` runs in the caller's transaction. Capacity can change only for general
 admission: the ``ga_counters`` row follows the session's capacity (trigger of migration
 0007) and its ``CHECK (sold <= capacity)`` refuses a capacity below the places sold
-(409 ``capacity_below_sold``). The live mirror learns the new capacity through a ``reload``
-outbox entry (a rebuild under a new epoch); a new end time moves the session's retirement.
+(409 ``capacity_below_sold``). The live mirror learns the new capacity through a
+``capacity`` outbox entry (``session_capacity.lua``: the gauge follows, holds stay); a new
+end time moves the session's retirement.
 """
 
 from __future__ import annotations

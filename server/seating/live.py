@@ -23,6 +23,7 @@ from seatmap.deltas import Change
 from seatmap.holds import CLAIM_GRACE_MS
 from seatmap.states import SeatState, state_of_redis_value
 from server.platform.errors import Unavailable
+from server.platform.failpoints import switched_off
 from server.platform.scripts import REDIS_DOWN, ScriptRunner, drop_idle_connections
 
 log = logging.getLogger(__name__)
@@ -253,6 +254,9 @@ class Live:
         ``create`` false the token must name a live hold (``unknown_hold`` otherwise)."""
         k = Keys(session_id)
         tok, toks = k.token(token)
+        checked = not switched_off("holds.atomic")
+        if not checked:  # a control: read here, write later (the race the script prevents)
+            await self._check_free_outside(k, token, seats)
         reply = await self._run_loaded(
             session_id,
             "holds_hold",
@@ -265,6 +269,7 @@ class Live:
                 k.channel,
                 quantity,
                 "1" if create else "0",
+                "1" if checked else "0",
                 *sorted(set(seats)),
             ],
         )
@@ -285,6 +290,18 @@ class Live:
                 await self.redis.zadd(LIVE_SESSIONS, {str(session_id): expires})
                 self._live_marks[session_id] = (now, expires)
         return int(reply[1]), expires
+
+    async def _check_free_outside(self, k: Keys, token: str, seats: Sequence[int]) -> None:
+        """The check of ``holds_hold.lua`` made outside it, as a naive implementation would:
+        only a race test's control runs this (failpoint ``holds.atomic=off``)."""
+        if not seats:
+            return
+        values = await self.redis.hmget(k.seats, [str(i) for i in seats])
+        taken = [
+            i for i, v in zip(seats, values, strict=True) if v not in (None, b"h" + token.encode())
+        ]
+        if taken:
+            raise HoldRefused("seats_taken", seats=taken)
 
     async def hold_best(
         self,
@@ -434,6 +451,13 @@ class Live:
         if reply[0] == b"taken":
             raise HoldRefused("seats_taken", seats=[int(i) for i in reply[1]])
         return int(reply[1])
+
+    async def set_capacity(self, session_id: int, capacity: int, outbox_id: int) -> None:
+        """A general-admission session's new capacity: the gauge follows, holds stay."""
+        k = Keys(session_id)
+        await self._run(
+            "session_capacity", [k.meta, k.log], [self.log_length, k.channel, capacity, outbox_id]
+        )
 
     async def unsell(
         self, session_id: int, seats: Sequence[int], places: int, outbox_id: int = 0

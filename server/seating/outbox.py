@@ -38,6 +38,7 @@ class Op(StrEnum):
     UNSELL = "unsell"  # args: seats, places
     BLOCK = "block"  # args: seats, blocked
     RELOAD = "reload"  # the session's plan changed: rebuild its mirror
+    CAPACITY = "capacity"  # args: capacity (general admission; holds stay)
 
 
 async def record(
@@ -67,6 +68,8 @@ class Outbox:
             )
         elif op is Op.UNSELL:
             await self.live.unsell(session_id, args["seats"], args["places"], outbox_id=entry)
+        elif op is Op.CAPACITY:
+            await self.live.set_capacity(session_id, args["capacity"], entry)
         elif op is Op.BLOCK:
             with contextlib.suppress(HoldRefused):  # applied in its transaction already
                 await self.live.block(session_id, args["seats"], args["blocked"], outbox_id=entry)

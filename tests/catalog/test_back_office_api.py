@@ -205,6 +205,17 @@ async def test_general_admission_capacity_changes_live_but_not_below_sold(
     assert entry["details"] == {"capacity": 5}
 
 
+async def test_a_capacity_change_keeps_the_holds(admin: Api, buyer: Api) -> None:
+    s = await admin.create_session(seated=False, capacity=10)
+    held = (await buyer.hold(s.id, quantity=3)).json()
+    r = await admin.http.patch(f"/api/sessions/{s.id}", json={"capacity": 20})
+    assert r.status_code == 200
+    still = await buyer.http.get(f"/api/sessions/{s.id}/holds/{held['token']}")
+    assert still.status_code == 200 and still.json()["quantity"] == 3
+    fill = (await buyer.http.get(f"/api/sessions/{s.id}/fill")).json()
+    assert (fill["capacity"], fill["held"], fill["free"]) == (20, 3, 17)
+
+
 async def test_the_tickets_of_a_session_are_listed_page_by_page(admin: Api, buyer: Api) -> None:
     s = await admin.create_session(n_seats=20, per_row=10)
     token = (await buyer.hold(s.id, s.seat_ids[:3])).json()["token"]
@@ -255,3 +266,45 @@ async def test_every_catalogue_change_is_audited(admin: Api) -> None:
     r = await admin.http.post("/api/venues", json={"name": "Audited"})
     (venue_entry,) = await audit_entries("venue.create", f"venue:{r.json()['id']}")
     assert venue_entry["details"] == {"name": "Audited"}
+
+
+async def test_contingents_are_replaced_seat_groups_or_the_capacity(admin: Api, buyer: Api) -> None:
+    s = await admin.create_session(n_seats=20, per_row=10)
+    groups = {
+        "contingents": [
+            {"name": "Press", "capacity": 0, "seat_ids": s.seat_ids[:2]},
+            {"name": "Artists", "capacity": 0, "seat_ids": s.seat_ids[2:5]},
+        ]
+    }
+    r = await admin.http.put(f"/api/sessions/{s.id}/contingents", json=groups)
+    assert r.status_code == 200, r.text
+    assert [(c["name"], c["capacity"]) for c in r.json()["contingents"]] == [
+        ("Press", 2),
+        ("Artists", 3),
+    ]
+    twice = {
+        "contingents": [
+            {"name": "A", "capacity": 0, "seat_ids": s.seat_ids[:2]},
+            {"name": "B", "capacity": 0, "seat_ids": s.seat_ids[1:3]},
+        ]
+    }
+    r = await admin.http.put(f"/api/sessions/{s.id}/contingents", json=twice)
+    assert (r.status_code, error_of(r)["code"]) == (400, "seat_in_two_contingents")
+    detail = (await admin.http.get(f"/api/sessions/{s.id}")).json()
+    assert [c["name"] for c in detail["contingents"]] == ["Press", "Artists"]  # unchanged
+
+    ga = await admin.create_session(seated=False, capacity=10)
+    await sell_places(admin, buyer, ga, 4)
+    split = {"contingents": [{"name": "Door", "capacity": 30}, {"name": "Web", "capacity": 20}]}
+    r = await admin.http.put(f"/api/sessions/{ga.id}/contingents", json=split)
+    assert r.status_code == 200 and r.json()["capacity"] == 50
+    fill = (await buyer.http.get(f"/api/sessions/{ga.id}/fill")).json()
+    assert (fill["capacity"], fill["sold"]) == (50, 4)
+    small = {"contingents": [{"name": "Door", "capacity": 3}]}
+    r = await admin.http.put(f"/api/sessions/{ga.id}/contingents", json=small)
+    assert (r.status_code, error_of(r)["code"]) == (409, "capacity_below_sold")
+    (entry,) = await audit_entries("session.contingents", f"session:{ga.id}")
+    assert entry["details"]["set"] == [
+        {"name": "Door", "capacity": 30},
+        {"name": "Web", "capacity": 20},
+    ]

@@ -14,12 +14,13 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, cast
 
 import asyncpg
 import httpx
+import pytest
 import redis as syncredis
-import redis.asyncio as aredis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -237,36 +238,43 @@ async def test_control_postgres_index_refuses_concurrent_double_sale(admin: Api)
     assert await double_sold(s.id) == []
 
 
-async def test_control_naive_read_then_write_double_holds(
-    server: ServerProcess, admin: Api
-) -> None:
-    """Without the Lua script's atomic check-and-set, concurrent holds of one seat double up;
-    with it (the real API), exactly one wins."""
-    client = aredis.Redis.from_url(support.testing_redis_url(), max_connections=50)
-    key = f"control-naive-{uuid.uuid4().hex}"
+@pytest.fixture(scope="module")
+def unguarded(server: ServerProcess) -> Iterator[ServerProcess]:
+    """A server whose hold path checks the seats outside the script (failpoint
+    ``holds.atomic=off``): read, then write, as a naive implementation would."""
+    proc = ServerProcess({"GUICHET_FAILPOINTS": "holds.atomic=off"})
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
 
-    async def naive_hold(token: str) -> bool:
-        if await client.hget(key, "7") is None:  # read...
-            await asyncio.sleep(0.01)  # (the window a busy server has between the two)
-            await client.hset(key, "7", "h" + token)  # ...then write: not atomic
-            return True
-        return False
 
-    winners = await asyncio.gather(*(naive_hold(f"t{n}") for n in range(30)))
-    await client.delete(key)
-    await client.aclose()
-    assert sum(winners) > 1, "the naive version should let several holders win"
-
-    s = await admin.create_session(n_seats=10)
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+async def thirty_holds_of_one_seat(url: str, session_id: int, seat: str) -> list[int]:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         results = await asyncio.gather(
             *(
-                http.post(f"/api/sessions/{s.id}/holds", json={"seats": [s.seat_ids[7]]})
+                http.post(f"/api/sessions/{session_id}/holds", json={"seats": [seat]})
                 for _ in range(30)
             )
         )
-    assert sorted(r.status_code for r in results) == [200] + [409] * 29
+    return sorted(r.status_code for r in results)
+
+
+async def test_concurrent_holds_of_one_seat_have_one_winner_and_the_control_has_more(
+    server: ServerProcess, unguarded: ServerProcess, admin: Api
+) -> None:
+    """With the check and the write in one Lua script, exactly one of thirty concurrent holds
+    of a seat wins. The control runs the same requests through the real hold path with the
+    check made outside the script (read, then write): several win, each told it holds the
+    seat."""
+    s = await admin.create_session(n_seats=10)
+    assert await thirty_holds_of_one_seat(server.url, s.id, s.seat_ids[7]) == [200] + [409] * 29
     assert list((await redis_seats(s.id)).keys()) == [7]
+
+    other = await admin.create_session(n_seats=10)
+    statuses = await thirty_holds_of_one_seat(unguarded.url, other.id, other.seat_ids[7])
+    assert statuses.count(200) > 1, "without the atomic check, several holders should win"
 
 
 # -- a property-based state machine against a pure model ------------------------------------

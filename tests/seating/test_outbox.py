@@ -248,3 +248,40 @@ async def test_a_mirror_rebuilt_from_postgres_marks_its_pending_entries_applied(
     assert await meta(s.id, "sold") == 4  # already in the rebuilt mirror
     async with pool.acquire() as conn:
         await conn.execute("DELETE FROM outbox WHERE id = $1", entry)
+
+
+async def test_a_capacity_change_whose_process_dies_after_the_commit_reaches_the_gauge(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(seated=False, capacity=10)
+    held = (await admin.hold(s.id, quantity=2)).json()
+    dying = dying_server("catalog.capacity_after_commit")
+    try:
+        doomed = Api(dying.url, admin.http.headers["Authorization"].split()[1])
+        with pytest.raises(httpx.TransportError):  # the process exits mid-request
+            await doomed.http.patch(f"/api/sessions/{s.id}", json={"capacity": 25})
+        await doomed.close()
+    finally:
+        dying.stop()
+
+    async def repaired() -> bool:
+        fill = (await admin.http.get(f"/api/sessions/{s.id}/fill")).json()
+        return bool(fill["capacity"] == 25) and await pending_entries(s.id) == 0
+
+    await eventually(repaired)
+    still = await admin.http.get(f"/api/sessions/{s.id}/holds/{held['token']}")
+    assert still.status_code == 200  # and the hold made before is still there
+
+
+async def test_an_older_capacity_applied_late_never_undoes_a_newer_one(
+    live_layer: tuple[asyncpg.Pool, Live, Outbox], admin: Api
+) -> None:
+    pool, live, outbox = live_layer
+    s = await admin.create_session(seated=False, capacity=10)
+    await live.ensure_loaded(s.id)
+    async with pool.acquire() as conn:
+        older = await record(conn, s.id, Op.CAPACITY, {"capacity": 15})
+        newer = await record(conn, s.id, Op.CAPACITY, {"capacity": 30})
+    await outbox.apply(newer, s.id, Op.CAPACITY, {"capacity": 30})
+    await outbox.apply(older, s.id, Op.CAPACITY, {"capacity": 15})  # a late repair
+    assert await meta(s.id, "cap") == 30

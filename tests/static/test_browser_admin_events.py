@@ -1,6 +1,7 @@
 """The back office's sessions page in a real headless Chromium, at phone width: an organiser
-creates a session and two tariffs bound to two seat categories; the shop then offers each
-seat only the tariffs of its category."""
+creates a session and two tariffs bound to two seat categories, blocks a seat on the live
+map (its socket signed in with the session cookie), then signs out from the shared header;
+the shop then offers each seat only the tariffs of its category."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from playwright.async_api import expect
 from seatmap.generate import grid
 from seatmap.plan import plan_to_document
 from tests.browser import browser_context, sign_in
-from tests.conftest import ADMIN_PASSWORD
+from tests.static.staff_pages import new_staff, no_horizontal_scroll, watch_errors
 from tests.static.test_browser_shop import SLOW_MS, open_session, seat
 from tests.support import Api, ServerProcess
 
@@ -20,7 +21,7 @@ PHONE = (390, 844)
 
 
 async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
-    server: ServerProcess, admin: Api, admin_token: str
+    server: ServerProcess, admin: Api
 ) -> None:
     venue = (await admin.http.post("/api/venues", json={"name": "Browser venue"})).json()
     room = (
@@ -30,14 +31,28 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
     r = await admin.http.put(f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan))
     assert r.status_code == 201, r.text
     premium_seat, standard_seat = plan.seats[0].id, plan.seats[10].id
+    organiser = await new_staff(admin, "admin")  # her own language, not the shared admin's
 
     async with browser_context(*PHONE) as context:
-        await context.add_init_script("localStorage.setItem('guichet.lang', 'en');")
-        await sign_in(context, server.url, "admin", ADMIN_PASSWORD)
+        await sign_in(context, server.url, organiser["username"], organiser["password"])
         page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        await page.goto(f"{server.url}/admin-events.html#/new")
+        errors = watch_errors(page)
+        # the staff home lists the catalogue pages for an organiser
+        await page.goto(f"{server.url}/staff.html")
+        await expect(page.get_by_test_id("page-rooms")).to_have_attribute(
+            "href", "/admin-rooms.html", timeout=SLOW_MS
+        )
+        await page.get_by_test_id("page-events").click()
+        await page.wait_for_url(f"{server.url}/admin-events.html")
+        await expect(page.get_by_test_id("signed-in-as")).to_contain_text(
+            organiser["username"], timeout=SLOW_MS
+        )
+        await expect(page.get_by_test_id("session-table")).to_be_visible()
+        await expect(page.locator("html")).to_have_attribute("lang", "fr")  # hers, by default
+        await page.get_by_test_id("language").select_option("en")  # the texts below are English
+        await expect(page.get_by_test_id("new-session")).to_have_text("New session")
+        await no_horizontal_scroll(page)
+        await page.get_by_test_id("new-session").click()
         form = page.get_by_test_id("new-session-form")
         await expect(form).to_be_visible(timeout=SLOW_MS)
         await page.get_by_test_id("new-room").select_option(str(room["id"]))
@@ -70,8 +85,20 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
         await blocked.click()
         await expect(page.get_by_test_id("block-status")).to_contain_text("blocked")
         await expect(blocked).to_have_attribute("data-state", "unavailable", timeout=SLOW_MS)
-        width = await page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE[0], "the page scrolls sideways at phone width"
+        connection = page.get_by_test_id("connection")
+        await expect(connection).to_have_attribute("data-status", "open")
+        await expect(connection).to_contain_text("Live")  # words, not a colour alone
+        press = f"{plan.seats[0].id} {plan.seats[1].id}"
+        await page.get_by_test_id("contingent-lines").fill(f"Press = {press}")
+        await page.get_by_test_id("contingent-save").click()
+        await expect(page.locator("#contingent-list")).to_contain_text("Press · 2 places")
+        await no_horizontal_scroll(page)
+
+        # signing out from the shared header lands on the sign-in page, and the page is shut
+        await page.get_by_test_id("sign-out").click()
+        await page.wait_for_url(f"{server.url}/signin.html", timeout=SLOW_MS)
+        await page.goto(f"{server.url}/admin-events.html")
+        await page.wait_for_url(f"{server.url}/signin.html?next=**", timeout=SLOW_MS)
         assert errors == []
 
     detail = (await admin.http.get(f"/api/sessions/{session_id}")).json()

@@ -10,7 +10,7 @@ from playwright.async_api import FilePayload, expect
 
 from tests.browser import browser_context, sign_in
 from tests.catalog.test_pretix_plans import PRETIX_PLAN
-from tests.conftest import ADMIN_PASSWORD
+from tests.static.staff_pages import new_staff, watch_errors
 from tests.static.test_browser_shop import SLOW_MS
 from tests.support import Api, ServerProcess
 
@@ -19,20 +19,21 @@ pytestmark = pytest.mark.browser
 TABLET = (820, 1180)
 
 
-async def test_a_pretix_plan_is_previewed_then_saved(
-    server: ServerProcess, admin: Api, admin_token: str
-) -> None:
+async def test_a_pretix_plan_is_previewed_then_saved(server: ServerProcess, admin: Api) -> None:
     venue = (await admin.http.post("/api/venues", json={"name": "Rooms page venue"})).json()
     room = (
         await admin.http.post(f"/api/venues/{venue['id']}/rooms", json={"name": "Molière"})
     ).json()
+    organiser = await new_staff(admin, "admin")
     async with browser_context(*TABLET) as context:
-        await context.add_init_script("localStorage.setItem('guichet.lang', 'fr');")
-        await sign_in(context, server.url, "admin", ADMIN_PASSWORD)
+        # a new user speaks French until she picks otherwise: the page follows her language
+        await sign_in(context, server.url, organiser["username"], organiser["password"])
         page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        errors = watch_errors(page)
         await page.goto(f"{server.url}/admin-rooms.html")
+        await expect(page.get_by_test_id("signed-in-as")).to_contain_text(
+            organiser["username"], timeout=SLOW_MS
+        )
         item = page.locator(f'[data-testid="room"][data-room-id="{room["id"]}"]')
         await expect(item).to_contain_text("pas encore de plan", timeout=SLOW_MS)
         await item.get_by_test_id("import-plan").click()
@@ -55,6 +56,11 @@ async def test_a_pretix_plan_is_previewed_then_saved(
         await page.get_by_test_id("plan-save").click()
         await expect(page.get_by_test_id("message").last).to_contain_text("Plan importé")
         await expect(item).to_contain_text("plan n°")
+
+        # the language switch is the shared one: the page's own words follow it
+        await page.get_by_test_id("language").select_option("en")
+        await expect(item).to_contain_text("plan #")
+        await expect(page.get_by_test_id("import-plan").first).to_have_text("Import a plan")
         assert errors == []
 
     venues = (await admin.http.get("/api/venues", params={"limit": 500})).json()["venues"]

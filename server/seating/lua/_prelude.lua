@@ -32,8 +32,11 @@ end
 -- Holds seats (all or nothing) and/or general-admission places under a hold token: the
 -- body of holds_hold.lua, shared with holds_best.lua (which chooses the seats first).
 -- `seats` is a list of seat indices (strings or numbers). Returns the script's reply.
+-- `checked` false skips the check that the seats are free (only a race test's control
+-- does that: server/seating/live.py, failpoint `holds.atomic`).
 local function hold_seats(meta_key, seats_key, log_key, exp_key, tok_key, toks_key,
-                          token, ttl, cap_ms, loglen, channel, quantity, create, seats)
+                          token, ttl, cap_ms, loglen, channel, quantity, create, seats,
+                          checked)
   local ORPHAN_GRACE_MS = 300000
   if redis.call('EXISTS', meta_key) == 0 then return {'not_loaded'} end
   local now = now_ms()
@@ -61,7 +64,7 @@ local function hold_seats(meta_key, seats_key, log_key, exp_key, tok_key, toks_k
   local taken, fresh = {}, {}
   for _, idx in ipairs(seats) do
     local v = redis.call('HGET', seats_key, idx)
-    if not v then
+    if not v or (v ~= mine and not checked) then
       fresh[#fresh + 1] = idx
     elseif v ~= mine then
       taken[#taken + 1] = tonumber(idx)

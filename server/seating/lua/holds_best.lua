@@ -96,6 +96,6 @@ end
 if not chosen then return {'none'} end
 
 local reply = hold_seats(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6],
-                         token, ttl, cap_ms, loglen, channel, 0, create, chosen)
+                         token, ttl, cap_ms, loglen, channel, 0, create, chosen, true)
 if reply[1] == 'ok' then reply[4] = chosen end
 return reply
