@@ -186,8 +186,8 @@ export function showDoc(ctx, { title, paper, banner = null, onClose = null }) {
     onclick: () => {
       view.hidden = true;
       view.replaceChildren();
-      ctx.showDesk();
       if (onClose) onClose();
+      else ctx.showDesk();
     } }, t("doc.back"));
   view.replaceChildren(
     h("div", { class: "doc-toolbar no-print" },
@@ -235,6 +235,8 @@ export function receiptPaper(ctx, entry, { reversedNo = null } = {}) {
           `${t("doc.seat")} : ${info.seat}`) : null),
       h("td", { class: "num" }, String(l.quantity)),
       h("td", { class: "num" }, percent(l.tax_rate_bp)),
+      h("td", { class: "num a4-only" }, money(l.net_cents, cur)),
+      h("td", { class: "num a4-only" }, money(l.tax_cents, cur)),
       h("td", { class: "num" }, money(l.gross_cents, cur)));
   });
   return h("article", { class: "paper", "data-testid": "receipt", "data-receipt-no": entry.receipt_no },
@@ -254,6 +256,8 @@ export function receiptPaper(ctx, entry, { reversedNo = null } = {}) {
       h("thead", {}, h("tr", {},
         h("th", { scope: "col" }, t("doc.item")), h("th", { scope: "col", class: "num" }, t("doc.qty")),
         h("th", { scope: "col", class: "num" }, t("doc.rate")),
+        h("th", { scope: "col", class: "num a4-only" }, t("doc.net")),
+        h("th", { scope: "col", class: "num a4-only" }, t("doc.tax")),
         h("th", { scope: "col", class: "num" }, t("doc.gross")))),
       h("tbody", {}, lines)),
     h("table", { class: "paper-taxes" },

@@ -49,6 +49,9 @@ register({
     "sell.remove": "Retirer {label}",
     "sell.clear": "Vider le panier",
     "sell.heldFor": "Retenu encore",
+    "sell.extend": "Plus de temps",
+    "sell.extended": "Délai prolongé : {time}.",
+    "sell.atCap": "Délai maximal atteint.",
     "sell.expired": "Le délai de réservation est écoulé : les places ont été libérées.",
     "sell.seatName": "Rang {row}, place {label}",
     "sell.places": "{tariff} × {n}",
@@ -97,6 +100,9 @@ register({
     "sell.remove": "Remove {label}",
     "sell.clear": "Empty the basket",
     "sell.heldFor": "Held for",
+    "sell.extend": "More time",
+    "sell.extended": "Hold extended: {time}.",
+    "sell.atCap": "The longest hold is reached.",
     "sell.expired": "The hold ran out: the seats were released.",
     "sell.seatName": "Row {row}, seat {label}",
     "sell.places": "{tariff} × {n}",
@@ -271,8 +277,10 @@ export function mountSell(ctx, root) {
     view.els.empty = h("p", { class: "muted" }, t("sell.empty"));
     view.els.said = h("p", { class: "small muted", role: "status", "data-testid": "basket-said" });
     view.els.countdown = h("strong", { "data-testid": "hold-countdown", role: "timer" }, "--:--");
-    view.els.timer = h("p", { class: "hold-timer", hidden: true },
-      h("span", {}, `◷ ${t("sell.heldFor")} `), view.els.countdown);
+    view.els.extend = h("button", { type: "button", class: "btn btn-small", "data-testid": "extend",
+      onclick: () => extend(view) }, t("sell.extend"));
+    view.els.timer = h("div", { class: "hold-timer", hidden: true },
+      h("span", {}, `◷ ${t("sell.heldFor")} `, view.els.countdown), view.els.extend);
     view.pay = paymentPanel({ currency: currencyOf(view), onPay: (payments, summary) => pay(view, payments, summary) });
     view.els.payBox = h("div", { hidden: true }, view.pay.element,
       h("button", { type: "button", class: "btn btn-small", "data-testid": "basket-clear",
@@ -493,6 +501,7 @@ export function mountSell(ctx, root) {
     const had = view.seats.length || view.places.length;
     view.token = null;
     view.expiresAt = 0;
+    view.capAt = 0;
     view.seats = [];
     view.places = [];
     view.tariffBySeat = {};
@@ -502,11 +511,31 @@ export function mountSell(ctx, root) {
     if (message && had) notify(message);
   }
 
+  async function extend(view) {
+    if (!view.token || view.busy) return;
+    view.busy = true;
+    try {
+      const r = await api("POST", `/api/sessions/${view.id}/holds/${encodeURIComponent(view.token)}/extend`);
+      view.expiresAt = Date.now() + r.expires_in_ms;
+      view.capAt = Date.now() + (r.cap_at_ms - r.expires_at_ms) + r.expires_in_ms;
+      view.els.said.textContent = t("sell.extended", { time: clock(r.expires_in_ms) });
+    } catch (err) {
+      if (err.status === 404 || err.status === 410) forgetHold(view, t("sell.expired"));
+      else notify(errorText(err));
+    } finally {
+      view.busy = false;
+      tick(view);
+    }
+  }
+
   function tick(view) {
     if (view.closed || !view.token) return;
     const left = view.expiresAt - Date.now();
     view.els.countdown.textContent = clock(left);
     view.els.timer.classList.toggle("urgent", left < 60000);
+    const atCap = Boolean(view.capAt) && view.capAt - view.expiresAt < 1000;
+    view.els.extend.disabled = atCap;
+    view.els.extend.title = atCap ? t("sell.atCap") : "";
     if (left <= 0 && !view.busy) forgetHold(view, t("sell.expired"));
   }
 

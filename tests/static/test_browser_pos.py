@@ -215,6 +215,7 @@ async def test_quick_mode_sells_general_admission_in_three_taps(
         await tile.click()  # 1: the session
         await desk.get_by_test_id("quick-tariff").first.click()  # 2: Full, quantity 1
         await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("15,00"), timeout=SLOW_MS)
+        await expect(desk.get_by_test_id("hold-countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
         await desk.locator('[data-testid="given-note"][data-cents="2000"]').click()  # 3: 20 € given
         await expect(desk.get_by_test_id("change-banner")).to_contain_text(
             euros("5,00"), timeout=SLOW_MS
@@ -257,4 +258,9 @@ async def test_the_cash_desk_at_a_phones_width(server: ServerProcess, admin: Api
         for tab in ("tab-journal", "tab-register"):
             await page.get_by_test_id(tab).click()
             await no_horizontal_scroll(page)
+        # in English too
+        await page.get_by_test_id("language").select_option("en")
+        await expect(page.get_by_test_id("tab-journal")).to_contain_text("Last sales")
+        await expect(page.get_by_test_id("register-status")).to_contain_text("Register open")
+        await no_horizontal_scroll(page)
         assert errors == []
