@@ -15,7 +15,10 @@ register({
     "reg.openHelp": "Choisissez la caisse, comptez le fonds de caisse billet par billet et pièce par pièce, puis ouvrez.",
     "reg.choose": "Caisse",
     "reg.none": "Aucune caisse n'est configurée : un administrateur doit en créer une.",
-    "reg.busy": "occupée (session {id})",
+    "reg.busy": "ouverte par un autre caissier : la reprendre par une passation",
+    "reg.handover": "Reprendre la caisse avec {amount} comptés ensemble",
+    "reg.handoverHelp": "Passation : comptez le tiroir avec le caissier sortant ; sa session est clôturée sur ce comptage et la vôtre s'ouvre avec ce fonds.",
+    "reg.handedOver": "Caisse reprise : la session précédente est clôturée (rapport Z n° {n}).",
     "reg.free": "libre",
     "reg.floatTitle": "Fonds de caisse",
     "reg.open": "Ouvrir la caisse avec {amount}",
@@ -52,7 +55,10 @@ register({
     "reg.openHelp": "Pick the register, count the float note by note and coin by coin, then open.",
     "reg.choose": "Register",
     "reg.none": "No register is set up: an administrator has to create one.",
-    "reg.busy": "busy (session {id})",
+    "reg.busy": "open by another cashier: take it over with a hand-over",
+    "reg.handover": "Take the register over with {amount} counted together",
+    "reg.handoverHelp": "Hand-over: count the drawer with the outgoing cashier; their session closes on this count and yours opens with it as the float.",
+    "reg.handedOver": "Register taken over: the previous session is closed (Z report no. {n}).",
     "reg.free": "free",
     "reg.floatTitle": "Float",
     "reg.open": "Open the register with {amount}",
@@ -97,6 +103,9 @@ export async function mountOpen(ctx, root) {
     return;
   }
   ctx.setRegisters(registers);
+  // a cashier bound to points of sale sees their registers; one bound to none sees them all
+  const mine = new Set((ctx.user.points_of_sale || []).map((p) => p.id));
+  if (mine.size) registers = registers.filter((r) => mine.has(r.point_of_sale_id));
   if (!registers.length) {
     root.replaceChildren(h("h1", {}, t("reg.openTitle")), h("p", { class: "banner" }, t("reg.none")));
     return;
@@ -106,23 +115,30 @@ export async function mountOpen(ctx, root) {
     h("legend", {}, t("reg.choose")),
     registers.map((r) => h("label", { class: "choice" },
       h("input", { type: "radio", name: "register", value: r.id, "data-testid": "register-choice",
-        "data-register-id": r.id, disabled: r.open_session_id !== null,
-        checked: free.length === 1 && free[0].id === r.id }),
+        "data-register-id": r.id, "data-busy": r.open_session_id !== null ? "true" : "false",
+        checked: free.length === 1 && free[0].id === r.id, onchange: () => label() }),
       h("span", {}, h("strong", {}, r.name), ` · ${r.point_of_sale} · ${r.currency} `,
-        h("small", {}, r.open_session_id !== null ? `✕ ${t("reg.busy", { id: r.open_session_id })}`
-          : `✓ ${t("reg.free")}`)))));
+        h("small", {}, r.open_session_id !== null ? `⇄ ${t("reg.busy")}` : `✓ ${t("reg.free")}`)))));
+  const help = h("p", { class: "banner small", hidden: true }, t("reg.handoverHelp"));
   const count = countForm("float");
   const error = h("p", { class: "form-error", role: "alert", "data-testid": "open-error", hidden: true });
   const submit = h("button", { type: "submit", class: "btn btn-primary btn-big", "data-testid": "open-register" });
+  const chosenRegister = () => {
+    const input = choices.querySelector("input[name=register]:checked");
+    return input ? registers.find((r) => r.id === Number(input.value)) : null;
+  };
   const label = () => {
-    submit.textContent = t("reg.open", { amount: money(count.total()) });
+    const busy = chosenRegister()?.open_session_id ?? null;
+    help.hidden = busy === null;
+    submit.dataset.handover = busy === null ? "false" : "true";
+    submit.textContent = t(busy === null ? "reg.open" : "reg.handover", { amount: money(count.total()) });
   };
   count.element.addEventListener("input", label);
   label();
   const form = h("form", { class: "card open-form", novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     error.hidden = true;
-    const chosen = form.querySelector("input[name=register]:checked");
+    const chosen = chosenRegister();
     if (!chosen) {
       error.textContent = t("reg.pickOne");
       error.hidden = false;
@@ -130,8 +146,15 @@ export async function mountOpen(ctx, root) {
     }
     submit.disabled = true;
     try {
-      const rs = await api("POST", `/api/registers/${chosen.value}/sessions`, { counted: count.counted() });
-      await ctx.opened(rs);
+      if (chosen.open_session_id !== null) {
+        const done = await api("POST", `/api/register-sessions/${chosen.open_session_id}/handover`,
+          { counted: count.counted() });
+        notify(t("reg.handedOver", { n: done.closed.z_number }), "success");
+        await ctx.opened(done.opened);
+      } else {
+        const rs = await api("POST", `/api/registers/${chosen.id}/sessions`, { counted: count.counted() });
+        await ctx.opened(rs);
+      }
     } catch (err) {
       error.textContent = errorText(err);
       error.dataset.code = err.code || "";
@@ -144,7 +167,7 @@ export async function mountOpen(ctx, root) {
   h("p", { class: "muted" }, t("reg.openHelp")),
   choices,
   h("h2", {}, t("reg.floatTitle")),
-  count.element, error, submit);
+  count.element, help, error, submit);
   root.replaceChildren(form);
 }
 

@@ -654,6 +654,10 @@ export function mountSell(ctx, root) {
       }
       view.pay.showError(text, err.code);
       notify(text);
+      if (err.code === "register_session_closed") {
+        ctx.restart(); // closed elsewhere (a supervisor, a hand-over): open or take over again
+        return;
+      }
       if (HOLD_GONE.has(err.code) || err.code === "seats_taken") await reconcile(view);
       return;
     }

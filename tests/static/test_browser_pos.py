@@ -264,3 +264,35 @@ async def test_the_cash_desk_at_a_phones_width(server: ServerProcess, admin: Api
         await expect(page.get_by_test_id("register-status")).to_contain_text("Register open")
         await no_horizontal_scroll(page)
         assert errors == []
+
+
+async def test_a_second_cashier_takes_the_register_over(server: ServerProcess, admin: Api) -> None:
+    pos_id, register_id, register_name = await new_register(admin)
+    first = await new_cashier(admin, pos_id)
+    second = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1000) as context:
+        await cashier_page(context, server, first, register_id)
+    async with browser_context(1024, 1000) as context:
+        page = await context.new_page()
+        errors = watch_errors(page)
+        await sign_in_on_page(page, server.url, second, PASSWORD, "/pos.html")
+        choice = page.locator(f'[data-testid="register-choice"][data-register-id="{register_id}"]')
+        await expect(choice).to_have_attribute("data-busy", "true", timeout=SLOW_MS)
+        await choice.check()
+        submit = page.get_by_test_id("open-register")
+        await expect(submit).to_have_attribute("data-handover", "true")
+        await page.get_by_test_id("float-2000").fill("2")
+        await page.get_by_test_id("float-500").fill("3")
+        await submit.click()
+        await expect(page.get_by_test_id("register-status")).to_have_attribute(
+            "data-state", "open", timeout=SLOW_MS
+        )
+        await expect(page.get_by_test_id("register-status")).to_contain_text(register_name)
+        await expect(page.get_by_test_id("register-status")).to_contain_text(euros("55,00"))
+        assert errors == []
+    rows = await db_fetch(
+        "SELECT difference_cents, closed_at IS NULL AS open FROM register_sessions"
+        " WHERE register_id = $1 ORDER BY id",
+        register_id,
+    )
+    assert [(r["difference_cents"], r["open"]) for r in rows] == [(0, False), (None, True)]
