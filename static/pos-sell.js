@@ -122,6 +122,8 @@ register({
 });
 
 const HOLD_GONE = new Set(["unknown_hold", "hold_expired", "seats_not_held", "places_not_held"]);
+// the server's prices or tariffs differ from the page's: read them again, keep the error shown
+const PRICES_CHANGED = new Set(["payments_mismatch", "tariff_inactive", "unknown_tariff"]);
 
 export function gaugeEl(g) {
   const cap = Math.max(g.capacity || 0, 0);
@@ -236,6 +238,7 @@ export function mountSell(ctx, root) {
     if (view.closed) return;
     view.detail = detail;
     buildSession(view, seatMap);
+    sessionBox.querySelector("[data-testid=sell-title]")?.focus(); // keyboard: start from the session
     view.timer = setInterval(() => tick(view), 500);
     const channel = detail.seated ? `${CHANNEL.SEATS}:${id}` : `${CHANNEL.GAUGE}:${id}`;
     view.sub = ctx.live.subscribe(channel, (m) => onLive(view, m));
@@ -254,7 +257,7 @@ export function mountSell(ctx, root) {
     const head = h("header", { class: "sell-head" },
       backButton(),
       h("div", { class: "sell-title" },
-        h("h2", { "data-testid": "sell-title" }, d.event_name),
+        h("h2", { "data-testid": "sell-title", tabindex: "-1" }, d.event_name),
         h("p", { class: "muted small" }, `${dateTime(d.starts_at)} · ${d.room_name} · ${d.venue_name}`)),
       gauge);
 
@@ -625,6 +628,22 @@ export function mountSell(ctx, root) {
 
   // -- the sale ---------------------------------------------------------------------------------
 
+  /** Tariffs as the server has them now (after a refusal over prices): the basket's total follows. */
+  async function refreshTariffs(view) {
+    try {
+      const detail = await api("GET", `/api/sessions/${view.id}`);
+      if (view.closed) return;
+      view.detail.tariffs = detail.tariffs;
+      for (const p of view.places) p.tariff = detail.tariffs.find((x) => x.id === p.tariff.id) || p.tariff;
+      const error = view.pay.element.querySelector("[data-testid=pay-error]");
+      const shown = error && !error.hidden ? [error.textContent, error.dataset.code] : null;
+      renderBasket(view);
+      if (shown) view.pay.showError(shown[0], shown[1]);
+    } catch {
+      // the error stays on the screen; the cashier can go back to the session list
+    }
+  }
+
   async function pay(view, payments, summary) {
     const rs = ctx.registerSession();
     if (!rs || !view.token || view.paying) return;
@@ -659,6 +678,7 @@ export function mountSell(ctx, root) {
         return;
       }
       if (HOLD_GONE.has(err.code) || err.code === "seats_taken") await reconcile(view);
+      if (PRICES_CHANGED.has(err.code)) await refreshTariffs(view);
       return;
     }
     view.paying = false;

@@ -296,3 +296,30 @@ async def test_a_second_cashier_takes_the_register_over(server: ServerProcess, a
         register_id,
     )
     assert [(r["difference_cents"], r["open"]) for r in rows] == [(0, False), (None, True)]
+
+
+async def test_a_refused_payment_shows_its_code_and_the_new_price(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(seated=False, capacity=10)
+    pos_id, register_id, _ = await new_register(admin)
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1000) as context:
+        desk = await cashier_page(context, server, username, register_id)
+        await desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
+        await desk.get_by_test_id("quick-tariff").first.click()
+        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("15,00"), timeout=SLOW_MS)
+        # the price changes on the server meanwhile (its tariff cache lives a second)
+        r = await admin.http.patch(f"/api/tariffs/{s.tariff_ids[0]}", json={"price_cents": 1700})
+        assert r.status_code == 200, r.text
+        await desk.wait_for_timeout(1300)
+        await desk.get_by_test_id("given-exact").click()
+        error = desk.get_by_test_id("pay-error")
+        await expect(error).to_have_attribute("data-code", "payments_mismatch", timeout=SLOW_MS)
+        await expect(error).to_contain_text("payments_mismatch")
+        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("17,00"), timeout=SLOW_MS)
+        await desk.get_by_test_id("given-exact").click()
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(
+            euros("17,00"), timeout=SLOW_MS
+        )
+        assert desk.errors == []  # type: ignore[attr-defined]
