@@ -173,7 +173,6 @@ export function mountJournal(ctx, root) {
       const amount = money(Math.abs(done.total_cents), done.currency);
       result.textContent = t("jr.done", { n: done.receipt_no, amount, method: t(`doc.method.${method}`) });
       result.hidden = false;
-      notify(result.textContent, "success");
       await load(0);
       const refundEntry = entries.find((x) => x.id === done.journal_id);
       if (refundEntry) {

@@ -189,7 +189,7 @@ export function showDoc(ctx, { title, paper, banner = null, onClose = null }) {
       if (onClose) onClose();
       else ctx.showDesk();
     } }, t("doc.back"));
-  view.replaceChildren(
+  view.replaceChildren(...[
     h("div", { class: "doc-toolbar no-print" },
       h("h1", { id: "doc-title", tabindex: "-1", "data-testid": "doc-title" }, title),
       h("div", { class: "doc-actions" },
@@ -198,7 +198,7 @@ export function showDoc(ctx, { title, paper, banner = null, onClose = null }) {
           onclick: () => window.print() }, t("doc.print")),
         back)),
     banner ? h("div", { class: "doc-banner no-print" }, banner) : null,
-    holder);
+    holder].filter(Boolean));
   setPaper(choice);
   ctx.hideDesk();
   view.hidden = false;
@@ -359,7 +359,8 @@ export function reportPaper(ctx, rs, report) {
       row(t("doc.difference"), h("strong", { "data-testid": "z-difference", "data-sign":
         diff > 0 ? "over" : diff < 0 ? "short" : "even" },
       `${signedMoney(diff, cur)} (${differenceWord(diff)})`), { class: "total-row" }),
-      row(t("doc.zNumber"), h("span", { "data-testid": "z-number" }, String(rs.z_number))),
-      row(t("doc.chainHead"), h("code", { class: "hash", "data-testid": "z-hash" }, rs.z_hash || "")))) : null,
+      row(t("doc.zNumber"), h("span", { "data-testid": "z-number" }, String(rs.z_number))))) : null,
+    closed ? h("p", { class: "chain-head" }, h("span", {}, `${t("doc.chainHead")} :`), " ",
+      h("code", { class: "hash", "data-testid": "z-hash" }, rs.z_hash || "")) : null,
     closed ? null : h("p", { class: "small" }, t("doc.blindNote")));
 }

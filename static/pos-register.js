@@ -267,10 +267,10 @@ export function mountRegisterTab(ctx, root) {
       go.disabled = true;
       try {
         const z = await api("POST", `/api/register-sessions/${rs.id}/close`, { counted: count.counted() });
-        notify(t("reg.closed", { n: z.z_number }), "success");
         const paper = reportPaper(ctx, z, z.report);
         const diff = z.difference_cents ?? 0;
-        const banner = h("p", { class: "change-banner", "data-testid": "z-banner", role: "status" },
+        const banner = h("p", { class: "change-banner", "data-testid": "z-banner", role: "status",
+          "data-sign": diff > 0 ? "over" : diff < 0 ? "short" : "even" },
           h("span", {}, t("reg.zDiff")), " ",
           h("strong", { class: "big-figure" }, `${signedMoney(diff, z.currency)} (${differenceWord(diff)})`));
         ctx.closed();

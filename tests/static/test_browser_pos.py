@@ -258,10 +258,18 @@ async def test_the_cash_desk_at_a_phones_width(server: ServerProcess, admin: Api
         for tab in ("tab-journal", "tab-register"):
             await page.get_by_test_id(tab).click()
             await no_horizontal_scroll(page)
-        # in English too
+        # in English too, down to the Z report
         await page.get_by_test_id("language").select_option("en")
         await expect(page.get_by_test_id("tab-journal")).to_contain_text("Last sales")
         await expect(page.get_by_test_id("register-status")).to_contain_text("Register open")
+        await no_horizontal_scroll(page)
+        await page.get_by_test_id("tab-register").click()
+        await page.get_by_test_id("close-start").click()
+        await page.get_by_test_id("close-2000").fill("1")
+        await page.get_by_test_id("close-500").fill("2")
+        page.once("dialog", lambda dialog: dialog.accept())
+        await page.get_by_test_id("close-register").click()
+        await expect(page.get_by_test_id("z-difference")).to_contain_text("(even)", timeout=SLOW_MS)
         await no_horizontal_scroll(page)
         assert errors == []
 
