@@ -331,3 +331,46 @@ async def test_a_refused_payment_shows_its_code_and_the_new_price(
             euros("17,00"), timeout=SLOW_MS
         )
         assert desk.errors == []  # type: ignore[attr-defined]
+
+
+async def focus_by_tab(page: Page, testid: str, presses: int = 12) -> None:
+    """Press Tab until the element with ``testid`` has the focus."""
+    for _ in range(presses):
+        focused = await page.evaluate("document.activeElement?.dataset?.testid ?? ''")
+        if focused == testid:
+            return
+        await page.keyboard.press("Tab")
+    raise AssertionError(f"{testid} never got the focus by Tab")
+
+
+async def test_a_sale_with_the_keyboard_only(server: ServerProcess, admin: Api) -> None:
+    s = await admin.create_session(seated=False, capacity=10)
+    pos_id, register_id, _ = await new_register(admin)
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1000) as context:
+        desk = await cashier_page(context, server, username, register_id)
+        tile = desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]')
+        await tile.focus()
+        await desk.keyboard.press("Enter")
+        await expect(desk.get_by_test_id("sell-title")).to_be_focused(timeout=SLOW_MS)
+        await focus_by_tab(desk, "quick-plus")
+        await desk.keyboard.press("Enter")
+        await expect(desk.get_by_test_id("quick-qty")).to_have_text("2")
+        await focus_by_tab(desk, "quick-tariff")
+        await desk.keyboard.press("Enter")
+        # the hold is made and the focus waits on "exact amount"
+        await expect(desk.get_by_test_id("given-exact")).to_be_focused(timeout=SLOW_MS)
+        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("30,00"))
+        await desk.keyboard.press("Enter")
+        await expect(desk.get_by_test_id("doc-title")).to_be_focused(timeout=SLOW_MS)
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(euros("30,00"))
+        # the tabs follow the arrow keys
+        await desk.keyboard.press("Escape")
+        await focus_by_tab(desk, "doc-close")
+        await desk.keyboard.press("Enter")
+        await desk.get_by_test_id("tab-sell").focus()
+        await desk.keyboard.press("ArrowRight")
+        await expect(desk.get_by_test_id("tab-journal")).to_be_focused()
+        await expect(desk.get_by_test_id("tab-journal")).to_have_attribute("aria-selected", "true")
+        await expect(desk.get_by_test_id("journal-entry")).to_have_count(1, timeout=SLOW_MS)
+        assert desk.errors == []  # type: ignore[attr-defined]
