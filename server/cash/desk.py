@@ -13,9 +13,11 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from server.articles.stock import Level, StockNews, restore
 from server.cash.journal import Draft, LineDraft, PaymentDraft, append
+from server.cash.refunds import SALE_LINES, RefundChoice, Reversal, check_left, choose
+from server.cash.refunds import journal_refund as _journal_refund
 from server.cash.registers import session_for
-from server.platform import audit
 from server.platform.audit import Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -54,9 +56,10 @@ def check_payments(desk: DeskSale) -> list[PaymentDraft]:
 
 
 class DeskJournal:
-    def __init__(self, pool: asyncpg.Pool, refund_tickets: RefundTickets) -> None:
+    def __init__(self, pool: asyncpg.Pool, refund_tickets: RefundTickets, news: StockNews) -> None:
         self.pool = pool
         self.refund_tickets = refund_tickets
+        self.news = news
 
     # -- sales (sales.service.OrderJournal) -------------------------------------------------
 
@@ -104,20 +107,21 @@ class DeskJournal:
     async def refund(
         self,
         entry_id: int,
-        ticket_ids: list[int] | None,
+        choice: RefundChoice,
         register_session_id: int,
         method: Method,
         user_id: int,
         any_register: bool,
         actor: Actor,
     ) -> dict[str, Any]:
-        """Refund tickets of the journalled sale ``entry_id`` (all its active ones when
-        ``ticket_ids`` is None) from the caller's open register session: the door refunds
-        them (codes revoked, seats freed) and, in the same transaction, a ``refund`` entry
-        reverses their lines. Without ``any_register``, only sales of the register the
-        caller works at."""
-        sale, chosen = await self._sale_lines(entry_id, ticket_ids)
+        """Refund lines of the journalled sale ``entry_id`` (all it has left when
+        ``choice`` names nothing) from the caller's open register session: the door
+        refunds its tickets (codes revoked, seats freed), the refunded articles go back to
+        stock and, in the same transaction, a ``refund`` entry reverses the lines. Without
+        ``any_register``, only sales of the register the caller works at."""
+        sale, chosen = await self._sale_lines(entry_id, choice)
         receipt: dict[str, Any] = {}
+        restored: list[Level] = []
 
         async def journal(conn: asyncpg.Connection, _rows: list[asyncpg.Record]) -> None:
             s = await session_for(conn, register_session_id, user_id, False, "SHARE")
@@ -129,11 +133,21 @@ class DeskJournal:
                 )
             if s["currency"] != sale["currency"]:
                 raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
+            returned = {ln.article_id: ln.quantity for ln in chosen if ln.article_id is not None}
+            if returned:
+                await check_left(conn, sale["id"], returned)
+                restored.extend(await restore(conn, returned))
             receipt.update(await _journal_refund(conn, s, sale, chosen, method, actor))
 
-        ids = [ln["ticket_id"] for ln in chosen]
+        ids = [ln.ticket_id for ln in chosen if ln.ticket_id is not None]
         tickets = await self.refund_tickets(ids, None, actor, journal)
-        return {**receipt, "tickets": tickets}
+        await self.news.publish(restored)
+        articles = [
+            {"article_id": ln.article_id, "quantity": ln.quantity}
+            for ln in chosen
+            if ln.article_id is not None
+        ]
+        return {**receipt, "tickets": tickets, "articles": articles}
 
     @staticmethod
     async def refuse_journalled(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
@@ -152,10 +166,10 @@ class DeskJournal:
             )
 
     async def _sale_lines(
-        self, entry_id: int, ticket_ids: list[int] | None
-    ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
-        """The sale entry and the lines to refund (the door rechecks each ticket under
-        its lock)."""
+        self, entry_id: int, choice: RefundChoice
+    ) -> tuple[asyncpg.Record, list[Reversal]]:
+        """The sale entry and the lines to reverse (the door rechecks each ticket under
+        its lock, the refund's transaction what is left of each article)."""
         async with connection(self.pool) as conn:
             sale = await conn.fetchrow(
                 "SELECT id, kind, register_id, order_id, currency FROM journal WHERE id = $1",
@@ -165,20 +179,8 @@ class DeskJournal:
                 raise NotFound.of("journal entry")
             if sale["kind"] != Kind.SALE:
                 raise Conflict("not_a_sale", "only a sale can be refunded")
-            lines = await conn.fetch(
-                "SELECT l.*, t.status FROM journal_lines l JOIN tickets t ON t.id = l.ticket_id"
-                " WHERE l.journal_id = $1 ORDER BY l.line_no",
-                entry_id,
-            )
-        if ticket_ids is None:
-            chosen = [ln for ln in lines if ln["status"] == "active"]
-            if not chosen:
-                raise Conflict("ticket_not_active", "every ticket of this sale is refunded")
-            return sale, chosen
-        by_ticket = {ln["ticket_id"]: ln for ln in lines}
-        if not set(ticket_ids) <= by_ticket.keys():
-            raise Invalid("ticket_not_in_sale", "a ticket is not one of this sale")
-        return sale, [by_ticket[t] for t in sorted(set(ticket_ids))]
+            lines = await conn.fetch(SALE_LINES, entry_id)
+        return sale, choose(lines, choice)
 
     async def entries(
         self, register_session_id: int, limit: int, offset: int
@@ -186,17 +188,7 @@ class DeskJournal:
         """The journal of a register session, newest first, with lines and payments."""
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
-                "SELECT j.*, coalesce((SELECT json_agg(json_build_object('line_no', l.line_no,"
-                " 'ticket_id', l.ticket_id, 'tariff_id', l.tariff_id, 'description',"
-                " l.description, 'quantity', l.quantity, 'unit_gross_cents', l.unit_gross_cents,"
-                " 'tax_rate_bp', l.tax_rate_bp, 'net_cents', l.net_cents, 'tax_cents',"
-                " l.tax_cents, 'gross_cents', l.gross_cents) ORDER BY l.line_no)"
-                " FROM journal_lines l WHERE l.journal_id = j.id), '[]') AS lines,"
-                " coalesce((SELECT json_agg(json_build_object('method', p.method,"
-                " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
-                " 'change_cents', p.change_cents) ORDER BY p.line_no)"
-                " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
-                " FROM journal j WHERE j.register_session_id = $1 ORDER BY j.receipt_no DESC"
+                ENTRIES + " WHERE j.register_session_id = $1 ORDER BY j.receipt_no DESC"
                 " LIMIT $2 OFFSET $3",
                 register_session_id,
                 limit,
@@ -205,54 +197,27 @@ class DeskJournal:
         return [entry_json(r) for r in rows]
 
 
-async def _journal_refund(
-    conn: asyncpg.Connection,
-    s: asyncpg.Record,
-    sale: asyncpg.Record,
-    chosen: list[asyncpg.Record],
-    method: Method,
-    actor: Actor,
-) -> dict[str, Any]:
-    """The ``refund`` entry reversing ``chosen`` lines of ``sale``, paid out of ``s``."""
-    reversed_lines = tuple(
-        LineDraft(
-            ln["description"],
-            -ln["quantity"],
-            ln["unit_gross_cents"],
-            ln["tax_rate_bp"],
-            ln["ticket_id"],
-            ln["tariff_id"],
-        )
-        for ln in chosen
-    )
-    total = sum(ln["gross_cents"] for ln in chosen)
-    payment = PaymentDraft(method.value, -total)
-    draft = Draft(
-        Kind.REFUND,
-        sale["currency"],
-        (payment,),
-        reversed_lines,
-        order_id=sale["order_id"],
-        reverses_id=sale["id"],
-    )
-    done = await append(conn, s["register_id"], s["id"], s["cashier_id"], draft)
-    await audit.record(
-        conn,
-        actor,
-        "journal.refund",
-        f"journal:{sale['id']}",
-        refund_journal_id=done.journal_id,
-        tickets=[ln["ticket_id"] for ln in chosen],
-        total_cents=-total,
-    )
-    return {
-        "journal_id": done.journal_id,
-        "register_id": s["register_id"],
-        "register_session_id": s["id"],
-        "receipt_no": done.receipt_no,
-        "total_cents": -total,
-        "currency": sale["currency"],
-    }
+ENTRIES = (
+    "SELECT j.*, coalesce((SELECT json_agg(json_build_object('line_no', l.line_no,"
+    " 'ticket_id', l.ticket_id, 'tariff_id', l.tariff_id, 'article_id', l.article_id,"
+    " 'description', l.description, 'quantity', l.quantity,"
+    " 'unit_gross_cents', l.unit_gross_cents, 'tax_rate_bp', l.tax_rate_bp,"
+    " 'net_cents', l.net_cents, 'tax_cents', l.tax_cents, 'gross_cents', l.gross_cents)"
+    " ORDER BY l.line_no) FROM journal_lines l WHERE l.journal_id = j.id), '[]') AS lines,"
+    " coalesce((SELECT json_agg(json_build_object('method', p.method,"
+    " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
+    " 'change_cents', p.change_cents) ORDER BY p.line_no)"
+    " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
+    " FROM journal j"
+)
+"""Journal entries with their lines and payments (add the WHERE)."""
+
+
+async def entry(conn: asyncpg.Connection, journal_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(ENTRIES + " WHERE j.id = $1", journal_id)
+    if row is None:
+        raise NotFound.of("journal entry")
+    return entry_json(row)
 
 
 def entry_json(r: asyncpg.Record) -> dict[str, Any]:
