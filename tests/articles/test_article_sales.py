@@ -14,7 +14,7 @@ from tests.support import Api, ServerProcess
 async def test_a_sale_takes_the_stock_and_journals_one_line_per_article(
     server: ServerProcess, admin: Api
 ) -> None:
-    point, register_id = await point_with_register(admin)
+    _, register_id = await point_with_register(admin)
     beer = await article(admin, stock=20, price_cents=550, tax_rate_bp=2000)
     water = await article(admin, name="Eau", stock=None, price_cents=200, tax_rate_bp=550)
     api = await cashier(admin, server)
