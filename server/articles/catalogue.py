@@ -141,13 +141,17 @@ class ArticleCatalogue:
         if delta == 0:
             raise Invalid("invalid_field", "a change of stock is not zero", field="delta")
         async with connection(self.pool) as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "UPDATE articles SET stock = stock + $2, stock_version = stock_version + 1"
-                " WHERE id = $1 AND stock IS NOT NULL AND (allow_negative OR stock + $2 >= 0)"
-                " RETURNING " + LEVEL_COLUMNS,
-                article_id,
-                delta,
-            )
+            try:
+                row = await conn.fetchrow(
+                    "UPDATE articles SET stock = stock + $2, stock_version = stock_version + 1"
+                    " WHERE id = $1 AND stock IS NOT NULL AND (allow_negative OR stock + $2 >= 0)"
+                    " RETURNING " + LEVEL_COLUMNS,
+                    article_id,
+                    delta,
+                )
+            except asyncpg.NumericValueOutOfRangeError as exc:
+                message = "the stock would be out of range"
+                raise Invalid("invalid_field", message, field="delta") from exc
             if row is None:
                 await _restock_refused(conn, article_id)
             await audit.record(

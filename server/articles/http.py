@@ -13,7 +13,7 @@ from server.articles.catalogue import ArticleCatalogue
 from server.identity.actors import actor_of
 from server.identity.permissions import Permission
 from server.platform.errors import Invalid
-from server.web.api import Operations, Param
+from server.web.api import Id, Operations, Param
 from server.web.requests import json_body, path_id, query_id
 
 OPERATIONS = Operations()
@@ -99,8 +99,8 @@ async def create_article(request: Request) -> JSONResponse:
     tags=TAGS,
     permission=READ,
     params=(
-        Param("point_of_sale_id", int, description="only the articles sold there"),
-        Param("family_id", int, description="only this family's"),
+        Param("point_of_sale_id", Id, description="only the articles sold there"),
+        Param("family_id", Id, description="only this family's"),
         Param("all", str, description="`1`: inactive articles too"),
     ),
     responses={200: schemas.Articles},
