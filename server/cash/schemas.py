@@ -77,6 +77,14 @@ class TariffTotal(Reply):
     gross_cents: int
 
 
+class ArticleTotal(Reply):
+    article_id: int
+    description: str
+    units: int
+    """Units sold less units refunded."""
+    gross_cents: int
+
+
 class RateTotal(Reply):
     tax_rate_bp: int
     net_cents: int
@@ -96,6 +104,7 @@ class Report(Reply):
     the session is open (the count is blind)."""
     by_kind: list[KindTotal]
     tickets_by_tariff: list[TariffTotal]
+    articles: list[ArticleTotal]
     tax_by_rate: list[RateTotal]
 
 

@@ -126,8 +126,15 @@ async def test_a_refund_gives_the_units_back_whole_or_some_as_a_new_entry(
         again = await api.http.post(url, json=some)
         nothing = await api.http.post(url, json={"register_session_id": rs})
         journal = (await api.http.get(f"/api/register-sessions/{rs}/journal")).json()
+        report = (await api.http.get(f"/api/register-sessions/{rs}/report")).json()["report"]
     finally:
         await api.close()
+    assert report["tickets_by_tariff"] == []
+    assert {a["article_id"]: a["units"] for a in report["articles"]} == {
+        beer["id"]: 0,
+        shirt["id"]: 0,
+    }
+    assert report["cash_sales_cents"] == 3500 and report["card_refunds_cents"] == 3000
     assert one.status_code == 201, one.text
     assert one.json()["total_cents"] == -500
     assert one.json()["articles"] == [{"article_id": beer["id"], "quantity": 1}]
