@@ -23,7 +23,7 @@ from server.cash.registers import session_for
 from server.platform import audit
 from server.platform.audit import Actor
 from server.platform.db import connection
-from server.platform.errors import Invalid, Mismatch
+from server.platform.errors import Invalid, Mismatch, NotFound
 from server.sales.service import DeskSale
 from till.money import Kind
 
@@ -57,13 +57,17 @@ class ArticleSales:
         print_ = fingerprint(desk.register_session_id, wanted, desk)
         async with connection(self.pool) as conn:
             async with conn.transaction():
-                claimed = await conn.fetchval(
-                    "INSERT INTO article_sales (idempotency_key, register_session_id,"
-                    " fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
-                    key,
-                    desk.register_session_id,
-                    print_,
-                )
+                try:
+                    claimed = await conn.fetchval(
+                        "INSERT INTO article_sales (idempotency_key, register_session_id,"
+                        " fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                        " RETURNING true",
+                        key,
+                        desk.register_session_id,
+                        print_,
+                    )
+                except asyncpg.ForeignKeyViolationError as exc:
+                    raise NotFound.of("register session") from exc
                 if not claimed:
                     return await _replay(conn, key, print_), False
                 journal_id, taken = await self._sell(
