@@ -323,7 +323,8 @@ def _cash(v: Visit) -> None:
         "idempotency_key": uuid.uuid4().hex,
         "items": [{"seat": s, "tariff_id": v.ids["tariff_id"]} for s in v.ids["held"]],
         "register_session_id": v.ids["register_session_id"],
-        "payments": [{"method": "cash", "amount_cents": 1500, "given_cents": 2000}],
+        "payments": [{"method": "cash", "amount_cents": 1500 + 550, "given_cents": 3000}],
+        "articles": [{"article_id": v.ids["article_id"], "quantity": 1}],
     }
     sold = v.json("POST", "/api/sessions/{session_id}/orders", 201, json=order)
     v.ids["entry_id"] = sold["receipt"]["journal_id"]

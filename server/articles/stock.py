@@ -135,6 +135,27 @@ async def take(
     return taken
 
 
+async def articles_total(conn: asyncpg.Connection, wanted: Mapping[int, int], currency: str) -> int:
+    """What ``{article id: quantity}`` costs now, refusing early what ``take`` would
+    (unknown, inactive, another currency); the stock itself is decided by ``take``."""
+    rows = {
+        r["id"]: r
+        for r in await conn.fetch(
+            "SELECT id, active, price_cents, currency FROM articles WHERE id = ANY($1::bigint[])",
+            list(wanted),
+        )
+    }
+    for article_id in sorted(wanted):
+        row = rows.get(article_id)
+        if row is None:
+            raise NotFound("unknown_article", "no such article", article_id=article_id)
+        if not row["active"]:
+            raise Conflict("article_inactive", "this article is not sold", article_id=article_id)
+        if row["currency"] != currency:
+            raise Invalid("currency_mismatch", f"this register takes {currency}")
+    return sum(rows[a]["price_cents"] * q for a, q in wanted.items())
+
+
 async def _refused(conn: asyncpg.Connection, article_id: int, quantity: int) -> dict[str, Any]:
     row = await conn.fetchrow("SELECT active, stock FROM articles WHERE id = $1", article_id)
     if row is None:

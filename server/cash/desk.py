@@ -13,7 +13,15 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from server.articles.stock import Level, StockNews, restore
+from server.articles.stock import (
+    Level,
+    StockNews,
+    Taken,
+    articles_total,
+    check_quantities,
+    restore,
+    take,
+)
 from server.cash.journal import Draft, LineDraft, PaymentDraft, append
 from server.cash.refunds import SALE_LINES, RefundChoice, Reversal, check_left, choose
 from server.cash.refunds import journal_refund as _journal_refund
@@ -60,13 +68,21 @@ class DeskJournal:
         self.pool = pool
         self.refund_tickets = refund_tickets
         self.news = news
+        # Levels taken by an order's entry, announced once the order commits (an order
+        # rolled back after its entry leaves one here; the feeds re-read it anyway).
+        self._unannounced: dict[int, list[Level]] = {}
 
     # -- sales (sales.service.OrderJournal) -------------------------------------------------
 
-    async def check(self, user_id: int, desk: DeskSale) -> None:
+    async def check(self, user_id: int, desk: DeskSale) -> int:
+        """The register session is the caller's and open, the payments well formed; the
+        total of the desk's articles at their current prices."""
         check_payments(desk)
         async with connection(self.pool) as conn:
-            await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
+            s = await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
+            if not desk.articles:
+                return 0
+            return await articles_total(conn, check_quantities(desk.articles), s["currency"])
 
     async def write(
         self,
@@ -76,12 +92,14 @@ class DeskJournal:
         tariffs: dict[int, asyncpg.Record],
         currency: str,
     ) -> dict[str, Any]:
+        """The order's ``sale`` entry: a line per ticket, then a line per article sold with
+        it (their stock taken here, in the order's transaction)."""
         desk, user_id = request.desk, request.user_id
         assert desk is not None and user_id is not None
         s = await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
         if s["currency"] != currency:
             raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
-        lines = tuple(
+        lines = [
             LineDraft(
                 description=tariffs[r["tariff_id"]]["name"],
                 quantity=1,
@@ -91,16 +109,44 @@ class DeskJournal:
                 tariff_id=r["tariff_id"],
             )
             for r in sorted(rows, key=lambda r: r["id"])
-        )
+        ]
+        taken = await self._take(conn, s, desk)
+        lines += [
+            LineDraft(t.name, t.quantity, t.price_cents, t.tax_rate_bp, article_id=t.article_id)
+            for t in taken
+        ]
+        total = sum(ln.quantity * ln.unit_gross_cents for ln in lines)
+        if sum(p.amount_cents for p in desk.payments) != total:  # a price changed meanwhile
+            raise Invalid(
+                "payments_mismatch", "the payments do not add up to the total", total_cents=total
+            )
         payments = tuple(check_payments(desk))
-        draft = Draft(Kind.SALE, currency, payments, lines, order_id=rows[0]["order_id"])
+        draft = Draft(Kind.SALE, currency, payments, tuple(lines), order_id=rows[0]["order_id"])
         done = await append(conn, s["register_id"], s["id"], user_id, draft)
+        if levels := [t.level for t in taken if t.level is not None]:
+            self._unannounced[done.journal_id] = levels
         return {
             "journal_id": done.journal_id,
             "register_id": s["register_id"],
             "register_session_id": s["id"],
             "receipt_no": done.receipt_no,
         }
+
+    @staticmethod
+    async def _take(conn: asyncpg.Connection, s: asyncpg.Record, desk: DeskSale) -> list[Taken]:
+        if not desk.articles:
+            return []
+        point = await conn.fetchval(
+            "SELECT point_of_sale_id FROM registers WHERE id = $1", s["register_id"]
+        )
+        taken = await take(conn, check_quantities(desk.articles), point)
+        if any(t.currency != s["currency"] for t in taken):
+            raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
+        return taken
+
+    async def committed(self, receipt: dict[str, Any]) -> None:
+        """The order is committed: announce its articles' stock."""
+        await self.news.publish(self._unannounced.pop(receipt["journal_id"], []))
 
     # -- refunds -----------------------------------------------------------------------------
 
