@@ -21,7 +21,12 @@ from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from server.articles import http as articles_http
+from server.articles.catalogue import ArticleCatalogue
+from server.articles.feed import StockFeed
+from server.articles.stock import StockNews
 from server.cash import http as cash_http
+from server.cash.article_sales import ArticleSales
 from server.cash.desk import DeskJournal
 from server.cash.registers import Registers
 from server.catalog import http as catalog_http
@@ -125,10 +130,11 @@ OPERATIONS: list[Operation] = [
     *sales_http.OPERATIONS,
     *door_http.OPERATIONS,
     *http_passes.OPERATIONS,
+    *articles_http.OPERATIONS,
     *cash_http.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
-FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed)
+FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed)
 MESSAGES: tuple[type[MessageHandler], ...] = (ScanHandler,)
 """The WebSocket's feeds and message handlers (``wire`` builds one of each): what their
 channels and messages need is declared on these classes."""
@@ -137,7 +143,9 @@ channels and messages need is declared on these classes."""
 def roles_document() -> str:
     """``docs/roles.md``, from the presets and every declaration of the app."""
     channels = [
-        (f"{kind.value}:<session_id>", feed.access[kind]) for feed in FEEDS for kind in feed.access
+        (f"{kind.value}:<{feed.ident_name}>", feed.access[kind])
+        for feed in FEEDS
+        for kind in feed.access
     ]
     messages = [
         *((kind.value, None) for kind in BUILT_IN),
@@ -175,7 +183,11 @@ async def wire(state: Any, settings: Settings) -> None:
     outbox = Outbox(pool, live)
     door = DoorService(pool, keys, door_live, outbox)
     registry = ChannelRegistry(client, settings.batch_window_ms)
-    feeds: list[Feed[Any]] = [SeatFeed(live, catalog.session), DoorFeed(door_live, catalog.session)]
+    feeds: list[Feed[Any]] = [
+        SeatFeed(live, catalog.session),
+        DoorFeed(door_live, catalog.session),
+        StockFeed(pool),
+    ]
     for feed in feeds:
         registry.add(feed)
     revocations = Revocations(pool, client)
@@ -184,7 +196,10 @@ async def wire(state: Any, settings: Settings) -> None:
     state.settings, state.pool, state.redis = settings, pool, client
     state.catalog, state.live, state.registry = catalog, live, registry
     state.outbox = outbox
-    state.desk = desk = DeskJournal(pool, door.refund_tickets)
+    news = StockNews(pool, client)
+    state.articles = ArticleCatalogue(pool, news)
+    state.article_sales = ArticleSales(pool, news)
+    state.desk = desk = DeskJournal(pool, door.refund_tickets, news)
     door.refund_guard = desk.refuse_journalled
     state.registers = Registers(pool)
     state.sales = Sales(pool, live, catalog, outbox, desk)

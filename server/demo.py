@@ -193,3 +193,44 @@ async def reset_demo_staff(
         )
         staff.append((username, family, password))
     return staff
+
+
+DEMO_ARTICLES: tuple[tuple[str, str, int, int, int | None, int | None], ...] = (
+    # family, name, price (cents), tax rate (bp), stock (None: not counted), alert at
+    ("Bar", "Bière pression 25 cl", 450, 2000, 120, 20),
+    ("Bar", "Soda 33 cl", 350, 550, 60, 10),
+    ("Bar", "Eau plate 50 cl", 200, 550, 80, 15),
+    ("Bar", "Café", 200, 1000, None, None),
+    ("Boutique", "Programme du festival", 500, 550, 200, 25),
+    ("Boutique", "T-shirt Festival du Lac", 2000, 2000, 30, 5),
+)
+DEMO_REGISTER = ("Caisse 1", "Caisse 1")  # point of sale, register
+
+
+async def load_demo_articles(pool: asyncpg.Pool) -> None:
+    """The bar's and the shop's articles (once: when the families have none), and the
+    register "Caisse 1" at the point of sale "Caisse 1" (once: when it has none). Run
+    after ``reset_demo_staff``, which creates the point of sale."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.executemany(
+            "INSERT INTO article_families (name) VALUES ($1) ON CONFLICT DO NOTHING",
+            [(f,) for f in sorted({a[0] for a in DEMO_ARTICLES})],
+        )
+        families = dict(await conn.fetch("SELECT name, id FROM article_families"))
+        if not await conn.fetchval(
+            "SELECT 1 FROM articles WHERE family_id = ANY($1::bigint[])",
+            [families[f] for f in ("Bar", "Boutique")],
+        ):
+            await conn.executemany(
+                "INSERT INTO articles (family_id, name, price_cents, currency, tax_rate_bp,"
+                " stock, alert_at) VALUES ($1, $2, $3, 'EUR', $4, $5, $6)",
+                [(families[f], *rest) for f, *rest in DEMO_ARTICLES],
+            )
+        point, register = DEMO_REGISTER
+        await conn.execute(
+            "INSERT INTO registers (point_of_sale_id, name)"
+            " SELECT id, $2 FROM points_of_sale p WHERE p.name = $1"
+            " AND NOT EXISTS (SELECT 1 FROM registers r WHERE r.point_of_sale_id = p.id)",
+            point,
+            register,
+        )

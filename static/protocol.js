@@ -3,7 +3,8 @@ export const PROTOCOL = Object.freeze({
   "CHANNEL": {
     "DOOR": "door",
     "GAUGE": "gauge",
-    "SEATS": "seats"
+    "SEATS": "seats",
+    "STOCK": "stock"
   },
   "CLIENT": {
     "AUTH": "auth",
@@ -48,6 +49,7 @@ export const PROTOCOL = Object.freeze({
     "REVOKED": "revoked",
     "SCAN_RESULT": "scan_result",
     "SNAPSHOT": "snapshot",
+    "STOCK": "stock",
     "UNSUBSCRIBED": "unsubscribed"
   },
   "SNAPSHOT_FORMAT": {

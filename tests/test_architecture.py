@@ -23,7 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     "catalog": {"platform", "web", "identity", "seating"},
     "sales": {"platform", "web", "identity", "seating", "catalog"},
     "door": {"platform", "web", "identity", "realtime", "seating", "catalog"},
-    "cash": {"platform", "web", "identity", "seating", "catalog", "sales"},
+    "articles": {"platform", "web", "identity", "realtime"},
+    "cash": {"platform", "web", "identity", "seating", "catalog", "sales", "articles"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
 PURE_CORE = ("seatmap", "scanning", "till")

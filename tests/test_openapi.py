@@ -285,6 +285,27 @@ def _identity(v: Visit) -> None:
     v.json("GET", "/healthz")
 
 
+def _articles(v: Visit, pos: int) -> None:
+    family = {"name": f"Bar {uuid.uuid4().hex[:6]}"}
+    v.ids["family_id"] = v.json("POST", "/api/article-families", 201, json=family)["id"]
+    v.json("PATCH", "/api/article-families/{family_id}", json={"name": family["name"] + "!"})
+    v.json("GET", "/api/article-families")
+    beer = {
+        "family_id": v.ids["family_id"],
+        "name": "Bière",
+        "price_cents": 500,
+        "tax_rate_bp": 2000,
+        "stock": 100,
+        "alert_at": 10,
+        "point_of_sale_id": pos,
+    }
+    v.ids["article_id"] = v.json("POST", "/api/articles", 201, json=beer)["id"]
+    v.json("GET", "/api/articles", params={"point_of_sale_id": pos})
+    v.json("PATCH", "/api/articles/{article_id}", json={"price_cents": 550, "alert_at": None})
+    restock = {"delta": 24, "reason": "delivery"}
+    v.json("POST", "/api/articles/{article_id}/stock", json=restock)
+
+
 def _cash(v: Visit) -> None:
     desk = {"name": f"Till {uuid.uuid4().hex[:6]}", "kind": "desk"}
     pos = v.json("POST", "/api/points-of-sale", 201, json=desk)["id"]
@@ -295,6 +316,7 @@ def _cash(v: Visit) -> None:
     opened = v.json("POST", "/api/registers/{register_id}/sessions", 201, json=counted)
     v.ids["register_session_id"] = opened["id"]
     v.json("GET", "/api/register-sessions/current")
+    _articles(v, pos)
     operation = {"kind": "credit", "amount_cents": 500, "reason": "change"}
     v.json("POST", "/api/register-sessions/{register_session_id}/operations", 201, json=operation)
     v.refresh(5)
@@ -303,13 +325,22 @@ def _cash(v: Visit) -> None:
         "idempotency_key": uuid.uuid4().hex,
         "items": [{"seat": s, "tariff_id": v.ids["tariff_id"]} for s in v.ids["held"]],
         "register_session_id": v.ids["register_session_id"],
-        "payments": [{"method": "cash", "amount_cents": 1500, "given_cents": 2000}],
+        "payments": [{"method": "cash", "amount_cents": 1500 + 550, "given_cents": 3000}],
+        "articles": [{"article_id": v.ids["article_id"], "quantity": 1}],
     }
     sold = v.json("POST", "/api/sessions/{session_id}/orders", 201, json=order)
     v.ids["entry_id"] = sold["receipt"]["journal_id"]
     v.json("GET", "/api/register-sessions/{register_session_id}/journal")
     refund = {"register_session_id": v.ids["register_session_id"], "method": "cash"}
     v.json("POST", "/api/journal/{entry_id}/refund", 201, json=refund)
+    sale = {
+        "idempotency_key": uuid.uuid4().hex,
+        "items": [{"article_id": v.ids["article_id"], "quantity": 2}],
+        "payments": [{"method": "cash", "amount_cents": 1100, "given_cents": 2000}],
+    }
+    sold = v.json("POST", "/api/register-sessions/{register_session_id}/sales", 201, json=sale)
+    some = {**refund, "articles": [{"article_id": v.ids["article_id"], "quantity": 1}]}
+    v.json("POST", "/api/journal/{entry_id}/refund", 201, json=some, at={"entry_id": sold["id"]})
     v.json("GET", "/api/register-sessions/{register_session_id}/report")
     user = {"username": f"c-{uuid.uuid4().hex[:8]}", "password": "long-password", "roles": []}
     user["roles"] = ["pos"]

@@ -31,6 +31,28 @@ class Line:
     net_cents: int
     tax_cents: int
     gross_cents: int
+    article_id: int | None = None
+
+
+def _line(ln: Line) -> list[object]:
+    """A line as the hash covers it. An article's line adds the article as an eleventh
+    element; a ticket's keeps the ten it always had, so chains written before articles
+    existed still verify."""
+    body: list[object] = [
+        ln.line_no,
+        ln.ticket_id,
+        ln.tariff_id,
+        ln.description,
+        ln.quantity,
+        ln.unit_gross_cents,
+        ln.tax_rate_bp,
+        ln.net_cents,
+        ln.tax_cents,
+        ln.gross_cents,
+    ]
+    if ln.article_id is not None:
+        body.append(ln.article_id)
+    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,21 +105,7 @@ def canonical(entry: Entry) -> bytes:
         entry.order_id,
         entry.reverses_id,
         entry.reason,
-        [
-            [
-                ln.line_no,
-                ln.ticket_id,
-                ln.tariff_id,
-                ln.description,
-                ln.quantity,
-                ln.unit_gross_cents,
-                ln.tax_rate_bp,
-                ln.net_cents,
-                ln.tax_cents,
-                ln.gross_cents,
-            ]
-            for ln in sorted(entry.lines, key=lambda ln: ln.line_no)
-        ],
+        [_line(ln) for ln in sorted(entry.lines, key=lambda ln: ln.line_no)],
         [
             [p.line_no, p.method, p.amount_cents, p.given_cents, p.change_cents]
             for p in sorted(entry.payments, key=lambda p: p.line_no)

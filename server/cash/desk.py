@@ -13,9 +13,19 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from server.articles.stock import (
+    Level,
+    StockNews,
+    Taken,
+    articles_total,
+    check_quantities,
+    restore,
+    take,
+)
 from server.cash.journal import Draft, LineDraft, PaymentDraft, append
+from server.cash.refunds import SALE_LINES, RefundChoice, Reversal, check_left, choose
+from server.cash.refunds import journal_refund as _journal_refund
 from server.cash.registers import session_for
-from server.platform import audit
 from server.platform.audit import Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -54,16 +64,25 @@ def check_payments(desk: DeskSale) -> list[PaymentDraft]:
 
 
 class DeskJournal:
-    def __init__(self, pool: asyncpg.Pool, refund_tickets: RefundTickets) -> None:
+    def __init__(self, pool: asyncpg.Pool, refund_tickets: RefundTickets, news: StockNews) -> None:
         self.pool = pool
         self.refund_tickets = refund_tickets
+        self.news = news
+        # Levels taken by an order's entry, announced once the order commits (an order
+        # rolled back after its entry leaves one here; the feeds re-read it anyway).
+        self._unannounced: dict[int, list[Level]] = {}
 
     # -- sales (sales.service.OrderJournal) -------------------------------------------------
 
-    async def check(self, user_id: int, desk: DeskSale) -> None:
+    async def check(self, user_id: int, desk: DeskSale) -> int:
+        """The register session is the caller's and open, the payments well formed; the
+        total of the desk's articles at their current prices."""
         check_payments(desk)
         async with connection(self.pool) as conn:
-            await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
+            s = await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
+            if not desk.articles:
+                return 0
+            return await articles_total(conn, check_quantities(desk.articles), s["currency"])
 
     async def write(
         self,
@@ -73,12 +92,14 @@ class DeskJournal:
         tariffs: dict[int, asyncpg.Record],
         currency: str,
     ) -> dict[str, Any]:
+        """The order's ``sale`` entry: a line per ticket, then a line per article sold with
+        it (their stock taken here, in the order's transaction)."""
         desk, user_id = request.desk, request.user_id
         assert desk is not None and user_id is not None
         s = await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
         if s["currency"] != currency:
             raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
-        lines = tuple(
+        lines = [
             LineDraft(
                 description=tariffs[r["tariff_id"]]["name"],
                 quantity=1,
@@ -88,10 +109,22 @@ class DeskJournal:
                 tariff_id=r["tariff_id"],
             )
             for r in sorted(rows, key=lambda r: r["id"])
-        )
+        ]
+        taken = await self._take(conn, s, desk)
+        lines += [
+            LineDraft(t.name, t.quantity, t.price_cents, t.tax_rate_bp, article_id=t.article_id)
+            for t in taken
+        ]
+        total = sum(ln.quantity * ln.unit_gross_cents for ln in lines)
+        if sum(p.amount_cents for p in desk.payments) != total:  # a price changed meanwhile
+            raise Invalid(
+                "payments_mismatch", "the payments do not add up to the total", total_cents=total
+            )
         payments = tuple(check_payments(desk))
-        draft = Draft(Kind.SALE, currency, payments, lines, order_id=rows[0]["order_id"])
+        draft = Draft(Kind.SALE, currency, payments, tuple(lines), order_id=rows[0]["order_id"])
         done = await append(conn, s["register_id"], s["id"], user_id, draft)
+        if levels := [t.level for t in taken if t.level is not None]:
+            self._unannounced[done.journal_id] = levels
         return {
             "journal_id": done.journal_id,
             "register_id": s["register_id"],
@@ -99,25 +132,42 @@ class DeskJournal:
             "receipt_no": done.receipt_no,
         }
 
+    @staticmethod
+    async def _take(conn: asyncpg.Connection, s: asyncpg.Record, desk: DeskSale) -> list[Taken]:
+        if not desk.articles:
+            return []
+        point = await conn.fetchval(
+            "SELECT point_of_sale_id FROM registers WHERE id = $1", s["register_id"]
+        )
+        taken = await take(conn, check_quantities(desk.articles), point)
+        if any(t.currency != s["currency"] for t in taken):
+            raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
+        return taken
+
+    async def committed(self, receipt: dict[str, Any]) -> None:
+        """The order is committed: announce its articles' stock."""
+        await self.news.publish(self._unannounced.pop(receipt["journal_id"], []))
+
     # -- refunds -----------------------------------------------------------------------------
 
     async def refund(
         self,
         entry_id: int,
-        ticket_ids: list[int] | None,
+        choice: RefundChoice,
         register_session_id: int,
         method: Method,
         user_id: int,
         any_register: bool,
         actor: Actor,
     ) -> dict[str, Any]:
-        """Refund tickets of the journalled sale ``entry_id`` (all its active ones when
-        ``ticket_ids`` is None) from the caller's open register session: the door refunds
-        them (codes revoked, seats freed) and, in the same transaction, a ``refund`` entry
-        reverses their lines. Without ``any_register``, only sales of the register the
-        caller works at."""
-        sale, chosen = await self._sale_lines(entry_id, ticket_ids)
+        """Refund lines of the journalled sale ``entry_id`` (all it has left when
+        ``choice`` names nothing) from the caller's open register session: the door
+        refunds its tickets (codes revoked, seats freed), the refunded articles go back to
+        stock and, in the same transaction, a ``refund`` entry reverses the lines. Without
+        ``any_register``, only sales of the register the caller works at."""
+        sale, chosen = await self._sale_lines(entry_id, choice)
         receipt: dict[str, Any] = {}
+        restored: list[Level] = []
 
         async def journal(conn: asyncpg.Connection, _rows: list[asyncpg.Record]) -> None:
             s = await session_for(conn, register_session_id, user_id, False, "SHARE")
@@ -129,11 +179,21 @@ class DeskJournal:
                 )
             if s["currency"] != sale["currency"]:
                 raise Invalid("currency_mismatch", f"this register takes {s['currency']}")
+            returned = {ln.article_id: ln.quantity for ln in chosen if ln.article_id is not None}
+            if returned:
+                await check_left(conn, sale["id"], returned)
+                restored.extend(await restore(conn, returned))
             receipt.update(await _journal_refund(conn, s, sale, chosen, method, actor))
 
-        ids = [ln["ticket_id"] for ln in chosen]
+        ids = [ln.ticket_id for ln in chosen if ln.ticket_id is not None]
         tickets = await self.refund_tickets(ids, None, actor, journal)
-        return {**receipt, "tickets": tickets}
+        await self.news.publish(restored)
+        articles = [
+            {"article_id": ln.article_id, "quantity": ln.quantity}
+            for ln in chosen
+            if ln.article_id is not None
+        ]
+        return {**receipt, "tickets": tickets, "articles": articles}
 
     @staticmethod
     async def refuse_journalled(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
@@ -152,10 +212,10 @@ class DeskJournal:
             )
 
     async def _sale_lines(
-        self, entry_id: int, ticket_ids: list[int] | None
-    ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
-        """The sale entry and the lines to refund (the door rechecks each ticket under
-        its lock)."""
+        self, entry_id: int, choice: RefundChoice
+    ) -> tuple[asyncpg.Record, list[Reversal]]:
+        """The sale entry and the lines to reverse (the door rechecks each ticket under
+        its lock, the refund's transaction what is left of each article)."""
         async with connection(self.pool) as conn:
             sale = await conn.fetchrow(
                 "SELECT id, kind, register_id, order_id, currency FROM journal WHERE id = $1",
@@ -165,20 +225,8 @@ class DeskJournal:
                 raise NotFound.of("journal entry")
             if sale["kind"] != Kind.SALE:
                 raise Conflict("not_a_sale", "only a sale can be refunded")
-            lines = await conn.fetch(
-                "SELECT l.*, t.status FROM journal_lines l JOIN tickets t ON t.id = l.ticket_id"
-                " WHERE l.journal_id = $1 ORDER BY l.line_no",
-                entry_id,
-            )
-        if ticket_ids is None:
-            chosen = [ln for ln in lines if ln["status"] == "active"]
-            if not chosen:
-                raise Conflict("ticket_not_active", "every ticket of this sale is refunded")
-            return sale, chosen
-        by_ticket = {ln["ticket_id"]: ln for ln in lines}
-        if not set(ticket_ids) <= by_ticket.keys():
-            raise Invalid("ticket_not_in_sale", "a ticket is not one of this sale")
-        return sale, [by_ticket[t] for t in sorted(set(ticket_ids))]
+            lines = await conn.fetch(SALE_LINES, entry_id)
+        return sale, choose(lines, choice)
 
     async def entries(
         self, register_session_id: int, limit: int, offset: int
@@ -186,17 +234,7 @@ class DeskJournal:
         """The journal of a register session, newest first, with lines and payments."""
         async with connection(self.pool) as conn:
             rows = await conn.fetch(
-                "SELECT j.*, coalesce((SELECT json_agg(json_build_object('line_no', l.line_no,"
-                " 'ticket_id', l.ticket_id, 'tariff_id', l.tariff_id, 'description',"
-                " l.description, 'quantity', l.quantity, 'unit_gross_cents', l.unit_gross_cents,"
-                " 'tax_rate_bp', l.tax_rate_bp, 'net_cents', l.net_cents, 'tax_cents',"
-                " l.tax_cents, 'gross_cents', l.gross_cents) ORDER BY l.line_no)"
-                " FROM journal_lines l WHERE l.journal_id = j.id), '[]') AS lines,"
-                " coalesce((SELECT json_agg(json_build_object('method', p.method,"
-                " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
-                " 'change_cents', p.change_cents) ORDER BY p.line_no)"
-                " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
-                " FROM journal j WHERE j.register_session_id = $1 ORDER BY j.receipt_no DESC"
+                ENTRIES + " WHERE j.register_session_id = $1 ORDER BY j.receipt_no DESC"
                 " LIMIT $2 OFFSET $3",
                 register_session_id,
                 limit,
@@ -205,54 +243,27 @@ class DeskJournal:
         return [entry_json(r) for r in rows]
 
 
-async def _journal_refund(
-    conn: asyncpg.Connection,
-    s: asyncpg.Record,
-    sale: asyncpg.Record,
-    chosen: list[asyncpg.Record],
-    method: Method,
-    actor: Actor,
-) -> dict[str, Any]:
-    """The ``refund`` entry reversing ``chosen`` lines of ``sale``, paid out of ``s``."""
-    reversed_lines = tuple(
-        LineDraft(
-            ln["description"],
-            -ln["quantity"],
-            ln["unit_gross_cents"],
-            ln["tax_rate_bp"],
-            ln["ticket_id"],
-            ln["tariff_id"],
-        )
-        for ln in chosen
-    )
-    total = sum(ln["gross_cents"] for ln in chosen)
-    payment = PaymentDraft(method.value, -total)
-    draft = Draft(
-        Kind.REFUND,
-        sale["currency"],
-        (payment,),
-        reversed_lines,
-        order_id=sale["order_id"],
-        reverses_id=sale["id"],
-    )
-    done = await append(conn, s["register_id"], s["id"], s["cashier_id"], draft)
-    await audit.record(
-        conn,
-        actor,
-        "journal.refund",
-        f"journal:{sale['id']}",
-        refund_journal_id=done.journal_id,
-        tickets=[ln["ticket_id"] for ln in chosen],
-        total_cents=-total,
-    )
-    return {
-        "journal_id": done.journal_id,
-        "register_id": s["register_id"],
-        "register_session_id": s["id"],
-        "receipt_no": done.receipt_no,
-        "total_cents": -total,
-        "currency": sale["currency"],
-    }
+ENTRIES = (
+    "SELECT j.*, coalesce((SELECT json_agg(json_build_object('line_no', l.line_no,"
+    " 'ticket_id', l.ticket_id, 'tariff_id', l.tariff_id, 'article_id', l.article_id,"
+    " 'description', l.description, 'quantity', l.quantity,"
+    " 'unit_gross_cents', l.unit_gross_cents, 'tax_rate_bp', l.tax_rate_bp,"
+    " 'net_cents', l.net_cents, 'tax_cents', l.tax_cents, 'gross_cents', l.gross_cents)"
+    " ORDER BY l.line_no) FROM journal_lines l WHERE l.journal_id = j.id), '[]') AS lines,"
+    " coalesce((SELECT json_agg(json_build_object('method', p.method,"
+    " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
+    " 'change_cents', p.change_cents) ORDER BY p.line_no)"
+    " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
+    " FROM journal j"
+)
+"""Journal entries with their lines and payments (add the WHERE)."""
+
+
+async def entry(conn: asyncpg.Connection, journal_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(ENTRIES + " WHERE j.id = $1", journal_id)
+    if row is None:
+        raise NotFound.of("journal entry")
+    return entry_json(row)
 
 
 def entry_json(r: asyncpg.Record) -> dict[str, Any]:

@@ -9,13 +9,17 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from server.articles.stock import check_quantities
 from server.cash import schemas
+from server.cash.article_sales import ArticleSales
 from server.cash.desk import DeskJournal
+from server.cash.refunds import RefundChoice
 from server.cash.registers import Registers
 from server.identity.actors import actor_of
 from server.identity.auth import Principal
 from server.identity.permissions import Permission
 from server.platform.errors import Forbidden, Invalid
+from server.sales.service import DeskPayment, DeskSale
 from server.web.api import PAGE, Operations
 from server.web.requests import json_body, page, path_id
 from till.money import Kind, Method
@@ -259,22 +263,29 @@ async def hand_over_register(request: Request) -> JSONResponse:
     body=schemas.RefundIn,
     responses={201: schemas.Refund},
     errors={
-        400: ("ticket_not_in_sale", "currency_mismatch"),
+        400: ("ticket_not_in_sale", "article_not_in_sale", "currency_mismatch"),
         403: ("user_required", "not_your_register_session", "not_own_register"),
-        409: ("not_a_sale", "ticket_not_active", "register_session_closed"),
+        409: ("not_a_sale", "ticket_not_active", "already_refunded", "register_session_closed"),
     },
 )
 async def refund_journalled_sale(request: Request) -> JSONResponse:
-    """Refund a journalled sale, whole or some of its tickets, from the caller's open
-    register session: a new `refund` entry reverses the lines (never an edit), codes are
-    revoked and seats freed live. `refund.own_register`: sales of the register the caller
-    works at only (403 `not_own_register`); `refund.any`: any sale."""
+    """Refund a journalled sale, whole (all it has left) or some of its tickets and some
+    units of its articles, from the caller's open register session: a new `refund` entry
+    reverses the lines (never an edit), codes are revoked, seats freed live and articles
+    go back to stock (409 `already_refunded`: more units than are left).
+    `refund.own_register`: sales of the register the caller works at only (403
+    `not_own_register`); `refund.any`: any sale."""
     user_id, _ = cashier(request)
     principal: Principal = request.state.principal
     body = await parse(request, schemas.RefundIn)
     done: dict[str, Any] = await _desk(request).refund(
         path_id(request, "entry_id"),
-        body.ticket_ids,
+        RefundChoice(
+            None if body.ticket_ids is None else tuple(body.ticket_ids),
+            None
+            if body.articles is None
+            else check_quantities((a.article_id, a.quantity) for a in body.articles),
+        ),
         body.register_session_id,
         Method(body.method or "cash"),
         user_id,
@@ -282,3 +293,45 @@ async def refund_journalled_sale(request: Request) -> JSONResponse:
         actor_of(request),
     )
     return JSONResponse(done, status_code=201)
+
+
+@OPERATIONS.post(
+    "/api/register-sessions/{register_session_id:int}/sales",
+    tags=CASH,
+    permission=SELL,
+    body=schemas.ArticleSaleIn,
+    responses={201: schemas.JournalEntry, 200: schemas.JournalEntry},
+    errors={
+        400: ("payments_mismatch", "invalid_given", "currency_mismatch"),
+        403: ("user_required", "not_your_register_session"),
+        404: ("unknown_article",),
+        409: (
+            "register_session_closed",
+            "out_of_stock",
+            "article_inactive",
+            "article_not_here",
+        ),
+        422: ("idempotency_key_mismatch",),
+    },
+)
+async def sell_articles(request: Request) -> JSONResponse:
+    """Sell articles at the caller's open register session: one `sale` journal entry with
+    a line per article (price and tax rate as they are now) and the payments, which must
+    add up (400 `payments_mismatch`). The stock is taken in the same transaction: 409
+    `out_of_stock` lists each article short with what is left, and nothing changes. A
+    retry with the same `idempotency_key` returns the first entry (200)."""
+    user_id, _ = cashier(request)
+    body = await parse(request, schemas.ArticleSaleIn)
+    desk = DeskSale(
+        path_id(request, "register_session_id"),
+        tuple(DeskPayment(p.method, p.amount_cents, p.given_cents) for p in body.payments),
+    )
+    sales: ArticleSales = request.app.state.article_sales
+    sold, made = await sales.sell(
+        body.idempotency_key,
+        check_quantities((i.article_id, i.quantity) for i in body.items),
+        desk,
+        user_id,
+        actor_of(request),
+    )
+    return JSONResponse(sold, status_code=201 if made else 200)

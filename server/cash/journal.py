@@ -28,6 +28,7 @@ class LineDraft:
     tax_rate_bp: int
     ticket_id: int | None = None
     tariff_id: int | None = None
+    article_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ def _lines(draft: Draft) -> list[Line]:
                 split.net,
                 split.tax,
                 split.gross,
+                d.article_id,
             )
         )
     return lines
@@ -90,9 +92,11 @@ WITH j AS (
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id
 ), l AS (
     INSERT INTO journal_lines (journal_id, line_no, ticket_id, tariff_id, description,
-        quantity, unit_gross_cents, tax_rate_bp, net_cents, tax_cents, gross_cents, currency)
+        quantity, unit_gross_cents, tax_rate_bp, net_cents, tax_cents, gross_cents, article_id,
+        currency)
     SELECT j.id, x.*, $7 FROM j, unnest($16::int[], $17::bigint[], $18::bigint[], $19::text[],
-        $20::int[], $21::bigint[], $22::int[], $23::bigint[], $24::bigint[], $25::bigint[]) AS x
+        $20::int[], $21::bigint[], $22::int[], $23::bigint[], $24::bigint[], $25::bigint[],
+        $31::bigint[]) AS x
 ), p AS (
     INSERT INTO journal_payments (journal_id, line_no, method, amount_cents, given_cents,
         change_cents, currency)
@@ -185,6 +189,7 @@ def _columns(lines: Sequence[Line], payments: Sequence[Payment]) -> list[list[ob
         [p.amount_cents for p in payments],
         [p.given_cents for p in payments],
         [p.change_cents for p in payments],
+        [ln.article_id for ln in lines],
     ]
 
 
@@ -240,6 +245,7 @@ async def chain(conn: asyncpg.Connection, register_id: int) -> list[tuple[Entry,
                 r["net_cents"],
                 r["tax_cents"],
                 r["gross_cents"],
+                r["article_id"],
             )
         )
     payments: dict[int, list[Payment]] = {}

@@ -1,6 +1,6 @@
 """What a register session took, computed from the journal alone: the X report while it
 is open, the Z report once closed, and the register statement (cash received, tickets per
-tariff, tax per rate)."""
+tariff, articles, tax per rate)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,15 @@ _BY_TARIFF = (
     " sum(l.gross_cents)::bigint AS gross_cents FROM journal_lines l"
     " JOIN journal j ON j.id = l.journal_id"
     " WHERE j.register_session_id = $1 AND j.kind IN ('sale', 'refund')"
+    " AND l.article_id IS NULL"
     " GROUP BY l.tariff_id, l.description ORDER BY l.tariff_id, l.description"
+)
+_BY_ARTICLE = (
+    "SELECT l.article_id, l.description, sum(l.quantity)::bigint AS units,"
+    " sum(l.gross_cents)::bigint AS gross_cents FROM journal_lines l"
+    " JOIN journal j ON j.id = l.journal_id"
+    " WHERE j.register_session_id = $1 AND l.article_id IS NOT NULL"
+    " GROUP BY l.article_id, l.description ORDER BY l.article_id, l.description"
 )
 _BY_RATE = (
     "SELECT l.tax_rate_bp, sum(l.net_cents)::bigint AS net_cents,"
@@ -42,6 +50,7 @@ class Report:
     by_kind: list[dict[str, Any]]
     by_tariff: list[dict[str, Any]]
     by_rate: list[dict[str, Any]]
+    by_article: list[dict[str, Any]]
 
     @property
     def movements(self) -> list[Movement]:
@@ -61,6 +70,7 @@ class Report:
             "expected_cash_cents": None if blind else expected_cash(self.movements),
             "by_kind": self.by_kind,
             "tickets_by_tariff": self.by_tariff,
+            "articles": self.by_article,
             "tax_by_rate": self.by_rate,
         }
 
@@ -69,4 +79,5 @@ async def report(conn: asyncpg.Connection, session_id: int) -> Report:
     by_kind = [dict(r) for r in await conn.fetch(_BY_KIND, session_id)]
     by_tariff = [dict(r) for r in await conn.fetch(_BY_TARIFF, session_id)]
     by_rate = [dict(r) for r in await conn.fetch(_BY_RATE, session_id)]
-    return Report(by_kind, by_tariff, by_rate)
+    by_article = [dict(r) for r in await conn.fetch(_BY_ARTICLE, session_id)]
+    return Report(by_kind, by_tariff, by_rate, by_article)

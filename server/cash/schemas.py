@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from server.sales.schemas import IdempotencyKey, PaymentIn
 from server.web.api import Id, Reply, Text, Timestamp
 from server.web.requests import INT_MAX
 
@@ -76,6 +77,14 @@ class TariffTotal(Reply):
     gross_cents: int
 
 
+class ArticleTotal(Reply):
+    article_id: int
+    description: str
+    units: int
+    """Units sold less units refunded."""
+    gross_cents: int
+
+
 class RateTotal(Reply):
     tax_rate_bp: int
     net_cents: int
@@ -95,6 +104,7 @@ class Report(Reply):
     the session is open (the count is blind)."""
     by_kind: list[KindTotal]
     tickets_by_tariff: list[TariffTotal]
+    articles: list[ArticleTotal]
     tax_by_rate: list[RateTotal]
 
 
@@ -134,6 +144,7 @@ class JournalLine(Reply):
     line_no: int
     ticket_id: int | None
     tariff_id: int | None
+    article_id: int | None
     description: str
     quantity: int
     unit_gross_cents: int
@@ -175,11 +186,29 @@ class Journal(Reply):
     next_offset: int | None
 
 
+Quantity = Annotated[int, Meta(ge=1, le=10_000)]
+
+
+class ArticleItem(msgspec.Struct, kw_only=True):
+    article_id: Id
+    quantity: Quantity
+
+
+class ArticleSaleIn(msgspec.Struct, kw_only=True):
+    idempotency_key: IdempotencyKey
+    """A retry with the same key returns the first sale's entry."""
+    items: Annotated[list[ArticleItem], Meta(min_length=1, max_length=100)]
+    payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)]
+
+
 class RefundIn(msgspec.Struct, kw_only=True):
     register_session_id: Id
     """The caller's open register session, which pays the refund out."""
     ticket_ids: Annotated[list[Id], Meta(min_length=1, max_length=100)] | None = None
-    """Some tickets of the sale; all its active ones when left out."""
+    """Some tickets of the sale."""
+    articles: Annotated[list[ArticleItem], Meta(min_length=1, max_length=100)] | None = None
+    """Some units of some articles of the sale. Neither tickets nor articles: all that is
+    left of the sale."""
     method: Literal["cash", "card"] | None = "cash"
 
 
@@ -187,6 +216,11 @@ class RefundedTicket(Reply):
     id: int
     status: Literal["refunded"]
     revoked: str
+
+
+class RefundedArticle(Reply):
+    article_id: int
+    quantity: int
 
 
 class Refund(Reply):
@@ -197,3 +231,4 @@ class Refund(Reply):
     total_cents: int
     currency: str
     tickets: list[RefundedTicket]
+    articles: list[RefundedArticle]

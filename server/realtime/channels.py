@@ -80,6 +80,8 @@ class Feed(Generic[TopicT]):
     suffices), and implement the hooks."""
 
     access: Mapping[ChannelKind, Needs | None] = {}
+    ident_name = "session_id"
+    """What the number of its channels names (``seats:<session_id>``)."""
 
     def topic_name(self, ident: int) -> str:
         raise NotImplementedError

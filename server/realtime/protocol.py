@@ -39,6 +39,7 @@ class ServerType(StrEnum):
     SCAN_RESULT = "scan_result"
     DOOR = "door"
     REVOKED = "revoked"
+    STOCK = "stock"
     ERROR = "error"
 
 
@@ -46,6 +47,7 @@ class ChannelKind(StrEnum):
     SEATS = "seats"  # seats:<session_id>: snapshot then deltas of seat states
     GAUGE = "gauge"  # gauge:<session_id>: capacity, sold, held, free
     DOOR = "door"  # door:<session_id>: entry counters, new entries, revoked codes
+    STOCK = "stock"  # stock:<point_of_sale_id>: counted articles' stock and alert flags
 
 
 class ErrorCode(StrEnum):

@@ -16,6 +16,8 @@ from server.identity.auth import Principal, require
 from server.identity.permissions import Permission
 from server.platform.errors import Conflict, Invalid
 from server.sales.schemas import (
+    MAX_ARTICLE_UNITS,
+    MAX_ARTICLES,
     MAX_ORDER_LINES,
     MAX_PLACES,
     BestIn,
@@ -319,6 +321,8 @@ def _desk_sale(body: dict[str, Any]) -> DeskSale | None:
     """The register session and payments of a desk sale, when named."""
     register_session_id = id_field(body, "register_session_id", None)
     if register_session_id is None:
+        if body.get("articles") is not None:
+            raise Invalid("articles_need_register", "articles are sold at a register session")
         return None
     raw = body.get("payments")
     if not isinstance(raw, list) or not 1 <= len(raw) <= 10:
@@ -333,7 +337,25 @@ def _desk_sale(body: dict[str, Any]) -> DeskSale | None:
         )
         for p in raw
     )
-    return DeskSale(register_session_id, payments)
+    return DeskSale(register_session_id, payments, _articles(body))
+
+
+def _articles(body: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+    raw = body.get("articles")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ARTICLES:
+        message = f"'articles' is a list of 1-{MAX_ARTICLES} items"
+        raise Invalid("invalid_field", message, field="articles")
+    if not all(isinstance(a, dict) for a in raw):
+        raise Invalid("invalid_field", "each article is an object", field="articles")
+    return tuple(
+        (
+            id_field(a, "article_id"),
+            field(a, "quantity", int, minimum=1, maximum=MAX_ARTICLE_UNITS),
+        )
+        for a in raw
+    )
 
 
 @OPERATIONS.post(
@@ -360,10 +382,11 @@ def _desk_sale(body: dict[str, Any]) -> DeskSale | None:
             "payments_mismatch",
             "invalid_given",
             "currency_mismatch",
+            "articles_need_register",
         ),
         401: ("authentication_required",),
         403: ("forbidden", "register_session_required", "not_your_register_session"),
-        404: ("unknown_hold",),
+        404: ("unknown_hold", "unknown_article"),
         409: (
             "sales_closed",
             "seats_not_held",
@@ -373,6 +396,9 @@ def _desk_sale(body: dict[str, Any]) -> DeskSale | None:
             "hold_busy",
             "order_in_progress",
             "register_session_closed",
+            "out_of_stock",
+            "article_inactive",
+            "article_not_here",
         ),
         410: ("hold_expired",),
         422: ("idempotency_key_mismatch",),
@@ -392,7 +418,9 @@ async def create_order(request: Request) -> JSONResponse:
     At the cash desk, `register_session_id` (the caller's open register session) and
     `payments` journal the sale in the order's transaction (docs/cash.md): 400
     `payments_mismatch` when they do not add up to the total, 403
-    `not_your_register_session`, 409 `register_session_closed`."""
+    `not_your_register_session`, 409 `register_session_closed`. `articles` (at a register
+    only) are sold with the tickets in the same journal entry, their stock taken in the
+    order's transaction (409 `out_of_stock`: nothing is sold, the hold is kept)."""
     state = request.app.state
     principal: Principal = request.state.principal
     session = await state.catalog.session(path_id(request, "session_id"))

@@ -15,6 +15,8 @@ from server.web.requests import INT_MAX
 
 MAX_PLACES = 50
 MAX_ORDER_LINES = 100  # seats or places in one order
+MAX_ARTICLES = 100  # article items of one desk order
+MAX_ARTICLE_UNITS = 10_000  # units of one article item
 
 HoldToken = Annotated[
     str, Meta(pattern="^[A-Za-z0-9_-]{16,64}$", description="a hold token (the server's)")
@@ -108,6 +110,11 @@ class PaymentIn(msgspec.Struct, kw_only=True):
     """Cash handed over (the change due is journalled)."""
 
 
+class OrderArticle(msgspec.Struct, kw_only=True):
+    article_id: Id
+    quantity: Annotated[int, Meta(ge=1, le=MAX_ARTICLE_UNITS)]
+
+
 class OrderIn(msgspec.Struct, kw_only=True):
     hold_token: Text
     idempotency_key: IdempotencyKey | None = None
@@ -120,6 +127,11 @@ class OrderIn(msgspec.Struct, kw_only=True):
     """A cashier's open register session: the sale is journalled there (docs/cash.md)."""
     payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)] | None = None
     """With `register_session_id`: how it is paid; the amounts add up to the total."""
+    articles: Annotated[list[OrderArticle], Meta(min_length=1, max_length=MAX_ARTICLES)] | None = (
+        None
+    )
+    """With `register_session_id`: articles sold with the tickets, in the same journal
+    entry (their stock taken in the order's transaction); the payments cover them too."""
 
 
 class OrderTicket(Reply):

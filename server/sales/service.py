@@ -57,14 +57,17 @@ class DeskSale:
 
     register_session_id: int
     payments: tuple[DeskPayment, ...]
+    articles: tuple[tuple[int, int], ...] = ()
+    """(article id, quantity) sold with the tickets, journalled in the same entry."""
 
 
 class OrderJournal(Protocol):
     """Where a desk sale is journalled (the cash context, wired in by ``server/app.py``;
     sales does not import it)."""
 
-    async def check(self, user_id: int, desk: DeskSale) -> None:
-        """Refuse early (before the hold is claimed) a sale the journal would refuse."""
+    async def check(self, user_id: int, desk: DeskSale) -> int:
+        """Refuse early (before the hold is claimed) a sale the journal would refuse;
+        the total of the desk's articles (0 without), which the payments cover too."""
 
     async def write(
         self,
@@ -75,6 +78,10 @@ class OrderJournal(Protocol):
         currency: str,
     ) -> dict[str, Any]:
         """Journal the committed order inside its transaction; the receipt it made."""
+
+    async def committed(self, receipt: dict[str, Any]) -> None:
+        """After the commit of the order journalled as ``receipt`` (news of its articles'
+        stock)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +228,9 @@ class Sales:
         if not rows:  # a concurrent retry of the same request committed first
             return await self._replay(request, None)
         order = await self._order_json(session, request, rows, tariffs, sum(prices))
-        if receipt is not None:
+        if receipt is not None and self.journal is not None:
             order["receipt"] = receipt
+            await self.journal.committed(receipt)
         await failpoint("sales.after_commit")
         await self.outbox.apply_now(entry, session.id, Op.SELL, sell_args(request))
         return order, True
@@ -265,12 +273,12 @@ class Sales:
         assert desk is not None
         if self.journal is None or request.user_id is None or request.actor is None:
             raise Forbidden("register_session_required", "only a signed-in cashier sells here")
+        total += await self.journal.check(request.user_id, desk)
         paid = sum(p.amount_cents for p in desk.payments)
         if paid != total:
             raise Invalid(
                 "payments_mismatch", "the payments do not add up to the total", total_cents=total
             )
-        await self.journal.check(request.user_id, desk)
 
     async def _commit(
         self,

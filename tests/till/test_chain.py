@@ -52,6 +52,14 @@ def test_the_encoding_is_stable() -> None:
     )
 
 
+def test_an_article_line_ends_with_its_article_and_changing_it_breaks_the_hash() -> None:
+    line = Line(1, None, None, "Soda", 2, 350, 550, 664, 36, 700, article_id=12)
+    sold = entry(1, total=700, order_id=None, lines=[line])
+    assert b'[[1,null,null,"Soda",2,350,550,664,36,700,12]]' in canonical(sold)
+    other = dataclasses.replace(sold, lines=[dataclasses.replace(line, article_id=13)])
+    assert entry_hash(GENESIS, other) != entry_hash(GENESIS, sold)
+
+
 def test_the_time_counts_in_microseconds_whatever_the_zone() -> None:
     paris = AT.astimezone(datetime.now().astimezone().tzinfo)
     assert micros(paris) == micros(AT)
