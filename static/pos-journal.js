@@ -20,7 +20,7 @@ register({
     "jr.refundOf": "Remboursement du reçu n° {n}",
     "jr.reprint": "Réimprimer",
     "jr.refundAll": "Rembourser tout",
-    "jr.refundLine": "Rembourser ce billet",
+    "jr.refundLine": "Rembourser cette ligne",
     "jr.refunded": "remboursé",
     "jr.method": "Rembourser en",
     "jr.confirmAll": "Rembourser toute la vente ({amount}) ?",
@@ -42,7 +42,7 @@ register({
     "jr.refundOf": "Refund of receipt no. {n}",
     "jr.reprint": "Reprint",
     "jr.refundAll": "Refund all",
-    "jr.refundLine": "Refund this ticket",
+    "jr.refundLine": "Refund this line",
     "jr.refunded": "refunded",
     "jr.method": "Pay back in",
     "jr.confirmAll": "Refund the whole sale ({amount})?",
@@ -88,13 +88,22 @@ export function mountJournal(ctx, root) {
     render();
   }
 
-  /** Ticket ids already refunded, from the refund entries loaded. */
+  /** Ticket ids already refunded, and units of articles given back per sale ("<sale>:<article>"),
+   * from the refund entries loaded. */
   function refundedTickets() {
     const out = new Set();
+    const units = new Map();
     for (const e of entries) {
       if (e.kind !== "refund") continue;
-      for (const l of e.lines) if (l.ticket_id) out.add(l.ticket_id);
+      for (const l of e.lines) {
+        if (l.ticket_id) out.add(l.ticket_id);
+        if (l.article_id) {
+          const k = `${e.reverses_id}:${l.article_id}`;
+          units.set(k, (units.get(k) || 0) + Math.abs(l.quantity));
+        }
+      }
     }
+    out.units = units;
     return out;
   }
 
@@ -116,13 +125,13 @@ export function mountJournal(ctx, root) {
     const cur = e.currency;
     const sale = e.kind === "sale";
     const confirmBox = h("div", { class: "refund-confirm", hidden: true });
-    const openRefund = (ticketIds, label, amount) => {
+    const openRefund = (ticketIds, label, amount, articles = null) => {
       const method = h("select", { "data-testid": "refund-method" },
         h("option", { value: "cash" }, t("doc.method.cash")), h("option", { value: "card" }, t("doc.method.card")));
       const go = h("button", { type: "button", class: "btn btn-primary", "data-testid": "refund-confirm",
-        onclick: () => refund(e, ticketIds, method.value, go) }, t("jr.confirm"));
+        onclick: () => refund(e, ticketIds, method.value, go, articles) }, t("jr.confirm"));
       confirmBox.replaceChildren(
-        h("p", {}, ticketIds ? t("jr.confirmLine", { line: label, amount: money(amount, cur) })
+        h("p", {}, ticketIds || articles ? t("jr.confirmLine", { line: label, amount: money(amount, cur) })
           : t("jr.confirmAll", { amount: money(amount, cur) })),
         h("label", { class: "inline-field" }, h("span", {}, t("jr.method")), method),
         h("div", { class: "row-actions" }, go,
@@ -130,25 +139,34 @@ export function mountJournal(ctx, root) {
       confirmBox.hidden = false;
       go.focus();
     };
-    const active = e.lines.filter((l) => l.ticket_id && !refunded.has(l.ticket_id));
+    const left = (l) => (l.article_id
+      ? l.quantity - (refunded.units.get(`${e.id}:${l.article_id}`) || 0)
+      : l.ticket_id && !refunded.has(l.ticket_id) ? 1 : 0);
+    const active = sale ? e.lines.filter((l) => left(l) > 0) : [];
     const lines = e.lines.map((l) => {
       const info = ctx.ticketInfo(l.ticket_id);
-      const gone = sale && l.ticket_id && refunded.has(l.ticket_id);
-      const label = `${l.description}${info?.seat ? ` · ${info.seat}` : ""}`;
-      return h("li", { class: "journal-line", "data-testid": "journal-line", "data-ticket-id": l.ticket_id ?? "" },
-        h("span", {}, label), " ",
-        h("span", { class: "num" }, money(l.gross_cents, cur)),
-        gone ? h("span", { class: "tag tag-off", "data-testid": "line-refunded" }, t("jr.refunded")) : null,
-        sale && mayRefund && l.ticket_id && !gone ? h("button", { type: "button", class: "btn btn-small",
-          "data-testid": "refund-line", onclick: () => openRefund([l.ticket_id], label, l.gross_cents) },
-        t("jr.refundLine")) : null);
+      const rest = sale ? left(l) : 0;
+      const gone = sale && (l.ticket_id || l.article_id) && rest <= 0;
+      const label = `${l.description}${l.article_id ? ` × ${l.quantity}` : ""}${info?.seat ? ` · ${info.seat}` : ""}`;
+      const unit = l.article_id ? Math.round(l.gross_cents / l.quantity) : l.gross_cents;
+      const refundIt = () => (l.article_id
+        ? openRefund(null, `${l.description} × ${rest}`, unit * rest, [{ article_id: l.article_id, quantity: rest }])
+        : openRefund([l.ticket_id], label, l.gross_cents));
+      return h("li", { class: "journal-line", "data-testid": "journal-line", "data-ticket-id": l.ticket_id ?? "",
+        "data-article-id": l.article_id ?? "" },
+      h("span", {}, label), " ",
+      h("span", { class: "num" }, money(l.gross_cents, cur)),
+      gone ? h("span", { class: "tag tag-off", "data-testid": "line-refunded" }, t("jr.refunded")) : null,
+      sale && mayRefund && rest > 0 ? h("button", { type: "button", class: "btn btn-small",
+        "data-testid": "refund-line", onclick: refundIt }, t("jr.refundLine")) : null);
     });
     const actions = h("div", { class: "row-actions" },
       h("button", { type: "button", class: "btn btn-small", "data-testid": "reprint",
         onclick: () => showDoc(ctx, { title: t("jr.receipt", { n: e.receipt_no }),
           paper: receiptPaper(ctx, e, { reversedNo: receiptNoOf(e.reverses_id) }) }) }, t("jr.reprint")),
       sale && mayRefund && active.length ? h("button", { type: "button", class: "btn btn-small",
-        "data-testid": "refund-all", onclick: () => openRefund(null, "", active.reduce((s, l) => s + l.gross_cents, 0)) },
+        "data-testid": "refund-all", onclick: () => openRefund(null, "", active.reduce((s, l) => s
+          + (l.article_id ? Math.round((l.gross_cents / l.quantity) * left(l)) : l.gross_cents), 0)) },
       t("jr.refundAll")) : null);
     return h("li", { class: "record", "data-testid": "journal-entry", "data-kind": e.kind,
       "data-receipt-no": e.receipt_no, "data-entry-id": e.id },
@@ -161,13 +179,14 @@ export function mountJournal(ctx, root) {
     actions, confirmBox);
   }
 
-  async function refund(entry, ticketIds, method, button) {
+  async function refund(entry, ticketIds, method, button, articles = null) {
     const rs = ctx.registerSession();
     if (!rs) return;
     button.disabled = true;
     result.hidden = true;
     const body = { register_session_id: rs.id, method };
     if (ticketIds) body.ticket_ids = ticketIds;
+    if (articles) body.articles = articles;
     try {
       const done = await api("POST", `/api/journal/${entry.id}/refund`, body);
       const amount = money(Math.abs(done.total_cents), done.currency);

@@ -210,9 +210,10 @@ function boot(me) {
     articles?.close();
     articles = null;
     try {
-      const list = await probeArticles();
+      const posId = ctx.registerOf(rs.register_id)?.point_of_sale_id;
+      const list = await probeArticles(posId);
       $("tab-articles").hidden = list === null;
-      if (list !== null) articles = mountArticles(ctx, $("panel-articles"), list);
+      if (list !== null) articles = mountArticles(ctx, $("panel-articles"), list, posId);
     } catch (err) {
       $("tab-articles").hidden = true;
       notify(errorText(err));

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
+from tests.articles.helpers import article, register_at
 from tests.browser import browser_context
 from tests.door.test_door_api import db_fetch
 from tests.static.staff_pages import SLOW_MS, no_horizontal_scroll, sign_in_on_page, watch_errors
@@ -374,3 +375,52 @@ async def test_a_sale_with_the_keyboard_only(server: ServerProcess, admin: Api) 
         await expect(desk.get_by_test_id("tab-journal")).to_have_attribute("aria-selected", "true")
         await expect(desk.get_by_test_id("journal-entry")).to_have_count(1, timeout=SLOW_MS)
         assert desk.errors == []  # type: ignore[attr-defined]
+
+
+async def test_articles_sell_until_the_stock_alert_shows_on_a_second_pos(
+    server: ServerProcess, admin: Api
+) -> None:
+    pos_id, register_id, _ = await new_register(admin)
+    other_register = await register_at(admin, pos_id, f"Till {uuid.uuid4().hex[:4]}")
+    beer = await article(admin, point_of_sale_id=pos_id, stock=3, alert_at=1)
+    first = await new_cashier(admin, pos_id)
+    second = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1000) as context_a, browser_context(1024, 1000) as context_b:
+        desk = await cashier_page(context_a, server, first, register_id)
+        watcher = await cashier_page(context_b, server, second, other_register)
+        await watcher.get_by_test_id("tab-articles").click()
+        level = watcher.locator(f'[data-testid="article"][data-article-id="{beer["id"]}"]')
+        await expect(level.get_by_test_id("stock")).to_have_attribute("data-stock", "3")
+        await expect(level.get_by_test_id("stock")).to_have_attribute("data-alert", "false")
+
+        await desk.get_by_test_id("tab-articles").click()
+        button = desk.locator(f'[data-testid="article"][data-article-id="{beer["id"]}"]')
+        await button.click()
+        await button.click()
+        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("10,00"))
+        await desk.get_by_test_id("given-exact").click()
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(
+            euros("10,00"), timeout=SLOW_MS
+        )
+        await expect(desk.get_by_test_id("receipt")).to_contain_text("20 %")
+        # the other desk sees the level fall under the alert, in words as well as colour
+        await expect(level.get_by_test_id("stock")).to_have_attribute(
+            "data-alert", "true", timeout=LIVE_MS
+        )
+        await expect(level.get_by_test_id("stock")).to_have_attribute("data-stock", "1")
+        await expect(level.get_by_test_id("stock")).to_contain_text("Stock bas")
+
+        # the line refunded: the units go back to stock, live
+        await desk.get_by_test_id("doc-close").click()
+        await desk.get_by_test_id("tab-journal").click()
+        line = desk.locator(f'[data-testid="journal-line"][data-article-id="{beer["id"]}"]')
+        await line.get_by_test_id("refund-line").click()
+        await desk.get_by_test_id("refund-confirm").click()
+        await expect(desk.get_by_test_id("refund-banner")).to_contain_text(
+            euros("10,00"), timeout=SLOW_MS
+        )
+        await expect(level.get_by_test_id("stock")).to_have_attribute(
+            "data-stock", "3", timeout=LIVE_MS
+        )
+        await expect(level.get_by_test_id("stock")).to_have_attribute("data-alert", "false")
+        assert desk.errors == [] and watcher.errors == []  # type: ignore[attr-defined]
