@@ -112,12 +112,16 @@ async def test_a_cashiers_shift_from_float_to_z_report_with_the_eshop_watching(
                 "data-state", "held", timeout=LIVE_MS
             )
         await expect(desk.get_by_test_id("hold-countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
-        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("30,00"))
+        await expect(desk.locator("#panel-sell").get_by_test_id("pay-total")).to_have_text(
+            euros("30,00")
+        )
 
         # cash: 50.00 given, 20.00 change in big figures, then the receipt
-        await desk.get_by_test_id("pay-given").fill("50")
-        await expect(desk.get_by_test_id("change-due")).to_have_text(euros("20,00"))
-        await desk.get_by_test_id("pay-cash").click()
+        await desk.locator("#panel-sell").get_by_test_id("pay-given").fill("50")
+        await expect(desk.locator("#panel-sell").get_by_test_id("change-due")).to_have_text(
+            euros("20,00")
+        )
+        await desk.locator("#panel-sell").get_by_test_id("pay-cash").click()
         receipt = desk.get_by_test_id("receipt")
         await expect(receipt).to_be_visible(timeout=SLOW_MS)
         await expect(desk.get_by_test_id("change-banner")).to_contain_text(euros("20,00"))
@@ -215,9 +219,13 @@ async def test_quick_mode_sells_general_admission_in_three_taps(
         )
         await tile.click()  # 1: the session
         await desk.get_by_test_id("quick-tariff").first.click()  # 2: Full, quantity 1
-        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("15,00"), timeout=SLOW_MS)
+        await expect(desk.locator("#panel-sell").get_by_test_id("pay-total")).to_have_text(
+            euros("15,00"), timeout=SLOW_MS
+        )
         await expect(desk.get_by_test_id("hold-countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
-        await desk.locator('[data-testid="given-note"][data-cents="2000"]').click()  # 3: 20 € given
+        await desk.locator(
+            '#panel-sell [data-testid="given-note"][data-cents="2000"]'
+        ).click()  # 3: 20 € given
         await expect(desk.get_by_test_id("change-banner")).to_contain_text(
             euros("5,00"), timeout=SLOW_MS
         )
@@ -248,10 +256,12 @@ async def test_the_cash_desk_at_a_phones_width(server: ServerProcess, admin: Api
         await page.get_by_test_id("best-submit").click()
         await expect(page.get_by_test_id("basket-item")).to_have_count(2, timeout=SLOW_MS)
         await no_horizontal_scroll(page)
-        await page.get_by_test_id("pay-method-split").click()
-        await page.get_by_test_id("split-cash").fill("10")
-        await expect(page.get_by_test_id("split-card")).to_have_text(euros("20,00"))
-        await page.get_by_test_id("pay-split").click()
+        await page.locator("#panel-sell").get_by_test_id("pay-method-split").click()
+        await page.locator("#panel-sell").get_by_test_id("split-cash").fill("10")
+        await expect(page.locator("#panel-sell").get_by_test_id("split-card")).to_have_text(
+            euros("20,00")
+        )
+        await page.locator("#panel-sell").get_by_test_id("pay-split").click()
         await expect(page.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)
         await expect(page.get_by_test_id("receipt-payments")).to_contain_text("Carte")
         await no_horizontal_scroll(page)
@@ -317,17 +327,21 @@ async def test_a_refused_payment_shows_its_code_and_the_new_price(
         desk = await cashier_page(context, server, username, register_id)
         await desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
         await desk.get_by_test_id("quick-tariff").first.click()
-        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("15,00"), timeout=SLOW_MS)
+        await expect(desk.locator("#panel-sell").get_by_test_id("pay-total")).to_have_text(
+            euros("15,00"), timeout=SLOW_MS
+        )
         # the price changes on the server meanwhile (its tariff cache lives a second)
         r = await admin.http.patch(f"/api/tariffs/{s.tariff_ids[0]}", json={"price_cents": 1700})
         assert r.status_code == 200, r.text
         await desk.wait_for_timeout(1300)
-        await desk.get_by_test_id("given-exact").click()
-        error = desk.get_by_test_id("pay-error")
+        await desk.locator("#panel-sell").get_by_test_id("given-exact").click()
+        error = desk.locator("#panel-sell").get_by_test_id("pay-error")
         await expect(error).to_have_attribute("data-code", "payments_mismatch", timeout=SLOW_MS)
         await expect(error).to_contain_text("payments_mismatch")
-        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("17,00"), timeout=SLOW_MS)
-        await desk.get_by_test_id("given-exact").click()
+        await expect(desk.locator("#panel-sell").get_by_test_id("pay-total")).to_have_text(
+            euros("17,00"), timeout=SLOW_MS
+        )
+        await desk.locator("#panel-sell").get_by_test_id("given-exact").click()
         await expect(desk.get_by_test_id("receipt-total")).to_have_text(
             euros("17,00"), timeout=SLOW_MS
         )
@@ -360,8 +374,12 @@ async def test_a_sale_with_the_keyboard_only(server: ServerProcess, admin: Api) 
         await focus_by_tab(desk, "quick-tariff")
         await desk.keyboard.press("Enter")
         # the hold is made and the focus waits on "exact amount"
-        await expect(desk.get_by_test_id("given-exact")).to_be_focused(timeout=SLOW_MS)
-        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("30,00"))
+        await expect(desk.locator("#panel-sell").get_by_test_id("given-exact")).to_be_focused(
+            timeout=SLOW_MS
+        )
+        await expect(desk.locator("#panel-sell").get_by_test_id("pay-total")).to_have_text(
+            euros("30,00")
+        )
         await desk.keyboard.press("Enter")
         await expect(desk.get_by_test_id("doc-title")).to_be_focused(timeout=SLOW_MS)
         await expect(desk.get_by_test_id("receipt-total")).to_have_text(euros("30,00"))
@@ -370,7 +388,9 @@ async def test_a_sale_with_the_keyboard_only(server: ServerProcess, admin: Api) 
         await focus_by_tab(desk, "doc-close")
         await desk.keyboard.press("Enter")
         await desk.get_by_test_id("tab-sell").focus()
-        await desk.keyboard.press("ArrowRight")
+        await desk.keyboard.press("End")
+        await expect(desk.get_by_test_id("tab-register")).to_be_focused()
+        await desk.keyboard.press("ArrowLeft")
         await expect(desk.get_by_test_id("tab-journal")).to_be_focused()
         await expect(desk.get_by_test_id("tab-journal")).to_have_attribute("aria-selected", "true")
         await expect(desk.get_by_test_id("journal-entry")).to_have_count(1, timeout=SLOW_MS)
@@ -397,8 +417,10 @@ async def test_articles_sell_until_the_stock_alert_shows_on_a_second_pos(
         button = desk.locator(f'[data-testid="article"][data-article-id="{beer["id"]}"]')
         await button.click()
         await button.click()
-        await expect(desk.get_by_test_id("pay-total")).to_have_text(euros("10,00"))
-        await desk.get_by_test_id("given-exact").click()
+        await expect(desk.locator("#panel-articles").get_by_test_id("pay-total")).to_have_text(
+            euros("10,00")
+        )
+        await desk.locator("#panel-articles").get_by_test_id("given-exact").click()
         await expect(desk.get_by_test_id("receipt-total")).to_have_text(
             euros("10,00"), timeout=SLOW_MS
         )
