@@ -143,7 +143,8 @@ const activeTariffs = (detail, category) => (detail?.tariffs || []).filter((x) =
   && (category === undefined || !x.categories?.length || x.categories.includes(category)));
 
 export function mountSell(ctx, root) {
-  let listSubs = [];
+  let listSubs = new Map(); // session id -> its gauge subscription, while its tile is seen
+  let listObserver = null;
   let v = null; // the open session view
 
   root.replaceChildren(
@@ -169,15 +170,27 @@ export function mountSell(ctx, root) {
       return;
     }
     if (v) return; // a session was opened meanwhile
-    for (const sub of listSubs) sub.close();
-    listSubs = [];
+    leaveList();
+    // A tile's live gauge is subscribed while the tile is on screen: a festival with
+    // hundreds of sessions stays within the connection's subscription limit.
+    const watched = new Map();
+    listObserver = new IntersectionObserver((entries) => {
+      for (const entry of entries) {
+        const id = Number(entry.target.dataset.sessionId);
+        const slot = entry.target.querySelector(".gauge-slot");
+        if (entry.isIntersecting && !watched.has(id) && slot) {
+          watched.set(id, ctx.live.subscribe(`${CHANNEL.GAUGE}:${id}`, (m) => {
+            if (m.type === SERVER.GAUGE) slot.replaceChildren(gaugeEl(m));
+          }));
+        } else if (!entry.isIntersecting && watched.has(id)) {
+          watched.get(id).close();
+          watched.delete(id);
+        }
+      }
+    });
+    listSubs = watched;
     const items = sessions.map((s) => {
       const slot = h("span", { class: "gauge-slot" }, h("span", { class: "muted small" }, "…"));
-      if (s.sales_open && listSubs.length < 60) {
-        listSubs.push(ctx.live.subscribe(`${CHANNEL.GAUGE}:${s.id}`, (m) => {
-          if (m.type === SERVER.GAUGE) slot.replaceChildren(gaugeEl(m));
-        }));
-      }
       return h("li", {}, h("button", {
         type: "button", class: "session-tile", "data-testid": "pos-session", "data-session-id": s.id,
         disabled: !s.sales_open, onclick: () => openSession(s.id),
@@ -190,11 +203,16 @@ export function mountSell(ctx, root) {
     });
     listBox.replaceChildren(h("h2", {}, t("sell.sessions")),
       items.length ? h("ul", { class: "session-tiles" }, items) : h("p", { class: "muted" }, t("sell.none")));
+    for (const tile of listBox.querySelectorAll('[data-testid="pos-session"]:not([disabled])')) {
+      listObserver.observe(tile);
+    }
   }
 
   function leaveList() {
-    for (const sub of listSubs) sub.close();
-    listSubs = [];
+    listObserver?.disconnect();
+    listObserver = null;
+    for (const sub of listSubs.values()) sub.close();
+    listSubs = new Map();
   }
 
   // -- session view ---------------------------------------------------------------------------

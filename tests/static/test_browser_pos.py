@@ -214,6 +214,7 @@ async def test_quick_mode_sells_general_admission_in_three_taps(
     async with browser_context(1024, 1000) as context:
         desk = await cashier_page(context, server, username, register_id)
         tile = desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]')
+        await tile.scroll_into_view_if_needed()  # gauges are live for the tiles on screen
         await expect(tile.get_by_test_id("gauge")).to_have_attribute(
             "data-free", "40", timeout=SLOW_MS
         )
@@ -233,6 +234,7 @@ async def test_quick_mode_sells_general_admission_in_three_taps(
         await expect(desk.get_by_test_id("receipt-change")).to_have_text(euros("5,00"))
         await desk.get_by_test_id("doc-close").click()
         await desk.get_by_test_id("sell-back").click()
+        await tile.scroll_into_view_if_needed()
         await expect(tile.get_by_test_id("gauge")).to_have_attribute(
             "data-free", "39", timeout=SLOW_MS
         )
