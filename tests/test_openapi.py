@@ -331,6 +331,7 @@ def _cash(v: Visit) -> None:
     sold = v.json("POST", "/api/sessions/{session_id}/orders", 201, json=order)
     v.ids["entry_id"] = sold["receipt"]["journal_id"]
     v.json("GET", "/api/register-sessions/{register_session_id}/journal")
+    v.call("GET", "/api/journal/{entry_id}/receipt.pdf", 200, params={"paper": "a4"})
     refund = {"register_session_id": v.ids["register_session_id"], "method": "cash"}
     v.json("POST", "/api/journal/{entry_id}/refund", 201, json=refund)
     sale = {

@@ -242,6 +242,19 @@ class DeskJournal:
             )
         return [entry_json(r) for r in rows]
 
+    async def receipt(self, journal_id: int) -> tuple[dict[str, Any], str, str]:
+        """A journal entry, the name of its register and of its cashier (for its receipt)."""
+        async with connection(self.pool) as conn:
+            found = await entry(conn, journal_id)
+            names = await conn.fetchrow(
+                "SELECT r.name AS register,"
+                " coalesce(nullif(u.display_name, ''), u.username, '') AS cashier"
+                " FROM registers r LEFT JOIN users u ON u.id = $2 WHERE r.id = $1",
+                found["register_id"],
+                found["cashier_id"],
+            )
+        return found, names["register"], names["cashier"]
+
 
 ENTRIES = (
     "SELECT j.*, coalesce((SELECT json_agg(json_build_object('line_no', l.line_no,"

@@ -3,11 +3,12 @@ refunds of journalled sales."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import asyncio
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from server.articles.stock import check_quantities
 from server.cash import schemas
@@ -20,9 +21,10 @@ from server.identity.auth import Principal
 from server.identity.permissions import Permission
 from server.platform.errors import Forbidden, Invalid
 from server.sales.service import DeskPayment, DeskSale
-from server.web.api import PAGE, Operations
+from server.web.api import PAGE, Operations, Param
 from server.web.requests import json_body, page, path_id
 from till.money import Kind, Method
+from till.receipt import PAPERS, receipt_pdf
 
 OPERATIONS = Operations()
 CASH = ("cash",)
@@ -203,6 +205,34 @@ async def register_journal(request: Request) -> JSONResponse:
     p = page(request)
     rows = await _desk(request).entries(found["id"], p.limit + 1, p.offset)
     return JSONResponse(p.body("entries", rows))
+
+
+@OPERATIONS.get(
+    "/api/journal/{entry_id:int}/receipt.pdf",
+    tags=CASH,
+    permission=SELL,
+    params=(Param("paper", Literal["80mm", "a4"], description="`80mm` (default) or `a4`"),),
+    responses={200: {"application/pdf": None}},
+    errors={403: ("user_required", "not_your_register_session")},
+)
+async def receipt(request: Request) -> Response:
+    """A journal entry's receipt as a PDF, for an 80 mm roll or an A4 page: the figures as
+    journalled (tax rate, net, tax and gross per line, payments, change). The cashier of
+    the entry's register session, or `registers.manage`."""
+    user_id, supervisor = cashier(request)
+    paper = request.query_params.get("paper", "80mm")
+    if paper not in PAPERS:
+        raise Invalid("invalid_field", "'paper' is 80mm or a4", field="paper")
+    found, register, name = await _desk(request).receipt(path_id(request, "entry_id"))
+    if found["cashier_id"] != user_id and not supervisor:
+        raise Forbidden("not_your_register_session", "this receipt is another cashier's")
+    pdf = await asyncio.to_thread(receipt_pdf, found, register, name, paper)
+    filename = f"receipt-{found['register_id']}-{found['receipt_no']}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @OPERATIONS.post(

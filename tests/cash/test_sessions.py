@@ -154,15 +154,16 @@ async def test_refund_own_register_refunds_only_that_registers_sales(
         # an admin (refund.any) refunds from another register
         sold = await desk_sale(seller, s, rs, s.seat_ids[3:4])
         third = await new_register(admin)
-        admin_rs = (
-            await admin.http.post(f"/api/registers/{third}/sessions", json={"counted": {}})
-        ).json()["id"]
-        r = await admin.http.post(
+        # an admin of its own: the suite's admin may have a register open elsewhere
+        supervisor = await cashier(admin, server, "admin")
+        admin_rs = await open_session(supervisor, third, {})
+        r = await supervisor.http.post(
             f"/api/journal/{sold.json()['receipt']['journal_id']}/refund",
             json={"register_session_id": admin_rs, "method": "card"},
         )
         assert r.status_code == 201, r.text
-        await admin.http.post(f"/api/register-sessions/{admin_rs}/close", json={"counted": {}})
+        await supervisor.http.post(f"/api/register-sessions/{admin_rs}/close", json={"counted": {}})
+        await supervisor.close()
     finally:
         for api in (seller, neighbour, pos_only):
             await api.close()
