@@ -18,7 +18,7 @@ from server.identity.schemas import AuditPage
 from server.platform.db import connection
 from server.platform.errors import Invalid
 from server.web.api import PAGE, Operations, Param
-from server.web.requests import check_text, page
+from server.web.requests import check_text, page, query_timestamp
 
 OPERATIONS = Operations()
 ADMIN = ("admin",)
@@ -44,19 +44,6 @@ FILTERS = (
 CSV_BATCH = 1000
 
 
-def _time(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise Invalid("invalid_field", f"'{name}' is an ISO 8601 time", field=name) from exc
-    if value.tzinfo is None:
-        raise Invalid("invalid_field", f"'{name}' needs a time zone offset", field=name)
-    return value
-
-
 def _text(request: Request, name: str) -> str | None:
     raw = request.query_params.get(name) or None
     if raw is not None and len(raw) > 200:
@@ -74,8 +61,8 @@ def _where(request: Request) -> tuple[str, list[Any]]:
         actor,
         actor_id if actor_id is not None and actor_id < 2**63 else None,
         _text(request, "subject"),
-        _time(request, "since"),
-        _time(request, "until"),
+        query_timestamp(request, "since"),
+        query_timestamp(request, "until"),
     ]
     clause = (
         " WHERE ($1::text IS NULL OR starts_with(action, $1))"

@@ -111,7 +111,21 @@ def id_field(body: dict[str, Any], name: str, default: Any = ...) -> Any:
 
 
 def timestamp(body: dict[str, Any], name: str) -> datetime:
-    text = field(body, name, str)
+    return parse_time(field(body, name, str), name)
+
+
+def query_timestamp(request: Request, name: str) -> datetime | None:
+    """An ISO 8601 time with its offset in the query string (``None`` when absent)."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if len(raw) > 64:
+        raise Invalid("invalid_field", f"'{name}' must be an ISO 8601 time", field=name)
+    return parse_time(raw, name)
+
+
+def parse_time(text: str, name: str) -> datetime:
+    """``text`` as an aware time Postgres can store; 400 ``invalid_field`` otherwise."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:

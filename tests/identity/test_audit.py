@@ -78,6 +78,8 @@ async def test_bad_filters_are_refused(admin: Api) -> None:
     assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_field")
     r = await admin.http.get("/api/audit.csv", params={"until": "2026-01-01T00:00:00"})
     assert r.status_code == 400  # no time zone: refused before the stream starts
+    r = await admin.http.get("/api/audit", params={"since": "0001-01-01T00:00+01:00"})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "invalid_field")  # no UTC time
 
 
 @pytest.mark.usefixtures("server")
