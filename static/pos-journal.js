@@ -144,7 +144,7 @@ export function mountJournal(ctx, root) {
       : l.ticket_id && !refunded.has(l.ticket_id) ? 1 : 0);
     const active = sale ? e.lines.filter((l) => left(l) > 0) : [];
     const lines = e.lines.map((l) => {
-      const info = ctx.ticketInfo(l.ticket_id);
+      const info = ctx.ticketInfo(l.ticket_id, l);
       const rest = sale ? left(l) : 0;
       const gone = sale && (l.ticket_id || l.article_id) && rest <= 0;
       const label = `${l.description}${l.article_id ? ` × ${l.quantity}` : ""}${info?.seat ? ` · ${info.seat}` : ""}`;

@@ -229,7 +229,7 @@ export function receiptPaper(ctx, entry, { reversedNo = null } = {}) {
     byRate.set(l.tax_rate_bp, r);
   }
   const lines = entry.lines.map((l) => {
-    const info = ctx.ticketInfo(l.ticket_id);
+    const info = ctx.ticketInfo(l.ticket_id, l);
     return h("tr", { "data-testid": "receipt-line", "data-ticket-id": l.ticket_id ?? "" },
       h("td", {}, h("span", { class: "line-desc" }, l.description),
         info?.event ? h("span", { class: "line-sub" }, info.event) : null,

@@ -17,6 +17,7 @@ import { mountJournal } from "./pos-journal.js";
 import { changeBanner, receiptPaper, showDoc } from "./pos-receipt.js";
 import { mountOpen, mountRegisterTab, registerStatus } from "./pos-register.js";
 import { mountSell } from "./pos-sell.js";
+import { dateTime } from "./pos-util.js";
 import {
   addConnectionIndicator, api, errorText, notify, requireSession, watchSession,
 } from "./session.js";
@@ -94,7 +95,18 @@ function boot(me) {
     registerOf: (id) => registers.find((r) => r.id === id) || null,
     cashierName: (id) => (id === me.id ? me.display_name || me.username
       : rs && rs.cashier_id === id ? rs.cashier : `#${id}`),
-    ticketInfo: (id) => (id ? tickets.get(id) || null : null),
+    // A journal line names its ticket's session and seat; older entries fall back on what
+    // this browser remembers of its own sales.
+    ticketInfo: (id, line = null) => {
+      const known = line?.ticket;
+      if (known) {
+        return {
+          seat: known.seat ? t("sell.seatName", { row: known.row, label: known.seat }) : null,
+          event: `${known.event} · ${dateTime(known.starts_at)}`,
+        };
+      }
+      return id ? tickets.get(id) || null : null;
+    },
     rememberTickets: (list) => {
       for (const tk of list) tickets.set(tk.id, { seat: tk.seat, event: tk.event });
       try {

@@ -91,7 +91,8 @@ def receipt_pdf(
     lines: Sequence[Mapping[str, Any]] = entry["lines"]
     payments: Sequence[Mapping[str, Any]] = entry["payments"]
     currency = entry["currency"]
-    r = _Receipt(paper, len(lines) + len(payments))
+    seated = sum(1 + bool(ln["ticket"].get("seat")) for ln in lines if ln.get("ticket"))
+    r = _Receipt(paper, len(lines) + len(payments) + seated)
     r.pdf.set_title(f"Receipt {entry['receipt_no']} - {register}")
     r.line("Guichet", bold=True, scale=1.3)
     r.line(register)
@@ -105,6 +106,11 @@ def receipt_pdf(
     for ln in lines:
         label = f"{ln['quantity']} x {ln['description']}"
         r.line(label, money(ln["gross_cents"], currency))
+        if ticket := ln.get("ticket"):
+            starts = str(ticket["starts_at"])[:16].replace("T", " ")
+            r.line(f"   {ticket['event']} {starts} UTC", scale=0.85)
+            if ticket.get("seat"):
+                r.line(f"   Rang / Row {ticket['row']}, place / seat {ticket['seat']}", scale=0.85)
         r.line(
             f"   TVA / VAT {rate(ln['tax_rate_bp'])}: HT {money(ln['net_cents'], currency)},"
             f" TVA {money(ln['tax_cents'], currency)}",

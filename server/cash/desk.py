@@ -261,15 +261,22 @@ ENTRIES = (
     " 'ticket_id', l.ticket_id, 'tariff_id', l.tariff_id, 'article_id', l.article_id,"
     " 'description', l.description, 'quantity', l.quantity,"
     " 'unit_gross_cents', l.unit_gross_cents, 'tax_rate_bp', l.tax_rate_bp,"
-    " 'net_cents', l.net_cents, 'tax_cents', l.tax_cents, 'gross_cents', l.gross_cents)"
-    " ORDER BY l.line_no) FROM journal_lines l WHERE l.journal_id = j.id), '[]') AS lines,"
+    " 'net_cents', l.net_cents, 'tax_cents', l.tax_cents, 'gross_cents', l.gross_cents,"
+    " 'ticket', CASE WHEN t.id IS NOT NULL THEN json_build_object('session_id', s.id,"
+    " 'event', s.event_name, 'starts_at', s.starts_at, 'row', se.row_label, 'seat', se.label)"
+    " END) ORDER BY l.line_no) FROM journal_lines l"
+    " LEFT JOIN tickets t ON t.id = l.ticket_id LEFT JOIN sessions s ON s.id = t.session_id"
+    " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
+    " WHERE l.journal_id = j.id), '[]') AS lines,"
     " coalesce((SELECT json_agg(json_build_object('method', p.method,"
     " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
     " 'change_cents', p.change_cents) ORDER BY p.line_no)"
     " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
     " FROM journal j"
 )
-"""Journal entries with their lines and payments (add the WHERE)."""
+"""Journal entries with their lines and payments (add the WHERE). A ticket's line names
+its session and seat (``ticket``: not journalled figures, read from the ticket), so a
+receipt printed again anywhere says where to sit."""
 
 
 async def entry(conn: asyncpg.Connection, journal_id: int) -> dict[str, Any]:

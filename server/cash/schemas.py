@@ -140,6 +140,17 @@ class Handover(Reply):
     opened: RegisterSession
 
 
+class LineTicket(Reply):
+    """Where a ticket line's ticket is for (read from the ticket, not journalled)."""
+
+    session_id: int
+    event: str
+    starts_at: str
+    row: str | None
+    """Null for a general-admission place."""
+    seat: str | None
+
+
 class JournalLine(Reply):
     line_no: int
     ticket_id: int | None
@@ -152,6 +163,8 @@ class JournalLine(Reply):
     net_cents: int
     tax_cents: int
     gross_cents: int
+    ticket: LineTicket | None
+    """A ticket's line: its session and seat."""
 
 
 class JournalPayment(Reply):

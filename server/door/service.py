@@ -385,7 +385,9 @@ class DoorService:
                     "UPDATE tickets t SET status = 'refunded' FROM orders o"
                     " WHERE t.id = $1 AND t.status = 'active' AND o.id = t.order_id"
                     " AND ($2::bigint IS NULL OR o.created_by = $2)"
-                    " RETURNING t.id, t.session_id, t.seat_idx, t.code_seed, t.order_id",
+                    " RETURNING t.id, t.session_id, t.seat_idx, t.code_seed, t.order_id,"
+                    " EXISTS (SELECT 1 FROM blocked_seats b WHERE b.session_id = t.session_id"
+                    " AND b.seat_idx = t.seat_idx) AS blocked",
                     ticket_id,
                     sold_by,
                 )
@@ -399,6 +401,8 @@ class DoorService:
                 )
                 seat = row["seat_idx"]
                 args = {"seats": [] if seat is None else [seat], "places": int(seat is None)}
+                if row["blocked"]:  # sold by overbooking: blocked again once refunded
+                    args["blocked"] = [seat]
                 entry = await record(conn, row["session_id"], Op.UNSELL, args)
                 entries.append((entry, row["session_id"], args))
                 await audit.record(conn, actor, "ticket.refund", f"ticket:{ticket_id}")

@@ -58,7 +58,8 @@ MEANING: Mapping[Permission, str] = {
     Permission.SELL: "sell at the cash desk (orders are `pos` sales), fetch any ticket's "
     "code, create passes and fetch their codes; open, work and close one's register session; "
     "sell articles and watch their stock",
-    Permission.SELL_OVERBOOK: "sell beyond a session's capacity (no route yet)",
+    Permission.SELL_OVERBOOK: "sell blocked seats, or places past a full session's capacity, "
+    "at a register (`overbook: true` on an order)",
     Permission.RESERVE: "book unpaid reservations (`reservation: true` on an order)",
     Permission.REFUND_OWN_REGISTER: "refund the journalled sales of the register one works at "
     "(and, by ticket, tickets of the orders one booked)",

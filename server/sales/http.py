@@ -15,6 +15,7 @@ from server.identity.actors import actor_of
 from server.identity.auth import Principal, require
 from server.identity.permissions import Permission
 from server.platform.errors import Conflict, Invalid
+from server.sales.overbook import OVERBOOK_TOKEN
 from server.sales.schemas import (
     MAX_ARTICLE_UNITS,
     MAX_ARTICLES,
@@ -383,6 +384,7 @@ def _articles(body: dict[str, Any]) -> tuple[tuple[int, int], ...]:
             "invalid_given",
             "currency_mismatch",
             "articles_need_register",
+            "overbook_at_register",
         ),
         401: ("authentication_required",),
         403: ("forbidden", "register_session_required", "not_your_register_session"),
@@ -399,6 +401,8 @@ def _articles(body: dict[str, Any]) -> tuple[tuple[int, int], ...]:
             "out_of_stock",
             "article_inactive",
             "article_not_here",
+            "seats_not_blocked",
+            "room_left",
         ),
         410: ("hold_expired",),
         422: ("idempotency_key_mismatch",),
@@ -420,7 +424,12 @@ async def create_order(request: Request) -> JSONResponse:
     `payments_mismatch` when they do not add up to the total, 403
     `not_your_register_session`, 409 `register_session_closed`. `articles` (at a register
     only) are sold with the tickets in the same journal entry, their stock taken in the
-    order's transaction (409 `out_of_stock`: nothing is sold, the hold is kept)."""
+    order's transaction (409 `out_of_stock`: nothing is sold, the hold is kept).
+
+    `overbook: true` (permission `sell.overbook`, at a register, no `hold_token`) sells
+    seats the organiser blocked, or places past a full session's capacity, without a hold;
+    it is audited as `order.overbook`. 409 `seats_not_blocked` names seats to sell through
+    a hold instead, 409 `room_left` places the session still has room for."""
     state = request.app.state
     principal: Principal = request.state.principal
     session = await state.catalog.session(path_id(request, "session_id"))
@@ -429,7 +438,10 @@ async def create_order(request: Request) -> JSONResponse:
     if not isinstance(key, str) or not (8 <= len(key) <= 128):
         raise Invalid("idempotency_key_required", "send an idempotency key of 8-128 characters")
     check_text("idempotency_key", key)
-    hold_token = field(body, "hold_token", str)
+    overbook = field(body, "overbook", bool, False)
+    if overbook:
+        require(principal, Permission.SELL_OVERBOOK)  # a finer rule of this public route
+    hold_token = OVERBOOK_TOKEN if overbook else field(body, "hold_token", str)
     lines = await _order_lines(state.catalog, session, body.get("items"))
     buyer = body.get("buyer") or {}
     if not isinstance(buyer, dict):
@@ -451,6 +463,7 @@ async def create_order(request: Request) -> JSONResponse:
         kind="reservation" if reservation else "sale",
         actor=None if principal.anonymous else actor_of(request),
         desk=_desk_sale(body),
+        overbook=overbook,
     )
     order, created = await state.sales.confirm(session, order_request)
     return JSONResponse(order, status_code=201 if created else 200)

@@ -116,13 +116,17 @@ class OrderArticle(msgspec.Struct, kw_only=True):
 
 
 class OrderIn(msgspec.Struct, kw_only=True):
-    hold_token: Text
+    hold_token: Text | None = None
+    """The hold whose seats and places are bought; required unless `overbook`."""
     idempotency_key: IdempotencyKey | None = None
     """Required here or in the `Idempotency-Key` header."""
     items: Annotated[list[OrderItem], Meta(min_length=1, max_length=MAX_ORDER_LINES)]
     buyer: Buyer | None = None
     reservation: bool | None = False
     """pos, admin: book a reservation (released if not scanned in time) instead of a sale."""
+    overbook: bool | None = False
+    """sell.overbook, at a register: sell blocked seats or places past a full session's
+    capacity, without a hold (audited)."""
     register_session_id: Id | None = None
     """A cashier's open register session: the sale is journalled there (docs/cash.md)."""
     payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)] | None = None

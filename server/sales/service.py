@@ -30,10 +30,17 @@ from server.platform.errors import (
     NotFound,
 )
 from server.platform.failpoints import failpoint
+from server.sales.overbook import check_overbooking, make_room
 from server.seating.live import HoldRefused, Live
 from server.seating.outbox import Op, Outbox, record
 
 log = logging.getLogger(__name__)
+
+_AUDIT_ACTIONS = {
+    "sale": "order.create",
+    "reservation": "order.reserve",
+    "overbook": "order.overbook",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,8 @@ class OrderRequest:
     """A member of staff selling (their sale goes to the audit log), or None (the shop)."""
     desk: DeskSale | None = None
     """A sale at a register, journalled in the order's transaction (docs/cash.md)."""
+    overbook: bool = False
+    """A desk sale of blocked seats or of places past the capacity (``overbook.py``)."""
 
     @property
     def seats(self) -> list[int]:
@@ -206,24 +215,30 @@ class Sales:
             except DomainError as exc:
                 return await self._replay(request, exc)
         try:
-            await self.live.claim(
-                session.id,
-                request.hold_token,
-                request.seats,
-                request.places,
-                request.idempotency_key,
-            )
+            if request.overbook:
+                await check_overbooking(self.live, session, request)
+            else:
+                await self.live.claim(
+                    session.id,
+                    request.hold_token,
+                    request.seats,
+                    request.places,
+                    request.idempotency_key,
+                )
         except HoldRefused as exc:
             refusal = hold_refusal(exc, await self._seat_ids(session))
             return await self._replay(request, refusal)
+        except DomainError as exc:
+            return await self._replay(request, exc)
 
         try:
             rows, entry, receipt = await self._commit(
                 session, request, prices, currencies.pop(), tariffs
             )
         except BaseException:
-            with contextlib.suppress(DomainError):  # else the claim lapses after its grace
-                await self.live.unclaim(session.id, request.hold_token, request.idempotency_key)
+            if not request.overbook:
+                with contextlib.suppress(DomainError):  # else the claim lapses after its grace
+                    await self.live.unclaim(session.id, request.hold_token, request.idempotency_key)
             raise
         if not rows:  # a concurrent retry of the same request committed first
             return await self._replay(request, None)
@@ -296,17 +311,23 @@ class Sales:
                 if request.actor is None:  # the shop: one statement, no audit entry
                     return (*await insert(conn, session, request, prices, currency), None)
                 async with conn.transaction():
+                    overbooked: dict[str, object] = {}
+                    if request.overbook:
+                        seat_ids = await self._seat_ids(session) if request.seats else ()
+                        overbooked = await make_room(conn, session, request, seat_ids)
+                        insert = self._insert
                     rows, entry = await insert(conn, session, request, prices, currency)
                     if rows:
                         await audit.record(
                             conn,
                             request.actor,
-                            "order.create" if request.kind == "sale" else "order.reserve",
+                            _AUDIT_ACTIONS["overbook" if request.overbook else request.kind],
                             f"order:{rows[0]['order_id']}",
                             session_id=session.id,
                             tickets=[r["id"] for r in rows],
                             total_cents=sum(prices),
                             currency=currency,
+                            **overbooked,
                         )
                     receipt = None
                     if rows and request.desk is not None and self.journal is not None:
@@ -445,7 +466,8 @@ class Sales:
     @staticmethod
     async def _room(conn: asyncpg.Connection, session_id: int) -> int:
         room = await conn.fetchval(
-            "SELECT capacity - sold FROM ga_counters WHERE session_id = $1", session_id
+            "SELECT capacity + overbooked - sold FROM ga_counters WHERE session_id = $1",
+            session_id,
         )
         return max(room or 0, 0)
 

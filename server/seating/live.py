@@ -460,18 +460,27 @@ class Live:
         )
 
     async def unsell(
-        self, session_id: int, seats: Sequence[int], places: int, outbox_id: int = 0
+        self,
+        session_id: int,
+        seats: Sequence[int],
+        places: int,
+        outbox_id: int = 0,
+        blocked: Sequence[int] = (),
     ) -> None:
-        """Free refunded seats/places in the seat mirror and push the change live.
+        """Free refunded seats/places in the seat mirror and push the change live; the
+        ``blocked`` ones among ``seats`` (sold by overbooking, still blocked in Postgres)
+        become blocked again.
 
         A session whose mirror is not loaded needs nothing: it is rebuilt from Postgres,
         which already says the ticket is refunded.
         """
         k = Keys(session_id)
+        again = sorted(set(blocked) & set(seats))
+        rest = sorted(set(seats) - set(again))
         await self._run(
             "seats_unsell",
             [k.meta, k.seats, k.log],
-            [self.log_length, k.channel, places, outbox_id, *sorted(set(seats))],
+            [self.log_length, k.channel, places, outbox_id, len(again), *again, *rest],
         )
 
     async def expire_due(self, session_id: int, limit: int = 500) -> int:

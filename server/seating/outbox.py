@@ -35,7 +35,7 @@ BATCH = 200
 
 class Op(StrEnum):
     SELL = "sell"  # args: token, seats, quantity
-    UNSELL = "unsell"  # args: seats, places
+    UNSELL = "unsell"  # args: seats, places, blocked (seats back to blocked)
     BLOCK = "block"  # args: seats, blocked
     RELOAD = "reload"  # the session's plan changed: rebuild its mirror
     CAPACITY = "capacity"  # args: capacity (general admission; holds stay)
@@ -67,7 +67,9 @@ class Outbox:
                 session_id, args["token"], args["seats"], args["quantity"], outbox_id=entry
             )
         elif op is Op.UNSELL:
-            await self.live.unsell(session_id, args["seats"], args["places"], outbox_id=entry)
+            await self.live.unsell(
+                session_id, args["seats"], args["places"], entry, args.get("blocked", ())
+            )
         elif op is Op.CAPACITY:
             await self.live.set_capacity(session_id, args["capacity"], entry)
         elif op is Op.BLOCK:

@@ -21,6 +21,12 @@ async def test_a_desk_sale_has_a_pdf_receipt_with_its_journalled_figures(
         assert sold.status_code == 201, sold.text
         entries = (await cash.http.get(f"/api/register-sessions/{rs}/journal")).json()["entries"]
         sale = next(e for e in entries if e["kind"] == "sale")
+        # each ticket line says where to sit, whichever browser reprints it
+        assert [(ln["ticket"]["row"], ln["ticket"]["seat"]) for ln in sale["lines"]] == [
+            ("A", "1"),
+            ("A", "2"),
+        ]
+        assert {ln["ticket"]["event"] for ln in sale["lines"]} == {s.detail["event_name"]}
         for paper in ("80mm", "a4"):
             r = await cash.http.get(f"/api/journal/{sale['id']}/receipt.pdf?paper={paper}")
             assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
@@ -29,6 +35,7 @@ async def test_a_desk_sale_has_a_pdf_receipt_with_its_journalled_figures(
             assert f"Receipt no. {sale['receipt_no']}" in text
             assert "30,00" in text and "20,00" in text  # the total, and the change of 50.00
             assert text.count("1 x Full") == 2  # a line per ticket, as journalled
+            assert "Rang / Row A, place / seat 2" in text
         bad = await cash.http.get(f"/api/journal/{sale['id']}/receipt.pdf?paper=a5")
         assert bad.json()["error"]["code"] == "invalid_field"
         refused = await other.http.get(f"/api/journal/{sale['id']}/receipt.pdf")
