@@ -1,0 +1,65 @@
+"""The cash desk's Billets tab beyond one kind of goods (pos.html in headless Chromium): a
+basket of a seat and articles paid once with one receipt, an unpaid reservation booked at
+the desk then found and paid there, and the calendar of advance sales."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.articles.helpers import article, stock_of
+from tests.browser import browser_context
+from tests.static.staff_pages import SLOW_MS
+from tests.static.test_browser_pos import cashier_page, euros, new_cashier, new_register
+from tests.static.test_browser_shop import seat
+from tests.support import Api, ServerProcess
+
+pytestmark = pytest.mark.browser
+
+LIVE_MS = 3000
+
+
+async def test_a_seat_and_two_articles_are_paid_once_on_one_receipt(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(n_seats=10, per_row=10)
+    pos_id, register_id, _ = await new_register(admin)
+    beer = await article(admin, name="Bière blonde", point_of_sale_id=pos_id, stock=5)
+    programme = await article(
+        admin, name="Programme du soir", price_cents=300, tax_rate_bp=550, stock=10
+    )
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1200) as context:
+        desk = await cashier_page(context, server, username, register_id)
+        await expect(desk.get_by_test_id("tab-articles")).to_be_visible(timeout=SLOW_MS)
+        await desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
+        picked = s.seat_ids[3]
+        await expect(seat(desk, picked)).to_have_attribute("data-state", "free", timeout=SLOW_MS)
+        await seat(desk, picked).click()
+        await expect(seat(desk, picked)).to_have_attribute("data-state", "mine", timeout=LIVE_MS)
+        picker = desk.get_by_test_id("basket-article")
+        for item in (beer, programme):
+            await picker.focus()
+            await picker.select_option(str(item["id"]))
+            await desk.get_by_test_id("basket-article-add").click()
+        await expect(desk.get_by_test_id("basket-article-line")).to_have_count(2)
+        sell = desk.locator("#panel-sell")
+        await expect(sell.get_by_test_id("pay-total")).to_have_text(euros("23,00"))
+        await sell.get_by_test_id("given-exact").click()
+        receipt = desk.get_by_test_id("receipt")
+        await expect(receipt).to_be_visible(timeout=SLOW_MS)
+        await expect(desk.get_by_test_id("receipt-line")).to_have_count(3)
+        await expect(desk.get_by_test_id("receipt-seat")).to_have_count(1)
+        await expect(receipt).to_contain_text("Bière blonde")
+        await expect(receipt).to_contain_text("Programme du soir")
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(euros("23,00"))
+        assert await stock_of(beer["id"]) == 4
+        assert await stock_of(programme["id"]) == 9
+        # the Articles tab shows the new level too (live)
+        await desk.get_by_test_id("doc-close").click()
+        await desk.get_by_test_id("tab-articles").click()
+        level = desk.locator(f'[data-testid="article"][data-article-id="{beer["id"]}"]')
+        await expect(level.get_by_test_id("stock")).to_have_attribute(
+            "data-stock", "4", timeout=LIVE_MS
+        )
+        assert desk.errors == []  # type: ignore[attr-defined]
