@@ -98,6 +98,7 @@ export function mountSell(ctx, root) {
     leaveList();
     leaveSession();
     listBox.hidden = true;
+    listBox.replaceChildren(); // one payment panel in the tab at a time
     sessionBox.hidden = false;
     sessionBox.replaceChildren(h("p", { class: "muted" }, t("loading")));
     const view = {

@@ -9,6 +9,7 @@ from playwright.async_api import expect
 
 from tests.articles.helpers import article, stock_of
 from tests.browser import browser_context
+from tests.door.test_door_api import db_fetch
 from tests.static.staff_pages import SLOW_MS
 from tests.static.test_browser_pos import cashier_page, euros, new_cashier, new_register
 from tests.static.test_browser_shop import seat
@@ -62,4 +63,61 @@ async def test_a_seat_and_two_articles_are_paid_once_on_one_receipt(
         await expect(level.get_by_test_id("stock")).to_have_attribute(
             "data-stock", "4", timeout=LIVE_MS
         )
+        assert desk.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_reservation_made_at_the_desk_is_found_and_paid_there(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(n_seats=10, per_row=10)
+    pos_id, register_id, _ = await new_register(admin)
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(1024, 1200) as context:
+        desk = await cashier_page(context, server, username, register_id)
+        await desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
+        picked = s.seat_ids[5]
+        await expect(seat(desk, picked)).to_have_attribute("data-state", "free", timeout=SLOW_MS)
+        await seat(desk, picked).click()
+        await expect(desk.get_by_test_id("basket-item")).to_have_count(1, timeout=SLOW_MS)
+        await desk.get_by_test_id("reserve-open").click()
+        await desk.get_by_test_id("reserve-name").fill("Marguerite Duras")
+        await desk.get_by_test_id("reserve-submit").click()
+        summary = desk.get_by_test_id("reservation-summary")
+        await expect(summary).to_be_visible(timeout=SLOW_MS)
+        order_id = await summary.get_attribute("data-order-id")
+        assert order_id
+        await expect(desk.get_by_test_id("reservation-no")).to_contain_text(order_id)
+        await expect(desk.get_by_test_id("reservation-due")).to_have_text(euros("15,00"))
+        await expect(desk.get_by_test_id("reservation-line")).to_have_count(1)
+        await expect(summary).to_contain_text("Marguerite Duras")
+        kind = await db_fetch("SELECT kind FROM orders WHERE id = $1", int(order_id))
+        assert [dict(r) for r in kind] == [{"kind": "reservation"}]
+
+        # later: found by name, paid in cash at the register
+        await desk.get_by_test_id("doc-close").click()
+        await desk.get_by_test_id("sell-back").click()
+        await desk.get_by_test_id("reservation-search").fill("duras")
+        await desk.get_by_test_id("reservation-find").click()
+        found = desk.locator(f'[data-testid="reservation"][data-order-id="{order_id}"]')
+        await expect(found).to_be_visible(timeout=SLOW_MS)
+        await found.get_by_test_id("reservation-pay").click()
+        await expect(found.get_by_test_id("pay-total")).to_have_text(euros("15,00"))
+        await found.get_by_test_id("given-exact").click()
+        receipt = desk.get_by_test_id("receipt")
+        await expect(receipt).to_be_visible(timeout=SLOW_MS)
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(euros("15,00"))
+        await expect(desk.get_by_test_id("receipt-line")).to_have_count(1)
+
+        # the Last sales tab shows the sale; the order is a sale now
+        await desk.get_by_test_id("doc-close").click()
+        await desk.get_by_test_id("tab-journal").click()
+        sales = desk.locator('[data-testid="journal-entry"][data-kind="sale"]')
+        await expect(sales).to_have_count(1, timeout=SLOW_MS)
+        await expect(sales.get_by_test_id("journal-line")).to_have_count(1)
+        rows = await db_fetch(
+            "SELECT o.kind, j.kind AS entry FROM orders o JOIN journal j ON j.order_id = o.id"
+            " WHERE o.id = $1",
+            int(order_id),
+        )
+        assert [dict(r) for r in rows] == [{"kind": "sale", "entry": "sale"}]
         assert desk.errors == []  # type: ignore[attr-defined]
