@@ -10,6 +10,7 @@ import { register, t } from "./i18n.js";
 import { PROTOCOL } from "./protocol.js";
 import { everything } from "./paging.js";
 import { createBasket } from "./pos-basket.js";
+import { sessionCalendar } from "./pos-calendar.js";
 import { reservationFinder } from "./pos-reserve.js";
 import { activeTariffs, mountSeated } from "./pos-seats.js";
 import { gaugeEl, sessionTiles, tileGauges } from "./pos-sessions.js";
@@ -38,7 +39,7 @@ register({
 });
 
 export function mountSell(ctx, root) {
-  let gauges = null; // the live gauges of the list's tiles
+  let gauges = null; // the live gauges of the tiles (upcoming list and calendar)
   let v = null; // the open session view
 
   root.replaceChildren(
@@ -51,26 +52,26 @@ export function mountSell(ctx, root) {
 
   async function showList() {
     leaveSession();
+    leaveList();
     sessionBox.hidden = true;
     listBox.hidden = false;
-    const finder = reservationFinder(ctx);
-    listBox.replaceChildren(finder, h("h2", {}, t("sell.sessions")), h("p", { class: "muted" }, t("loading")));
+    gauges = tileGauges(ctx.live);
+    const upcoming = h("section", { "aria-labelledby": "sell-upcoming" },
+      h("h2", { id: "sell-upcoming" }, t("sell.sessions")), h("p", { class: "muted" }, t("loading")));
+    listBox.replaceChildren(reservationFinder(ctx), sessionCalendar(openSession, gauges), upcoming);
     let sessions;
     try {
       sessions = (await everything((p) => api("GET", p), "/api/sessions", "sessions")).sessions;
     } catch (err) {
-      listBox.replaceChildren(finder, h("h2", {}, t("sell.sessions")),
+      upcoming.replaceChildren(h("h2", { id: "sell-upcoming" }, t("sell.sessions")),
         h("p", { class: "banner" }, t("sell.loadFailed"), " ", errorText(err), " ",
           h("button", { type: "button", class: "btn btn-small", onclick: showList }, t("retry"))));
       return;
     }
     if (v) return; // a session was opened meanwhile
-    leaveList();
-    gauges = tileGauges(ctx.live);
-    const list = sessions.length ? sessionTiles(sessions, openSession)
-      : h("p", { class: "muted" }, t("sell.none"));
-    listBox.replaceChildren(finder, h("h2", {}, t("sell.sessions")), list);
-    gauges.watch(listBox);
+    upcoming.replaceChildren(h("h2", { id: "sell-upcoming" }, t("sell.sessions")), sessions.length
+      ? sessionTiles(sessions, openSession) : h("p", { class: "muted" }, t("sell.none")));
+    gauges.watch(upcoming);
   }
 
   function leaveList() {

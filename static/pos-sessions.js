@@ -1,6 +1,6 @@
 // The cash desk's sessions: tiles with live fill gauges (`gauge:<id>`, subscribed while a
 // tile is on screen, so a festival's hundreds of sessions stay within the connection's
-// subscription limit), the upcoming list and the tiles of one day picked on the calendar
+// subscription limit), for the upcoming list and for the day picked on the calendar
 // (pos-calendar.js).
 
 import { h } from "./dom.js";
@@ -49,44 +49,60 @@ export function gaugeEl(g) {
   h("span", { class: "gauge-text" }, label));
 }
 
-/** Live gauges of the tiles on screen: `watch(container)` observes its open tiles;
- * `close()` ends every subscription. */
+/** Live gauges of the tiles on screen: `watch(container)` observes its open tiles (a session
+ * may have tiles in the list and on the calendar: one subscription feeds both); `close()`
+ * ends every subscription. */
 export function tileGauges(live) {
-  const watched = new Map(); // session id -> its gauge subscription, while its tile is seen
+  const seen = new Map(); // session id -> its tiles on screen
+  const subs = new Map(); // session id -> its gauge subscription, while a tile of it is seen
+  const last = new Map(); // session id -> its last gauge
+  const show = (tile, g) => tile.querySelector(".gauge-slot")?.replaceChildren(gaugeEl(g));
   const observer = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       const id = Number(entry.target.dataset.sessionId);
-      const slot = entry.target.querySelector(".gauge-slot");
-      if (entry.isIntersecting && !watched.has(id) && slot) {
-        watched.set(id, live.subscribe(`${CHANNEL.GAUGE}:${id}`, (m) => {
-          if (m.type === SERVER.GAUGE) slot.replaceChildren(gaugeEl(m));
+      const tiles = seen.get(id) || new Set();
+      seen.set(id, tiles);
+      if (entry.isIntersecting) {
+        tiles.add(entry.target);
+        if (last.has(id)) show(entry.target, last.get(id));
+      } else {
+        tiles.delete(entry.target);
+      }
+      if (tiles.size && !subs.has(id)) {
+        subs.set(id, live.subscribe(`${CHANNEL.GAUGE}:${id}`, (m) => {
+          if (m.type !== SERVER.GAUGE) return;
+          last.set(id, m);
+          for (const tile of seen.get(id) || []) show(tile, m);
         }));
-      } else if (!entry.isIntersecting && watched.has(id)) {
-        watched.get(id).close();
-        watched.delete(id);
+      } else if (!tiles.size && subs.has(id)) {
+        subs.get(id).close();
+        subs.delete(id);
+        last.delete(id);
       }
     }
   });
   return {
     watch(container) {
-      for (const tile of container.querySelectorAll('[data-testid="pos-session"]:not([disabled])')) {
+      for (const tile of container.querySelectorAll(".session-tile[data-session-id]:not([disabled])")) {
         observer.observe(tile);
       }
     },
     close() {
       observer.disconnect();
-      for (const sub of watched.values()) sub.close();
-      watched.clear();
+      for (const sub of subs.values()) sub.close();
+      subs.clear();
+      seen.clear();
+      last.clear();
     },
   };
 }
 
 /** A list of session tiles (`sessions` as GET /api/sessions lists them). */
-export function sessionTiles(sessions, onOpen, { time = dateTime } = {}) {
+export function sessionTiles(sessions, onOpen, { time = dateTime, testid = "pos-session" } = {}) {
   return h("ul", { class: "session-tiles" }, sessions.map((s) => {
     const slot = h("span", { class: "gauge-slot" }, h("span", { class: "muted small" }, "…"));
     return h("li", {}, h("button", {
-      type: "button", class: "session-tile", "data-testid": "pos-session", "data-session-id": s.id,
+      type: "button", class: "session-tile", "data-testid": testid, "data-session-id": s.id,
       disabled: !s.sales_open, onclick: () => onOpen(s.id),
     },
     h("span", { class: "tile-when" }, time(s.starts_at)),

@@ -4,13 +4,16 @@ the desk then found and paid there, and the calendar of advance sales."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, time, timedelta
+
 import pytest
 from playwright.async_api import expect
 
 from tests.articles.helpers import article, stock_of
 from tests.browser import browser_context
 from tests.door.test_door_api import db_fetch
-from tests.static.staff_pages import SLOW_MS
+from tests.static.staff_pages import SLOW_MS, no_horizontal_scroll
 from tests.static.test_browser_pos import cashier_page, euros, new_cashier, new_register
 from tests.static.test_browser_shop import seat
 from tests.support import Api, ServerProcess
@@ -120,4 +123,46 @@ async def test_a_reservation_made_at_the_desk_is_found_and_paid_there(
             int(order_id),
         )
         assert [dict(r) for r in rows] == [{"kind": "sale", "entry": "sale"}]
+        assert desk.errors == []  # type: ignore[attr-defined]
+
+
+async def test_the_calendar_picks_a_future_days_session_at_a_phones_width(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(seated=False, capacity=30)
+    today = datetime.now(UTC).date()
+    day = today + timedelta(days=35)
+    if day.day == 1:
+        day += timedelta(days=1)
+    starts = datetime.combine(day, time(12, 0), UTC)
+    times = {"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat()}
+    r = await admin.http.patch(f"/api/sessions/{s.id}", json=times)
+    assert r.status_code == 200, r.text
+    pos_id, register_id, _ = await new_register(admin)
+    username = await new_cashier(admin, pos_id)
+    async with browser_context(390, 844) as context:
+        desk = await cashier_page(context, server, username, register_id)
+        await desk.get_by_test_id("calendar-open").click()
+        await expect(desk.get_by_test_id("calendar-day").first).to_be_visible(timeout=SLOW_MS)
+        for _ in range((day.year - today.year) * 12 + day.month - today.month):
+            await desk.get_by_test_id("calendar-next").click()
+        target = desk.locator(f'[data-testid="calendar-day"][data-date="{day.isoformat()}"]')
+        await expect(target).to_have_attribute("data-count", "1", timeout=SLOW_MS)
+        await expect(target).to_have_attribute("aria-label", re.compile(r"1 séance"))
+        # the keyboard: from the day before, → then Enter
+        before = (day - timedelta(days=1)).isoformat()
+        await desk.locator(f'[data-testid="calendar-day"][data-date="{before}"]').focus()
+        await desk.keyboard.press("ArrowRight")
+        await expect(target).to_be_focused()
+        await desk.keyboard.press("Enter")
+        tile = desk.locator(f'[data-testid="calendar-session"][data-session-id="{s.id}"]')
+        await expect(tile).to_be_visible(timeout=SLOW_MS)
+        await tile.scroll_into_view_if_needed()
+        await expect(tile.get_by_test_id("gauge")).to_have_attribute(
+            "data-free", "30", timeout=SLOW_MS
+        )
+        await no_horizontal_scroll(desk)
+        await tile.click()
+        await expect(desk.get_by_test_id("sell-title")).to_have_text(s.detail["event_name"])
+        await expect(desk.get_by_test_id("quick-tariff").first).to_be_visible()
         assert desk.errors == []  # type: ignore[attr-defined]
