@@ -26,9 +26,11 @@ from server.articles.catalogue import ArticleCatalogue
 from server.articles.feed import StockFeed
 from server.articles.stock import StockNews
 from server.cash import http as cash_http
+from server.cash import http_reservations as cash_reservations
 from server.cash.article_sales import ArticleSales
 from server.cash.desk import DeskJournal
 from server.cash.registers import Registers
+from server.cash.reservations import DeskReservations
 from server.catalog import http as catalog_http
 from server.catalog import http_admin as catalog_admin
 from server.catalog.service import Catalog
@@ -132,6 +134,7 @@ OPERATIONS: list[Operation] = [
     *http_passes.OPERATIONS,
     *articles_http.OPERATIONS,
     *cash_http.OPERATIONS,
+    *cash_reservations.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
 FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed)
@@ -201,6 +204,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.article_sales = ArticleSales(pool, news)
     state.desk = desk = DeskJournal(pool, door.refund_tickets, news)
     door.refund_guard = desk.refuse_journalled
+    state.desk_reservations = DeskReservations(pool, desk)
     state.registers = Registers(pool)
     state.sales = Sales(pool, live, catalog, outbox, desk)
     state.best = BestAvailable(catalog, live)

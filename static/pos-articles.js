@@ -188,5 +188,5 @@ export function mountArticles(ctx, root, articles, pointOfSaleId) {
   renderGrid();
   renderBasket();
   if (pointOfSaleId) sub = ctx.live.subscribe(`${PROTOCOL.CHANNEL.STOCK}:${pointOfSaleId}`, onStock);
-  return { close: () => sub?.close() };
+  return { close: () => sub?.close(), list: () => [...byId.values()] };
 }

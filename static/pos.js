@@ -5,7 +5,8 @@
 // X report, blind close and Z report.
 //
 // Modules: pos-register.js (open, operations, X, close), pos-sell.js (sessions, map, holds,
-// sale), pos-pay.js (payment panel), pos-receipt.js (printable documents), pos-journal.js
+// sale: with pos-sessions.js, pos-calendar.js, pos-seats.js, pos-basket.js, pos-reserve.js),
+// pos-pay.js (payment panel), pos-receipt.js (printable documents), pos-journal.js
 // (last sales, reprint, refund), pos-articles.js (articles, when present), pos-util.js.
 
 import { h } from "./dom.js";
@@ -88,6 +89,7 @@ function boot(me) {
     user: me,
     live,
     registerSession: () => rs,
+    articles: () => articles?.list() || [],
     currency: () => rs?.currency || "EUR",
     setRegisters: (list) => {
       registers = list;

@@ -306,6 +306,29 @@ def _articles(v: Visit, pos: int) -> None:
     v.json("POST", "/api/articles/{article_id}/stock", json=restock)
 
 
+def _reservation(v: Visit) -> None:
+    """A reservation booked, found and paid at the desk."""
+    seat = v.ids["seats"][35]  # below the seats of ``refresh``
+    hold = v.http.post(f"/api/sessions/{v.ids['session_id']}/holds", json={"seats": [seat]})
+    assert hold.status_code == 200, hold.text
+    order = {
+        "hold_token": hold.json()["token"],
+        "idempotency_key": uuid.uuid4().hex,
+        "items": [{"seat": seat, "tariff_id": v.ids["tariff_id"]}],
+        "reservation": True,
+        "buyer": {"name": "Contract buyer"},
+    }
+    booked = v.json("POST", "/api/sessions/{session_id}/orders", 201, json=order)
+    found = v.json("GET", "/api/reservations", params={"q": "contract", "limit": 5})
+    assert [r["id"] for r in found["reservations"]] == [booked["id"]]
+    pay = {
+        "register_session_id": v.ids["register_session_id"],
+        "payments": [{"method": "card", "amount_cents": booked["total_cents"]}],
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    v.json("POST", "/api/orders/{order_id}/pay", 201, json=pay, at={"order_id": booked["id"]})
+
+
 def _cash(v: Visit) -> None:
     desk = {"name": f"Till {uuid.uuid4().hex[:6]}", "kind": "desk"}
     pos = v.json("POST", "/api/points-of-sale", 201, json=desk)["id"]
@@ -334,6 +357,7 @@ def _cash(v: Visit) -> None:
     v.call("GET", "/api/journal/{entry_id}/receipt.pdf", 200, params={"paper": "a4"})
     refund = {"register_session_id": v.ids["register_session_id"], "method": "cash"}
     v.json("POST", "/api/journal/{entry_id}/refund", 201, json=refund)
+    _reservation(v)
     sale = {
         "idempotency_key": uuid.uuid4().hex,
         "items": [{"article_id": v.ids["article_id"], "quantity": 2}],

@@ -8,7 +8,7 @@ service (its ``OrderJournal``) and the door's ``refund_tickets`` to ``DeskJourna
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import asyncpg
@@ -96,6 +96,22 @@ class DeskJournal:
         it (their stock taken here, in the order's transaction)."""
         desk, user_id = request.desk, request.user_id
         assert desk is not None and user_id is not None
+        return await self.sale_entry(conn, desk, user_id, rows, tariffs, currency)
+
+    async def sale_entry(
+        self,
+        conn: asyncpg.Connection,
+        desk: DeskSale,
+        user_id: int,
+        rows: Sequence[Mapping[str, Any]],
+        tariffs: Mapping[int, Mapping[str, Any]],
+        currency: str,
+    ) -> dict[str, Any]:
+        """A ``sale`` entry for the tickets ``rows`` of one order (each with ``id``,
+        ``order_id``, ``tariff_id`` and ``price_cents``; ``tariffs`` gives each tariff's
+        ``name`` and ``tax_rate_bp``) and the articles of ``desk``, in the caller's
+        transaction, at the caller's open register session: a desk order, or a reservation
+        paid at the desk (``server/cash/reservations.py``)."""
         s = await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
         if s["currency"] != currency:
             raise Invalid("currency_mismatch", f"this register takes {s['currency']}")

@@ -245,3 +245,50 @@ class Refund(Reply):
     currency: str
     tickets: list[RefundedTicket]
     articles: list[RefundedArticle]
+
+
+# -- reservations at the desk ---------------------------------------------------------------
+
+
+class ReservedTicket(Reply):
+    id: int
+    seat_id: str | None
+    tariff_id: int
+    tariff: str
+    price_cents: int
+
+
+class ReservationFound(Reply):
+    id: int
+    """The reservation number (its order)."""
+    session_id: int
+    event_name: str
+    starts_at: Timestamp
+    buyer_name: str | None
+    total_cents: int
+    """What is due: the active tickets' prices."""
+    currency: str
+    created_at: Timestamp
+    tickets: list[ReservedTicket]
+
+
+class ReservationsFound(Reply):
+    reservations: list[ReservationFound]
+
+
+class PayReservationIn(msgspec.Struct, kw_only=True):
+    register_session_id: Id
+    """The caller's open register session, which takes the payment."""
+    payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)]
+    idempotency_key: IdempotencyKey
+    """A retry with the same key returns the first receipt."""
+
+
+class ReservationPaid(Reply):
+    journal_id: int
+    register_id: int
+    register_session_id: int
+    receipt_no: int
+    order_id: int
+    total_cents: int
+    currency: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -40,7 +40,7 @@ from server.platform.errors import Conflict, Invalid
 from server.platform.failpoints import failpoint
 from server.seating.live import HoldRefused
 from server.seating.outbox import Op, record
-from server.web.api import PAGE, PUBLIC, Operations, Param
+from server.web.api import PAGE, PUBLIC, Operations, Param, Timestamp
 from server.web.requests import (
     INT_MAX,
     check_text,
@@ -49,6 +49,7 @@ from server.web.requests import (
     json_body,
     page,
     path_id,
+    query_timestamp,
     string_list,
     timestamp,
 )
@@ -154,17 +155,44 @@ PLAN_FORMAT = Param(
 )
 
 
+MAX_SPAN = timedelta(days=93)
+"""The longest ``from``-``to`` window of the sessions list (a calendar's month and more)."""
+
+
+def starts_window(request: Request) -> tuple[datetime | None, datetime | None]:
+    """``?from=&to=``: sessions starting at or after ``from`` and before ``to``; both
+    needed, ``from`` before ``to``, at most ``MAX_SPAN`` apart (400 ``invalid_field``)."""
+    start, end = query_timestamp(request, "from"), query_timestamp(request, "to")
+    if start is None and end is None:
+        return None, None
+    if start is None or end is None:
+        name = "to" if end is None else "from"
+        raise Invalid("invalid_field", "'from' and 'to' go together", field=name)
+    if not start < end <= start + MAX_SPAN:
+        message = f"'to' is after 'from', at most {MAX_SPAN.days} days later"
+        raise Invalid("invalid_field", message, field="to")
+    return start, end
+
+
 @OPERATIONS.get(
     "/api/sessions",
     tags=CATALOGUE,
     permission=PUBLIC,
-    params=(Param("all", str, description="`1`: past sessions too"), *PAGE),
+    params=(
+        Param("all", str, description="`1`: past sessions too"),
+        Param("from", Timestamp, description="sessions starting at or after (with `to`)"),
+        Param("to", Timestamp, description=f"and before (at most {MAX_SPAN.days} days on)"),
+        *PAGE,
+    ),
     responses={200: SessionPage},
 )
 async def list_sessions(request: Request) -> JSONResponse:
-    """List sessions (upcoming only unless ?all=1), with their room and venue names."""
+    """List sessions (upcoming only unless ?all=1), with their room and venue names; with
+    `from` and `to` (ISO 8601 times with an offset, at most 93 days apart), only those
+    starting in that window (a day or a month of the cash desk's calendar)."""
     upcoming = request.query_params.get("all") != "1"
-    rows = await _state(request).catalog.list_sessions(upcoming, (pg := page(request)))
+    window = starts_window(request)
+    rows = await _state(request).catalog.list_sessions(upcoming, (pg := page(request)), window)
     return JSONResponse(pg.body("sessions", rows))
 
 

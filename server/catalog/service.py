@@ -166,16 +166,24 @@ class Catalog:
             ends_at_ms,
         )
 
-    async def list_sessions(self, upcoming_only: bool, page: Page) -> list[dict[str, Any]]:
+    async def list_sessions(
+        self,
+        upcoming_only: bool,
+        page: Page,
+        window: tuple[datetime | None, datetime | None] = (None, None),
+    ) -> list[dict[str, Any]]:
+        """Sessions by start time; ``window``: only those starting in ``[from, to)``."""
         query = (
             "SELECT s.*, r.name AS room_name, v.name AS venue_name FROM sessions s"
             " JOIN rooms r ON r.id = s.room_id JOIN venues v ON v.id = r.venue_id"
+            " WHERE ($1::timestamptz IS NULL OR s.starts_at >= $1)"
+            " AND ($2::timestamptz IS NULL OR s.starts_at < $2)"
         )
         if upcoming_only:
-            query += " WHERE s.ends_at > now()"
+            query += " AND s.ends_at > now()"
         query += " ORDER BY s.starts_at, s.id" + page.sql()
         async with connection(self.pool) as conn:
-            rows = await conn.fetch(query)
+            rows = await conn.fetch(query, *window)
         return [
             {**_session(r).to_json(), "room_name": r["room_name"], "venue_name": r["venue_name"]}
             for r in rows

@@ -181,3 +181,31 @@ async def test_lists_come_in_pages(admin: Api) -> None:
     for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}, {"limit": "ten"}):
         r = await admin.http.get("/api/venues", params=bad)
         assert r.status_code == 400 and r.json()["error"]["field"] in {"limit", "offset"}
+
+
+async def test_sessions_list_takes_a_window_of_start_times(admin: Api, buyer: Api) -> None:
+    january = await admin.create_session(seated=False, capacity=5)
+    february = await admin.create_session(seated=False, capacity=5)
+    times = {"starts_at": "2030-02-10T20:00:00+01:00", "ends_at": "2030-02-10T22:00:00+01:00"}
+    r = await admin.http.patch(f"/api/sessions/{february.id}", json=times)
+    assert r.status_code == 200, r.text
+    day = {"from": "2030-02-10T00:00:00+01:00", "to": "2030-02-11T00:00:00+01:00"}
+    found = (await buyer.http.get("/api/sessions", params=day)).json()["sessions"]
+    ids = [s["id"] for s in found]
+    assert february.id in ids and january.id not in ids
+    assert all("2030-02-10" <= s["starts_at"] < "2030-02-11" for s in found)
+    # the window is half open: a session starting at `to` belongs to the next day
+    before = {"from": "2030-02-09T00:00:00+01:00", "to": "2030-02-10T20:00:00+01:00"}
+    found = (await buyer.http.get("/api/sessions", params=before)).json()["sessions"]
+    assert february.id not in [s["id"] for s in found]
+    for bad in (
+        {"from": "2030-02-10T00:00:00+01:00"},
+        {"to": "2030-02-10T00:00:00+01:00"},
+        {"from": "2030-02-10T00:00:00+01:00", "to": "2030-02-09T00:00:00+01:00"},
+        {"from": "2030-01-01T00:00:00+00:00", "to": "2030-06-01T00:00:00+00:00"},
+        {"from": "2030-02-10T00:00:00", "to": "2030-02-11T00:00:00"},
+        {"from": "tomorrow", "to": "2030-02-11T00:00:00+01:00"},
+    ):
+        r = await buyer.http.get("/api/sessions", params=bad)
+        assert r.status_code == 400, bad
+        assert r.json()["error"]["field"] in {"from", "to"}
