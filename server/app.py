@@ -28,16 +28,20 @@ from server.articles.stock import StockNews
 from server.cash import http as cash_http
 from server.cash.article_sales import ArticleSales
 from server.cash.desk import DeskJournal
+from server.cash.pass_sales import PassSales
 from server.cash.registers import Registers
 from server.catalog import http as catalog_http
 from server.catalog import http_admin as catalog_admin
 from server.catalog.service import Catalog
 from server.door import http as door_http
-from server.door import http_passes
+from server.door import http_pass_types, http_passes
 from server.door.counters import DoorLive
 from server.door.counts import counts_from_postgres
 from server.door.feed import DoorFeed
 from server.door.keys import KeyStore
+from server.door.pass_booking import PassBookings
+from server.door.pass_types import PassDesk, PassTypes
+from server.door.passes import PassService
 from server.door.service import DoorService
 from server.door.verify import shutdown_workers
 from server.door.ws import ScanHandler
@@ -130,6 +134,7 @@ OPERATIONS: list[Operation] = [
     *sales_http.OPERATIONS,
     *door_http.OPERATIONS,
     *http_passes.OPERATIONS,
+    *http_pass_types.OPERATIONS,
     *articles_http.OPERATIONS,
     *cash_http.OPERATIONS,
 ]
@@ -199,7 +204,11 @@ async def wire(state: Any, settings: Settings) -> None:
     news = StockNews(pool, client)
     state.articles = ArticleCatalogue(pool, news)
     state.article_sales = ArticleSales(pool, news)
-    state.desk = desk = DeskJournal(pool, door.refund_tickets, news)
+    pass_desk = PassDesk(pool, PassService(pool, keys))
+    state.pass_types = PassTypes(pool)
+    state.pass_bookings = PassBookings(pool, door.passes.booker, keys)
+    state.pass_sales = PassSales(pool, pass_desk)
+    state.desk = desk = DeskJournal(pool, door.refund_tickets, news, pass_desk)
     door.refund_guard = desk.refuse_journalled
     state.registers = Registers(pool)
     state.sales = Sales(pool, live, catalog, outbox, desk)
