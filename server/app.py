@@ -169,6 +169,15 @@ async def openapi(request: Request) -> Response:
     return Response(openapi_json(), media_type="application/json")
 
 
+def _wire_passes(state: Any, pool: Any, keys: KeyStore, door: DoorService) -> PassDesk:
+    """Pass types, desk bookings and desk sales; the door's side of the desk's passes."""
+    pass_desk = PassDesk(pool, PassService(pool, keys))
+    state.pass_types = PassTypes(pool)
+    state.pass_bookings = PassBookings(pool, door.passes.booker, keys)
+    state.pass_sales = PassSales(pool, pass_desk)
+    return pass_desk
+
+
 async def wire(state: Any, settings: Settings) -> None:
     """Build every context's services on ``app.state`` and connect them."""
     pool = await create_pool(settings.database_url, settings.db_pool_size)
@@ -204,10 +213,7 @@ async def wire(state: Any, settings: Settings) -> None:
     news = StockNews(pool, client)
     state.articles = ArticleCatalogue(pool, news)
     state.article_sales = ArticleSales(pool, news)
-    pass_desk = PassDesk(pool, PassService(pool, keys))
-    state.pass_types = PassTypes(pool)
-    state.pass_bookings = PassBookings(pool, door.passes.booker, keys)
-    state.pass_sales = PassSales(pool, pass_desk)
+    pass_desk = _wire_passes(state, pool, keys, door)
     state.desk = desk = DeskJournal(pool, door.refund_tickets, news, pass_desk)
     door.refund_guard = desk.refuse_journalled
     state.registers = Registers(pool)

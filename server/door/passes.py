@@ -423,15 +423,9 @@ class PassScanner:
                     hold = await self.booker.hold(
                         conn, session_id, row["seated"], row["seat_plan_id"]
                     )
-                    if hold is None:
+                    booking = await self._record_booking(conn, outcome, row, hold)
+                    if booking is None:  # none left, or sold in postgres: the mirror lags
                         decision = Decision(Reason.SESSION_FULL, session_id)
-                    else:
-                        booking = outcome.ticket_id = await self.booker.record(
-                            conn, row["id"], row["holder_name"], hold
-                        )
-                        outcome.booked = booking is not None
-                        if booking is None:  # the seat is sold in postgres: the mirror lags
-                            decision = Decision(Reason.SESSION_FULL, session_id)
                 if decision.valid and booking is None:  # an exit of a pass never booked
                     decision = Decision(Reason.NOT_INSIDE, session_id)
                 if not decision.valid:
@@ -452,6 +446,17 @@ class PassScanner:
             await self.booker.release(hold)
             return None
         return hold
+
+    async def _record_booking(
+        self, conn: asyncpg.Connection, outcome: PassOutcome, row: asyncpg.Record, hold: Hold | None
+    ) -> int | None:
+        """The order and ticket of the place held (None: nothing held, or refused)."""
+        if hold is None:
+            return None
+        booking = await self.booker.record(conn, row["id"], row["holder_name"], hold)
+        outcome.ticket_id = booking
+        outcome.booked = booking is not None
+        return booking
 
     async def _record(
         self,
