@@ -29,17 +29,21 @@ from server.cash import http as cash_http
 from server.cash import http_reservations as cash_reservations
 from server.cash.article_sales import ArticleSales
 from server.cash.desk import DeskJournal
+from server.cash.pass_sales import PassSales
 from server.cash.registers import Registers
 from server.cash.reservations import DeskReservations
 from server.catalog import http as catalog_http
 from server.catalog import http_admin as catalog_admin
 from server.catalog.service import Catalog
 from server.door import http as door_http
-from server.door import http_passes
+from server.door import http_pass_types, http_passes
 from server.door.counters import DoorLive
 from server.door.counts import counts_from_postgres
 from server.door.feed import DoorFeed
 from server.door.keys import KeyStore
+from server.door.pass_booking import PassBookings
+from server.door.pass_types import PassDesk, PassTypes
+from server.door.passes import PassService
 from server.door.service import DoorService
 from server.door.verify import shutdown_workers
 from server.door.ws import ScanHandler
@@ -132,6 +136,7 @@ OPERATIONS: list[Operation] = [
     *sales_http.OPERATIONS,
     *door_http.OPERATIONS,
     *http_passes.OPERATIONS,
+    *http_pass_types.OPERATIONS,
     *articles_http.OPERATIONS,
     *cash_http.OPERATIONS,
     *cash_reservations.OPERATIONS,
@@ -165,6 +170,15 @@ def openapi_json() -> bytes:
 async def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 document of the HTTP API."""
     return Response(openapi_json(), media_type="application/json")
+
+
+def _wire_passes(state: Any, pool: Any, keys: KeyStore, door: DoorService) -> PassDesk:
+    """Pass types, desk bookings and desk sales; the door's side of the desk's passes."""
+    pass_desk = PassDesk(pool, PassService(pool, keys))
+    state.pass_types = PassTypes(pool)
+    state.pass_bookings = PassBookings(pool, door.passes.booker, keys)
+    state.pass_sales = PassSales(pool, pass_desk)
+    return pass_desk
 
 
 async def wire(state: Any, settings: Settings) -> None:
@@ -202,7 +216,8 @@ async def wire(state: Any, settings: Settings) -> None:
     news = StockNews(pool, client)
     state.articles = ArticleCatalogue(pool, news)
     state.article_sales = ArticleSales(pool, news)
-    state.desk = desk = DeskJournal(pool, door.refund_tickets, news)
+    pass_desk = _wire_passes(state, pool, keys, door)
+    state.desk = desk = DeskJournal(pool, door.refund_tickets, news, pass_desk)
     door.refund_guard = desk.refuse_journalled
     state.desk_reservations = DeskReservations(pool, desk)
     state.registers = Registers(pool)

@@ -18,7 +18,13 @@ import asyncpg
 import uvicorn
 
 from server.cash.journal import verify_register
-from server.demo import demo_ticket_codes, load_demo, load_demo_articles, reset_demo_staff
+from server.demo import (
+    demo_ticket_codes,
+    load_demo,
+    load_demo_articles,
+    load_demo_pass_types,
+    reset_demo_staff,
+)
 from server.identity.users import create_user
 from server.platform.config import Settings
 from server.platform.db import migrate
@@ -48,6 +54,7 @@ async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> 
     kept = None if reset or password_file is None else _read_passwords(password_file)
     staff = await reset_demo_staff(pool, kept)
     await load_demo_articles(pool)
+    await load_demo_pass_types(pool)
     if password_file is not None:
         _write_passwords(password_file, {user: password for user, _, password in staff})
     print("demo festival loaded" if loaded else "demo festival already present")

@@ -234,3 +234,29 @@ async def load_demo_articles(pool: asyncpg.Pool) -> None:
             point,
             register,
         )
+
+
+async def load_demo_pass_types(pool: asyncpg.Pool) -> None:
+    """Two pass types (once: when there are none): a festival pass for every session of
+    the festival's three days, and a card of three films among the cinema's sessions."""
+    async with pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval("SELECT 1 FROM pass_types LIMIT 1"):
+            return
+        start = datetime.combine(datetime.now(UTC).date(), time(0, 0), UTC)
+        await conn.execute(
+            "INSERT INTO pass_types (name, price_cents, currency, tax_rate_bp, valid_from,"
+            " valid_until) VALUES ('Pass Festival 3 jours', 6000, 'EUR', 550, $1, $2)",
+            start,
+            start + timedelta(days=3),
+        )
+        films = await conn.fetch(
+            "SELECT s.id FROM sessions s JOIN rooms r ON r.id = s.room_id"
+            " WHERE r.name = 'Cinéma Lumière' AND s.starts_at >= $1 ORDER BY s.starts_at",
+            start,
+        )
+        if films:
+            await conn.execute(
+                "INSERT INTO pass_types (name, price_cents, currency, tax_rate_bp, session_ids,"
+                " max_sessions) VALUES ('Carte 3 films', 3000, 'EUR', 550, $1, 3)",
+                [f["id"] for f in films],
+            )

@@ -93,10 +93,12 @@ export function mountJournal(ctx, root) {
   function refundedTickets() {
     const out = new Set();
     const units = new Map();
+    const passes = new Set();
     for (const e of entries) {
       if (e.kind !== "refund") continue;
       for (const l of e.lines) {
         if (l.ticket_id) out.add(l.ticket_id);
+        if (l.pass_id) passes.add(l.pass_id);
         if (l.article_id) {
           const k = `${e.reverses_id}:${l.article_id}`;
           units.set(k, (units.get(k) || 0) + Math.abs(l.quantity));
@@ -104,6 +106,7 @@ export function mountJournal(ctx, root) {
       }
     }
     out.units = units;
+    out.passes = passes;
     return out;
   }
 
@@ -125,13 +128,13 @@ export function mountJournal(ctx, root) {
     const cur = e.currency;
     const sale = e.kind === "sale";
     const confirmBox = h("div", { class: "refund-confirm", hidden: true });
-    const openRefund = (ticketIds, label, amount, articles = null) => {
+    const openRefund = (ticketIds, label, amount, articles = null, passIds = null) => {
       const method = h("select", { "data-testid": "refund-method" },
         h("option", { value: "cash" }, t("doc.method.cash")), h("option", { value: "card" }, t("doc.method.card")));
       const go = h("button", { type: "button", class: "btn btn-primary", "data-testid": "refund-confirm",
-        onclick: () => refund(e, ticketIds, method.value, go, articles) }, t("jr.confirm"));
+        onclick: () => refund(e, ticketIds, method.value, go, articles, passIds) }, t("jr.confirm"));
       confirmBox.replaceChildren(
-        h("p", {}, ticketIds || articles ? t("jr.confirmLine", { line: label, amount: money(amount, cur) })
+        h("p", {}, ticketIds || articles || passIds ? t("jr.confirmLine", { line: label, amount: money(amount, cur) })
           : t("jr.confirmAll", { amount: money(amount, cur) })),
         h("label", { class: "inline-field" }, h("span", {}, t("jr.method")), method),
         h("div", { class: "row-actions" }, go,
@@ -141,19 +144,21 @@ export function mountJournal(ctx, root) {
     };
     const left = (l) => (l.article_id
       ? l.quantity - (refunded.units.get(`${e.id}:${l.article_id}`) || 0)
-      : l.ticket_id && !refunded.has(l.ticket_id) ? 1 : 0);
+      : l.pass_id ? (refunded.passes.has(l.pass_id) ? 0 : 1)
+        : l.ticket_id && !refunded.has(l.ticket_id) ? 1 : 0);
     const active = sale ? e.lines.filter((l) => left(l) > 0) : [];
     const lines = e.lines.map((l) => {
       const info = ctx.ticketInfo(l.ticket_id, l);
       const rest = sale ? left(l) : 0;
-      const gone = sale && (l.ticket_id || l.article_id) && rest <= 0;
+      const gone = sale && (l.ticket_id || l.article_id || l.pass_id) && rest <= 0;
       const label = `${l.description}${l.article_id ? ` × ${l.quantity}` : ""}${info?.seat ? ` · ${info.seat}` : ""}`;
       const unit = l.article_id ? Math.round(l.gross_cents / l.quantity) : l.gross_cents;
       const refundIt = () => (l.article_id
         ? openRefund(null, `${l.description} × ${rest}`, unit * rest, [{ article_id: l.article_id, quantity: rest }])
-        : openRefund([l.ticket_id], label, l.gross_cents));
+        : l.pass_id ? openRefund(null, label, l.gross_cents, null, [l.pass_id])
+          : openRefund([l.ticket_id], label, l.gross_cents));
       return h("li", { class: "journal-line", "data-testid": "journal-line", "data-ticket-id": l.ticket_id ?? "",
-        "data-article-id": l.article_id ?? "" },
+        "data-article-id": l.article_id ?? "", "data-pass-id": l.pass_id ?? "" },
       h("span", {}, label), " ",
       h("span", { class: "num" }, money(l.gross_cents, cur)),
       gone ? h("span", { class: "tag tag-off", "data-testid": "line-refunded" }, t("jr.refunded")) : null,
@@ -179,7 +184,7 @@ export function mountJournal(ctx, root) {
     actions, confirmBox);
   }
 
-  async function refund(entry, ticketIds, method, button, articles = null) {
+  async function refund(entry, ticketIds, method, button, articles = null, passIds = null) {
     const rs = ctx.registerSession();
     if (!rs) return;
     button.disabled = true;
@@ -187,6 +192,7 @@ export function mountJournal(ctx, root) {
     const body = { register_session_id: rs.id, method };
     if (ticketIds) body.ticket_ids = ticketIds;
     if (articles) body.articles = articles;
+    if (passIds) body.pass_ids = passIds;
     try {
       const done = await api("POST", `/api/journal/${entry.id}/refund`, body);
       const amount = money(Math.abs(done.total_cents), done.currency);

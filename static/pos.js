@@ -7,7 +7,8 @@
 // Modules: pos-register.js (open, operations, X, close), pos-sell.js (sessions, map, holds,
 // sale: with pos-sessions.js, pos-calendar.js, pos-seats.js, pos-basket.js, pos-reserve.js),
 // pos-pay.js (payment panel), pos-receipt.js (printable documents), pos-journal.js
-// (last sales, reprint, refund), pos-articles.js (articles, when present), pos-util.js.
+// (last sales, reprint, refund), pos-articles.js (articles, when present), pos-passes.js
+// (sell passes, find them, book sessions on them), pos-util.js.
 
 import { h } from "./dom.js";
 import { i18n, register, t } from "./i18n.js";
@@ -15,6 +16,7 @@ import { PROTOCOL } from "./protocol.js";
 import { DoorLink } from "./scanner-link.js";
 import { probeArticles, mountArticles } from "./pos-articles.js";
 import { mountJournal } from "./pos-journal.js";
+import { mountPasses } from "./pos-passes.js";
 import { changeBanner, receiptPaper, showDoc } from "./pos-receipt.js";
 import { mountOpen, mountRegisterTab, registerStatus } from "./pos-register.js";
 import { mountSell } from "./pos-sell.js";
@@ -29,6 +31,7 @@ register({
     "pos.tabs": "Guichet",
     "tab.sell": "Billets",
     "tab.articles": "Articles",
+    "tab.passes": "Abonnements",
     "tab.journal": "Dernières ventes",
     "tab.register": "Caisse",
     "pos.receiptTitle": "Reçu n° {n}",
@@ -39,6 +42,7 @@ register({
     "pos.tabs": "Desk",
     "tab.sell": "Tickets",
     "tab.articles": "Articles",
+    "tab.passes": "Passes",
     "tab.journal": "Last sales",
     "tab.register": "Register",
     "pos.receiptTitle": "Receipt no. {n}",
@@ -83,6 +87,7 @@ function boot(me) {
   let sell = null;
   let journal = null;
   let articles = null;
+  let passes = null;
   window.__pos = { live, view: null };
 
   const ctx = {
@@ -172,7 +177,7 @@ function boot(me) {
   }
 
   // -- tabs -------------------------------------------------------------------------------------
-  const TABS = ["sell", "articles", "journal", "register"];
+  const TABS = ["sell", "articles", "passes", "journal", "register"];
   function selectTab(name, focus = false) {
     for (const tab of TABS) {
       const button = $(`tab-${tab}`);
@@ -220,6 +225,8 @@ function boot(me) {
     sell = mountSell(ctx, $("panel-sell"));
     sell.showList();
     journal = mountJournal(ctx, $("panel-journal"));
+    passes?.close();
+    passes = mountPasses(ctx, $("panel-passes"));
     selectTab("sell");
     articles?.close();
     articles = null;
@@ -260,6 +267,8 @@ function boot(me) {
       sell = mountSell(ctx, $("panel-sell"));
       sell.showList();
       journal = mountJournal(ctx, $("panel-journal"));
+      passes?.close();
+      passes = mountPasses(ctx, $("panel-passes"));
       selectTab("sell");
     } else if (!rs && !$("view-open").hidden) {
       mountOpen(ctx, $("view-open"));

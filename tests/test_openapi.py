@@ -244,6 +244,21 @@ def _passes_and_devices(v: Visit) -> None:
     admitted = v.json("POST", "/api/scan", json={**scan, "session_id": v.ids["session_id"]})
     assert admitted["pass_id"] == v.ids["pass_id"] and admitted["result"] == "valid", admitted
     assert v.json("GET", "/api/passes/{pass_id}")["bookings"]
+    booked = {"session_id": v.ids["session_id"]}
+    again = v.json("POST", "/api/passes/{pass_id}/bookings", 200, json=booked)
+    assert again["created"] is False
+    v.json("POST", "/api/pass-bookings", 200, json={**booked, "code": code})
+    v.json("GET", "/api/passes", params={"q": "camille", "status": "active", "limit": 5})
+    kind = {
+        "name": "Festival",
+        "price_cents": 4500,
+        "tax_rate_bp": 550,
+        "valid_from": new_pass["valid_from"],
+        "valid_until": new_pass["valid_until"],
+    }
+    v.ids["pass_type_id"] = v.json("POST", "/api/pass-types", 201, json=kind)["id"]
+    v.json("PATCH", "/api/pass-types/{pass_type_id}", json={"max_sessions": 3})
+    v.json("GET", "/api/pass-types", params={"all": "1"})
     name = f"tab-{uuid.uuid4().hex[:8]}"
     device = v.json("POST", "/api/devices", 201, json={"name": name, "mode": "exit"})
     v.ids["device_id"] = device["device"]["id"]
@@ -366,6 +381,23 @@ def _cash(v: Visit) -> None:
     sold = v.json("POST", "/api/register-sessions/{register_session_id}/sales", 201, json=sale)
     some = {**refund, "articles": [{"article_id": v.ids["article_id"], "quantity": 1}]}
     v.json("POST", "/api/journal/{entry_id}/refund", 201, json=some, at={"entry_id": sold["id"]})
+    pass_sale = {
+        "idempotency_key": uuid.uuid4().hex,
+        "pass_type_id": v.ids["pass_type_id"],
+        "holder_first_name": "Ines",
+        "holder_last_name": "Moreau",
+        "payments": [{"method": "card", "amount_cents": 4500}],
+    }
+    sold = v.json(
+        "POST", "/api/register-sessions/{register_session_id}/passes", 201, json=pass_sale
+    )
+    v.json(
+        "POST",
+        "/api/journal/{entry_id}/refund",
+        201,
+        json=refund,
+        at={"entry_id": sold["receipt"]["id"]},
+    )
     v.json("GET", "/api/register-sessions/{register_session_id}/report")
     user = {"username": f"c-{uuid.uuid4().hex[:8]}", "password": "long-password", "roles": []}
     user["roles"] = ["pos"]

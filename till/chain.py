@@ -32,12 +32,14 @@ class Line:
     tax_cents: int
     gross_cents: int
     article_id: int | None = None
+    pass_id: int | None = None
 
 
 def _line(ln: Line) -> list[object]:
     """A line as the hash covers it. An article's line adds the article as an eleventh
-    element; a ticket's keeps the ten it always had, so chains written before articles
-    existed still verify."""
+    element; a pass's adds the article (none) and the pass, twelve elements; a ticket's
+    keeps the ten it always had, so chains written before articles or passes existed
+    still verify."""
     body: list[object] = [
         ln.line_no,
         ln.ticket_id,
@@ -50,7 +52,9 @@ def _line(ln: Line) -> list[object]:
         ln.tax_cents,
         ln.gross_cents,
     ]
-    if ln.article_id is not None:
+    if ln.pass_id is not None:
+        body += [ln.article_id, ln.pass_id]
+    elif ln.article_id is not None:
         body.append(ln.article_id)
     return body
 

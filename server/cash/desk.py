@@ -63,11 +63,28 @@ def check_payments(desk: DeskSale) -> list[PaymentDraft]:
     return drafts
 
 
+class PassRefunds(Protocol):
+    """The door's side of a pass's refund (``server.cash.pass_sales.PassIssuer``)."""
+
+    async def unused_bookings(self, pass_ids: list[int]) -> list[int]: ...
+
+    async def refund(
+        self, conn: asyncpg.Connection, pass_ids: list[int], refunded: set[int]
+    ) -> None: ...
+
+
 class DeskJournal:
-    def __init__(self, pool: asyncpg.Pool, refund_tickets: RefundTickets, news: StockNews) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        refund_tickets: RefundTickets,
+        news: StockNews,
+        passes: PassRefunds,
+    ) -> None:
         self.pool = pool
         self.refund_tickets = refund_tickets
         self.news = news
+        self.passes = passes
         # Levels taken by an order's entry, announced once the order commits (an order
         # rolled back after its entry leaves one here; the feeds re-read it anyway).
         self._unannounced: dict[int, list[Level]] = {}
@@ -179,9 +196,13 @@ class DeskJournal:
         """Refund lines of the journalled sale ``entry_id`` (all it has left when
         ``choice`` names nothing) from the caller's open register session: the door
         refunds its tickets (codes revoked, seats freed), the refunded articles go back to
-        stock and, in the same transaction, a ``refund`` entry reverses the lines. Without
-        ``any_register``, only sales of the register the caller works at."""
+        stock, a refunded pass becomes ``refunded`` with the bookings it has not used
+        (refunded like tickets) and, in the same transaction, a ``refund`` entry reverses
+        the lines. Without ``any_register``, only sales of the register the caller works
+        at."""
         sale, chosen = await self._sale_lines(entry_id, choice)
+        pass_ids = [ln.pass_id for ln in chosen if ln.pass_id is not None]
+        bookings = await self.passes.unused_bookings(pass_ids) if pass_ids else []
         receipt: dict[str, Any] = {}
         restored: list[Level] = []
 
@@ -199,9 +220,11 @@ class DeskJournal:
             if returned:
                 await check_left(conn, sale["id"], returned)
                 restored.extend(await restore(conn, returned))
+            if pass_ids:
+                await self.passes.refund(conn, pass_ids, set(bookings))
             receipt.update(await _journal_refund(conn, s, sale, chosen, method, actor))
 
-        ids = [ln.ticket_id for ln in chosen if ln.ticket_id is not None]
+        ids = [ln.ticket_id for ln in chosen if ln.ticket_id is not None] + bookings
         tickets = await self.refund_tickets(ids, None, actor, journal)
         await self.news.publish(restored)
         articles = [
@@ -209,7 +232,7 @@ class DeskJournal:
             for ln in chosen
             if ln.article_id is not None
         ]
-        return {**receipt, "tickets": tickets, "articles": articles}
+        return {**receipt, "tickets": tickets, "articles": articles, "passes": pass_ids}
 
     @staticmethod
     async def refuse_journalled(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
@@ -275,7 +298,7 @@ class DeskJournal:
 ENTRIES = (
     "SELECT j.*, coalesce((SELECT json_agg(json_build_object('line_no', l.line_no,"
     " 'ticket_id', l.ticket_id, 'tariff_id', l.tariff_id, 'article_id', l.article_id,"
-    " 'description', l.description, 'quantity', l.quantity,"
+    " 'pass_id', l.pass_id, 'description', l.description, 'quantity', l.quantity,"
     " 'unit_gross_cents', l.unit_gross_cents, 'tax_rate_bp', l.tax_rate_bp,"
     " 'net_cents', l.net_cents, 'tax_cents', l.tax_cents, 'gross_cents', l.gross_cents,"
     " 'ticket', CASE WHEN t.id IS NOT NULL THEN json_build_object('session_id', s.id,"

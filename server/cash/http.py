@@ -14,6 +14,7 @@ from server.articles.stock import check_quantities
 from server.cash import schemas
 from server.cash.article_sales import ArticleSales
 from server.cash.desk import DeskJournal
+from server.cash.pass_sales import PassSale, PassSales
 from server.cash.refunds import RefundChoice
 from server.cash.registers import Registers
 from server.identity.actors import actor_of
@@ -293,16 +294,23 @@ async def hand_over_register(request: Request) -> JSONResponse:
     body=schemas.RefundIn,
     responses={201: schemas.Refund},
     errors={
-        400: ("ticket_not_in_sale", "article_not_in_sale", "currency_mismatch"),
+        400: ("ticket_not_in_sale", "article_not_in_sale", "pass_not_in_sale", "currency_mismatch"),
         403: ("user_required", "not_your_register_session", "not_own_register"),
-        409: ("not_a_sale", "ticket_not_active", "already_refunded", "register_session_closed"),
+        409: (
+            "not_a_sale",
+            "ticket_not_active",
+            "already_refunded",
+            "register_session_closed",
+            "pass_bookings_changed",
+        ),
     },
 )
 async def refund_journalled_sale(request: Request) -> JSONResponse:
     """Refund a journalled sale, whole (all it has left) or some of its tickets and some
     units of its articles, from the caller's open register session: a new `refund` entry
     reverses the lines (never an edit), codes are revoked, seats freed live and articles
-    go back to stock (409 `already_refunded`: more units than are left).
+    go back to stock (409 `already_refunded`: more units than are left), a pass becomes
+    `refunded` (the door refuses it) with the bookings it has not used.
     `refund.own_register`: sales of the register the caller works at only (403
     `not_own_register`); `refund.any`: any sale."""
     user_id, _ = cashier(request)
@@ -315,6 +323,7 @@ async def refund_journalled_sale(request: Request) -> JSONResponse:
             None
             if body.articles is None
             else check_quantities((a.article_id, a.quantity) for a in body.articles),
+            None if body.pass_ids is None else tuple(sorted(set(body.pass_ids))),
         ),
         body.register_session_id,
         Method(body.method or "cash"),
@@ -364,4 +373,39 @@ async def sell_articles(request: Request) -> JSONResponse:
         user_id,
         actor_of(request),
     )
+    return JSONResponse(sold, status_code=201 if made else 200)
+
+
+@OPERATIONS.post(
+    "/api/register-sessions/{register_session_id:int}/passes",
+    tags=CASH,
+    permission=SELL,
+    body=schemas.PassSaleIn,
+    responses={201: schemas.SoldPass, 200: schemas.SoldPass},
+    errors={
+        400: ("payments_mismatch", "invalid_given", "currency_mismatch", "photo_too_large"),
+        403: ("user_required", "not_your_register_session"),
+        404: ("unknown_pass_type",),
+        409: ("register_session_closed", "pass_type_inactive", "pass_type_over"),
+        422: ("idempotency_key_mismatch",),
+    },
+)
+async def sell_pass(request: Request) -> JSONResponse:
+    """Sell a pass of a type at the caller's open register session: in one transaction
+    the pass is made for the holder (first and last name, optional photo: a data URL of
+    at most 64 KiB or an https URL), a `sale` entry journals one line for it (the type's
+    price and tax rate as they are now) with the payments, which must add up (400
+    `payments_mismatch`). The answer carries the pass with its signed code and the
+    receipt. A retry with the same `idempotency_key` returns the first sale (200)."""
+    user_id, _ = cashier(request)
+    body = await parse(request, schemas.PassSaleIn)
+    desk = DeskSale(
+        path_id(request, "register_session_id"),
+        tuple(DeskPayment(p.method, p.amount_cents, p.given_cents) for p in body.payments),
+    )
+    sale = PassSale(
+        body.pass_type_id, body.holder_first_name.strip(), body.holder_last_name.strip(), body.photo
+    )
+    sales: PassSales = request.app.state.pass_sales
+    sold, made = await sales.sell(body.idempotency_key, sale, desk, user_id, actor_of(request))
     return JSONResponse(sold, status_code=201 if made else 200)

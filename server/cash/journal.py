@@ -29,6 +29,7 @@ class LineDraft:
     ticket_id: int | None = None
     tariff_id: int | None = None
     article_id: int | None = None
+    pass_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ def _lines(draft: Draft) -> list[Line]:
                 split.tax,
                 split.gross,
                 d.article_id,
+                d.pass_id,
             )
         )
     return lines
@@ -93,10 +95,10 @@ WITH j AS (
 ), l AS (
     INSERT INTO journal_lines (journal_id, line_no, ticket_id, tariff_id, description,
         quantity, unit_gross_cents, tax_rate_bp, net_cents, tax_cents, gross_cents, article_id,
-        currency)
+        pass_id, currency)
     SELECT j.id, x.*, $7 FROM j, unnest($16::int[], $17::bigint[], $18::bigint[], $19::text[],
         $20::int[], $21::bigint[], $22::int[], $23::bigint[], $24::bigint[], $25::bigint[],
-        $31::bigint[]) AS x
+        $31::bigint[], $32::bigint[]) AS x
 ), p AS (
     INSERT INTO journal_payments (journal_id, line_no, method, amount_cents, given_cents,
         change_cents, currency)
@@ -190,6 +192,7 @@ def _columns(lines: Sequence[Line], payments: Sequence[Payment]) -> list[list[ob
         [p.given_cents for p in payments],
         [p.change_cents for p in payments],
         [ln.article_id for ln in lines],
+        [ln.pass_id for ln in lines],
     ]
 
 
@@ -246,6 +249,7 @@ async def chain(conn: asyncpg.Connection, register_id: int) -> list[tuple[Entry,
                 r["tax_cents"],
                 r["gross_cents"],
                 r["article_id"],
+                r["pass_id"],
             )
         )
     payments: dict[int, list[Payment]] = {}

@@ -24,15 +24,16 @@ from till.money import Kind, Method
 
 @dataclass(frozen=True, slots=True)
 class RefundChoice:
-    """What to refund: some tickets, some units of some articles; nothing named: all
-    that is left of the sale."""
+    """What to refund: some tickets, some units of some articles, some passes; nothing
+    named: all that is left of the sale."""
 
     ticket_ids: tuple[int, ...] | None = None
     articles: Mapping[int, int] | None = None
+    pass_ids: tuple[int, ...] | None = None
 
     @property
     def whole(self) -> bool:
-        return self.ticket_ids is None and self.articles is None
+        return self.ticket_ids is None and self.articles is None and self.pass_ids is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Reversal:
     ticket_id: int | None = None
     tariff_id: int | None = None
     article_id: int | None = None
+    pass_id: int | None = None
 
     @property
     def gross_cents(self) -> int:
@@ -53,11 +55,12 @@ class Reversal:
 
 
 SALE_LINES = """
-SELECT l.*, t.status,
+SELECT l.*, t.status, p.status AS pass_status,
     l.quantity + coalesce((SELECT sum(r.quantity) FROM journal_lines r
         JOIN journal j ON j.id = r.journal_id
         WHERE j.reverses_id = l.journal_id AND r.article_id = l.article_id), 0) AS left_units
 FROM journal_lines l LEFT JOIN tickets t ON t.id = l.ticket_id
+LEFT JOIN passes p ON p.id = l.pass_id
 WHERE l.journal_id = $1 ORDER BY l.line_no
 """
 """A sale's lines, with each article line's units not yet refunded."""
@@ -72,6 +75,7 @@ def _reversal(ln: asyncpg.Record, quantity: int) -> Reversal:
         ln["ticket_id"],
         ln["tariff_id"],
         ln["article_id"],
+        ln["pass_id"],
     )
 
 
@@ -83,6 +87,7 @@ def choose(lines: list[asyncpg.Record], choice: RefundChoice) -> list[Reversal]:
             for ln in lines
             if (ln["ticket_id"] is not None and ln["status"] == "active")
             or (ln["article_id"] is not None and ln["left_units"] > 0)
+            or (ln["pass_id"] is not None and ln["pass_status"] == "active")
         ]
         if not chosen:
             has_tickets = any(ln["ticket_id"] is not None for ln in lines)
@@ -100,6 +105,11 @@ def choose(lines: list[asyncpg.Record], choice: RefundChoice) -> list[Reversal]:
     if not articles.keys() <= by_article.keys():
         raise Invalid("article_not_in_sale", "an article is not one of this sale")
     chosen += [_reversal(by_article[a], q) for a, q in sorted(articles.items())]
+    by_pass = {ln["pass_id"]: ln for ln in lines if ln["pass_id"] is not None}
+    passes = set(choice.pass_ids or ())
+    if not passes <= by_pass.keys():
+        raise Invalid("pass_not_in_sale", "a pass is not one of this sale")
+    chosen += [_reversal(by_pass[p], 1) for p in sorted(passes)]
     return chosen
 
 
@@ -139,6 +149,7 @@ async def journal_refund(
             ln.ticket_id,
             ln.tariff_id,
             ln.article_id,
+            ln.pass_id,
         )
         for ln in chosen
     )
@@ -161,6 +172,7 @@ async def journal_refund(
         refund_journal_id=done.journal_id,
         tickets=[ln.ticket_id for ln in chosen if ln.ticket_id is not None],
         articles={ln.article_id: ln.quantity for ln in chosen if ln.article_id is not None},
+        passes=[ln.pass_id for ln in chosen if ln.pass_id is not None],
         total_cents=-total,
     )
     return {

@@ -26,7 +26,7 @@ _BY_TARIFF = (
     " sum(l.gross_cents)::bigint AS gross_cents FROM journal_lines l"
     " JOIN journal j ON j.id = l.journal_id"
     " WHERE j.register_session_id = $1 AND j.kind IN ('sale', 'refund')"
-    " AND l.article_id IS NULL"
+    " AND l.article_id IS NULL AND l.pass_id IS NULL"
     " GROUP BY l.tariff_id, l.description ORDER BY l.tariff_id, l.description"
 )
 _BY_ARTICLE = (
@@ -35,6 +35,14 @@ _BY_ARTICLE = (
     " JOIN journal j ON j.id = l.journal_id"
     " WHERE j.register_session_id = $1 AND l.article_id IS NOT NULL"
     " GROUP BY l.article_id, l.description ORDER BY l.article_id, l.description"
+)
+_BY_PASS_TYPE = (
+    "SELECT p.pass_type_id, coalesce(pt.name, '') AS description,"
+    " sum(l.quantity)::bigint AS passes, sum(l.gross_cents)::bigint AS gross_cents"
+    " FROM journal_lines l JOIN journal j ON j.id = l.journal_id"
+    " JOIN passes p ON p.id = l.pass_id LEFT JOIN pass_types pt ON pt.id = p.pass_type_id"
+    " WHERE j.register_session_id = $1"
+    " GROUP BY p.pass_type_id, pt.name ORDER BY p.pass_type_id"
 )
 _BY_RATE = (
     "SELECT l.tax_rate_bp, sum(l.net_cents)::bigint AS net_cents,"
@@ -51,6 +59,7 @@ class Report:
     by_tariff: list[dict[str, Any]]
     by_rate: list[dict[str, Any]]
     by_article: list[dict[str, Any]]
+    by_pass_type: list[dict[str, Any]]
 
     @property
     def movements(self) -> list[Movement]:
@@ -71,6 +80,7 @@ class Report:
             "by_kind": self.by_kind,
             "tickets_by_tariff": self.by_tariff,
             "articles": self.by_article,
+            "passes": self.by_pass_type,
             "tax_by_rate": self.by_rate,
         }
 
@@ -80,4 +90,5 @@ async def report(conn: asyncpg.Connection, session_id: int) -> Report:
     by_tariff = [dict(r) for r in await conn.fetch(_BY_TARIFF, session_id)]
     by_rate = [dict(r) for r in await conn.fetch(_BY_RATE, session_id)]
     by_article = [dict(r) for r in await conn.fetch(_BY_ARTICLE, session_id)]
-    return Report(by_kind, by_tariff, by_rate, by_article)
+    by_pass_type = [dict(r) for r in await conn.fetch(_BY_PASS_TYPE, session_id)]
+    return Report(by_kind, by_tariff, by_rate, by_article, by_pass_type)

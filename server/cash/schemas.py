@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from server.sales.schemas import IdempotencyKey, PaymentIn
-from server.web.api import Id, Reply, Text, Timestamp
+from server.web.api import TEXT_PATTERN, Id, Reply, Text, Timestamp
 from server.web.requests import INT_MAX
 
 MAX_DENOMINATIONS = 30
@@ -85,6 +85,15 @@ class ArticleTotal(Reply):
     gross_cents: int
 
 
+class PassTotal(Reply):
+    pass_type_id: int | None
+    description: str
+    """The pass type's name."""
+    passes: int
+    """Passes sold less passes refunded."""
+    gross_cents: int
+
+
 class RateTotal(Reply):
     tax_rate_bp: int
     net_cents: int
@@ -105,6 +114,7 @@ class Report(Reply):
     by_kind: list[KindTotal]
     tickets_by_tariff: list[TariffTotal]
     articles: list[ArticleTotal]
+    passes: list[PassTotal]
     tax_by_rate: list[RateTotal]
 
 
@@ -156,6 +166,7 @@ class JournalLine(Reply):
     ticket_id: int | None
     tariff_id: int | None
     article_id: int | None
+    pass_id: int | None
     description: str
     quantity: int
     unit_gross_cents: int
@@ -220,8 +231,10 @@ class RefundIn(msgspec.Struct, kw_only=True):
     ticket_ids: Annotated[list[Id], Meta(min_length=1, max_length=100)] | None = None
     """Some tickets of the sale."""
     articles: Annotated[list[ArticleItem], Meta(min_length=1, max_length=100)] | None = None
-    """Some units of some articles of the sale. Neither tickets nor articles: all that is
-    left of the sale."""
+    """Some units of some articles of the sale."""
+    pass_ids: Annotated[list[Id], Meta(min_length=1, max_length=100)] | None = None
+    """Some passes of the sale. Neither tickets, articles nor passes: all that is left of
+    the sale."""
     method: Literal["cash", "card"] | None = "cash"
 
 
@@ -244,6 +257,7 @@ class Refund(Reply):
     total_cents: int
     currency: str
     tickets: list[RefundedTicket]
+    """The tickets refunded, the unused bookings of a refunded pass included."""
     articles: list[RefundedArticle]
 
 
@@ -292,3 +306,32 @@ class ReservationPaid(Reply):
     order_id: int
     total_cents: int
     currency: str
+    passes: list[int]
+    """The passes refunded (their codes are refused at the door)."""
+
+
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT_PATTERN)]
+Photo = Annotated[
+    str,
+    Meta(
+        max_length=64 * 1024,
+        description="data:image/png|jpeg|webp|gif;base64,... (64 KiB at most) or an https URL",
+    ),
+]
+
+
+class PassSaleIn(msgspec.Struct, kw_only=True):
+    idempotency_key: IdempotencyKey
+    """A retry with the same key returns the first sale."""
+    pass_type_id: Id
+    holder_first_name: Name
+    holder_last_name: Name
+    photo: Photo | None = None
+    payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)]
+
+
+class SoldPass(Reply):
+    pass_: dict[str, Any] = msgspec.field(name="pass")
+    """The pass as `GET /api/passes/{id}` shows it, with its signed `code` (for the QR
+    code). The cash desk does not import the door's models: see its `Pass`."""
+    receipt: JournalEntry

@@ -1,36 +1,37 @@
-"""HTTP handlers of passes (abonnements): creation, reading, the signed code."""
+"""HTTP handlers of passes (abonnements): creation, search, reading, the signed code, and
+booking a session on a pass at the desk (by its id or its scanned code)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import re
 from datetime import UTC, datetime
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
+import msgspec
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from scanning.qr import qr_png, qr_svg, ticket_pdf
-from server.door.passes import PassService, PassSpec
+from server.door import schemas
+from server.door.pass_booking import PassBookings
+from server.door.passes import PassQuery, PassService, PassSpec, check_photo
 from server.door.schemas import CODE, Pass, PassIn
+from server.identity.actors import actor_of
 from server.identity.auth import Principal
 from server.identity.permissions import Permission
 from server.platform.errors import Invalid
-from server.web.api import Operations, Param
-from server.web.requests import ID_MAX, field, json_body, path_id, timestamp
+from server.web.api import PAGE, Id, Operations, Param
+from server.web.requests import ID_MAX, field, json_body, page, path_id, query_id, timestamp
 
 OPERATIONS = Operations()
 PASSES = ("passes",)
 
 MAX_NAME = 200
-MAX_PHOTO_CHARS = 64 * 1024
-"""A photo given inline is a data URL of at most this many characters (about 48 KB)."""
-MAX_PHOTO_URL = 2000
 MAX_SESSIONS_LISTED = 1000
-_DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/]+={0,2})$")
+MAX_QUERY = 100
+STATUSES = ("active", "refunded", "cancelled")
+BOOKING_REFUSALS = ("pass_not_active", "pass_not_valid_for_session", "session_full", "session_over")
 _TIME_MAX = datetime.fromtimestamp((1 << 32) - 1, UTC)  # codes carry uint32 unix seconds
 
 
@@ -38,40 +39,9 @@ def _passes(request: Request) -> PassService:
     return PassService(request.app.state.pool, request.app.state.keys)
 
 
-def check_photo(raw: object) -> str | None:
-    """A small ``data:image/...;base64,`` URL, or an ``https://`` URL."""
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise Invalid("invalid_field", "'photo' is a data URL or an https URL", field="photo")
-    if raw.startswith("data:"):
-        if len(raw) > MAX_PHOTO_CHARS:
-            raise Invalid(
-                "photo_too_large",
-                f"an inline photo is at most {MAX_PHOTO_CHARS} characters; use an https URL",
-                field="photo",
-            )
-        match = _DATA_URL.match(raw)
-        try:
-            valid = match is not None and bool(base64.b64decode(match[2], validate=True))
-        except binascii.Error:
-            valid = False
-        if not valid:
-            raise Invalid(
-                "invalid_field",
-                "'photo' must be data:image/(png|jpeg|webp|gif);base64,...",
-                field="photo",
-            )
-        return raw
-    parts = urlsplit(raw)
-    if (
-        parts.scheme != "https"
-        or not parts.netloc
-        or len(raw) > MAX_PHOTO_URL
-        or any(c.isspace() or not c.isprintable() or c in "\"'<>" for c in raw)
-    ):
-        raise Invalid("invalid_field", "'photo' is a data URL or an https URL", field="photo")
-    return raw
+def _bookings(request: Request) -> PassBookings:
+    bookings: PassBookings = request.app.state.pass_bookings
+    return bookings
 
 
 def pass_spec(body: dict[str, Any]) -> PassSpec:
@@ -179,3 +149,83 @@ async def pass_code(request: Request) -> Response:
         )
         return Response(pdf, media_type="application/pdf")
     return PlainTextResponse(code)
+
+
+@OPERATIONS.get(
+    "/api/passes",
+    tags=PASSES,
+    permission=(Permission.SELL, Permission.DOOR_SCAN),
+    params=(
+        Param(
+            "q",
+            Annotated[str, Meta(max_length=MAX_QUERY)],
+            description="words of the holder's names (all must match), or the pass id",
+        ),
+        Param("status", Literal["active", "refunded", "cancelled"]),
+        Param("pass_type_id", Id),
+        *PAGE,
+    ),
+    responses={200: schemas.PassSearch},
+)
+async def search_passes(request: Request) -> JSONResponse:
+    """Find passes by the holder's name or first name (every word given, any case), by id,
+    by status and by type; newest first, without photos."""
+    q = request.query_params.get("q", "")
+    if len(q) > MAX_QUERY or "\x00" in q:
+        raise Invalid("invalid_field", f"'q' is at most {MAX_QUERY} characters", field="q")
+    status = request.query_params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise Invalid("invalid_field", "'status' is active, refunded or cancelled", field="status")
+    p = page(request)
+    query = PassQuery(
+        q, status, query_id(request, "pass_type_id", required=False), p.limit + 1, p.offset
+    )
+    return JSONResponse(p.body("passes", await _passes(request).search(query)))
+
+
+async def _parse(request: Request, model: type[Any]) -> Any:
+    try:
+        return msgspec.convert(await json_body(request), model)
+    except msgspec.ValidationError as exc:
+        raise Invalid("invalid_field", str(exc)) from exc
+
+
+@OPERATIONS.post(
+    "/api/passes/{pass_id:int}/bookings",
+    tags=PASSES,
+    permission=Permission.SELL,
+    body=schemas.BookingIn,
+    responses={201: schemas.PassBooking, 200: schemas.PassBooking},
+    errors={409: BOOKING_REFUSALS},
+)
+async def book_on_pass(request: Request) -> JSONResponse:
+    """Book a session on the pass (a seat of the session's `pass` contingent first, else
+    any free seat, or a general-admission place), without admitting anyone: the door
+    admits the pass when it is scanned. A booking the pass already has for the session is
+    answered again (200). 409 `pass_not_active`, `pass_not_valid_for_session` (not among
+    its sessions, or its `max_sessions` are booked), `session_full`, `session_over`."""
+    body = await _parse(request, schemas.BookingIn)
+    pass_id = path_id(request, "pass_id")
+    booking, made = await _bookings(request).book(pass_id, body.session_id, actor_of(request))
+    reply = {"pass_id": pass_id, "created": made, "booking": booking}
+    return JSONResponse(reply, status_code=201 if made else 200)
+
+
+@OPERATIONS.post(
+    "/api/pass-bookings",
+    tags=PASSES,
+    permission=Permission.SELL,
+    body=schemas.CodeBookingIn,
+    responses={201: schemas.PassBooking, 200: schemas.PassBooking},
+    errors={400: ("invalid_code",), 409: ("revoked", *BOOKING_REFUSALS)},
+)
+async def book_by_code(request: Request) -> JSONResponse:
+    """Book a session on the pass whose code was scanned (checked with the door's keys:
+    400 `invalid_code` for a forged or unreadable code or a ticket's, 409 `revoked` for
+    a code the pass no longer has); otherwise as `POST /api/passes/{id}/bookings`."""
+    body = await _parse(request, schemas.CodeBookingIn)
+    bookings = _bookings(request)
+    pass_id = await bookings.pass_of_code(body.code)
+    booking, made = await bookings.book(pass_id, body.session_id, actor_of(request))
+    reply = {"pass_id": pass_id, "created": made, "booking": booking}
+    return JSONResponse(reply, status_code=201 if made else 200)

@@ -26,38 +26,34 @@ Scanning a pass for a session (:class:`PassScanner`), online or uploaded offline
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import secrets
-from dataclasses import dataclass, field
+import base64
+import binascii
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from scanning.codes import TicketClaims, TicketScope, encode_code
 from scanning.decision import Decision, Mode, PassFacts, Reason, ScannerContext, precheck
 from server.door.keys import KeyStore
+from server.door.pass_booking import BOOKING, Booker, Hold, booking_json, lock_pass
 from server.door.passage import INSERT_SCAN, Passage, ScanReplayed
 from server.door.requests import ScanRequest
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, Invalid, NotFound
-from server.platform.failpoints import switched_off
-from server.seating.live import HoldRefused, Live
-from server.seating.outbox import Op, Outbox, record
+from server.platform.errors import Conflict, Invalid, NotFound
 
-log = logging.getLogger(__name__)
-
-HOLD_TTL_MS = 30_000
-"""A pass booking's seat is held this long at most (it is sold right after the commit)."""
-SEAT_TRIES = 8
-"""Free seats tried, one after the other, when a candidate is taken concurrently."""
-PASS_CONTINGENT = "pass"
-"""A session's contingent of this name (any case) gives the seats booked on passes first."""
+MAX_PHOTO_CHARS = 64 * 1024
+"""A photo given inline is a data URL of at most this many characters (about 48 KB)."""
+MAX_PHOTO_URL = 2000
+_DATA_URL = re.compile(r"^data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/]+={0,2})$")
 
 _PASS_COLUMNS = (
     "p.id, p.holder_name, p.photo, p.valid_from, p.valid_until, p.all_sessions,"
-    " p.session_ids, p.max_sessions, p.status, p.code_seed, p.created_at"
+    " p.session_ids, p.max_sessions, p.status, p.code_seed, p.created_at, p.pass_type_id,"
+    " p.holder_first_name, p.holder_last_name"
 )
 
 _SCAN_FACTS = f"""
@@ -84,21 +80,41 @@ LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
 WHERE t.id = $1
 """
 
-_BOOK = """
-WITH o AS (
-  INSERT INTO orders (idempotency_key, session_id, hold_token, channel, buyer_name,
-                      total_cents, currency, kind)
-  VALUES ($1, $2, $3, 'pass', $4, 0, $5, 'pass') RETURNING id)
-INSERT INTO tickets (order_id, session_id, seat_idx, tariff_id, price_cents, pass_id)
-SELECT o.id, $2, $6, $7, 0, $8 FROM o RETURNING id
-"""
 
-# The tariff a pass booking is recorded under (at price 0: the pass is paid): a tariff
-# named like the pass ("pass", "abonnement"), else the session's cheapest.
-_TARIFF = """
-SELECT id, currency FROM tariffs WHERE session_id = $1
-ORDER BY (lower(name) IN ('pass', 'abonnement')) DESC, price_cents, id LIMIT 1
-"""
+def check_photo(raw: object) -> str | None:
+    """A small ``data:image/...;base64,`` URL, or an ``https://`` URL."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise Invalid("invalid_field", "'photo' is a data URL or an https URL", field="photo")
+    if raw.startswith("data:"):
+        if len(raw) > MAX_PHOTO_CHARS:
+            raise Invalid(
+                "photo_too_large",
+                f"an inline photo is at most {MAX_PHOTO_CHARS} characters; use an https URL",
+                field="photo",
+            )
+        match = _DATA_URL.match(raw)
+        try:
+            valid = match is not None and bool(base64.b64decode(match[2], validate=True))
+        except binascii.Error:
+            valid = False
+        if not valid:
+            raise Invalid(
+                "invalid_field",
+                "'photo' must be data:image/(png|jpeg|webp|gif);base64,...",
+                field="photo",
+            )
+        return raw
+    parts = urlsplit(raw)
+    if (
+        parts.scheme != "https"
+        or not parts.netloc
+        or len(raw) > MAX_PHOTO_URL
+        or any(c.isspace() or not c.isprintable() or c in "\"'<>" for c in raw)
+    ):
+        raise Invalid("invalid_field", "'photo' is a data URL or an https URL", field="photo")
+    return raw
 
 
 def pass_claims(row: asyncpg.Record) -> TicketClaims:
@@ -127,6 +143,9 @@ def pass_json(row: asyncpg.Record) -> dict[str, Any]:
         "max_sessions": row["max_sessions"],
         "status": row["status"],
         "created_at": row["created_at"].isoformat(),
+        "pass_type_id": row["pass_type_id"],
+        "holder_first_name": row["holder_first_name"],
+        "holder_last_name": row["holder_last_name"],
     }
 
 
@@ -141,6 +160,27 @@ class PassSpec:
     all_sessions: bool
     session_ids: tuple[int, ...]
     max_sessions: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PassQuery:
+    """A search of passes: words of the holder's names (or an id), status, type, page."""
+
+    q: str = ""
+    status: str | None = None
+    pass_type_id: int | None = None
+    limit: int = 20
+    offset: int = 0
+
+    @property
+    def id_asked(self) -> int | None:
+        q = self.q.strip().lstrip("#")
+        return int(q) if q.isascii() and q.isdigit() and len(q) <= 18 else None
+
+
+def _escape(word: str) -> str:
+    """A word taken literally in ILIKE (``%``, ``_`` and the escape itself)."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class PassService:
@@ -184,31 +224,53 @@ class PassService:
             if row is None:
                 raise NotFound.of("pass")
             bookings = await conn.fetch(
-                "SELECT t.id, t.session_id, t.seat_idx, se.label AS seat, se.row_label AS row,"
-                " t.created_at, e.entered_at, e.door, e.inside FROM tickets t"
-                " JOIN sessions s ON s.id = t.session_id"
-                " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
-                " LEFT JOIN entries e ON e.session_id = t.session_id AND e.ticket_id = t.id"
-                " WHERE t.pass_id = $1 AND t.status = 'active' ORDER BY t.id",
+                BOOKING + " WHERE t.pass_id = $1 AND t.status = 'active' ORDER BY t.id",
                 pass_id,
             )
-        return {
-            **pass_json(row),
-            "bookings": [
-                {
-                    "ticket_id": b["id"],
-                    "session_id": b["session_id"],
-                    "seat_idx": b["seat_idx"],
-                    "row": b["row"],
-                    "seat": b["seat"],
-                    "booked_at": b["created_at"].isoformat(),
-                    "entered_at": b["entered_at"].isoformat() if b["entered_at"] else None,
-                    "entered_door": b["door"],
-                    "inside": b["inside"],
-                }
-                for b in bookings
-            ],
-        }
+        return {**pass_json(row), "bookings": [booking_json(b) for b in bookings]}
+
+    async def search(self, query: PassQuery) -> list[dict[str, Any]]:
+        """Passes whose holder's names hold every word of ``q`` (any case), or whose id it
+        is, newest first; without the photos (fetch a pass for its photo)."""
+        words = query.q.split()
+        async with connection(self.pool) as conn:
+            rows = await conn.fetch(
+                "SELECT p.id, p.holder_name, p.holder_first_name, p.holder_last_name,"
+                " p.pass_type_id, pt.name AS pass_type, p.status, p.valid_from, p.valid_until,"
+                " p.photo IS NOT NULL AS has_photo, p.created_at,"
+                " (SELECT count(*) FROM tickets t WHERE t.pass_id = p.id"
+                "   AND t.status = 'active') AS bookings"
+                " FROM passes p LEFT JOIN pass_types pt ON pt.id = p.pass_type_id"
+                " WHERE ($1::bigint IS NOT NULL AND p.id = $1"
+                "   OR coalesce((SELECT bool_and(p.holder_name ILIKE w ESCAPE '\\')"
+                "     FROM unnest($2::text[]) w), true))"
+                " AND ($3::text IS NULL OR p.status = $3)"
+                " AND ($4::bigint IS NULL OR p.pass_type_id = $4)"
+                " ORDER BY p.id DESC LIMIT $5 OFFSET $6",
+                query.id_asked,
+                [f"%{_escape(w)}%" for w in words],
+                query.status,
+                query.pass_type_id,
+                query.limit,
+                query.offset,
+            )
+        return [
+            {
+                "id": r["id"],
+                "holder_name": r["holder_name"],
+                "holder_first_name": r["holder_first_name"],
+                "holder_last_name": r["holder_last_name"],
+                "pass_type_id": r["pass_type_id"],
+                "pass_type": r["pass_type"],
+                "status": r["status"],
+                "valid_from": r["valid_from"].isoformat(),
+                "valid_until": r["valid_until"].isoformat(),
+                "has_photo": r["has_photo"],
+                "bookings": r["bookings"],
+                "created_at": r["created_at"].isoformat(),
+            }
+            for r in rows
+        ]
 
     async def code(self, pass_id: int) -> tuple[str, dict[str, Any]]:
         """The pass's current code (deterministic) and the pass."""
@@ -273,22 +335,10 @@ class PassOutcome:
     """The stored scan of the same (device, nonce), answered instead."""
 
 
-@dataclass(slots=True)
-class _Hold:
-    """A place held in Redis for a booking in progress."""
-
-    session_id: int
-    token: str
-    seats: list[int] = field(default_factory=list)
-    places: int = 0
-    outbox_entry: int = 0  # once booked: the entry that marks it sold in the mirror
-
-
 class PassScanner:
-    def __init__(self, pool: asyncpg.Pool, live: Live, outbox: Outbox) -> None:
+    def __init__(self, pool: asyncpg.Pool, booker: Booker) -> None:
         self.pool = pool
-        self.live = live
-        self.outbox = outbox
+        self.booker = booker
 
     async def scan(
         self, device: str, request: ScanRequest, claims: TicketClaims, *, offline: bool = False
@@ -314,7 +364,7 @@ class PassScanner:
             )
             outcome = PassOutcome(row["scan_id"], Decision(None), holder)
             decision = precheck(claims, _facts(row, claims, list(row["booked"] or [])), context)
-            hold: _Hold | None = None
+            hold: Hold | None = None
             try:
                 if not decision.valid:
                     outcome.ticket_id = row["booking"]
@@ -333,7 +383,7 @@ class PassScanner:
                 ticket = await conn.fetchrow(_TICKET, outcome.ticket_id)
                 outcome.ticket = dict(ticket) if ticket is not None else None
         if hold is not None:
-            await self._sell(hold)
+            await self.booker.sell(hold)
         return outcome
 
     async def _pass_through(
@@ -345,13 +395,13 @@ class PassScanner:
         claims: TicketClaims,
         row: asyncpg.Record,
         at: datetime | None,
-    ) -> _Hold | None:
+    ) -> Hold | None:
         """Book if needed and pass the door, in one transaction under the pass row's lock.
         Returns the hold to sell once committed (a booking was made)."""
-        hold: _Hold | None = None
+        hold: Hold | None = None
         try:
             async with conn.transaction():
-                await _lock_pass(conn, row["id"])
+                await lock_pass(conn, row["id"])
                 # a new statement, so a new snapshot: bookings committed while we waited
                 bookings = await conn.fetch(
                     "SELECT id, session_id FROM tickets WHERE pass_id = $1 AND status = 'active'",
@@ -370,14 +420,12 @@ class PassScanner:
                 facts = _facts(row, claims, [b["session_id"] for b in bookings])
                 decision = precheck(claims, facts, context)
                 if decision.valid and booking is None and request.mode is Mode.ENTRY:
-                    hold = await self._book(conn, row)
-                    if hold is None:
+                    hold = await self.booker.hold(
+                        conn, session_id, row["seated"], row["seat_plan_id"]
+                    )
+                    booking = await self._record_booking(conn, outcome, row, hold)
+                    if booking is None:  # none left, or sold in postgres: the mirror lags
                         decision = Decision(Reason.SESSION_FULL, session_id)
-                    else:
-                        booking = outcome.ticket_id = await self._booked_ticket(conn, row, hold)
-                        outcome.booked = booking is not None
-                        if booking is None:  # the seat is sold in postgres: the mirror lags
-                            decision = Decision(Reason.SESSION_FULL, session_id)
                 if decision.valid and booking is None:  # an exit of a pass never booked
                     decision = Decision(Reason.NOT_INSIDE, session_id)
                 if not decision.valid:
@@ -392,12 +440,23 @@ class PassScanner:
                     outcome.ticket_id = booking
         except BaseException:
             if hold is not None:
-                await self._release(hold)
+                await self.booker.release(hold)
             raise
         if hold is not None and not outcome.booked:
-            await self._release(hold)
+            await self.booker.release(hold)
             return None
         return hold
+
+    async def _record_booking(
+        self, conn: asyncpg.Connection, outcome: PassOutcome, row: asyncpg.Record, hold: Hold | None
+    ) -> int | None:
+        """The order and ticket of the place held (None: nothing held, or refused)."""
+        if hold is None:
+            return None
+        booking = await self.booker.record(conn, row["id"], row["holder_name"], hold)
+        outcome.ticket_id = booking
+        outcome.booked = booking is not None
+        return booking
 
     async def _record(
         self,
@@ -428,107 +487,6 @@ class PassScanner:
         )
         if inserted is None:
             raise ScanReplayed
-
-    # -- booking ---------------------------------------------------------------------------
-
-    async def _book(self, conn: asyncpg.Connection, row: asyncpg.Record) -> _Hold | None:
-        """Hold one seat (or place) for the pass in Redis; None when none is left."""
-        session_id: int = row["s_id"]
-        hold = _Hold(session_id, "pass-" + secrets.token_urlsafe(16))
-        if not row["seated"]:
-            try:
-                await self.live.hold(session_id, hold.token, [], 1, HOLD_TTL_MS, HOLD_TTL_MS)
-            except HoldRefused:
-                return None
-            hold.places = 1
-            return hold
-        for _attempt in range(2):  # a second look if every candidate was taken meanwhile
-            candidates = await self._candidates(conn, session_id, row["seat_plan_id"])
-            if not candidates:
-                return None
-            for seat in candidates[:SEAT_TRIES]:
-                try:
-                    await self.live.hold(
-                        session_id, hold.token, [seat], 0, HOLD_TTL_MS, HOLD_TTL_MS
-                    )
-                except HoldRefused:
-                    continue
-                hold.seats = [seat]
-                return hold
-        return None
-
-    async def _candidates(
-        self, conn: asyncpg.Connection, session_id: int, plan_id: int
-    ) -> list[int]:
-        """Free seats, those of the session's "pass" contingent first, in plan order."""
-        snapshot = await self.live.snapshot(session_id)
-        free = [i for i in range(snapshot.seat_count) if i not in snapshot.states]
-        preferred = {
-            r["idx"]
-            for r in await conn.fetch(
-                "SELECT se.idx FROM contingents c JOIN seats se ON se.plan_id = $2"
-                " AND se.seat_id = ANY(c.seat_ids) WHERE c.session_id = $1"
-                " AND lower(c.name) = $3",
-                session_id,
-                plan_id,
-                PASS_CONTINGENT,
-            )
-        }
-        return [i for i in free if i in preferred] + [i for i in free if i not in preferred]
-
-    async def _booked_ticket(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, hold: _Hold
-    ) -> int | None:
-        """The order (kind ``pass``) and ticket of the booking, in a savepoint; None when
-        Postgres refuses the seat (sold, though the mirror showed it free) or the place
-        (general admission at capacity)."""
-        session_id = hold.session_id
-        tariff = await conn.fetchrow(_TARIFF, session_id)
-        if tariff is None:
-            return None  # a session without tariffs sells nothing, passes included
-        try:
-            async with conn.transaction():
-                ticket_id: int = await conn.fetchval(
-                    _BOOK,
-                    f"pass-{row['id']}-{session_id}-{hold.token}",
-                    session_id,
-                    hold.token,
-                    row["holder_name"],
-                    tariff["currency"],
-                    hold.seats[0] if hold.seats else None,
-                    tariff["id"],
-                    row["id"],
-                )
-                hold.outbox_entry = await record(
-                    conn,
-                    session_id,
-                    Op.SELL,
-                    {"token": hold.token, "seats": hold.seats, "quantity": hold.places},
-                )
-        except asyncpg.CheckViolationError:  # general admission at capacity (ga_counters)
-            return None
-        except asyncpg.UniqueViolationError:
-            log.error(
-                "pass %s: seat %s of session %s sold in postgres", row["id"], hold.seats, session_id
-            )
-            return None
-        return ticket_id
-
-    async def _release(self, hold: _Hold) -> None:
-        with contextlib.suppress(DomainError, HoldRefused):
-            await self.live.release(hold.session_id, hold.token, None)
-
-    async def _sell(self, hold: _Hold) -> None:
-        """The booking committed: the held seat becomes sold, live (or, if Redis fails, by
-        the outbox worker)."""
-        args = {"token": hold.token, "seats": hold.seats, "quantity": hold.places}
-        await self.outbox.apply_now(hold.outbox_entry, hold.session_id, Op.SELL, args)
-
-
-async def _lock_pass(conn: asyncpg.Connection, pass_id: int) -> None:
-    """Concurrent scans of one pass queue here (a race test's control switches it off)."""
-    if not switched_off("door.pass_lock"):
-        await conn.execute("SELECT 1 FROM passes WHERE id = $1 FOR UPDATE", pass_id)
 
 
 def _facts(row: asyncpg.Record, claims: TicketClaims, booked: list[int]) -> PassFacts | None:

@@ -308,4 +308,111 @@ class Pass(Reply):
     max_sessions: int | None
     status: TicketStatus
     created_at: Timestamp
+    pass_type_id: int | None
+    """The type it was sold as at the desk (none for a pass made with `POST /api/passes`)."""
+    holder_first_name: str | None
+    holder_last_name: str | None
     bookings: list[Booking]
+
+
+class SoldPass(Pass):
+    """A pass as sold: with its signed code (for the QR code)."""
+
+    code: str
+
+
+class PassSummary(Reply):
+    id: int
+    holder_name: str
+    holder_first_name: str | None
+    holder_last_name: str | None
+    pass_type_id: int | None
+    pass_type: str | None
+    status: TicketStatus
+    valid_from: Timestamp
+    valid_until: Timestamp
+    has_photo: bool
+    bookings: int
+    """Its active bookings."""
+    created_at: Timestamp
+
+
+class PassSearch(Reply):
+    passes: list[PassSummary]
+    next_offset: int | None
+
+
+class BookingIn(msgspec.Struct, kw_only=True):
+    session_id: Id
+
+
+class CodeBookingIn(msgspec.Struct, kw_only=True):
+    code: Annotated[str, Meta(min_length=1, max_length=500)]
+    """The pass's code as scanned (a wedge scanner types it)."""
+    session_id: Id
+
+
+class PassBooking(Reply):
+    pass_id: int
+    created: bool
+    """False: the pass had this booking already (the same answer as the first time)."""
+    booking: Booking
+
+
+# -- pass types ------------------------------------------------------------------------------
+
+Price = Annotated[int, Meta(ge=0, le=10_000_000, description="gross cents (tax included)")]
+TaxRate = Annotated[int, Meta(ge=0, le=10_000, description="basis points: 550 is 5.5 %")]
+Currency = Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217")]
+SessionIds = Annotated[list[Id], Meta(min_length=1, max_length=1000)]
+MaxSessions = Annotated[int, Meta(ge=1, le=10_000)]
+
+
+class PassTypeIn(msgspec.Struct, kw_only=True):
+    """A period (`valid_from`, `valid_until`: every session starting within it) or
+    `session_ids`, not both."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+    price_cents: Price
+    currency: Currency = "EUR"
+    tax_rate_bp: TaxRate = 0
+    valid_from: Timestamp | None = None
+    valid_until: Timestamp | None = None
+    session_ids: SessionIds | None = None
+    max_sessions: MaxSessions | None = None
+    """At most this many sessions booked on a pass (none: no limit)."""
+    active: bool = True
+
+
+class PassTypePatch(msgspec.Struct, kw_only=True):
+    """The fields to change (passes already sold keep what they were sold with)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)] | UnsetType = (
+        UNSET
+    )
+    price_cents: Price | UnsetType = UNSET
+    currency: Currency | UnsetType = UNSET
+    tax_rate_bp: TaxRate | UnsetType = UNSET
+    valid_from: Timestamp | UnsetType | None = UNSET
+    valid_until: Timestamp | UnsetType | None = UNSET
+    session_ids: Annotated[list[Id], Meta(max_length=1000)] | UnsetType = UNSET
+    max_sessions: MaxSessions | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class PassType(Reply):
+    id: int
+    name: str
+    price_cents: int
+    currency: str
+    tax_rate_bp: int
+    valid_from: Timestamp | None
+    valid_until: Timestamp | None
+    session_ids: list[int]
+    max_sessions: int | None
+    active: bool
+    created_at: Timestamp
+
+
+class PassTypes(Reply):
+    pass_types: list[PassType]

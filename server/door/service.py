@@ -31,6 +31,7 @@ from scanning.decision import (
 from server.door.batch import BatchUpload
 from server.door.counters import ENTERED, EXITED, DoorEvent, DoorLive
 from server.door.keys import KeyStore, ticket_code
+from server.door.pass_booking import Booker
 from server.door.passage import INSERT_SCAN, Passage, ScanReplayed
 from server.door.passes import PassScanner, bundle_passes
 from server.door.requests import ScanRequest
@@ -129,7 +130,7 @@ class DoorService:
         self.keys = keys
         self.live = door_live
         self.outbox = outbox
-        self.passes = PassScanner(pool, door_live.seats, outbox)
+        self.passes = PassScanner(pool, Booker(door_live.seats, outbox))
         self.refund_guard: RefundHook | None = None
         """Runs in a single ticket's refund (the app sets the cash desk's: a journalled
         sale is refunded through its register, so the journal keeps the money)."""

@@ -57,7 +57,7 @@ MEANING: Mapping[Permission, str] = {
     Permission.ADMIN: "everything: holds every other permission",
     Permission.SELL: "sell at the cash desk (orders are `pos` sales), fetch any ticket's "
     "code, create passes and fetch their codes; open, work and close one's register session; "
-    "sell articles and watch their stock",
+    "sell articles and watch their stock; sell passes, find them and book sessions on them",
     Permission.SELL_OVERBOOK: "sell blocked seats, or places past a full session's capacity, "
     "at a register (`overbook: true` on an order)",
     Permission.RESERVE: "book unpaid reservations (`reservation: true` on an order)",
@@ -77,7 +77,7 @@ MEANING: Mapping[Permission, str] = {
     Permission.DOOR_MANAGE: "change a session's door settings, review conflicting offline scans",
     Permission.DOOR_RELEASE: "release reservations nobody scanned in",
     Permission.CATALOG_MANAGE: "venues, rooms, seat plans, sessions, tariffs, blocked seats, "
-    "articles and their stock",
+    "articles and their stock, pass types",
     Permission.USERS_MANAGE: "create users, reset their passwords and roles, void their tokens",
     Permission.DEVICES_MANAGE: "scanner devices: create, enrolment codes, revoke, list",
     Permission.KEYS_MANAGE: "the ticket-signing keys: list, rotate, retire",

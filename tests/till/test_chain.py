@@ -60,6 +60,16 @@ def test_an_article_line_ends_with_its_article_and_changing_it_breaks_the_hash()
     assert entry_hash(GENESIS, other) != entry_hash(GENESIS, sold)
 
 
+def test_a_pass_line_ends_with_no_article_and_its_pass_and_changing_it_breaks_the_hash() -> None:
+    line = Line(1, None, None, "Festival - Ines Moreau", 1, 4500, 550, 4265, 235, 4500, pass_id=8)
+    sold = entry(1, total=4500, order_id=None, lines=[line])
+    assert b'[[1,null,null,"Festival - Ines Moreau",1,4500,550,4265,235,4500,null,8]]' in (
+        canonical(sold)
+    )
+    other = dataclasses.replace(sold, lines=[dataclasses.replace(line, pass_id=9)])
+    assert entry_hash(GENESIS, other) != entry_hash(GENESIS, sold)
+
+
 def test_the_time_counts_in_microseconds_whatever_the_zone() -> None:
     paris = AT.astimezone(datetime.now().astimezone().tzinfo)
     assert micros(paris) == micros(AT)
