@@ -76,6 +76,9 @@ from server.seating.janitor import run_janitor
 from server.seating.live import Live
 from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
+from server.wallet import http as wallet_http
+from server.wallet.offline import AllowancePolicy, OfflineBar, allowance_secret
+from server.wallet.service import Wallets
 from server.web.api import PUBLIC, Operation, Operations, Reply, openapi_document, routes
 from server.web.errors import domain_error_handler, http_error, server_error
 
@@ -140,6 +143,7 @@ OPERATIONS: list[Operation] = [
     *articles_http.OPERATIONS,
     *cash_http.OPERATIONS,
     *cash_reservations.OPERATIONS,
+    *wallet_http.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
 FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed)
@@ -181,6 +185,13 @@ def _wire_passes(state: Any, pool: Any, keys: KeyStore, door: DoorService) -> Pa
     return pass_desk
 
 
+def wallet_services(
+    pool: Any, keys: KeyStore, news: StockNews, token_secret: bytes
+) -> tuple[Wallets, OfflineBar]:
+    wallets = Wallets(pool, keys, news)
+    return wallets, OfflineBar(pool, wallets, allowance_secret(token_secret), AllowancePolicy())
+
+
 async def wire(state: Any, settings: Settings) -> None:
     """Build every context's services on ``app.state`` and connect them."""
     pool = await create_pool(settings.database_url, settings.db_pool_size)
@@ -200,16 +211,13 @@ async def wire(state: Any, settings: Settings) -> None:
     outbox = Outbox(pool, live)
     door = DoorService(pool, keys, door_live, outbox)
     registry = ChannelRegistry(client, settings.batch_window_ms)
-    feeds: list[Feed[Any]] = [
-        SeatFeed(live, catalog.session),
-        DoorFeed(door_live, catalog.session),
-        StockFeed(pool),
-    ]
-    for feed in feeds:
+    for feed in (SeatFeed(live, catalog.session), DoorFeed(door_live, catalog.session)):
         registry.add(feed)
+    registry.add(StockFeed(pool))
     revocations = Revocations(pool, client)
     await revocations.load()
-    signer = TokenSigner(await load_secret(pool), revocations)
+    token_secret = await load_secret(pool)
+    signer = TokenSigner(token_secret, revocations)
     state.settings, state.pool, state.redis = settings, pool, client
     state.catalog, state.live, state.registry = catalog, live, registry
     state.outbox = outbox
@@ -221,6 +229,7 @@ async def wire(state: Any, settings: Settings) -> None:
     door.refund_guard = desk.refuse_journalled
     state.desk_reservations = DeskReservations(pool, desk)
     state.registers = Registers(pool)
+    state.wallets, state.offline_bar = wallet_services(pool, keys, news, token_secret)
     state.sales = Sales(pool, live, catalog, outbox, desk)
     state.best = BestAvailable(catalog, live)
     state.keys, state.door_live, state.door = keys, door_live, door

@@ -421,12 +421,67 @@ def _cash(v: Visit) -> None:
     v.json("GET", "/api/registers/{register_id}/sessions", params={"limit": 5})
 
 
+def _wallet(v: Visit) -> None:
+    """A pass's wallet topped up at a desk, debited at a bar online and offline, corrected."""
+    now = datetime.now(UTC)
+    holder = {
+        "holder_name": "Wallet holder",
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+        "all_sessions": True,
+    }
+    pass_id = v.http.post("/api/passes", json=holder).json()["id"]
+    code = v.http.get(f"/api/passes/{pass_id}/code").text
+    desk = v.http.post("/api/points-of-sale", json={"name": f"W {uuid.uuid4().hex[:6]}"})
+    till = {"point_of_sale_id": desk.json()["id"], "name": "Till", "currency": "EUR"}
+    till_id = v.http.post("/api/registers", json=till).json()["id"]
+    opened = v.http.post(f"/api/registers/{till_id}/sessions", json={"counted": {"100": 1}})
+    bar = {"name": f"Bar {uuid.uuid4().hex[:6]}", "kind": "bar"}
+    bar_pos = v.http.post("/api/points-of-sale", json=bar).json()["id"]
+    bar_reg = {"point_of_sale_id": bar_pos, "name": "Bar", "currency": "EUR"}
+    at = {"register_id": v.http.post("/api/registers", json=bar_reg).json()["id"]}
+    top_up = {
+        "idempotency_key": uuid.uuid4().hex,
+        "code": code,
+        "amount_cents": 2000,
+        "method": "cash",
+        "given_cents": 2000,
+        "register_session_id": opened.json()["id"],
+    }
+    v.json("POST", "/api/wallets/top-ups", 201, json=top_up)
+    assert v.json("GET", "/api/bars")["bars"]
+    debit = {"idempotency_key": uuid.uuid4().hex, "code": code, "register_id": at["register_id"]}
+    moved = v.json("POST", "/api/wallets/debits", 201, json={**debit, "amount_cents": 500})
+    wallet = v.json("POST", "/api/wallet", json={"code": code})
+    assert wallet["balance_cents"] == 1500 and len(wallet["history"]) == 2
+    allowance = v.json(
+        "POST", "/api/bars/{register_id}/allowance", json={"device": "visit-0001"}, at=at
+    )
+    queued = {
+        "idempotency_key": uuid.uuid4().hex,
+        "code": code,
+        "amount_cents": 1800,
+        "taken_at": now.isoformat(),
+    }
+    upload = {"allowance": allowance["token"], "debits": [queued]}
+    done = v.json("POST", "/api/bars/{register_id}/offline-debits", json=upload, at=at)
+    assert done["results"][0]["overdraft"] is True
+    assert v.json("GET", "/api/wallet-overdrafts", params={"limit": 5})["overdrafts"]
+    correction = {"idempotency_key": uuid.uuid4().hex, "reason": "wrong amount"}
+    at_tx = {"transaction_id": moved["transaction_id"]}
+    v.json(
+        "POST", "/api/wallet-transactions/{transaction_id}/reversal", 201, json=correction, at=at_tx
+    )
+    at_wallet = {"wallet_id": wallet["id"]}
+    v.json("PATCH", "/api/wallets/{wallet_id}", json={"status": "blocked"}, at=at_wallet)
+
+
 @pytest.fixture(scope="module")
 def visit(server: ServerProcess, admin_token: str, schema: Any) -> Iterator[Visit]:
     headers = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         v = Visit(http, schema)
-        for part in (_catalogue, _sales, _door, _passes_and_devices, _cash, _identity):
+        for part in (_catalogue, _sales, _door, _passes_and_devices, _cash, _wallet, _identity):
             part(v)
         yield v
 

@@ -72,7 +72,7 @@ class Payment:
 class Entry:
     register_id: int
     receipt_no: int
-    register_session_id: int
+    register_session_id: int | None  # None: a bar's wallet debit
     cashier_id: int
     kind: str
     created_at: datetime

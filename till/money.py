@@ -48,6 +48,11 @@ class Kind(StrEnum):
     CREDIT_ERROR = "credit_error"
     DEBIT_ERROR = "debit_error"
     CLOSING_DIFFERENCE = "closing_difference"
+    WALLET_TOPUP = "wallet_topup"
+    """Money put on a wallet, paid in cash or by card (untaxed: tax is due on what the
+    wallet buys)."""
+    WALLET_DEBIT = "wallet_debit"
+    """A bar's sale paid by a wallet, journalled at the bar's register."""
 
 
 OPERATION_SIGN: Mapping[Kind, int] = {
@@ -62,6 +67,7 @@ OPERATION_SIGN: Mapping[Kind, int] = {
 class Method(StrEnum):
     CASH = "cash"
     CARD = "card"
+    WALLET = "wallet"
 
 
 def _div_half_away(numerator: int, denominator: int) -> int:

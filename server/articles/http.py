@@ -12,24 +12,14 @@ from server.articles import schemas
 from server.articles.catalogue import ArticleCatalogue
 from server.identity.actors import actor_of
 from server.identity.permissions import Permission
-from server.platform.errors import Invalid
 from server.web.api import Id, Operations, Param
-from server.web.requests import json_body, path_id, query_id
+from server.web.requests import body_as, path_id, query_id
 
 OPERATIONS = Operations()
 TAGS = ("articles",)
 MANAGE = Permission.CATALOG_MANAGE
 READ = (Permission.SELL, Permission.CATALOG_MANAGE)
 T = TypeVar("T")
-
-
-async def parse(request: Request, model: type[T]) -> T:
-    """The body as ``model``: a value out of its bounds is a 400 ``invalid_field``."""
-    body = await json_body(request)
-    try:
-        return msgspec.convert(body, model)
-    except msgspec.ValidationError as exc:
-        raise Invalid("invalid_field", str(exc)) from exc
 
 
 def _catalogue(request: Request) -> ArticleCatalogue:
@@ -47,7 +37,7 @@ def _catalogue(request: Request) -> ArticleCatalogue:
 )
 async def create_family(request: Request) -> JSONResponse:
     """A family of articles (a tab of the point of sale: bar, shop…)."""
-    body = await parse(request, schemas.FamilyIn)
+    body = await body_as(request, schemas.FamilyIn)
     family = await _catalogue(request).create_family(body.name, actor_of(request))
     return JSONResponse(family, status_code=201)
 
@@ -70,7 +60,7 @@ async def list_families(request: Request) -> JSONResponse:
 )
 async def rename_family(request: Request) -> JSONResponse:
     """Rename a family."""
-    body = await parse(request, schemas.FamilyIn)
+    body = await body_as(request, schemas.FamilyIn)
     family = await _catalogue(request).rename_family(
         path_id(request, "family_id"), body.name, actor_of(request)
     )
@@ -89,7 +79,7 @@ async def create_article(request: Request) -> JSONResponse:
     """An article: price (gross cents), tax rate, stock (left out: not counted), alert
     threshold, whether the stock may go below zero, and optionally the one point of
     sale that sells it."""
-    body = await parse(request, schemas.ArticleIn)
+    body = await body_as(request, schemas.ArticleIn)
     article = await _catalogue(request).create(msgspec.structs.asdict(body), actor_of(request))
     return JSONResponse(article, status_code=201)
 
@@ -126,7 +116,7 @@ async def list_articles(request: Request) -> JSONResponse:
 async def edit_article(request: Request) -> JSONResponse:
     """Change an article (the fields sent). Its stock changes only by restocking, sales
     and refunds; journalled sales keep the price and tax rate they were sold at."""
-    body = await parse(request, schemas.ArticlePatch)
+    body = await body_as(request, schemas.ArticlePatch)
     changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET}
     article = await _catalogue(request).edit(
         path_id(request, "article_id"), changes, actor_of(request)
@@ -146,7 +136,7 @@ async def restock_article(request: Request) -> JSONResponse:
     """Change the stock by a signed `delta` with a reason (a delivery, breakage, a count),
     recorded in the audit log (`article.restock`). Below zero only with `allow_negative`
     (409 `stock_below_zero`); an article whose stock is not counted: 409 `not_counted`."""
-    body = await parse(request, schemas.RestockIn)
+    body = await body_as(request, schemas.RestockIn)
     article = await _catalogue(request).restock(
         path_id(request, "article_id"), body.delta, body.reason, actor_of(request)
     )

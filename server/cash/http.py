@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal, TypeVar
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,7 +22,7 @@ from server.identity.permissions import Permission
 from server.platform.errors import Forbidden, Invalid
 from server.sales.service import DeskPayment, DeskSale
 from server.web.api import PAGE, Operations, Param
-from server.web.requests import json_body, page, path_id
+from server.web.requests import body_as, page, path_id
 from till.money import Kind, Method
 from till.receipt import PAPERS, receipt_pdf
 
@@ -36,15 +35,6 @@ SESSION_REFUSALS: dict[int, tuple[str, ...]] = {
     403: ("not_your_register_session",),
     409: ("register_session_closed",),
 }
-
-
-async def parse(request: Request, model: type[T]) -> T:
-    """The body as ``model``: a value out of its bounds is a 400 ``invalid_field``."""
-    body = await json_body(request)
-    try:
-        return msgspec.convert(body, model)
-    except msgspec.ValidationError as exc:
-        raise Invalid("invalid_field", str(exc)) from exc
 
 
 def counted(body: schemas.CountIn) -> dict[int, int]:
@@ -79,7 +69,7 @@ def cashier(request: Request) -> tuple[int, bool]:
 )
 async def create_register(request: Request) -> JSONResponse:
     """A register (a cash drawer with its own receipt numbers) at a point of sale."""
-    body = await parse(request, schemas.RegisterIn)
+    body = await body_as(request, schemas.RegisterIn)
     register = await _registers(request).create(
         body.point_of_sale_id, body.name, body.currency or "EUR", actor_of(request)
     )
@@ -109,7 +99,7 @@ async def open_register_session(request: Request) -> JSONResponse:
     One open session per register (409 `register_busy`) and per cashier (409
     `cashier_busy`)."""
     user_id, _ = cashier(request)
-    body = await parse(request, schemas.CountIn)
+    body = await body_as(request, schemas.CountIn)
     register_id = path_id(request, "register_id")
     opened = await _registers(request).open(register_id, user_id, counted(body), actor_of(request))
     return JSONResponse(opened, status_code=201)
@@ -155,7 +145,7 @@ async def cash_operation(request: Request) -> JSONResponse:
     """A cash operation with its reason: `credit` (cash put in), `debit` (taken out),
     `credit_error` (undoes a credit: takes out), `debit_error` (undoes a debit: puts in)."""
     user_id, supervisor = cashier(request)
-    body = await parse(request, schemas.OperationIn)
+    body = await body_as(request, schemas.OperationIn)
     done = await _registers(request).operate(
         path_id(request, "register_session_id"),
         user_id,
@@ -253,7 +243,7 @@ async def close_register_session(request: Request) -> JSONResponse:
     journalled as its own entry (never forced to zero); the answer is the numbered Z
     report with the register's chain head."""
     user_id, supervisor = cashier(request)
-    body = await parse(request, schemas.CountIn)
+    body = await body_as(request, schemas.CountIn)
     closed = await _registers(request).close(
         path_id(request, "register_session_id"),
         user_id,
@@ -280,7 +270,7 @@ async def hand_over_register(request: Request) -> JSONResponse:
     """The caller takes the register over: the open session is closed with the count made
     together, and the caller's opens with that count as its float (one transaction)."""
     user_id, _ = cashier(request)
-    body = await parse(request, schemas.CountIn)
+    body = await body_as(request, schemas.CountIn)
     done = await _registers(request).handover(
         path_id(request, "register_session_id"), user_id, counted(body), actor_of(request)
     )
@@ -315,7 +305,7 @@ async def refund_journalled_sale(request: Request) -> JSONResponse:
     `not_own_register`); `refund.any`: any sale."""
     user_id, _ = cashier(request)
     principal: Principal = request.state.principal
-    body = await parse(request, schemas.RefundIn)
+    body = await body_as(request, schemas.RefundIn)
     done: dict[str, Any] = await _desk(request).refund(
         path_id(request, "entry_id"),
         RefundChoice(
@@ -360,7 +350,7 @@ async def sell_articles(request: Request) -> JSONResponse:
     `out_of_stock` lists each article short with what is left, and nothing changes. A
     retry with the same `idempotency_key` returns the first entry (200)."""
     user_id, _ = cashier(request)
-    body = await parse(request, schemas.ArticleSaleIn)
+    body = await body_as(request, schemas.ArticleSaleIn)
     desk = DeskSale(
         path_id(request, "register_session_id"),
         tuple(DeskPayment(p.method, p.amount_cents, p.given_cents) for p in body.payments),
@@ -398,7 +388,7 @@ async def sell_pass(request: Request) -> JSONResponse:
     `payments_mismatch`). The answer carries the pass with its signed code and the
     receipt. A retry with the same `idempotency_key` returns the first sale (200)."""
     user_id, _ = cashier(request)
-    body = await parse(request, schemas.PassSaleIn)
+    body = await body_as(request, schemas.PassSaleIn)
     desk = DeskSale(
         path_id(request, "register_session_id"),
         tuple(DeskPayment(p.method, p.amount_cents, p.given_cents) for p in body.payments),

@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server.cash import schemas
-from server.cash.http import SESSION_REFUSALS, cashier, parse
+from server.cash.http import SESSION_REFUSALS, cashier
 from server.cash.reservations import MAX_FOUND, DeskReservations
 from server.identity.actors import actor_of
 from server.identity.permissions import Permission
 from server.platform.errors import Invalid
 from server.sales.service import DeskPayment, DeskSale
 from server.web.api import Id, Operations, Param
-from server.web.requests import path_id, query_id
+from server.web.requests import body_as, path_id, query_id
 
 OPERATIONS = Operations()
 TAGS = ("cash",)
@@ -95,7 +95,7 @@ async def pay_reservation(request: Request) -> JSONResponse:
     and an audit entry (`order.pay`). A retry with the same `idempotency_key` returns the
     first receipt (200); another payment of a paid reservation is 409 `already_paid`."""
     user_id, _ = cashier(request)
-    body = await parse(request, schemas.PayReservationIn)
+    body = await body_as(request, schemas.PayReservationIn)
     desk = DeskSale(
         body.register_session_id,
         tuple(DeskPayment(p.method, p.amount_cents, p.given_cents) for p in body.payments),

@@ -114,7 +114,7 @@ SELECT id FROM j
 async def append(
     conn: asyncpg.Connection,
     register_id: int,
-    register_session_id: int,
+    register_session_id: int | None,
     cashier_id: int,
     draft: Draft,
 ) -> Appended:

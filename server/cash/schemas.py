@@ -259,6 +259,8 @@ class Refund(Reply):
     tickets: list[RefundedTicket]
     """The tickets refunded, the unused bookings of a refunded pass included."""
     articles: list[RefundedArticle]
+    passes: list[int]
+    """The passes refunded (their codes are refused at the door)."""
 
 
 # -- reservations at the desk ---------------------------------------------------------------
@@ -306,8 +308,6 @@ class ReservationPaid(Reply):
     order_id: int
     total_cents: int
     currency: str
-    passes: list[int]
-    """The passes refunded (their codes are refused at the door)."""
 
 
 Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT_PATTERN)]

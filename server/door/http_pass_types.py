@@ -12,9 +12,8 @@ from server.door import schemas
 from server.door.pass_types import PassTypes
 from server.identity.actors import actor_of
 from server.identity.permissions import Permission
-from server.platform.errors import Invalid
 from server.web.api import Operations, Param
-from server.web.requests import json_body, path_id
+from server.web.requests import body_as, path_id
 
 OPERATIONS = Operations()
 TAGS = ("passes",)
@@ -29,10 +28,7 @@ def _types(request: Request) -> PassTypes:
 
 async def _fields(request: Request, model: type[Any]) -> dict[str, Any]:
     """The body as ``model`` (400 ``invalid_field`` out of bounds), as the fields sent."""
-    try:
-        parsed = msgspec.convert(await json_body(request), model)
-    except msgspec.ValidationError as exc:
-        raise Invalid("invalid_field", str(exc)) from exc
+    parsed = await body_as(request, model)
     fields = {
         f: getattr(parsed, f)
         for f in parsed.__struct_fields__

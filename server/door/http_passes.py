@@ -7,7 +7,6 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import msgspec
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -22,7 +21,16 @@ from server.identity.auth import Principal
 from server.identity.permissions import Permission
 from server.platform.errors import Invalid
 from server.web.api import PAGE, Id, Operations, Param
-from server.web.requests import ID_MAX, field, json_body, page, path_id, query_id, timestamp
+from server.web.requests import (
+    ID_MAX,
+    body_as,
+    field,
+    json_body,
+    page,
+    path_id,
+    query_id,
+    timestamp,
+)
 
 OPERATIONS = Operations()
 PASSES = ("passes",)
@@ -183,13 +191,6 @@ async def search_passes(request: Request) -> JSONResponse:
     return JSONResponse(p.body("passes", await _passes(request).search(query)))
 
 
-async def _parse(request: Request, model: type[Any]) -> Any:
-    try:
-        return msgspec.convert(await json_body(request), model)
-    except msgspec.ValidationError as exc:
-        raise Invalid("invalid_field", str(exc)) from exc
-
-
 @OPERATIONS.post(
     "/api/passes/{pass_id:int}/bookings",
     tags=PASSES,
@@ -204,7 +205,7 @@ async def book_on_pass(request: Request) -> JSONResponse:
     admits the pass when it is scanned. A booking the pass already has for the session is
     answered again (200). 409 `pass_not_active`, `pass_not_valid_for_session` (not among
     its sessions, or its `max_sessions` are booked), `session_full`, `session_over`."""
-    body = await _parse(request, schemas.BookingIn)
+    body = await body_as(request, schemas.BookingIn)
     pass_id = path_id(request, "pass_id")
     booking, made = await _bookings(request).book(pass_id, body.session_id, actor_of(request))
     reply = {"pass_id": pass_id, "created": made, "booking": booking}
@@ -223,7 +224,7 @@ async def book_by_code(request: Request) -> JSONResponse:
     """Book a session on the pass whose code was scanned (checked with the door's keys:
     400 `invalid_code` for a forged or unreadable code or a ticket's, 409 `revoked` for
     a code the pass no longer has); otherwise as `POST /api/passes/{id}/bookings`."""
-    body = await _parse(request, schemas.CodeBookingIn)
+    body = await body_as(request, schemas.CodeBookingIn)
     bookings = _bookings(request)
     pass_id = await bookings.pass_of_code(body.code)
     booking, made = await bookings.book(pass_id, body.session_id, actor_of(request))

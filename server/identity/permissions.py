@@ -67,9 +67,9 @@ MEANING: Mapping[Permission, str] = {
     Permission.TICKET_EDIT: "change a ticket's data (no route yet)",
     Permission.TICKET_TRANSFER: "move a ticket to another session or seat (no route yet)",
     Permission.ACCRED_ACTIVATE: "activate accreditations (no route yet)",
-    Permission.WALLET_CREDIT: "credit cashless wallets (no route yet)",
-    Permission.WALLET_DEBIT: "debit cashless wallets outside a point of sale (no route yet)",
-    Permission.BAR_SELL: "sell at a bar or restaurant point of sale (no route yet)",
+    Permission.WALLET_CREDIT: "top up cashless wallets at one's open register session",
+    Permission.WALLET_DEBIT: "debit cashless wallets at a bar, online or uploaded from offline",
+    Permission.BAR_SELL: "sell at a bar or restaurant point of sale (debit wallets there)",
     Permission.ACCOUNTING_READ: "read accounting data (no route yet)",
     Permission.STATS_READ: "read statistics: door counters and the door channel (dashboards)",
     Permission.DOOR_SCAN: "scan at a door (online, offline uploads, the offline bundle, door "

@@ -18,30 +18,27 @@ places sold pass the capacity; the gauge shows no free place.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import asyncpg
 
-from server.catalog.service import SessionRow
 from server.platform.errors import Conflict, Invalid
 from server.seating.live import Live
-
-if TYPE_CHECKING:
-    from server.sales.service import OrderRequest
 
 OVERBOOK_TOKEN = "overbook"
 """The hold token an overbooking's order records (it has no hold)."""
 
 
-async def check_overbooking(live: Live, session: SessionRow, request: OrderRequest) -> None:
-    """Refuse before anything is written what would not be an overbooking."""
-    if request.desk is None or request.kind != "sale":
+async def check_overbooking(live: Live, session_id: int, desk_sale: bool, places: int) -> None:
+    """Refuse before anything is written what would not be an overbooking: anything but a
+    sale at a register, or places the session still has room for."""
+    if not desk_sale:
         raise Invalid(
             "overbook_at_register", "overbooking is a sale at a register session, paid there"
         )
-    if request.places:
-        snapshot = await live.snapshot(session.id)
-        if snapshot.free >= request.places:
+    if places:
+        snapshot = await live.snapshot(session_id)
+        if snapshot.free >= places:
             raise Conflict(
                 "room_left",
                 "the session still has room for these places: sell them normally",
@@ -51,19 +48,19 @@ async def check_overbooking(live: Live, session: SessionRow, request: OrderReque
 
 async def make_room(
     conn: asyncpg.Connection,
-    session: SessionRow,
-    request: OrderRequest,
+    session_id: int,
+    seats: Sequence[int],
+    places: int,
     seat_ids: tuple[str, ...],
 ) -> dict[str, object]:
     """In the order's transaction: lock the blocked seats sold (all must be blocked) or
     raise the general-admission allowance; what the audit entry records."""
-    seats = request.seats
     if seats:
         rows = await conn.fetch(
             "SELECT seat_idx FROM blocked_seats WHERE session_id = $1"
             " AND seat_idx = ANY($2::int[]) FOR UPDATE",
-            session.id,
-            seats,
+            session_id,
+            list(seats),
         )
         missing = sorted(set(seats) - {r["seat_idx"] for r in rows})
         if missing:
@@ -72,10 +69,10 @@ async def make_room(
                 "only blocked seats are overbooked; sell the others through a hold",
                 seats=[seat_ids[i] for i in missing],
             )
-    if request.places:
+    if places:
         await conn.execute(
             "UPDATE ga_counters SET overbooked = overbooked + $2 WHERE session_id = $1",
-            session.id,
-            request.places,
+            session_id,
+            places,
         )
-    return {"blocked_seats": [seat_ids[i] for i in seats], "places": request.places}
+    return {"blocked_seats": [seat_ids[i] for i in seats], "places": places}

@@ -214,23 +214,8 @@ class Sales:
                 await self._check_desk(request, sum(prices))
             except DomainError as exc:
                 return await self._replay(request, exc)
-        try:
-            if request.overbook:
-                await check_overbooking(self.live, session, request)
-            else:
-                await self.live.claim(
-                    session.id,
-                    request.hold_token,
-                    request.seats,
-                    request.places,
-                    request.idempotency_key,
-                )
-        except HoldRefused as exc:
-            refusal = hold_refusal(exc, await self._seat_ids(session))
+        if refusal := await self._take_hold(session, request):
             return await self._replay(request, refusal)
-        except DomainError as exc:
-            return await self._replay(request, exc)
-
         try:
             rows, entry, receipt = await self._commit(
                 session, request, prices, currencies.pop(), tariffs
@@ -249,6 +234,27 @@ class Sales:
         await failpoint("sales.after_commit")
         await self.outbox.apply_now(entry, session.id, Op.SELL, sell_args(request))
         return order, True
+
+    async def _take_hold(self, session: SessionRow, request: OrderRequest) -> DomainError | None:
+        """Claim the hold the order buys (an overbooking has none: its own checks instead);
+        the refusal, if any."""
+        try:
+            if request.overbook:
+                desk_sale = request.desk is not None and request.kind == "sale"
+                await check_overbooking(self.live, session.id, desk_sale, request.places)
+            else:
+                await self.live.claim(
+                    session.id,
+                    request.hold_token,
+                    request.seats,
+                    request.places,
+                    request.idempotency_key,
+                )
+        except HoldRefused as exc:
+            return hold_refusal(exc, await self._seat_ids(session))
+        except DomainError as exc:
+            return exc
+        return None
 
     async def _tariff_refusal(
         self, session: SessionRow, request: OrderRequest, tariffs: dict[int, asyncpg.Record]
@@ -314,7 +320,9 @@ class Sales:
                     overbooked: dict[str, object] = {}
                     if request.overbook:
                         seat_ids = await self._seat_ids(session) if request.seats else ()
-                        overbooked = await make_room(conn, session, request, seat_ids)
+                        overbooked = await make_room(
+                            conn, session.id, request.seats, request.places, seat_ids
+                        )
                         insert = self._insert
                     rows, entry = await insert(conn, session, request, prices, currency)
                     if rows:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+import msgspec
 from starlette.requests import Request
 
 from server.platform.errors import Invalid, TooLarge
@@ -50,6 +51,16 @@ async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Invalid("invalid_json", "the body must be a JSON object")
     return body
+
+
+async def body_as(request: Request, model: type[T]) -> T:
+    """The JSON body as ``model`` (a ``msgspec.Struct``): a value out of its bounds is a 400
+    ``invalid_field`` naming it."""
+    body = await json_body(request)
+    try:
+        return msgspec.convert(body, model)
+    except msgspec.ValidationError as exc:
+        raise Invalid("invalid_field", str(exc)) from exc
 
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # Postgres ``integer``: counts, cents, indices
