@@ -42,15 +42,16 @@ class TxKind(StrEnum):
     CORRECTION = "correction"
 
 
+_WALLET = frozenset({AccountKind.WALLET})
 ROUTES: Mapping[TxKind, tuple[frozenset[AccountKind], frozenset[AccountKind]]] = {
-    TxKind.TOPUP: (frozenset({AccountKind.CASH, AccountKind.CARD}), frozenset({AccountKind.WALLET})),
-    TxKind.DEBIT: (frozenset({AccountKind.WALLET}), frozenset({AccountKind.BAR})),
-    TxKind.PAYOUT: (frozenset({AccountKind.WALLET}), frozenset({AccountKind.PAYOUT})),
-    TxKind.DONATION: (frozenset({AccountKind.WALLET}), frozenset({AccountKind.DONATION})),
-    TxKind.BREAKAGE: (frozenset({AccountKind.WALLET}), frozenset({AccountKind.BREAKAGE})),
+    TxKind.TOPUP: (frozenset({AccountKind.CASH, AccountKind.CARD}), _WALLET),
+    TxKind.DEBIT: (_WALLET, frozenset({AccountKind.BAR})),
+    TxKind.PAYOUT: (_WALLET, frozenset({AccountKind.PAYOUT})),
+    TxKind.DONATION: (_WALLET, frozenset({AccountKind.DONATION})),
+    TxKind.BREAKAGE: (_WALLET, frozenset({AccountKind.BREAKAGE})),
     TxKind.CORRECTION: (
-        frozenset({AccountKind.WALLET, AccountKind.CORRECTION}),
-        frozenset({AccountKind.WALLET, AccountKind.CORRECTION}),
+        _WALLET | {AccountKind.CORRECTION},
+        _WALLET | {AccountKind.CORRECTION},
     ),
 }
 """From which kinds of account to which each kind of transaction moves money; a reversal
@@ -80,6 +81,7 @@ class Ledger:
     balances: dict[str, int] = field(default_factory=dict)
     moves: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     reversed: set[str] = field(default_factory=set)
+    reversals: set[str] = field(default_factory=set)
 
     def open(self, name: str, kind: AccountKind) -> None:
         self.kinds.setdefault(name, kind)
@@ -102,14 +104,15 @@ class Ledger:
         return True
 
     def reverse(self, key: str, of: str) -> bool:
-        """Move ``of``'s amount back, at most once; False when that would overdraw a wallet
-        or ``of`` is already reversed."""
-        if of in self.reversed or of not in self.moves:
+        """Move ``of``'s amount back, at most once; False when that would overdraw a wallet,
+        ``of`` is already reversed or is itself a reversal (correct it instead)."""
+        if of in self.reversed or of not in self.moves or of in self.reversals:
             return False
         source, target, amount = self.moves[of]
         if self.kinds[target] is AccountKind.WALLET and self.balances[target] < amount:
             return False
         self.reversed.add(of)
+        self.reversals.add(key)
         return self.move(key, TxKind.REVERSAL, target, source, amount)
 
 

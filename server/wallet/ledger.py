@@ -19,7 +19,7 @@ from datetime import datetime
 import asyncpg
 
 from server.platform.errors import Conflict
-from server.platform.failpoints import switched_off
+from server.platform.failpoints import failpoint, switched_off
 from till.ledger import AccountKind, TxKind
 
 GUARD = "wallet.balance_guard"
@@ -94,6 +94,7 @@ async def transfer(conn: asyncpg.Connection, t: Transfer) -> Moved:
         balance = await conn.fetchval(
             "SELECT balance_cents FROM ledger_accounts WHERE id = $1", t.source
         )
+        await failpoint("wallet.balance_read")  # the control widens the race it shows
         if balance < t.amount_cents and await _is_wallet(conn, t.source):
             raise Insufficient(balance)
         guarded = False
