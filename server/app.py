@@ -77,8 +77,10 @@ from server.seating.live import Live
 from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
 from server.wallet import http as wallet_http
+from server.wallet import http_settlement as wallet_settlement
 from server.wallet.offline import AllowancePolicy, OfflineBar, allowance_secret
 from server.wallet.service import Wallets
+from server.wallet.settlement import Settlement
 from server.web.api import PUBLIC, Operation, Operations, Reply, openapi_document, routes
 from server.web.errors import domain_error_handler, http_error, server_error
 
@@ -144,6 +146,7 @@ OPERATIONS: list[Operation] = [
     *cash_http.OPERATIONS,
     *cash_reservations.OPERATIONS,
     *wallet_http.OPERATIONS,
+    *wallet_settlement.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
 FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed)
@@ -230,6 +233,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.desk_reservations = DeskReservations(pool, desk)
     state.registers = Registers(pool)
     state.wallets, state.offline_bar = wallet_services(pool, keys, news, token_secret)
+    state.settlement = Settlement(pool)
     state.sales = Sales(pool, live, catalog, outbox, desk)
     state.best = BestAvailable(catalog, live)
     state.keys, state.door_live, state.door = keys, door_live, door

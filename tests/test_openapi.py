@@ -474,6 +474,17 @@ def _wallet(v: Visit) -> None:
     )
     at_wallet = {"wallet_id": wallet["id"]}
     v.json("PATCH", "/api/wallets/{wallet_id}", json={"status": "blocked"}, at=at_wallet)
+    assert v.json("GET", "/api/wallet-settlement", params={"limit": 500})["wallets"]
+    settle = {"idempotency_key": uuid.uuid4().hex, "how": "card"}
+    v.json("POST", "/api/wallets/{wallet_id}/settlement", 201, json=settle, at=at_wallet)
+    other_id = v.http.post("/api/passes", json=holder).json()["id"]
+    other = v.http.get(f"/api/passes/{other_id}/code").text
+    again = {**top_up, "idempotency_key": uuid.uuid4().hex, "code": other}
+    v.http.post("/api/wallets/top-ups", json=again).raise_for_status()
+    gift = {"idempotency_key": uuid.uuid4().hex, "code": other}
+    v.json("POST", "/api/wallet/donation", 201, json=gift)
+    old = {"idempotency_key": uuid.uuid4().hex, "unused_since": "2000-01-01T00:00:00+00:00"}
+    assert v.json("POST", "/api/wallet-breakage", json=old)["wallets"] == 0
 
 
 @pytest.fixture(scope="module")

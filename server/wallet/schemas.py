@@ -197,3 +197,48 @@ class Bar(Reply):
 
 class Bars(Reply):
     bars: list[Bar]
+
+
+class Leftover(Reply):
+    wallet_id: int
+    holder: str | None
+    email: str | None
+    currency: str
+    balance_cents: int
+    card_cents: int
+    """What card top-ups put on it."""
+    refund_to: Literal["card", "transfer"]
+    last_used: str | None
+
+
+class Leftovers(Reply):
+    wallets: list[Leftover]
+    next_offset: int | None
+
+
+class SettleIn(msgspec.Struct, kw_only=True):
+    idempotency_key: IdempotencyKey
+    how: Literal["card", "transfer", "breakage"]
+
+
+class DonationIn(msgspec.Struct, kw_only=True):
+    idempotency_key: IdempotencyKey
+    code: Code
+
+
+class Settled(Reply):
+    wallet_id: int
+    how: str
+    amount_cents: int
+    transaction_id: int
+
+
+class BreakageIn(msgspec.Struct, kw_only=True):
+    idempotency_key: IdempotencyKey
+    unused_since: Timestamp
+
+
+class Breakage(Reply):
+    wallets: int
+    amount_cents: int
+    settled: list[Settled]

@@ -217,3 +217,55 @@ async def test_a_correction_reverses_once(server: ServerProcess, admin: Api) -> 
     finally:
         await manager.close()
         await waiter.close()
+
+
+async def test_after_the_festival_refunds_donations_and_breakage(
+    server: ServerProcess, admin: Api
+) -> None:
+    codes = [(await pass_code(admin, f"Holder {n}"))[1] for n in range(4)]
+    register = await new_register(admin)
+    manager = await cashier(admin, server, "pos", "wallet_manager")
+    holder = Api(server.url)
+    try:
+        rs = await open_session(manager, register)
+        for code, method in zip(codes, ("card", "cash", "cash", "cash"), strict=True):
+            assert (await top_up(manager, code, 700, rs, method=method)).status_code == 201
+        ids = [
+            (await manager.http.post("/api/wallet", json={"code": c})).json()["id"] for c in codes
+        ]
+        left = (await admin.http.get("/api/wallet-settlement", params={"limit": 500})).json()
+        mine = {w["wallet_id"]: w["refund_to"] for w in left["wallets"] if w["wallet_id"] in ids}
+        assert mine == {ids[0]: "card", ids[1]: "transfer", ids[2]: "transfer", ids[3]: "transfer"}
+
+        key = uuid.uuid4().hex
+        paid = await admin.http.post(
+            f"/api/wallets/{ids[0]}/settlement", json={"idempotency_key": key, "how": "card"}
+        )
+        assert paid.status_code == 201, paid.text
+        assert paid.json()["amount_cents"] == 700
+        gift = await holder.http.post(
+            "/api/wallet/donation", json={"idempotency_key": uuid.uuid4().hex, "code": codes[1]}
+        )
+        assert gift.status_code == 201, gift.text
+        again = await holder.http.post(
+            "/api/wallet/donation", json={"idempotency_key": uuid.uuid4().hex, "code": codes[1]}
+        )
+        assert again.json()["error"]["code"] == "wallet_closed"
+        # wallets 3 and 4 unused since a deadline set after their top-up: breakage
+        deadline = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        booked = await admin.http.post(
+            "/api/wallet-breakage",
+            json={"idempotency_key": uuid.uuid4().hex, "unused_since": deadline},
+        )
+        assert booked.status_code == 200, booked.text
+        broken = {s["wallet_id"] for s in booked.json()["settled"]}
+        assert {ids[2], ids[3]} <= broken and not {ids[0], ids[1]} & broken
+        for code in codes:
+            assert await balance(manager, code) == 0
+        assert (await top_up(manager, codes[2], 100, rs)).json()["error"][
+            "code"
+        ] == "wallet_blocked"
+        assert set((await ledger_sum()).values()) == {0}
+    finally:
+        await manager.close()
+        await holder.close()
