@@ -49,6 +49,8 @@ from loadtests.door import DOOR_FULL, DOOR_QUICK, bench_door
 from loadtests.fanout import ViewerPool, percentile
 from loadtests.httpclient import HttpConnection
 from loadtests.sales_load import run_load
+from loadtests.wallet import BARS as WALLET_BARS
+from loadtests.wallet import bench_wallet
 from server.seating.live import Keys, Live, SessionFacts
 
 FULL: dict[str, Any] = {
@@ -64,6 +66,7 @@ FULL: dict[str, Any] = {
     "peak_seconds": 3,
     "orders": 3000,
     "desk_sales": 3000,
+    "wallet_debits": 4000,
     "flush_sold": 5000,
     "baseline_seconds": 5,
     "lua_seconds": 3,
@@ -77,6 +80,7 @@ QUICK: dict[str, Any] = {
     "peak_seconds": 2.5,
     "orders": 800,
     "desk_sales": 1000,
+    "wallet_debits": 1000,
     "flush_sold": 2000,
     "baseline_seconds": 3,
     "lua_seconds": 2,
@@ -94,6 +98,8 @@ TARGETS = {
     "door_batch_s": 5.0,
     "best_p99_ms": 20,
     "desk_sales_per_s": 500,
+    "wallet_debits_per_s": 1000,
+    "wallet_p99_ms": 25,
 }
 
 
@@ -816,6 +822,11 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
         "door_batch": d["batch"]["seconds"] <= TARGETS["door_batch_s"] and d["batch"]["outcome_ok"],
         "desk": r["desk"]["desk_sales_per_s"] >= TARGETS["desk_sales_per_s"]
         and r["desk"]["desk_journal_consistent"],
+        "wallet": r["wallet"]["wallet_debits_per_s"] >= TARGETS["wallet_debits_per_s"]
+        and r["wallet"]["wallet_p99_ms"] <= TARGETS["wallet_p99_ms"]
+        and r["wallet"]["wallet_ledger_consistent"]
+        and r["wallet"]["wallet_hammer_exact"]
+        and r["wallet"]["wallet_lowest_balance"] >= 0,
         "best_available": r["best"]["best_p99_ms"] <= TARGETS["best_p99_ms"]
         and r["best"]["best_no_seat_twice"],
     }
@@ -889,6 +900,15 @@ def table(r: dict[str, Any]) -> str:
             f" gap-free and chains verified: {r['desk']['desk_journal_consistent']})",
             ">= 500",
             ok[v["desk"]],
+        ),
+        (
+            f"wallet debits/s, {r['wallet']['wallet_bars']} bars (HTTP): p99 (ms)",
+            f"{r['wallet']['wallet_debits_per_s']} (p99 {r['wallet']['wallet_p99_ms']} ms; one"
+            f" wallet hammered: exact {r['wallet']['wallet_hammer_exact']}, lowest balance"
+            f" {r['wallet']['wallet_lowest_balance']}; ledger adds up:"
+            f" {r['wallet']['wallet_ledger_consistent']})",
+            ">= 1000, p99 <= 25",
+            ok[v["wallet"]],
         ),
         (
             "best available, 4 seats of {} ({} clients, to half full): p99 (ms)".format(
@@ -1013,6 +1033,12 @@ def main() -> None:
         log(f"cash desk: {DESK_REGISTERS} registers sell {cfg['desk_sales']} journalled sales")
         results["desk"] = bench_desk(server, token, sessions["desk"], cfg["desk_sales"])
         log(f"  {results['desk']}")
+
+        log(
+            f"wallet: {WALLET_BARS} bars debit {cfg['wallet_debits']} times, then hammer one wallet"
+        )
+        results["wallet"] = bench_wallet(server, token, cfg["wallet_debits"])
+        log(f"  {results['wallet']}")
 
         log("door: 16 HTTP scanners, 16 WebSocket scanners, a 10,000-scan offline upload")
         results["door"] = bench_door(cfg, server, token)

@@ -154,6 +154,17 @@ async def shared_account(
     return await shared_account(conn, kind, currency, point_of_sale_id)
 
 
+async def drifted_accounts(conn: asyncpg.Connection) -> int:
+    """How many accounts keep a balance other than their transactions' sum: none, always."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM ledger_accounts a WHERE a.balance_cents <>"
+        " coalesce((SELECT sum(amount_cents) FROM ledger_transactions WHERE to_account = a.id), 0)"
+        " - coalesce((SELECT sum(amount_cents) FROM ledger_transactions"
+        "   WHERE from_account = a.id), 0)"
+    )
+    return count
+
+
 async def sum_of_balances(conn: asyncpg.Connection) -> dict[str, int]:
     """Per currency, the sum of every account's balance: zero, always."""
     rows = await conn.fetch(

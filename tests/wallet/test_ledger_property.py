@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server.wallet.ledger import drifted_accounts, sum_of_balances
 from tests import support
 from tests.support import STAFF_PASSWORD, ServerProcess
 from till.ledger import AccountKind, Ledger, TxKind
@@ -91,19 +92,9 @@ def check_books() -> None:
     async def read() -> tuple[int, list[int]]:
         conn = await asyncpg.connect(support.testing_database_url())
         try:
-            drift = await conn.fetchval(
-                "SELECT count(*) FROM ledger_accounts a WHERE a.balance_cents <>"
-                " coalesce((SELECT sum(amount_cents) FROM ledger_transactions"
-                "   WHERE to_account = a.id), 0)"
-                " - coalesce((SELECT sum(amount_cents) FROM ledger_transactions"
-                "   WHERE from_account = a.id), 0)"
-            )
-            sums = await conn.fetch(
-                "SELECT sum(balance_cents)::bigint AS s FROM ledger_accounts GROUP BY currency"
-            )
+            return await drifted_accounts(conn), list((await sum_of_balances(conn)).values())
         finally:
             await conn.close()
-        return drift, [r["s"] for r in sums]
 
     drift, sums = asyncio.run(read())
     assert drift == 0

@@ -6,28 +6,21 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from server.wallet.ledger import drifted_accounts, sum_of_balances
 from tests.cash.helpers import cashier, db, new_register, open_session, verify
 from tests.support import Api, ServerProcess
 from tests.wallet.helpers import balance, debit, new_bar, pass_code, top_up
 
 
 async def ledger_sum() -> dict[str, int]:
+    """Per currency, the sum of all accounts (checking first that every kept balance is
+    its ledger's sum)."""
     conn = await db()
     try:
-        rows = await conn.fetch(
-            "SELECT currency, sum(balance_cents)::bigint AS s FROM ledger_accounts GROUP BY 1"
-        )
-        derived = await conn.fetchval(
-            "SELECT count(*) FROM ledger_accounts a WHERE a.balance_cents <>"
-            " coalesce((SELECT sum(amount_cents) FROM ledger_transactions"
-            "   WHERE to_account = a.id), 0)"
-            " - coalesce((SELECT sum(amount_cents) FROM ledger_transactions"
-            "   WHERE from_account = a.id), 0)"
-        )
+        assert await drifted_accounts(conn) == 0
+        return await sum_of_balances(conn)
     finally:
         await conn.close()
-    assert derived == 0  # every kept balance is the ledger's sum
-    return {r["currency"]: r["s"] for r in rows}
 
 
 async def test_top_up_at_the_desk_then_debits_at_a_bar(server: ServerProcess, admin: Api) -> None:
