@@ -90,6 +90,7 @@ export function createBasket(ctx, view) {
       return r;
     } catch (err) {
       if (view.closed) return null;
+      view.overbook?.onRefusal(err);
       if (HOLD_GONE.has(err.code) && view.token) {
         forgetHold(t("sell.expired"));
       } else if (err.code === "seats_taken") {

@@ -124,6 +124,7 @@ function bestForm(view, basket) {
 }
 
 function onSeat(view, seat, state, basket) {
+  if (view.overbook?.onSeat(seat, state)) return; // blocked seats: pos-overbook.js
   const where = seatName(view, seat.id);
   if (state === "free") {
     if (!activeTariffs(view.detail, seat.category).length) {

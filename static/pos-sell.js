@@ -3,13 +3,14 @@
 // mode of general admission (session → tariff × quantity → payment: three taps), or the live
 // seat map and best available of a seated session (pos-seats.js); the basket, articles
 // included, its payment and the desk sale (pos-basket.js); unpaid reservations and their
-// payment at the desk (pos-reserve.js).
+// payment at the desk (pos-reserve.js); overbooking for `sell.overbook` (pos-overbook.js).
 
 import { h } from "./dom.js";
 import { register, t } from "./i18n.js";
 import { PROTOCOL } from "./protocol.js";
 import { everything } from "./paging.js";
 import { createBasket } from "./pos-basket.js";
+import { mountOverbook } from "./pos-overbook.js";
 import { sessionCalendar } from "./pos-calendar.js";
 import { reservationFinder } from "./pos-reserve.js";
 import { activeTariffs, mountSeated } from "./pos-seats.js";
@@ -148,6 +149,7 @@ export function mountSell(ctx, root) {
     if (d.seated) mountSeated(view, left, seatMap, view.basket);
     else left.append(quickPanel(view));
     sessionBox.replaceChildren(head, h("div", { class: "sell-layout" }, left, view.basket.element));
+    mountOverbook(ctx, view, left, view.basket);
     view.basket.render();
   }
 
@@ -199,6 +201,7 @@ export function mountSell(ctx, root) {
       view.els.gauge.replaceChildren(gaugeEl(view.gauge));
     }
     view.basket.onMap();
+    view.overbook?.onLive();
   }
 
   // -- start ------------------------------------------------------------------------------------

@@ -5,9 +5,11 @@
 //   map.applySnapshot("0012...");         // one digit per seat (wire order)
 //   map.applyChanges([[index, state]]);   // from a delta
 //   map.setMine(["hall-A-3"]);            // seats of this client's own hold
+//   map.setPicked(["hall-A-9"]);          // blocked seats this client chose (desk overbooking)
+//   map.setClickable(["free", "mine", "picked", "unavailable"]);  // states offered to a tap
 //
 // Every seat is an SVG element with data-seat-id, data-index, data-state
-// (free | mine | held | sold | unavailable) and data-testid="seat". Accessible seats are
+// (free | mine | held | sold | unavailable | picked) and data-testid="seat". Accessible seats are
 // drawn as rounded squares, the others as circles; the free seats' outline is the colour
 // of their category. The map supports the keyboard: arrows move between seats, Enter or
 // Space clicks the focused seat.
@@ -32,6 +34,7 @@ register({
     "seat.held": "retenue par un autre acheteur",
     "seat.sold": "vendue",
     "seat.unavailable": "indisponible",
+    "seat.picked": "bloquée, choisie pour la surréservation",
     "seat.name": "Rang {row} · Place {label}",
     "seat.aria": "Rang {row}, place {label}, {category} : {state}",
     "seat.wheelchair": "Accessible en fauteuil roulant",
@@ -43,6 +46,7 @@ register({
     "seat.held": "held by another buyer",
     "seat.sold": "sold",
     "seat.unavailable": "not available",
+    "seat.picked": "blocked, chosen for overbooking",
     "seat.name": "Row {row} · Seat {label}",
     "seat.aria": "Row {row}, seat {label}, {category}: {state}",
     "seat.wheelchair": "Wheelchair accessible",
@@ -50,7 +54,8 @@ register({
   },
 });
 
-/** A seat state in words ("free", "mine", "held", "sold", "unavailable"), in the page's language. */
+/** A seat state in words ("free", "mine", "held", "sold", "unavailable", "picked"), in the page's
+ * language. */
 export const stateLabel = (state) => t(`seat.${state}`);
 
 const MAX_RADIUS = 8;
@@ -92,6 +97,8 @@ export class SeatMap extends EventTarget {
     this.states = new Uint8Array(0);
     this.mine = new Set(); // seat indices
     this.pending = new Set();
+    this.picked = new Set(); // unavailable (blocked) seats chosen by this client: overbooking
+    this.clickable = new Set(["free", "mine"]); // states announced as actionable (aria-disabled)
     this.elements = [];
     this.svg = null;
     this.tooltip = null;
@@ -110,6 +117,7 @@ export class SeatMap extends EventTarget {
     this.multiZone = new Set(this.seats.map((s) => s.zone)).size > 1;
     this.states = new Uint8Array(this.seats.length);
     this.mine = new Set([...this.mine].filter((i) => i < this.seats.length));
+    this.picked = new Set([...this.picked].filter((i) => i < this.seats.length));
     const colours = new Map((map.categories || []).map((c) => [c.name, c.color]));
     this.categories = map.categories || [];
     const { width, height } = map.size || { width: 100, height: 100 };
@@ -323,6 +331,7 @@ export class SeatMap extends EventTarget {
   stateName(index) {
     const code = this.states[index];
     if (code === S.HELD && this.mine.has(index)) return "mine";
+    if (code === S.UNAVAILABLE && this.picked.has(index)) return "picked";
     return STATE_NAMES[code] || "unavailable";
   }
 
@@ -365,6 +374,21 @@ export class SeatMap extends EventTarget {
     this._changed();
   }
 
+  /** Blocked seats this client chose (ids); they show as "picked" while still blocked. */
+  setPicked(seats) {
+    const next = new Set(seats.map((s) => this.indexOf(s)).filter((i) => i >= 0));
+    const touched = new Set([...this.picked, ...next]);
+    this.picked = next;
+    for (const i of touched) this._paint(i);
+    this._changed();
+  }
+
+  /** The states a tap acts on (the others are announced as disabled). */
+  setClickable(states) {
+    this.clickable = new Set(states);
+    for (let i = 0; i < this.seats.length; i++) this._paint(i, true);
+  }
+
   /** Mark a seat as waiting for the server (a request is in flight). */
   setPending(seatId, pending) {
     const i = this.indexOf(seatId);
@@ -375,23 +399,23 @@ export class SeatMap extends EventTarget {
   }
 
   counts() {
-    const c = { free: 0, mine: 0, held: 0, sold: 0, unavailable: 0 };
+    const c = { free: 0, mine: 0, held: 0, sold: 0, unavailable: 0, picked: 0 };
     for (let i = 0; i < this.states.length; i++) c[this.stateName(i)] += 1;
     return c;
   }
 
-  _paint(i) {
+  _paint(i, force = false) {
     const el = this.elements[i];
     if (!el) return;
     const state = this.stateName(i);
-    if (el.getAttribute("data-state") === state) return;
+    if (!force && el.getAttribute("data-state") === state) return;
     el.setAttribute("data-state", state);
     const seat = this.seats[i];
     const zone = this.multiZone ? `${seat.zone}, ` : "";
     el.setAttribute("aria-label", zone + t("seat.aria",
       { row: seat.row, label: seat.label, category: seat.category, state: stateLabel(state) }));
-    el.setAttribute("aria-pressed", state === "mine" ? "true" : "false");
-    el.setAttribute("aria-disabled", state === "free" || state === "mine" ? "false" : "true");
+    el.setAttribute("aria-pressed", state === "mine" || state === "picked" ? "true" : "false");
+    el.setAttribute("aria-disabled", this.clickable.has(state) ? "false" : "true");
     if (this.tooltipIndex === i && this.tooltip && !this.tooltip.hidden) this._showTooltip(i);
   }
 
