@@ -7,7 +7,9 @@ whose code was reissued answers ``code_replaced``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -42,22 +44,29 @@ async def claims_of(keys: KeyStore, code: object) -> TicketClaims:
         raise Invalid("invalid_code", "not a valid ticket or pass code", reason=exc.reason) from exc
 
 
-async def holder_of(conn: asyncpg.Connection, claims: TicketClaims) -> Holder:
-    if claims.scope is TicketScope.PASS:
-        row = await conn.fetchrow(
-            "SELECT id, holder_name AS name, status, code_seed FROM passes WHERE id = $1",
-            claims.scope_id,
-        )
-        kind = "pass"
-    else:
-        row = await conn.fetchrow(
-            "SELECT t.id, o.buyer_name AS name, t.status, t.code_seed FROM tickets t"
-            " JOIN orders o ON o.id = t.order_id WHERE t.id = $1",
-            claims.ticket_id,
-        )
-        kind = "ticket"
-    if row is None:
+HOLDER_SQL = {
+    TicketScope.PASS: "SELECT id, holder_name AS name, status, code_seed FROM passes WHERE id = $1",
+    TicketScope.SESSION: "SELECT t.id, o.buyer_name AS name, t.status, t.code_seed"
+    " FROM tickets t JOIN orders o ON o.id = t.order_id WHERE t.id = $1",
+}
+"""The pass or ticket a code names (``$1``: its id), by the code's scope."""
+
+
+def holder_id(claims: TicketClaims) -> int:
+    return claims.scope_id if claims.scope is TicketScope.PASS else claims.ticket_id
+
+
+def check_holder(claims: TicketClaims, row: Mapping[str, Any] | None) -> Holder:
+    """The holder ``row`` (id, name, status, code_seed) read for ``claims``: it must exist
+    and carry the code's seed (the current code)."""
+    if row is None or row["id"] is None:
         raise NotFound("unknown_code", "no pass or ticket has this code")
     if bytes(row["code_seed"]) != claims.seed:
         raise Conflict("code_replaced", "this code was replaced by a newer one")
+    kind = "pass" if claims.scope is TicketScope.PASS else "ticket"
     return Holder(kind, row["id"], row["name"], row["status"] == "active")
+
+
+async def holder_of(conn: asyncpg.Connection, claims: TicketClaims) -> Holder:
+    row = await conn.fetchrow(HOLDER_SQL[claims.scope], holder_id(claims))
+    return check_holder(claims, row)

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from scanning.codes import TicketClaims
+from scanning.codes import TicketClaims, TicketScope
 from server.articles.stock import StockNews, Taken, take
 from server.cash.journal import Draft, LineDraft, PaymentDraft, append
 from server.cash.registers import session_for
@@ -26,8 +26,15 @@ from server.platform import audit
 from server.platform.audit import Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, Invalid, Mismatch, NotFound
-from server.wallet.holders import Holder, claims_of, holder_of
-from server.wallet.ledger import Moved, Transfer, shared_account, transfer
+from server.wallet.holders import (
+    HOLDER_SQL,
+    Holder,
+    check_holder,
+    claims_of,
+    holder_id,
+    holder_of,
+)
+from server.wallet.ledger import Insufficient, Moved, Transfer, shared_account, transfer
 from till.ledger import AccountKind, TxKind
 from till.money import Kind, Method
 
@@ -185,12 +192,12 @@ class Wallets:
         applied whatever the balance (it was served) and any overdraft recorded."""
         claims = await claims_of(self.keys, d.code)
         async with connection(self.pool) as conn:
-            if done := await _replay(conn, d.key, "debit", None):
-                return done, False
             try:
                 async with conn.transaction():
                     answer, taken = await _debit_in(conn, d, claims, user_id)
-            except asyncpg.UniqueViolationError:
+            except (asyncpg.UniqueViolationError, Insufficient):
+                # a retry of a debit already made (its key is taken; or, online, the
+                # balance it left no longer covers it): its first answer
                 if done := await _replay(conn, d.key, "debit", None):
                     return done, False
                 raise
@@ -273,28 +280,49 @@ class Wallets:
         return {"id": row["id"], "status": row["status"]}
 
 
+_DEBIT_FACTS = """
+SELECT r.id, r.currency, r.point_of_sale_id, p.kind AS point_kind,
+  h.id AS holder_id, h.name, h.status AS holder_status, h.code_seed,
+  w.id AS wallet_id, w.account_id, w.status AS wallet_status, w.currency AS wallet_currency,
+  (SELECT a.id FROM ledger_accounts a WHERE a.kind = 'bar' AND a.currency = r.currency
+     AND a.point_of_sale_id = r.point_of_sale_id) AS bar_account
+FROM registers r
+JOIN points_of_sale p ON p.id = r.point_of_sale_id
+LEFT JOIN ({holder}) h ON true
+LEFT JOIN wallets w ON w.{column} = h.id
+WHERE r.id = $2
+"""
+"""In one round trip: the bar's register, the code's holder and wallet, the bar's account."""
+
+
 async def _debit_in(
     conn: asyncpg.Connection, d: Debit, claims: TicketClaims, user_id: int
 ) -> tuple[dict[str, Any], list[Taken]]:
     """The debit's journal entry at the bar's register and its ledger transaction."""
-    bar = await conn.fetchrow(
-        "SELECT r.id, r.currency, r.point_of_sale_id, p.kind FROM registers r"
-        " JOIN points_of_sale p ON p.id = r.point_of_sale_id WHERE r.id = $1",
-        d.register_id,
-    )
+    column = "pass_id" if claims.scope is TicketScope.PASS else "ticket_id"
+    query = _DEBIT_FACTS.format(holder=HOLDER_SQL[claims.scope], column=column)
+    bar = await conn.fetchrow(query, holder_id(claims), d.register_id)
     if bar is None:
         raise NotFound.of("register")
-    if bar["kind"] != "bar":
+    if bar["point_kind"] != "bar":
         raise Conflict("not_a_bar", "wallets are debited at a bar's register")
-    holder = await holder_of(conn, claims)
-    wallet = await conn.fetchrow(
-        _WALLET.format(column=holder.column) + " FOR SHARE OF w", holder.id
+    holder = check_holder(
+        claims,
+        {
+            k: bar[f]
+            for k, f in (
+                ("id", "holder_id"),
+                ("name", "name"),
+                ("status", "holder_status"),
+                ("code_seed", "code_seed"),
+            )
+        },
     )
-    if wallet is None:
+    if bar["wallet_id"] is None:
         raise Conflict("no_wallet", "nothing was ever put on this wallet")
-    if wallet["status"] != "active" and not d.offline:
-        raise Conflict("wallet_blocked", f"this wallet is {wallet['status']}")
-    if wallet["currency"] != bar["currency"]:
+    if bar["wallet_status"] != "active" and not d.offline:
+        raise Conflict("wallet_blocked", f"this wallet is {bar['wallet_status']}")
+    if bar["wallet_currency"] != bar["currency"]:
         raise Invalid("currency_mismatch", f"this bar takes {bar['currency']}")
     lines, taken = await _lines(conn, d, bar["point_of_sale_id"])
     total = sum(ln.quantity * ln.unit_gross_cents for ln in lines)
@@ -302,19 +330,21 @@ async def _debit_in(
     pay = PaymentDraft(Method.WALLET.value, total)
     draft = Draft(Kind.WALLET_DEBIT, bar["currency"], (pay,), tuple(lines))
     entry = await append(conn, bar["id"], None, user_id, draft)
-    target = await shared_account(conn, AccountKind.BAR, bar["currency"], bar["point_of_sale_id"])
+    target = bar["bar_account"] or await shared_account(
+        conn, AccountKind.BAR, bar["currency"], bar["point_of_sale_id"]
+    )
     moved = await transfer(
         conn,
         Transfer(
             d.key,
             TxKind.DEBIT,
-            wallet["account_id"],
+            bar["account_id"],
             target,
             total,
             bar["currency"],
             d.taken_at or datetime.now(UTC),
             guarded=not d.offline,
-            wallet_id=wallet["id"],
+            wallet_id=bar["wallet_id"],
             journal_id=entry.journal_id,
             point_of_sale_id=bar["point_of_sale_id"],
             device=d.device,
@@ -324,7 +354,13 @@ async def _debit_in(
         ),
     )
     answer = _answer(
-        moved, wallet["id"], holder, total, entry.journal_id, entry.receipt_no, moved.from_balance
+        moved,
+        bar["wallet_id"],
+        holder,
+        total,
+        entry.journal_id,
+        entry.receipt_no,
+        moved.from_balance,
     )
     return answer, taken
 
