@@ -78,6 +78,7 @@ from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
 from server.wallet import http as wallet_http
 from server.wallet import http_settlement as wallet_settlement
+from server.wallet.feed import BarSalesFeed
 from server.wallet.offline import AllowancePolicy, OfflineBar, allowance_secret
 from server.wallet.service import Wallets
 from server.wallet.settlement import Settlement
@@ -149,7 +150,7 @@ OPERATIONS: list[Operation] = [
     *wallet_settlement.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
-FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed)
+FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed, BarSalesFeed)
 MESSAGES: tuple[type[MessageHandler], ...] = (ScanHandler,)
 """The WebSocket's feeds and message handlers (``wire`` builds one of each): what their
 channels and messages need is declared on these classes."""
@@ -217,6 +218,7 @@ async def wire(state: Any, settings: Settings) -> None:
     for feed in (SeatFeed(live, catalog.session), DoorFeed(door_live, catalog.session)):
         registry.add(feed)
     registry.add(StockFeed(pool))
+    registry.add(BarSalesFeed(pool))
     revocations = Revocations(pool, client)
     await revocations.load()
     token_secret = await load_secret(pool)

@@ -11,6 +11,7 @@ import { DoorLink } from "./scanner-link.js";
 import { textFor } from "./scanner-text.js";
 import { i18n, language, locale, t } from "./i18n.js";
 import "./dashboard-text.js";
+import { mountBars } from "./dashboard-bars.js";
 import { everything } from "./paging.js";
 import { addConnectionIndicator, api as sessionApi, can, requireSession, watchSession }
   from "./session.js";
@@ -473,6 +474,7 @@ async function confirmRelease() {
 function start() {
   $("view-dashboard").hidden = false;
   connect();
+  if (can(state.user, "stats.read", "accounting.read")) mountBars($("bars"), state.link);
   loadSessions();
   state.timer = setInterval(loadSessions, REFRESH_MS);
 }

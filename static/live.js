@@ -219,7 +219,8 @@ export class LiveClient extends EventTarget {
         entry.resyncing = 0;
         this._resync(m.channel, entry);
         break;
-      default:
+      default: // a frame of a channel without sequence (stock, bar sales): its own handler's
+        entry.handler(m);
         break;
     }
   }

@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "door": {"platform", "web", "identity", "realtime", "seating", "catalog"},
     "articles": {"platform", "web", "identity", "realtime"},
     "cash": {"platform", "web", "identity", "seating", "catalog", "sales", "articles"},
-    "wallet": {"platform", "web", "identity", "sales", "door", "articles", "cash"},
+    "wallet": {"platform", "web", "identity", "realtime", "sales", "door", "articles", "cash"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
 PURE_CORE = ("seatmap", "scanning", "till")

@@ -40,6 +40,7 @@ class ServerType(StrEnum):
     DOOR = "door"
     REVOKED = "revoked"
     STOCK = "stock"
+    BAR_SALES = "bar_sales"
     ERROR = "error"
 
 
@@ -48,6 +49,7 @@ class ChannelKind(StrEnum):
     GAUGE = "gauge"  # gauge:<session_id>: capacity, sold, held, free
     DOOR = "door"  # door:<session_id>: entry counters, new entries, revoked codes
     STOCK = "stock"  # stock:<point_of_sale_id>: counted articles' stock and alert flags
+    BARS = "bars"  # bars:0: wallet sales per minute and per bar (0: every bar)
 
 
 class ErrorCode(StrEnum):

@@ -295,10 +295,10 @@ WHERE r.id = $2
 """In one round trip: the bar's register, the code's holder and wallet, the bar's account."""
 
 
-async def _debit_in(
-    conn: asyncpg.Connection, d: Debit, claims: TicketClaims, user_id: int
-) -> tuple[dict[str, Any], list[Taken]]:
-    """The debit's journal entry at the bar's register and its ledger transaction."""
+async def _debit_facts(
+    conn: asyncpg.Connection, d: Debit, claims: TicketClaims
+) -> tuple[asyncpg.Record, Holder]:
+    """The bar, the wallet and its holder, refused unless a debit may be made."""
     column = "pass_id" if claims.scope is TicketScope.PASS else "ticket_id"
     query = _DEBIT_FACTS.format(holder=HOLDER_SQL[claims.scope], column=column)
     bar = await conn.fetchrow(query, holder_id(claims), d.register_id)
@@ -306,24 +306,22 @@ async def _debit_in(
         raise NotFound.of("register")
     if bar["point_kind"] != "bar":
         raise Conflict("not_a_bar", "wallets are debited at a bar's register")
-    holder = check_holder(
-        claims,
-        {
-            k: bar[f]
-            for k, f in (
-                ("id", "holder_id"),
-                ("name", "name"),
-                ("status", "holder_status"),
-                ("code_seed", "code_seed"),
-            )
-        },
-    )
+    fields = (("id", "holder_id"), ("name", "name"), ("status", "holder_status"))
+    holder = check_holder(claims, {**{k: bar[f] for k, f in fields}, "code_seed": bar["code_seed"]})
     if bar["wallet_id"] is None:
         raise Conflict("no_wallet", "nothing was ever put on this wallet")
     if bar["wallet_status"] != "active" and not d.offline:
         raise Conflict("wallet_blocked", f"this wallet is {bar['wallet_status']}")
     if bar["wallet_currency"] != bar["currency"]:
         raise Invalid("currency_mismatch", f"this bar takes {bar['currency']}")
+    return bar, holder
+
+
+async def _debit_in(
+    conn: asyncpg.Connection, d: Debit, claims: TicketClaims, user_id: int
+) -> tuple[dict[str, Any], list[Taken]]:
+    """The debit's journal entry at the bar's register and its ledger transaction."""
+    bar, holder = await _debit_facts(conn, d, claims)
     lines, taken = await _lines(conn, d, bar["point_of_sale_id"])
     total = sum(ln.quantity * ln.unit_gross_cents for ln in lines)
     _check_amount(total)

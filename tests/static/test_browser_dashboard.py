@@ -4,6 +4,7 @@ reservations with its preview / confirm / 409 ``count_changed`` round trip."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -194,3 +195,34 @@ async def test_release_unscanned_previews_refuses_a_changed_count_then_releases(
 
     r = await admin.http.get(f"/api/sessions/{session['id']}/unscanned-reservations")
     assert r.json()["count"] == 0
+
+
+async def test_bar_sales_show_live_per_bar(server: ServerProcess, admin: Api) -> None:
+    from tests.cash.helpers import cashier, new_register, open_session
+    from tests.wallet.helpers import debit, new_bar, pass_code, top_up
+
+    _, code = await pass_code(admin)
+    _, bar = await new_bar(admin)
+    bar_name = (await admin.http.get("/api/bars")).json()["bars"]
+    name = next(b["point_of_sale"] for b in bar_name if b["register_id"] == bar)
+    manager = await cashier(admin, server, "pos", "wallet_manager")
+    waiter = await cashier(admin, server, "waiter")
+    try:
+        rs = await open_session(manager, await new_register(admin))
+        assert (await top_up(manager, code, 5000, rs)).status_code == 201
+        async with browser_context() as context:
+            page = await open_dashboard(context, server, await stats_user(admin))
+            await expect(page.get_by_test_id("bar-sales")).to_be_visible(timeout=SLOW_MS)
+            assert (await debit(waiter, code, bar, 450)).status_code == 201
+            assert (await debit(waiter, code, bar, 300)).status_code == 201
+            row = page.locator(f'[data-testid="bar-row"][data-bar="{name}"]')
+            await expect(row).to_contain_text("2 sales", timeout=LIVE_MS + 3000)
+            await expect(row).to_contain_text("7.50")
+            chart = row.get_by_role("img")
+            # the chart says in words what it draws (both sales may fall in one minute)
+            label = rf"^{name}: €7\.50 over the last hour, at most €(7\.50|4\.50) a minute$"
+            await expect(chart).to_have_attribute("aria-label", re.compile(label))
+            assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        await manager.close()
+        await waiter.close()
