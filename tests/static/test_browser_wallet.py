@@ -7,10 +7,12 @@ reconnect); the bar page at a phone's width."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Route, expect
 
 from tests.articles.helpers import article
 from tests.browser import browser_context
@@ -22,6 +24,8 @@ from tests.static.staff_pages import (
     sign_in_on_page,
     watch_errors,
 )
+from tests.static.test_browser_pos import PASSWORD, cashier_page
+from tests.static.test_browser_pos import new_register as new_desk
 from tests.support import Api, ServerProcess
 from tests.wallet.helpers import balance, new_bar, pass_code, top_up
 
@@ -92,6 +96,117 @@ async def wedge(page: Page, code: str) -> None:
     await page.get_by_test_id("bar-code").press("Enter")
 
 
+async def wallet_manager(admin: Api, pos_id: int) -> str:
+    """A cashier who may top wallets up, at the desk ``pos_id``: the username."""
+    username = f"manager-{uuid.uuid4().hex[:8]}"
+    body = {
+        "username": username,
+        "password": PASSWORD,
+        "display_name": "Camille Caisse",
+        "roles": ["pos", "wallet_manager"],
+        "points_of_sale": [pos_id],
+    }
+    r = await admin.http.post("/api/users", json=body)
+    assert r.status_code == 201, r.text
+    return username
+
+
+async def test_top_up_at_the_desk_two_drinks_at_the_bar_the_holder_sees_the_drop(
+    server: ServerProcess, admin: Api
+) -> None:
+    pos_id, desk_register, _ = await new_desk(admin)
+    username = await wallet_manager(admin, pos_id)
+    bar_register, beer, _ = await bar_with_drinks(admin)
+    _, code = await pass_code(admin, "Léa Festival")
+    async with browser_context(1024, 1100) as context:
+        # the cash desk: 20.00 put on the pass, paid with a 50 note, 30.00 change
+        desk = await cashier_page(context, server, username, desk_register)
+        await desk.get_by_test_id("tab-wallet").click()
+        panel = desk.locator("#panel-wallet")
+        await panel.get_by_test_id("wallet-code").fill(code)
+        await panel.get_by_test_id("wallet-code").press("Enter")
+        await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
+            "Léa Festival", timeout=SLOW_MS
+        )
+        await expect(panel.get_by_test_id("wallet-balance")).to_have_text(euros("0,00"))
+        await panel.locator('[data-testid="wallet-quick"][data-cents="2000"]').click()
+        await expect(panel.get_by_test_id("pay-total")).to_have_text(euros("20,00"))
+        await panel.get_by_test_id("pay-given").fill("50")
+        await expect(panel.get_by_test_id("change-due")).to_have_text(euros("30,00"))
+        await panel.get_by_test_id("pay-cash").click()
+        receipt = desk.get_by_test_id("receipt")
+        await expect(receipt).to_be_visible(timeout=SLOW_MS)
+        await expect(receipt).to_contain_text("Rechargement de porte-monnaie")
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(euros("20,00"))
+        await expect(desk.get_by_test_id("receipt-change")).to_have_text(euros("30,00"))
+        await expect(desk.get_by_test_id("change-banner")).to_contain_text(euros("30,00"))
+        await expect(desk.get_by_test_id("wallet-new-balance")).to_contain_text(euros("20,00"))
+        await desk.get_by_test_id("doc-close").click()
+
+        # the last sales list it, to reprint, never to refund
+        await desk.get_by_test_id("tab-journal").click()
+        topup = desk.locator('[data-testid="journal-entry"][data-kind="wallet_topup"]')
+        await expect(topup).to_have_count(1, timeout=SLOW_MS)
+        await expect(topup).to_contain_text("Rechargement")
+        await expect(topup.get_by_test_id("reprint")).to_be_visible()
+        await expect(topup.get_by_test_id("refund-all")).to_have_count(0)
+        await expect(topup.get_by_test_id("refund-line")).to_have_count(0)
+
+        # the holder's page, from a link with the code in its fragment
+        holder_context = await context.browser.new_context(  # type: ignore[union-attr]
+            viewport={"width": 390, "height": 844}, locale="fr-FR"
+        )
+        holder = await holder_context.new_page()
+        holder_errors = watch_errors(holder)
+        await holder.goto(f"{server.url}/wallet.html#code={quote(code, safe='')}")
+        await expect(holder.get_by_test_id("wallet-holder")).to_have_text(
+            "Léa Festival", timeout=SLOW_MS
+        )
+        await expect(holder.get_by_test_id("wallet-balance")).to_have_text(euros("20,00"))
+        await expect(holder.get_by_test_id("wallet-move")).to_have_count(1)
+
+        # the bar, as a waiter on another device: two beers, the code typed as a wedge does
+        bar_context = await context.browser.new_context(  # type: ignore[union-attr]
+            viewport={"width": 800, "height": 1000}
+        )
+        bar = await bar_page(bar_context, server, admin, bar_register)
+        await tap(bar, beer, 2)
+        await wedge(bar, code)
+        await expect(bar.get_by_test_id("holder-name")).to_have_text(
+            "Léa Festival", timeout=SLOW_MS
+        )
+        await expect(bar.get_by_test_id("holder-balance")).to_have_text(euros("20,00"))
+        await bar.get_by_test_id("bar-confirm").click()
+        await expect(bar.get_by_test_id("bar-result")).to_have_attribute(
+            "data-outcome", "paid", timeout=SLOW_MS
+        )
+        await expect(bar.get_by_test_id("bar-new-balance")).to_have_text(euros("11,00"))
+
+        # the holder's page sees the drop by itself (it refreshes every 10 s)
+        await expect(holder.get_by_test_id("wallet-balance")).to_have_text(
+            euros("11,00"), timeout=13_000
+        )
+        moves = holder.get_by_test_id("wallet-move-amount")
+        await expect(moves).to_have_count(2)
+        await expect(moves.first).to_have_text(re.compile("^\u22129,00\\s*€"))
+        await holder.get_by_test_id("language").select_option("en")
+        await expect(holder.get_by_test_id("wallet-refresh")).to_contain_text("Refresh")
+        await no_horizontal_scroll(holder)
+
+        # the register statement: the X report has the top-up, in cash
+        await desk.get_by_test_id("tab-register").click()
+        await desk.get_by_test_id("x-report").click()
+        report = desk.get_by_test_id("x-report")
+        await expect(report).to_be_visible(timeout=SLOW_MS)
+        row = report.locator('tr[data-kind="wallet_topup"]')
+        await expect(row).to_contain_text("Rechargements de porte-monnaie")
+        await expect(row).to_contain_text(euros("20,00"))
+        assert desk.errors == [] and bar.errors == [] and holder_errors == []  # type: ignore[attr-defined]
+        await holder_context.close()
+        await bar_context.close()
+    assert await balance(admin, code) == 1100
+
+
 async def test_a_bar_steward_debits_two_drinks_by_the_code(
     server: ServerProcess, admin: Api
 ) -> None:
@@ -138,4 +253,68 @@ async def test_the_bar_page_at_a_phones_width_in_both_languages(
         await expect(bar.get_by_test_id("bar-line")).to_have_count(1)  # the ticket is kept
         await no_horizontal_scroll(bar)
         await expect(bar.get_by_test_id("connection")).to_have_attribute("data-status", "open")
+        assert bar.errors == []  # type: ignore[attr-defined]
+
+
+async def test_offline_debits_are_queued_within_the_allowance_and_uploaded_once(
+    server: ServerProcess, admin: Api
+) -> None:
+    register, beer, _ = await bar_with_drinks(admin)
+    code = await funded_pass(admin, server, 2000, "Hors Ligne")
+    async with browser_context(800, 1000) as context:
+        bar = await bar_page(context, server, admin, register)
+        await expect(bar.get_by_test_id("allowance")).to_contain_text(euros("20,00"))
+        await context.set_offline(True)
+        await expect(bar.get_by_test_id("connection")).to_have_attribute(
+            "data-status", "closed", timeout=SLOW_MS
+        )
+        await expect(bar.get_by_test_id("connection")).to_contain_text("Hors ligne")
+
+        # within the allowance (20.00 per wallet): queued, said so
+        await tap(bar, beer)
+        await wedge(bar, code)
+        await expect(bar.get_by_test_id("holder-offline")).to_contain_text(euros("20,00"))
+        await bar.get_by_test_id("bar-confirm").click()
+        result = bar.get_by_test_id("bar-result")
+        await expect(result).to_have_attribute("data-outcome", "queued")
+        await expect(bar.get_by_test_id("queue-count")).to_have_attribute("data-count", "1")
+        await expect(bar.get_by_test_id("queued-sale")).to_contain_text("En attente")
+        # beyond it (4.50 + 18.00 > 20.00): refused on the device, nothing queued
+        await tap(bar, beer, 4)
+        await wedge(bar, code)
+        await bar.get_by_test_id("bar-confirm").click()
+        await expect(result).to_have_attribute("data-outcome", "refused")
+        await expect(result).to_contain_text(euros("15,50"))
+        await expect(bar.get_by_test_id("queue-count")).to_have_attribute("data-count", "1")
+        queued = await bar.evaluate("JSON.parse(localStorage.getItem('guichet.bar.queue'))")
+        assert len(queued) == 1 and queued[0]["debits"][0]["amount_cents"] == 450
+        assert await balance(admin, code) == 2000  # the server knows nothing yet
+
+        # back online: the first upload reaches the server but its answer is lost; the page
+        # keeps its queue and sends it again, which the server answers as already applied
+        uploads: list[str] = []
+
+        async def answer_lost_once(route: Route) -> None:
+            uploads.append(route.request.url)
+            if len(uploads) == 1:
+                await route.fetch()
+                await route.abort()
+            else:
+                await route.continue_()
+
+        await bar.route("**/offline-debits", answer_lost_once)
+        await context.set_offline(False)
+        done = bar.get_by_test_id("upload-result")
+        await expect(done).to_have_count(1, timeout=SLOW_MS * 2)
+        await expect(done).to_have_attribute("data-outcome", "replayed")
+        await expect(done).to_contain_text(euros("15,50"))
+        await expect(bar.get_by_test_id("queue-count")).to_have_attribute("data-count", "0")
+        await expect(bar.get_by_test_id("connection")).to_have_attribute("data-status", "open")
+        assert len(uploads) == 2
+        assert await balance(admin, code) == 1550  # once, though uploaded twice
+        view = (await admin.http.post("/api/wallet", json={"code": code})).json()
+        assert [(m["amount_cents"], m["offline"]) for m in view["history"]] == [
+            (-450, True),
+            (2000, False),
+        ]
         assert bar.errors == []  # type: ignore[attr-defined]
