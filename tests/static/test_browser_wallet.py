@@ -318,3 +318,35 @@ async def test_offline_debits_are_queued_within_the_allowance_and_uploaded_once(
             (2000, False),
         ]
         assert bar.errors == []  # type: ignore[attr-defined]
+
+
+async def test_the_wallet_tab_at_a_phones_width(server: ServerProcess, admin: Api) -> None:
+    pos_id, desk_register, _ = await new_desk(admin)
+    username = await wallet_manager(admin, pos_id)
+    code = await funded_pass(admin, server, 1500, "Nadia Téléphone")
+    async with browser_context(390, 844) as context:
+        desk = await cashier_page(context, server, username, desk_register)
+        await desk.get_by_test_id("tab-wallet").click()
+        panel = desk.locator("#panel-wallet")
+        await panel.get_by_test_id("wallet-code").fill(code)
+        await panel.get_by_test_id("wallet-code").press("Enter")
+        await expect(panel.get_by_test_id("wallet-balance")).to_have_text(
+            euros("15,00"), timeout=SLOW_MS
+        )
+        await panel.get_by_test_id("wallet-amount").fill("12,50")
+        await expect(panel.get_by_test_id("pay-total")).to_have_text(euros("12,50"))
+        await expect(panel.locator('[data-method="split"]')).to_be_hidden()
+        wide = await desk.evaluate(
+            "[...document.querySelectorAll('#panel-wallet *')]"
+            ".filter(e => e.getBoundingClientRect().right > innerWidth)"
+            ".map(e => e.tagName + '.' + e.className).slice(0, 8)"
+        )
+        assert wide == []
+        await no_horizontal_scroll(desk)
+        await panel.get_by_test_id("pay-method-card").click()
+        await panel.get_by_test_id("pay-card").click()
+        await expect(desk.get_by_test_id("wallet-new-balance")).to_contain_text(
+            euros("27,50"), timeout=SLOW_MS
+        )
+        await expect(desk.get_by_test_id("receipt-payments")).to_contain_text("Carte")
+        assert desk.errors == []  # type: ignore[attr-defined]
