@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import uvicorn
@@ -23,6 +24,7 @@ from server.demo import (
     load_demo,
     load_demo_articles,
     load_demo_pass_types,
+    load_demo_wallets,
     reset_demo_staff,
 )
 from server.identity.users import create_user
@@ -55,6 +57,7 @@ async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> 
     staff = await reset_demo_staff(pool, kept)
     await load_demo_articles(pool)
     await load_demo_pass_types(pool)
+    wallets = await load_demo_wallets(pool, Settings.from_env().redis_url)
     if password_file is not None:
         _write_passwords(password_file, {user: password for user, _, password in staff})
     print("demo festival loaded" if loaded else "demo festival already present")
@@ -66,6 +69,13 @@ async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> 
         print("demo tickets to scan at /scanner.html (type or paste a code, then Enter):")
         for ticket_id, code in codes:
             print(f"  ticket {ticket_id}: {code}")
+    if wallets:
+        print(
+            "demo passes with a wallet (type the code at /bar.html; the link is the holder's page):"
+        )
+        for holder, cents, code in wallets:
+            print(f"  {holder} ({cents / 100:.2f} EUR): {code}")
+            print(f"    /wallet.html#code={quote(code, safe='')}")
 
 
 async def _verify_journal(pool: asyncpg.Pool, register_id: int) -> int:

@@ -1,4 +1,5 @@
-"""The demo festival loaded by ``make run``: a cinema, a theatre and a general-admission hall."""
+"""The demo festival loaded by ``make run``: a cinema, a theatre and a general-admission hall,
+a cash desk, a bar with its drinks, and two passes whose wallets hold money."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import secrets
 from datetime import UTC, datetime, time, timedelta
 
 import asyncpg
+import redis.asyncio as redis
 
 from seatmap.generate import cinema, theatre
+from server.articles.stock import StockNews
+from server.cash.journal import PaymentDraft
+from server.cash.registers import Registers
 from server.catalog.service import Catalog
 from server.door.keys import KeyStore, ticket_code
+from server.door.passes import PassService, PassSpec
 from server.identity.users import create_user
 from server.platform.audit import SYSTEM
+from server.wallet.service import Wallets
 
 FILMS = ["Les Enfants du paradis", "Playtime", "Cléo de 5 à 7", "Le Samouraï"]
 PLAYS = ["Cyrano de Bergerac", "Le Misanthrope", "En attendant Godot"]
@@ -160,12 +167,13 @@ async def demo_ticket_codes(pool: asyncpg.Pool) -> list[tuple[int, str]]:
 DEMO_STAFF: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     # username, role family, roles, points of sale
     ("admin", "admin (organiser)", ("admin",), ()),
-    ("caisse", "cashier", ("pos", "refund"), ("Caisse 1", "Eshop")),
+    ("caisse", "cashier", ("pos", "refund", "wallet_manager"), ("Caisse 1", "Eshop")),
     ("controle", "door", ("entry_check",), ()),
     ("compta", "accounting", ("accounting", "stats"), ()),
-    ("bar", "bar", ("waiter", "wallet_cashier"), ("Bar central",)),
+    ("bar", "bar", ("waiter", "wallet_cashier"), ("Bar du festival",)),
 )
-DEMO_POINTS_OF_SALE = (("Caisse 1", "desk"), ("Bar central", "bar"))
+DEMO_BAR = "Bar du festival"
+DEMO_POINTS_OF_SALE = (("Caisse 1", "desk"), (DEMO_BAR, "bar"))
 
 
 async def reset_demo_staff(
@@ -204,13 +212,15 @@ DEMO_ARTICLES: tuple[tuple[str, str, int, int, int | None, int | None], ...] = (
     ("Boutique", "Programme du festival", 500, 550, 200, 25),
     ("Boutique", "T-shirt Festival du Lac", 2000, 2000, 30, 5),
 )
-DEMO_REGISTER = ("Caisse 1", "Caisse 1")  # point of sale, register
+DEMO_REGISTERS = (("Caisse 1", "Caisse 1"), (DEMO_BAR, "Bar 1"))  # point of sale, register
+DEMO_SHELVES = (("Bar", DEMO_BAR), ("Boutique", "Caisse 1"))  # family, where it is sold
 
 
 async def load_demo_articles(pool: asyncpg.Pool) -> None:
-    """The bar's and the shop's articles (once: when the families have none), and the
-    register "Caisse 1" at the point of sale "Caisse 1" (once: when it has none). Run
-    after ``reset_demo_staff``, which creates the point of sale."""
+    """The bar's and the shop's articles (once: when the families have none), the drinks
+    sold at the bar and the shop's articles at the desk, and a register at each of the
+    two points of sale (once: when it has none). Run after ``reset_demo_staff``, which
+    creates the points of sale."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.executemany(
             "INSERT INTO article_families (name) VALUES ($1) ON CONFLICT DO NOTHING",
@@ -226,13 +236,16 @@ async def load_demo_articles(pool: asyncpg.Pool) -> None:
                 " stock, alert_at) VALUES ($1, $2, $3, 'EUR', $4, $5, $6)",
                 [(families[f], *rest) for f, *rest in DEMO_ARTICLES],
             )
-        point, register = DEMO_REGISTER
-        await conn.execute(
+        await conn.executemany(
+            "UPDATE articles a SET point_of_sale_id = p.id FROM points_of_sale p"
+            " WHERE p.name = $2 AND a.point_of_sale_id IS NULL AND a.family_id = $1",
+            [(families[f], point) for f, point in DEMO_SHELVES],
+        )
+        await conn.executemany(
             "INSERT INTO registers (point_of_sale_id, name)"
             " SELECT id, $2 FROM points_of_sale p WHERE p.name = $1"
             " AND NOT EXISTS (SELECT 1 FROM registers r WHERE r.point_of_sale_id = p.id)",
-            point,
-            register,
+            DEMO_REGISTERS,
         )
 
 
@@ -260,3 +273,81 @@ async def load_demo_pass_types(pool: asyncpg.Pool) -> None:
                 " max_sessions) VALUES ('Carte 3 films', 3000, 'EUR', 550, $1, 3)",
                 [f["id"] for f in films],
             )
+
+
+DEMO_WALLETS = (("Camille Martin", 3000), ("Yanis Benali", 1500))  # pass holder, top-up
+DEMO_WALLET_REGISTER = ("Caisse 1", "Caisse 2")  # where the demo top-ups are journalled
+
+
+async def load_demo_wallets(pool: asyncpg.Pool, redis_url: str) -> list[tuple[str, int, str]]:
+    """Two festival passes with money on their wallets (once), topped up in cash by the
+    cashier ``caisse`` in a register session of "Caisse 2" opened and closed for it, as
+    at the desk: journalled through the wallet service, never written by hand. Returns
+    (holder, balance, code) of each demo pass. Run after ``load_demo_pass_types``."""
+    keys = KeyStore(pool)
+    passes = PassService(pool, keys)
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT p.id, p.holder_name, coalesce(a.balance_cents, 0) AS balance"
+            " FROM passes p LEFT JOIN wallets w ON w.pass_id = p.id"
+            " LEFT JOIN ledger_accounts a ON a.id = w.account_id"
+            " WHERE p.holder_name = ANY($1::text[]) AND p.created_by IS NULL ORDER BY p.id",
+            [name for name, _ in DEMO_WALLETS],
+        )
+    if not rows:
+        rows = await _top_up_demo_passes(pool, keys, passes, redis_url)
+    return [(r["holder_name"], r["balance"], (await passes.code(r["id"]))[0]) for r in rows]
+
+
+async def _top_up_demo_passes(
+    pool: asyncpg.Pool, keys: KeyStore, passes: PassService, redis_url: str
+) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        kind = await conn.fetchrow(
+            "SELECT id, valid_from, valid_until FROM pass_types"
+            " WHERE name = 'Pass Festival 3 jours'"
+        )
+        cashier = await conn.fetchval("SELECT id FROM users WHERE username = 'caisse'")
+        point, name = DEMO_WALLET_REGISTER
+        register = await conn.fetchval(
+            "INSERT INTO registers (point_of_sale_id, name) SELECT id, $2 FROM points_of_sale"
+            " WHERE name = $1 ON CONFLICT DO NOTHING RETURNING id",
+            point,
+            name,
+        ) or await conn.fetchval(
+            "SELECT r.id FROM registers r JOIN points_of_sale p ON p.id = r.point_of_sale_id"
+            " WHERE p.name = $1 AND r.name = $2",
+            point,
+            name,
+        )
+    if kind is None or cashier is None or register is None:
+        return []
+    client = redis.Redis.from_url(redis_url)  # the stock news a top-up never sends
+    try:
+        wallets = Wallets(pool, keys, StockNews(pool, client))
+        registers = Registers(pool)
+        opened = await registers.open(register, cashier, {}, SYSTEM)
+        for n, (holder, amount) in enumerate(DEMO_WALLETS, 1):
+            card = await passes.create(
+                PassSpec(holder, None, kind["valid_from"], kind["valid_until"], True, (), None),
+                None,
+            )
+            code, _ = await passes.code(card["id"])
+            cash = PaymentDraft("cash", amount)
+            await wallets.top_up(
+                f"demo-wallet-topup-{n:04d}", code, amount, cash, opened["id"], cashier, SYSTEM
+            )
+        total = sum(amount for _, amount in DEMO_WALLETS)
+        counted = {500: total // 500}  # the demo amounts are in fives
+        await registers.close(opened["id"], cashier, False, counted, SYSTEM)
+    finally:
+        await client.aclose()
+    async with pool.acquire() as conn:
+        return list(
+            await conn.fetch(
+                "SELECT p.id, p.holder_name, a.balance_cents AS balance FROM passes p"
+                " JOIN wallets w ON w.pass_id = p.id JOIN ledger_accounts a ON a.id = w.account_id"
+                " WHERE p.holder_name = ANY($1::text[]) AND p.created_by IS NULL ORDER BY p.id",
+                [name for name, _ in DEMO_WALLETS],
+            )
+        )

@@ -17,6 +17,7 @@ register({
     "jr.receipt": "Reçu n° {n}",
     "jr.sale": "Vente",
     "jr.refund": "Remboursement",
+    "jr.topup": "Rechargement de porte-monnaie",
     "jr.refundOf": "Remboursement du reçu n° {n}",
     "jr.reprint": "Réimprimer",
     "jr.refundAll": "Rembourser tout",
@@ -39,6 +40,7 @@ register({
     "jr.receipt": "Receipt no. {n}",
     "jr.sale": "Sale",
     "jr.refund": "Refund",
+    "jr.topup": "Wallet top-up",
     "jr.refundOf": "Refund of receipt no. {n}",
     "jr.reprint": "Reprint",
     "jr.refundAll": "Refund all",
@@ -115,7 +117,8 @@ export function mountJournal(ctx, root) {
   }
 
   function render() {
-    const shown = entries.filter((e) => e.kind === "sale" || e.kind === "refund");
+    // a wallet top-up is listed (and reprinted) but not refunded here: docs/wallet.md
+    const shown = entries.filter((e) => ["sale", "refund", "wallet_topup"].includes(e.kind));
     const refunded = refundedTickets();
     if (!shown.length) {
       list.replaceChildren(h("li", { class: "muted" }, t("jr.none")));
@@ -176,7 +179,8 @@ export function mountJournal(ctx, root) {
     return h("li", { class: "record", "data-testid": "journal-entry", "data-kind": e.kind,
       "data-receipt-no": e.receipt_no, "data-entry-id": e.id },
     h("div", { class: "record-head" },
-      h("h3", {}, `${sale ? `▦ ${t("jr.sale")}` : `↩ ${t("jr.refund")}`} · ${t("jr.receipt", { n: e.receipt_no })}`),
+      h("h3", {}, `${sale ? `▦ ${t("jr.sale")}` : e.kind === "wallet_topup" ? `◈ ${t("jr.topup")}`
+        : `↩ ${t("jr.refund")}`} · ${t("jr.receipt", { n: e.receipt_no })}`),
       h("span", {}, timeOf(e.created_at), " · ", h("strong", {}, money(e.total_cents, cur)))),
     e.reverses_id ? h("p", { class: "small muted" }, t("jr.refundOf", { n: receiptNoOf(e.reverses_id) ?? "?" })) : null,
     h("ul", { class: "journal-lines" }, lines),

@@ -17,6 +17,7 @@ register({
     "doc.refundTitle": "Remboursement · reçu n° {n}",
     "doc.kind.sale": "Vente",
     "doc.kind.refund": "Remboursement",
+    "doc.kind.wallet_topup": "Rechargement de porte-monnaie",
     "doc.reverses": "Annule le reçu n° {n}",
     "doc.reversesEntry": "Annule l'écriture {id}",
     "doc.register": "Caisse",
@@ -38,6 +39,7 @@ register({
     "doc.changeGiven": "Rendu",
     "doc.method.cash": "Espèces",
     "doc.method.card": "Carte",
+    "doc.method.wallet": "Porte-monnaie",
     "doc.seal": "Empreinte",
     "doc.thanks": "Merci de votre visite",
     "doc.changeDue": "Monnaie à rendre",
@@ -77,6 +79,8 @@ register({
     "kind.credit_error": "Corrections d'apport",
     "kind.debit_error": "Corrections de retrait",
     "kind.closing_difference": "Écart de clôture",
+    "kind.wallet_topup": "Rechargements de porte-monnaie",
+    "kind.wallet_debit": "Débits de porte-monnaie",
   },
   en: {
     "doc.paper": "Paper",
@@ -88,6 +92,7 @@ register({
     "doc.refundTitle": "Refund · receipt no. {n}",
     "doc.kind.sale": "Sale",
     "doc.kind.refund": "Refund",
+    "doc.kind.wallet_topup": "Wallet top-up",
     "doc.reverses": "Reverses receipt no. {n}",
     "doc.reversesEntry": "Reverses entry {id}",
     "doc.register": "Register",
@@ -109,6 +114,7 @@ register({
     "doc.changeGiven": "Change",
     "doc.method.cash": "Cash",
     "doc.method.card": "Card",
+    "doc.method.wallet": "Wallet",
     "doc.seal": "Seal",
     "doc.thanks": "Thank you for your visit",
     "doc.changeDue": "Change due",
@@ -148,6 +154,8 @@ register({
     "kind.credit_error": "Cash-in corrections",
     "kind.debit_error": "Cash-out corrections",
     "kind.closing_difference": "Closing difference",
+    "kind.wallet_topup": "Wallet top-ups",
+    "kind.wallet_debit": "Wallet debits",
   },
 });
 
@@ -246,7 +254,7 @@ export function receiptPaper(ctx, entry, { reversedNo = null } = {}) {
       h("p", { class: "paper-brand" }, "◆ Guichet"),
       reg ? h("p", {}, reg.point_of_sale) : null,
       h("p", { class: "paper-title" },
-        refund ? t("doc.kind.refund") : t("doc.kind.sale"), " · ",
+        t(refund || entry.kind === "wallet_topup" ? `doc.kind.${entry.kind}` : "doc.kind.sale"), " · ",
         h("span", { "data-testid": "receipt-no" }, t("doc.receiptTitle", { n: entry.receipt_no }))),
       refund && entry.reverses_id ? h("p", {}, reversedNo
         ? t("doc.reverses", { n: reversedNo }) : t("doc.reversesEntry", { id: entry.reverses_id })) : null),

@@ -8,7 +8,8 @@
 // sale: with pos-sessions.js, pos-calendar.js, pos-seats.js, pos-basket.js, pos-reserve.js),
 // pos-pay.js (payment panel), pos-receipt.js (printable documents), pos-journal.js
 // (last sales, reprint, refund), pos-articles.js (articles, when present), pos-passes.js
-// (sell passes, find them, book sessions on them), pos-util.js.
+// (sell passes, find them, book sessions on them), pos-wallet.js (top up a cashless wallet,
+// with `wallet.credit`), pos-util.js.
 
 import { h } from "./dom.js";
 import { i18n, register, t } from "./i18n.js";
@@ -21,8 +22,9 @@ import { changeBanner, receiptPaper, showDoc } from "./pos-receipt.js";
 import { mountOpen, mountRegisterTab, registerStatus } from "./pos-register.js";
 import { mountSell } from "./pos-sell.js";
 import { dateTime } from "./pos-util.js";
+import { mountWallet } from "./pos-wallet.js";
 import {
-  addConnectionIndicator, api, errorText, notify, requireSession, watchSession,
+  addConnectionIndicator, api, can, errorText, notify, requireSession, watchSession,
 } from "./session.js";
 
 register({
@@ -32,6 +34,7 @@ register({
     "tab.sell": "Billets",
     "tab.articles": "Articles",
     "tab.passes": "Abonnements",
+    "tab.wallet": "Porte-monnaie",
     "tab.journal": "Dernières ventes",
     "tab.register": "Caisse",
     "pos.receiptTitle": "Reçu n° {n}",
@@ -43,6 +46,7 @@ register({
     "tab.sell": "Tickets",
     "tab.articles": "Articles",
     "tab.passes": "Passes",
+    "tab.wallet": "Wallet",
     "tab.journal": "Last sales",
     "tab.register": "Register",
     "pos.receiptTitle": "Receipt no. {n}",
@@ -88,6 +92,7 @@ function boot(me) {
   let journal = null;
   let articles = null;
   let passes = null;
+  const mayTopUp = can(me, "wallet.credit");
   window.__pos = { live, view: null };
 
   const ctx = {
@@ -177,7 +182,7 @@ function boot(me) {
   }
 
   // -- tabs -------------------------------------------------------------------------------------
-  const TABS = ["sell", "articles", "passes", "journal", "register"];
+  const TABS = ["sell", "articles", "passes", "wallet", "journal", "register"];
   function selectTab(name, focus = false) {
     for (const tab of TABS) {
       const button = $(`tab-${tab}`);
@@ -208,6 +213,12 @@ function boot(me) {
     });
   }
 
+  /** The Wallet tab, for those who may top up (`wallet.credit`). */
+  function mountWalletTab() {
+    $("tab-wallet").hidden = !mayTopUp;
+    if (mayTopUp) mountWallet(ctx, $("panel-wallet"));
+  }
+
   async function showDeskView() {
     renderBar();
     $("view-open").hidden = true;
@@ -227,6 +238,7 @@ function boot(me) {
     journal = mountJournal(ctx, $("panel-journal"));
     passes?.close();
     passes = mountPasses(ctx, $("panel-passes"));
+    mountWalletTab();
     selectTab("sell");
     articles?.close();
     articles = null;
@@ -269,6 +281,7 @@ function boot(me) {
       journal = mountJournal(ctx, $("panel-journal"));
       passes?.close();
       passes = mountPasses(ctx, $("panel-passes"));
+      mountWalletTab();
       selectTab("sell");
     } else if (!rs && !$("view-open").hidden) {
       mountOpen(ctx, $("view-open"));

@@ -6,6 +6,7 @@ import { can, requireSession } from "./session.js";
 // [page, path, permissions (any one suffices)]
 export const STAFF_PAGES = [
   ["pos", "/pos.html", ["sell"]],
+  ["bar", "/bar.html", ["wallet.debit", "bar.sell"]],
   ["scanner", "/scanner.html", ["door.scan"]],
   ["dashboard", "/dashboard.html", ["stats.read", "door.manage"]],
   ["events", "/admin-events.html", ["catalog.manage"]],
@@ -22,6 +23,8 @@ register({
     "home.none": "Aucune page n'est ouverte à votre compte. Adressez-vous à l'administrateur.",
     "page.pos": "Caisse",
     "page.pos.about": "Ouvrir sa caisse, vendre au guichet (vente rapide ou sur plan), encaisser, rembourser, clôturer.",
+    "page.bar": "Bar",
+    "page.bar.about": "Encaisser les boissons sur le porte-monnaie électronique en scannant le billet ou l'abonnement.",
     "page.scanner": "Contrôle d'entrée",
     "page.scanner.about": "Scanner les billets à la porte.",
     "page.dashboard": "Tableau de bord",
@@ -43,6 +46,8 @@ register({
     "home.none": "No page is open to your account. Ask the administrator.",
     "page.pos": "Cash desk",
     "page.pos.about": "Open your register, sell at the desk (quick or on the seat map), take payment, refund, close.",
+    "page.bar": "Bar",
+    "page.bar.about": "Take drinks from the cashless wallet by scanning the ticket or pass.",
     "page.scanner": "Entry check",
     "page.scanner.about": "Scan tickets at the door.",
     "page.dashboard": "Dashboard",

@@ -32,6 +32,7 @@ class StaffPage:
 STAFF_PAGES: tuple[StaffPage, ...] = (
     StaffPage("/staff.html", SIGNED_IN),
     StaffPage("/pos.html", Permission.SELL),
+    StaffPage("/bar.html", (Permission.WALLET_DEBIT, Permission.BAR_SELL)),
     StaffPage("/dashboard.html", (Permission.STATS_READ, Permission.DOOR_MANAGE)),
     StaffPage("/admin-users.html", Permission.USERS_MANAGE),
     StaffPage("/admin-devices.html", Permission.DEVICES_MANAGE),
