@@ -21,6 +21,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from server.accounting import http as accounting_http
 from server.articles import http as articles_http
 from server.articles.catalogue import ArticleCatalogue
 from server.articles.feed import StockFeed
@@ -148,6 +149,7 @@ OPERATIONS: list[Operation] = [
     *cash_reservations.OPERATIONS,
     *wallet_http.OPERATIONS,
     *wallet_settlement.OPERATIONS,
+    *accounting_http.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
 FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed, BarSalesFeed)

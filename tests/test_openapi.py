@@ -487,12 +487,37 @@ def _wallet(v: Visit) -> None:
     assert v.json("POST", "/api/wallet-breakage", json=old)["wallets"] == 0
 
 
+def _accounting(v: Visit) -> None:
+    """The statements of today's trade, as JSON, CSV and XLSX."""
+    today = datetime.now(UTC).date()
+    span = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    found = v.json("GET", "/api/statements/sales", params={**span, "limit": 50})
+    assert found["lines"] and found["totals"]["by_method"]
+    v.call("GET", "/api/statements/sales.csv", 200, params={**span, "channel": "desk"})
+    v.call("GET", "/api/statements/sales.xlsx", 200, params={**span, "method": "cash"})
+    assert v.json("GET", "/api/statements/registers", params=span)["sessions"]
+    v.call("GET", "/api/statements/registers.csv", 200, params=span)
+    v.call("GET", "/api/statements/registers.xlsx", 200, params={**span, "tz": "Europe/Paris"})
+    assert v.json("GET", "/api/statements/accounting", params=span)["by_day"]
+    v.call("GET", "/api/statements/accounting.csv", 200, params=span)
+    v.call("GET", "/api/statements/accounting.xlsx", 200, params=span)
+
+
 @pytest.fixture(scope="module")
 def visit(server: ServerProcess, admin_token: str, schema: Any) -> Iterator[Visit]:
     headers = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         v = Visit(http, schema)
-        for part in (_catalogue, _sales, _door, _passes_and_devices, _cash, _wallet, _identity):
+        for part in (
+            _catalogue,
+            _sales,
+            _door,
+            _passes_and_devices,
+            _cash,
+            _wallet,
+            _accounting,
+            _identity,
+        ):
             part(v)
         yield v
 

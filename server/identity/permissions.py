@@ -70,7 +70,8 @@ MEANING: Mapping[Permission, str] = {
     Permission.WALLET_CREDIT: "top up cashless wallets at one's open register session",
     Permission.WALLET_DEBIT: "debit cashless wallets at a bar, online or uploaded from offline",
     Permission.BAR_SELL: "sell at a bar or restaurant point of sale (debit wallets there)",
-    Permission.ACCOUNTING_READ: "read accounting data (no route yet)",
+    Permission.ACCOUNTING_READ: "read the money: sales, register and accounting statements and"
+    " their exports, wallet overdrafts and settlement",
     Permission.STATS_READ: "read statistics: door counters and the door channel (dashboards)",
     Permission.DOOR_SCAN: "scan at a door (online, offline uploads, the offline bundle, door "
     "settings, counters, the door channel) and read passes",
