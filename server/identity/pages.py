@@ -34,6 +34,7 @@ STAFF_PAGES: tuple[StaffPage, ...] = (
     StaffPage("/pos.html", Permission.SELL),
     StaffPage("/bar.html", (Permission.WALLET_DEBIT, Permission.BAR_SELL)),
     StaffPage("/dashboard.html", (Permission.STATS_READ, Permission.DOOR_MANAGE)),
+    StaffPage("/accounting.html", Permission.ACCOUNTING_READ),
     StaffPage("/admin-users.html", Permission.USERS_MANAGE),
     StaffPage("/admin-devices.html", Permission.DEVICES_MANAGE),
     StaffPage("/admin-audit.html", Permission.ADMIN),
