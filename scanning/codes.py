@@ -25,6 +25,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final, Literal
 
 from cryptography.exceptions import InvalidSignature
@@ -467,6 +468,12 @@ def decode_key_id(text: str) -> int | None:
     return key_id
 
 
+@lru_cache(maxsize=64)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    """A public key object, parsed once per key (keys are few and immutable)."""
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
 def verify_code(text: str, public_keys: Mapping[int, bytes]) -> TicketClaims:
     """Check a scanned code's signature and return its claims.
 
@@ -498,7 +505,7 @@ def verify_code(text: str, public_keys: Mapping[int, bytes]) -> TicketClaims:
     public_raw = public_keys.get(key_id)
     if public_raw is None:
         raise CodeError("forged", f"unknown or retired key id {key_id}")
-    public_key = Ed25519PublicKey.from_public_bytes(public_raw)
+    public_key = _public_key(public_raw)
     try:
         public_key.verify(signature, SIGNATURE_CONTEXT + payload)
     except InvalidSignature:

@@ -281,18 +281,23 @@ class Wallets:
 
 
 _DEBIT_FACTS = """
-SELECT r.id, r.currency, r.point_of_sale_id, p.kind AS point_kind,
+WITH counter AS (
+  UPDATE registers SET next_receipt = next_receipt + 1 WHERE id = $2
+  RETURNING id, currency, point_of_sale_id, next_receipt - 1 AS receipt_no, head_hash
+)
+SELECT r.id, r.currency, r.point_of_sale_id, r.receipt_no, r.head_hash, p.kind AS point_kind,
   h.id AS holder_id, h.name, h.status AS holder_status, h.code_seed,
   w.id AS wallet_id, w.account_id, w.status AS wallet_status, w.currency AS wallet_currency,
   (SELECT a.id FROM ledger_accounts a WHERE a.kind = 'bar' AND a.currency = r.currency
      AND a.point_of_sale_id = r.point_of_sale_id) AS bar_account
-FROM registers r
+FROM counter r
 JOIN points_of_sale p ON p.id = r.point_of_sale_id
 LEFT JOIN ({holder}) h ON true
 LEFT JOIN wallets w ON w.{column} = h.id
-WHERE r.id = $2
 """
-"""In one round trip: the bar's register, the code's holder and wallet, the bar's account."""
+"""In one round trip: the bar's register with its next receipt number (``NEXT_RECEIPT``,
+its row locked to the commit as ``append`` would), the code's holder and wallet, the
+bar's account."""
 
 
 async def _debit_facts(
@@ -327,7 +332,7 @@ async def _debit_in(
     _check_amount(total)
     pay = PaymentDraft(Method.WALLET.value, total)
     draft = Draft(Kind.WALLET_DEBIT, bar["currency"], (pay,), tuple(lines))
-    entry = await append(conn, bar["id"], None, user_id, draft)
+    entry = await append(conn, bar["id"], None, user_id, draft, counter=bar)
     target = bar["bar_account"] or await shared_account(
         conn, AccountKind.BAR, bar["currency"], bar["point_of_sale_id"]
     )
