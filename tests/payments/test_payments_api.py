@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import SmtpSink
 from tests.payments.support import (
     choose,
+    db,
     order_page,
     payment_ref,
     payment_row,
@@ -104,7 +105,7 @@ async def test_the_webhook_may_come_before_or_after_the_buyers_return(
     assert r.status_code == 200 and r.json()["status"] == "confirmed"
     # the provider decided but its webhook is late: the return asks it and confirms
     late = await pending_order(shopper, s, s.seat_ids[1:2])
-    conn = await __import__("tests.payments.support").payments.support.db()
+    conn = await db()
     try:
         await conn.execute(
             "UPDATE test_payments SET status = 'succeeded' WHERE id = $1", payment_ref(late)
