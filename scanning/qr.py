@@ -17,13 +17,14 @@ from __future__ import annotations
 import io
 import os
 import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-__all__ = ["qr_png", "qr_svg", "ticket_pdf"]
+__all__ = ["qr_png", "qr_svg", "ticket_pdf", "tickets_pdf"]
 
 _ALPHANUMERIC: Final = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _QUIET_ZONE: Final = 4  # modules, as required by ISO/IEC 18004
@@ -127,44 +128,75 @@ def ticket_pdf(
     ``seat`` (and its ``row``) is ``None`` for unreserved seating, ``holder`` for anonymous
     tickets.
     """
+    ticket = {
+        "code": code,
+        "event": event,
+        "session_start": session_start,
+        "room": room,
+        "seat": seat,
+        "row": row,
+        "tariff": tariff,
+        "holder": holder,
+    }
+    return tickets_pdf([ticket], font_path)
+
+
+def tickets_pdf(
+    tickets: Sequence[Mapping[str, str | None]],
+    font_path: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """Several tickets in one PDF, one A6 page each (the fields of :func:`ticket_pdf`)."""
+    if not tickets:
+        raise ValueError("no ticket")
+    first = tickets[0]
     pdf = FPDF(unit="mm", format=(_PAGE_W, _PAGE_H))
     pdf.set_auto_page_break(False)
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_title(event)
-    pdf.set_subject(f"Ticket - {event} - {session_start}")
+    pdf.set_title(str(first["event"]))
+    pdf.set_subject(f"Ticket - {first['event']} - {first['session_start']}")
     pdf.set_creator("Guichet")
-    pdf.add_page()
-
     if font_path is not None:
         pdf.add_font("TicketSans", "", str(font_path))
-        family, bold = "TicketSans", ""
-
-        def clean(text: str) -> str:
-            return text
-
+        font = ("TicketSans", "", _same)
     else:
         pdf.core_fonts_encoding = _CORE_ENCODING
-        family, bold = "Helvetica", "B"
-        clean = _core_text
+        font = ("Helvetica", "B", _core_text)
+    for ticket in tickets:
+        pdf.add_page()
+        _draw_ticket(pdf, font, ticket)
+    return bytes(pdf.output())
 
+
+def _same(text: str) -> str:
+    return text
+
+
+def _draw_ticket(
+    pdf: FPDF,
+    font: tuple[str, str, Callable[[str], str]],
+    ticket: Mapping[str, str | None],
+) -> None:
+    family, bold, clean = font
     width = _PAGE_W - 2 * _MARGIN
     pdf.set_xy(_MARGIN, _MARGIN)
     pdf.set_font(family, bold, 15)
+    event = str(ticket["event"])
     pdf.multi_cell(width, 6.5, clean(event), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(family, "", 11)
-    pdf.cell(width, 6, clean(session_start), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    start = str(ticket["session_start"])
+    pdf.cell(width, 6, clean(start), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     qr_y = max(pdf.get_y() + 3, 26.0)
-    _draw_qr(pdf, code, (_PAGE_W - _QR_SIZE) / 2, qr_y, _QR_SIZE)
+    _draw_qr(pdf, str(ticket["code"]), (_PAGE_W - _QR_SIZE) / 2, qr_y, _QR_SIZE)
     pdf.set_xy(_MARGIN, qr_y + _QR_SIZE + 3)
 
-    fields: list[tuple[str, str]] = [("Room", room)]
-    if row:
-        fields.append(("Row", row))
-    fields.append(("Seat", seat or "Unreserved"))
-    fields.append(("Tariff", tariff))
-    if holder:
-        fields.append(("Holder", holder))
+    fields: list[tuple[str, str]] = [("Room", str(ticket["room"]))]
+    if ticket.get("row"):
+        fields.append(("Row", str(ticket["row"])))
+    fields.append(("Seat", ticket.get("seat") or "Unreserved"))
+    fields.append(("Tariff", str(ticket["tariff"])))
+    if ticket.get("holder"):
+        fields.append(("Holder", str(ticket["holder"])))
     for label, value in fields:
         pdf.set_font(family, "", 8)
         pdf.cell(18, 6, label.upper())
@@ -174,4 +206,3 @@ def ticket_pdf(
     pdf.set_font(family, "", 6.5)
     pdf.set_xy(_MARGIN, _PAGE_H - _MARGIN - 4)
     pdf.cell(width, 4, "Show this QR code at the door. Do not share it.", align="C")
-    return bytes(pdf.output())

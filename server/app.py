@@ -61,6 +61,13 @@ from server.identity.revocations import Revocations
 from server.identity.roles_doc import render
 from server.identity.seen import DeviceSeen
 from server.identity.signin import Throttle
+from server.payments import http as payments_http
+from server.payments import http_test_provider
+from server.payments.links import link_secret
+from server.payments.mail import Mailer, SmtpSettings
+from server.payments.orders import OrderView
+from server.payments.service import Payments
+from server.payments.test_provider import TestProvider, load_test_secret
 from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
 from server.platform.errors import DomainError
@@ -150,6 +157,8 @@ OPERATIONS: list[Operation] = [
     *wallet_http.OPERATIONS,
     *wallet_settlement.OPERATIONS,
     *accounting_http.OPERATIONS,
+    *payments_http.OPERATIONS,
+    *http_test_provider.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
 FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed, BarSalesFeed)
@@ -189,6 +198,30 @@ def _wire_passes(state: Any, pool: Any, keys: KeyStore, door: DoorService) -> Pa
     state.pass_bookings = PassBookings(pool, door.passes.booker, keys)
     state.pass_sales = PassSales(pool, pass_desk)
     return pass_desk
+
+
+async def _wire_payments(state: Any, settings: Settings, token_secret: bytes) -> None:
+    """The shop's payments, its order pages and their e-mails (docs/payments.md)."""
+    pool = state.pool
+    state.link_secret = secret = link_secret(token_secret)
+    state.order_view = view = OrderView(pool, state.keys)
+    smtp = None
+    if settings.smtp_host:
+        smtp = SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+    state.mailer = mailer = Mailer(pool, view, secret, smtp)
+    provider = None
+    if settings.payment_provider == "test":
+        provider = TestProvider(pool, await load_test_secret(pool))
+    elif settings.payment_provider != "none":
+        raise RuntimeError(f"unknown GUICHET_PAYMENT_PROVIDER {settings.payment_provider!r}")
+    state.payments = Payments(pool, state.live, state.outbox, provider, secret, mailer.wake)
+
+
+def _payment_grace_ms(settings: Settings) -> int | None:
+    """How long a paying order's hold stays claimed; None when the shop sells unpaid."""
+    if settings.payment_provider == "none":
+        return None
+    return settings.payment_window_s * 1000
 
 
 def wallet_services(
@@ -238,10 +271,11 @@ async def wire(state: Any, settings: Settings) -> None:
     state.registers = Registers(pool)
     state.wallets, state.offline_bar = wallet_services(pool, keys, news, token_secret)
     state.settlement = Settlement(pool)
-    state.sales = Sales(pool, live, catalog, outbox, desk)
+    state.sales = Sales(pool, live, catalog, outbox, desk, _payment_grace_ms(settings))
     state.best = BestAvailable(catalog, live)
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
+    await _wire_payments(state, settings, token_secret)
     state.throttle = Throttle(
         client,
         settings.signin_user_limit,
@@ -297,7 +331,10 @@ def create_app(settings: Settings | None = None) -> Guichet:
             asyncio.create_task(state.outbox.run()),
             asyncio.create_task(run_janitor(state.live, [state.door_live.forget])),
             asyncio.create_task(every(REVOCATIONS_RELOAD_S, state.revocations.load, "revocations")),
+            asyncio.create_task(state.mailer.run()),
         ]
+        if state.payments.configured is not None:
+            workers.append(asyncio.create_task(every(30, state.payments.refund_due, "refunds")))
         try:
             yield
         finally:

@@ -756,6 +756,14 @@ async function buy(event) {
     }
     v.buying = false;
     if (v.closed) return;
+    if (r.ok && r.data.status === "pending" && r.data.payment?.redirect_url) {
+      // Paid online: the hold stays claimed while the buyer pays; the provider sends them
+      // back to the order page (order.html#<link>), which follows the payment.
+      forgetHold(v);
+      showMessage(tr("shop.toPayment"), "info");
+      location.assign(r.data.payment.redirect_url);
+      return;
+    }
     if (r.ok) {
       forgetHold(v);
       showOrder(v, r.data);
@@ -793,6 +801,10 @@ function showOrder(v, order) {
         h("span", { class: "ticket-tariff muted" }, t.tariff),
         h("span", { class: "ticket-price" }, money(t.price_cents, order.currency)),
         h("span", { class: "ticket-id muted small" }, tr("shop.ticket", { id: t.id }))))),
+    order.link
+      ? h("p", {}, h("a", { href: `order.html#${order.link}`, "data-testid": "order-link" },
+        tr("shop.orderPage")))
+      : null,
     h("p", { class: "small muted" }, tr("shop.keep")),
     h("button", {
       type: "button", class: "btn", onclick: () => {

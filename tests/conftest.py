@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +19,7 @@ from tests.support import (
     ROOT,
     Api,
     ServerProcess,
+    free_port,
     recreate_test_database,
     testing_database_url,
     testing_redis_url,
@@ -108,3 +112,61 @@ async def buyer(server: ServerProcess) -> AsyncIterator[Api]:
     api = Api(server.url)
     yield api
     await api.close()
+
+
+class SmtpSink:
+    """A real local SMTP server (aiosmtpd) that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+    async def wait_for(self, recipient: str, within: float = 15) -> Any:
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            for message in self.messages:
+                if message["To"] == recipient:
+                    return message
+            assert asyncio.get_running_loop().time() < deadline, f"no mail to {recipient}"
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.controller.start()
+    try:
+        yield sink
+    finally:
+        sink.controller.stop()
+
+
+def paying_env(sink: SmtpSink, **extra: str) -> dict[str, str]:
+    """A server with the test payment provider and e-mails to ``sink``."""
+    return {
+        "GUICHET_PAYMENT_PROVIDER": "test",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(sink.port),
+        "SMTP_FROM": "billets@guichet.test",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def paying_server(server: ServerProcess, smtp_sink: SmtpSink) -> Iterator[ServerProcess]:
+    """A server whose shop takes payments through the test provider (docs/payments.md)."""
+    proc = ServerProcess(paying_env(smtp_sink))
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()

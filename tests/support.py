@@ -79,6 +79,9 @@ class ServerProcess:
             # by the hundred: tests/identity/test_throttle.py runs a server with the limits.
             "GUICHET_SIGNIN_USER_LIMIT": "100000",
             "GUICHET_SIGNIN_ADDRESS_LIMIT": "100000",
+            # Shop orders are sold at once, unpaid, as before online payments: the servers
+            # of tests/payments and the shop's payment test turn the test provider on.
+            "GUICHET_PAYMENT_PROVIDER": "none",
             **(extra_env or {}),
         }
         self.log_path = ROOT / ".data" / f"test-server-{self.port}.log"

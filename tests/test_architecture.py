@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "cash": {"platform", "web", "identity", "seating", "catalog", "sales", "articles"},
     "wallet": {"platform", "web", "identity", "realtime", "sales", "door", "articles", "cash"},
     "accounting": {"platform", "web", "identity"},
+    "payments": {"platform", "web", "identity", "seating", "catalog", "sales", "door"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
 PURE_CORE = ("seatmap", "scanning", "till")

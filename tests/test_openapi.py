@@ -503,8 +503,36 @@ def _accounting(v: Visit) -> None:
     v.call("GET", "/api/statements/accounting.xlsx", 200, params=span)
 
 
+def _payments(v: Visit, paying_url: str) -> None:
+    """An anonymous buyer on a server with the test provider: a pending order, the hosted
+    page, a refused webhook, a payment, the order page and its tickets."""
+    with httpx.Client(base_url=paying_url, timeout=30) as http:
+        buyer = Visit(http, v.schema, dict(v.ids), v.seen)
+        seats = v.ids["seats"][-1:]
+        hold = buyer.json("POST", "/api/sessions/{session_id}/holds", json={"seats": seats})
+        items = [{"seat": seats[0], "tariff_id": v.ids["tariff_id"]}]
+        body = {"hold_token": hold["token"], "idempotency_key": uuid.uuid4().hex, "items": items}
+        order = buyer.json("POST", "/api/sessions/{session_id}/orders", 201, json=body)
+        paying = {"payment_id": order["payment"]["redirect_url"].rsplit("/", 1)[1]}
+        buyer.call("GET", "/pay/test/{payment_id}", 200, at=paying)
+        forged = {"guichet-test-signature": "sha256=00", "content-type": "application/json"}
+        hook = {"provider": "test"}
+        buyer.call("POST", "/api/payments/{provider}/webhook", 400, at=hook, headers=forged)
+        buyer.call("POST", "/pay/test/{payment_id}", 303, at=paying, data={"choice": "success"})
+        link = {"link": order["link"]}
+        page = buyer.json("POST", "/api/orders/by-link/{link}/return", at=link)
+        assert page["status"] == "confirmed"
+        buyer.json("GET", "/api/orders/by-link/{link}", at=link)
+        buyer.call("GET", "/api/orders/by-link/{link}/tickets.pdf", 200, at=link)
+        one = {**link, "ticket_id": page["tickets"][0]["id"]}
+        path = "/api/orders/by-link/{link}/tickets/{ticket_id}"
+        buyer.call("GET", path, 200, at=one, params={"format": "png"})
+
+
 @pytest.fixture(scope="module")
-def visit(server: ServerProcess, admin_token: str, schema: Any) -> Iterator[Visit]:
+def visit(
+    server: ServerProcess, paying_server: ServerProcess, admin_token: str, schema: Any
+) -> Iterator[Visit]:
     headers = {"Authorization": f"Bearer {admin_token}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
         v = Visit(http, schema)
@@ -519,6 +547,7 @@ def visit(server: ServerProcess, admin_token: str, schema: Any) -> Iterator[Visi
             _identity,
         ):
             part(v)
+        _payments(v, paying_server.url)
         yield v
 
 

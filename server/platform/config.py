@@ -26,6 +26,16 @@ class Settings:
     signin_user_limit: int = 5
     signin_address_limit: int = 30
     signin_window_s: int = 900
+    payment_provider: str = "test"
+    """``test`` (the built-in test provider) or ``none``: the shop sells without payment
+    (the test suite's default; docs/payments.md)."""
+    payment_window_s: int = 900
+    """How long a pending order's hold stays claimed while its buyer pays."""
+    public_url: str = ""
+    """The shop's address in e-mails and return URLs; empty: the request's own."""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "billets@guichet.invalid"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,4 +59,10 @@ class Settings:
             signin_user_limit=_int("GUICHET_SIGNIN_USER_LIMIT", 5),
             signin_address_limit=_int("GUICHET_SIGNIN_ADDRESS_LIMIT", 30),
             signin_window_s=_int("GUICHET_SIGNIN_WINDOW_S", 900),
+            payment_provider=os.environ.get("GUICHET_PAYMENT_PROVIDER") or "test",
+            payment_window_s=_int("GUICHET_PAYMENT_WINDOW", 900),
+            public_url=(os.environ.get("GUICHET_PUBLIC_URL") or "").rstrip("/"),
+            smtp_host=os.environ.get("SMTP_HOST", ""),
+            smtp_port=_int("SMTP_PORT", 25),
+            smtp_from=os.environ.get("SMTP_FROM") or "billets@guichet.invalid",
         )

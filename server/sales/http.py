@@ -466,4 +466,12 @@ async def create_order(request: Request) -> JSONResponse:
         overbook=overbook,
     )
     order, created = await state.sales.confirm(session, order_request)
+    order.pop("_lines", None)
+    if channel == "web":  # its private link, its payment (docs/payments.md)
+        order = await state.payments.describe(order, _site_url(request))
     return JSONResponse(order, status_code=201 if created else 200)
+
+
+def _site_url(request: Request) -> str:
+    configured: str = request.app.state.settings.public_url
+    return configured or str(request.base_url).rstrip("/")

@@ -157,6 +157,17 @@ class Receipt(Reply):
     receipt_no: int
 
 
+class OrderPayment(Reply):
+    """The online payment of a shop order (docs/payments.md)."""
+
+    provider: str
+    status: Literal["open", "succeeded", "failed", "abandoned", "refund_due", "refunded"]
+    redirect_url: str | None
+    """Where to send the buyer to pay, while the payment is open."""
+    amount_cents: int
+    currency: str
+
+
 class Order(Reply):
     id: int
     session_id: int
@@ -170,3 +181,10 @@ class Order(Reply):
     tickets: list[OrderTicket]
     receipt: Receipt | None = None
     """A desk sale's receipt (on the answer that created it)."""
+    status: Literal["pending", "confirmed", "failed", "refunded"] = "confirmed"
+    """A shop order with a total is `pending` (no tickets yet) until its payment is
+    confirmed; `failed` when the payment failed or was abandoned; `refunded` when it was
+    paid after its seats were gone (given back automatically)."""
+    link: str | None = None
+    """A shop order's private link: `/order.html#<link>` shows it with its tickets."""
+    payment: OrderPayment | None = None

@@ -31,6 +31,7 @@ from server.platform.errors import (
 )
 from server.platform.failpoints import failpoint
 from server.sales.overbook import check_overbooking, make_room
+from server.sales.pending import INSERT_PENDING, lines_json, pays_online
 from server.seating.live import HoldRefused, Live
 from server.seating.outbox import Op, Outbox, record
 
@@ -150,7 +151,8 @@ def sell_args(request: OrderRequest) -> dict[str, Any]:
 
 
 def same_order(previous: dict[str, Any], request: OrderRequest) -> bool:
-    """Whether a committed order is what ``request`` asks (its retry), line for line."""
+    """Whether a committed order is what ``request`` asks (its retry), line for line (a
+    pending order's lines wait in ``_lines``)."""
 
     def key(seat: int | None, tariff: int) -> tuple[int, int]:
         return (-1 if seat is None else seat, tariff)
@@ -160,7 +162,9 @@ def same_order(previous: dict[str, Any], request: OrderRequest) -> bool:
         and previous["hold_token"] == request.hold_token
         and previous["kind"] == request.kind
         and previous["buyer_name"] == request.buyer_name
-        and sorted(key(t["seat_idx"], t["tariff_id"]) for t in previous["tickets"])
+        and sorted(
+            key(t["seat_idx"], t["tariff_id"]) for t in previous["tickets"] or previous["_lines"]
+        )
         == sorted(key(line.seat_idx, line.tariff_id) for line in request.lines)
     )
 
@@ -173,7 +177,11 @@ class Sales:
         catalog: Catalog,
         outbox: Outbox,
         journal: OrderJournal | None = None,
+        payment_grace_ms: int | None = None,
     ) -> None:
+        """``payment_grace_ms``: how long a hold stays claimed while its order waits for
+        an online payment; None sells the shop's orders at once, unpaid (tests only)."""
+        self.payment_grace_ms = payment_grace_ms
         self.pool = pool
         self.live = live
         self.catalog = catalog
@@ -214,6 +222,9 @@ class Sales:
                 await self._check_desk(request, sum(prices))
             except DomainError as exc:
                 return await self._replay(request, exc)
+        online = request.desk is None and not request.overbook and self.payment_grace_ms
+        if online and pays_online(request.channel, request.kind, sum(prices)):
+            return await self._pending(session, request, prices, currencies.pop())
         if refusal := await self._take_hold(session, request):
             return await self._replay(request, refusal)
         try:
@@ -235,7 +246,26 @@ class Sales:
         await self.outbox.apply_now(entry, session.id, Op.SELL, sell_args(request))
         return order, True
 
-    async def _take_hold(self, session: SessionRow, request: OrderRequest) -> DomainError | None:
+    async def _pending(
+        self, session: SessionRow, request: OrderRequest, prices: list[int], currency: str
+    ) -> tuple[dict[str, Any], bool]:
+        """An order of the shop to be paid online: its hold claimed for the payment window,
+        the order stored ``pending`` with its lines, no tickets yet (``pending.py``)."""
+        if refusal := await self._take_hold(session, request, self.payment_grace_ms):
+            return await self._replay(request, refusal)
+        args = self._args(session, request, prices, currency)
+        async with connection(self.pool) as conn:
+            order_id = await conn.fetchval(
+                INSERT_PENDING, *args[:10], lines_json(args[10], args[11], prices)
+            )
+            order = await self._order_by_key(conn, request.idempotency_key)
+        if order_id is None or order is None:
+            return await self._replay(request, None)
+        return order, True
+
+    async def _take_hold(
+        self, session: SessionRow, request: OrderRequest, grace_ms: int | None = None
+    ) -> DomainError | None:
         """Claim the hold the order buys (an overbooking has none: its own checks instead);
         the refusal, if any."""
         try:
@@ -249,6 +279,7 @@ class Sales:
                     request.seats,
                     request.places,
                     request.idempotency_key,
+                    **({"grace_ms": grace_ms} if grace_ms else {}),
                 )
         except HoldRefused as exc:
             return hold_refusal(exc, await self._seat_ids(session))
@@ -505,6 +536,7 @@ class Sales:
             "buyer_name": request.buyer_name,
             "total_cents": total,
             "currency": first_tariff["currency"],
+            "status": "confirmed",
             "created_at": rows[0]["created_at"].isoformat(),
             "tickets": [
                 {
@@ -549,6 +581,11 @@ class Sales:
             "buyer_name": row["buyer_name"],
             "total_cents": row["total_cents"],
             "currency": row["currency"],
+            "status": row["status"],
             "created_at": row["created_at"].isoformat(),
             "tickets": json.loads(row["tickets"]),
+            "_lines": [
+                {"seat_idx": ln["seat"], "tariff_id": ln["tariff"]}
+                for ln in json.loads(row["lines"] or "[]")
+            ],
         }

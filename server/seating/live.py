@@ -392,9 +392,16 @@ class Live:
         return int(reply[1]), int(reply[2])
 
     async def claim(
-        self, session_id: int, token: str, seats: Sequence[int], quantity: int, owner: str
+        self,
+        session_id: int,
+        token: str,
+        seats: Sequence[int],
+        quantity: int,
+        owner: str,
+        grace_ms: int = CLAIM_GRACE_MS,
     ) -> None:
-        """Check the hold covers what is being bought and keep it alive while committing;
+        """Check the hold covers what is being bought and keep it alive while committing
+        (``grace_ms``, longer while an order waits for its payment, docs/payments.md);
         ``owner`` (the order's idempotency key) has the hold to itself until it is sold or
         :meth:`unclaim` ends the claim."""
         k = Keys(session_id)
@@ -402,7 +409,7 @@ class Live:
         reply = await self._run(
             "holds_claim",
             [k.seats, k.exp, tok, k.meta],
-            [token, CLAIM_GRACE_MS, quantity, owner, *seats],
+            [token, grace_ms, quantity, owner, *seats],
         )
         status = reply[0].decode()
         if status == "ok":

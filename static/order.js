@@ -1,0 +1,141 @@
+// The buyer's order page (order.html#<private link>): the payment's outcome, then each
+// ticket's QR code, seat, tariff and session, with a PDF of all tickets and one per ticket.
+// Coming back from the payment provider, it asks the server to check the payment once
+// (the provider's webhook may be late), then polls while the payment is pending.
+import { h } from "./dom.js";
+import { applyTranslations, languageSwitcher, locale, register, t } from "./i18n.js";
+
+register({
+  fr: {
+    "order.loading": "Chargement…",
+    "order.title": "Votre commande n° {id}",
+    "order.pending": "Paiement en cours… Cette page se met à jour dès que le paiement est confirmé.",
+    "order.pay": "Reprendre le paiement",
+    "order.failed": "Le paiement n'a pas abouti : rien n'a été débité et les places ont été libérées.",
+    "order.refunded": "Le paiement est arrivé après la libération des places, qui ont été prises entre-temps : il a été remboursé automatiquement.",
+    "order.confirmed": "Paiement confirmé. Présentez le code QR de chaque billet à l'entrée.",
+    "order.unknown": "Ce lien ne correspond à aucune commande.",
+    "order.back": "Retour à la billetterie",
+    "order.keep": "Gardez ce lien privé : il donne accès à vos billets.",
+    "order.allPdf": "Tous les billets (PDF)",
+    "order.onePdf": "Billet en PDF",
+    "order.seat": "Place {seat}",
+    "order.row": "rang {row}",
+    "order.ga": "Placement libre",
+    "order.qr": "Code QR du billet {id}",
+    "order.total": "Total",
+  },
+  en: {
+    "order.loading": "Loading…",
+    "order.title": "Your order no. {id}",
+    "order.pending": "Payment in progress… This page updates as soon as the payment is confirmed.",
+    "order.pay": "Resume the payment",
+    "order.failed": "The payment did not go through: nothing was charged and the seats were released.",
+    "order.refunded": "The payment came after the seats were released and taken by someone else: it was refunded automatically.",
+    "order.confirmed": "Payment confirmed. Show each ticket's QR code at the door.",
+    "order.unknown": "This link matches no order.",
+    "order.back": "Back to the ticket shop",
+    "order.keep": "Keep this link private: it opens your tickets.",
+    "order.allPdf": "All tickets (PDF)",
+    "order.onePdf": "Ticket as PDF",
+    "order.seat": "Seat {seat}",
+    "order.row": "row {row}",
+    "order.ga": "Unreserved seating",
+    "order.qr": "QR code of ticket {id}",
+    "order.total": "Total",
+  },
+});
+
+const POLL_MS = 1500;
+const POLL_FOR_MS = 10 * 60 * 1000;
+const link = decodeURIComponent(location.hash.replace(/^#/, ""));
+const base = `/api/orders/by-link/${encodeURIComponent(link)}`;
+const box = document.getElementById("order-view");
+let last = null;
+
+function money(cents, currency) {
+  return new Intl.NumberFormat(locale(), { style: "currency", currency }).format(cents / 100);
+}
+
+function when(iso) {
+  return new Date(iso).toLocaleString(locale(), { dateStyle: "full", timeStyle: "short" });
+}
+
+async function load(method = "GET", path = "") {
+  const r = await fetch(base + path, { method, headers: { accept: "application/json" } });
+  if (!r.ok) return { error: r.status };
+  return { order: await r.json() };
+}
+
+function ticketItem(order, ticket) {
+  const place = ticket.seat
+    ? [t("order.seat", { seat: ticket.seat }), ticket.row ? t("order.row", { row: ticket.row }) : null]
+      .filter(Boolean).join(", ")
+    : t("order.ga");
+  return h("li", { class: "order-ticket", "data-testid": "order-ticket",
+    "data-seat-id": ticket.seat_id || null, "data-ticket-id": ticket.id },
+  ticket.code
+    ? h("img", { class: "order-qr", "data-testid": "ticket-qr", width: 196, height: 196,
+      src: `${base}/tickets/${ticket.id}?format=svg`, alt: t("order.qr", { id: ticket.id }) })
+    : null,
+  h("p", { class: "order-seat" }, h("strong", {}, place)),
+  h("p", {}, ticket.tariff, " · ", money(ticket.price_cents, order.currency)),
+  h("p", { class: "small muted" }, `#${ticket.id}`),
+  ticket.code
+    ? h("a", { href: `${base}/tickets/${ticket.id}?format=pdf`, download: `ticket-${ticket.id}.pdf`,
+      "data-testid": "ticket-pdf" }, t("order.onePdf"))
+    : null);
+}
+
+function render(order) {
+  last = order;
+  const s = order.session;
+  const parts = [
+    h("h1", {}, t("order.title", { id: order.id })),
+    h("p", { class: "order-session" }, h("strong", {}, s.event_name), " · ", when(s.starts_at), " · ", s.room),
+    h("p", {}, t("order.total"), " : ", money(order.total_cents, order.currency)),
+  ];
+  const message = h("p", { class: `order-state order-${order.status}`, "data-testid": "order-state" },
+    t(`order.${order.status}`));
+  parts.push(message);
+  if (order.status === "pending" && order.payment_url) {
+    parts.push(h("p", {}, h("a", { class: "btn", href: order.payment_url }, t("order.pay"))));
+  }
+  if (order.status === "confirmed") {
+    parts.push(
+      h("p", {}, h("a", { class: "btn btn-primary", href: `${base}/tickets.pdf`,
+        download: `tickets-${order.id}.pdf`, "data-testid": "tickets-pdf" }, t("order.allPdf"))),
+      h("ul", { class: "order-tickets", "data-testid": "order-tickets" },
+        order.tickets.map((ticket) => ticketItem(order, ticket))),
+      h("p", { class: "small muted" }, t("order.keep")),
+    );
+  }
+  parts.push(h("p", {}, h("a", { href: "/" }, t("order.back"))));
+  box.dataset.status = order.status;
+  box.replaceChildren(...parts);
+}
+
+function unknown() {
+  box.dataset.status = "unknown";
+  box.replaceChildren(h("p", { "data-testid": "order-state" }, t("order.unknown")),
+    h("p", {}, h("a", { href: "/" }, t("order.back"))));
+}
+
+async function boot() {
+  const tools = h("div", { class: "topbar-tools" }, languageSwitcher(() => last && render(last)));
+  document.querySelector(".topbar").append(tools);
+  applyTranslations();
+  let { order, error } = await load();
+  if (error) return unknown();
+  if (order.status === "pending") ({ order } = await load("POST", "/return"));
+  if (!order) return unknown();
+  render(order);
+  const until = Date.now() + POLL_FOR_MS;
+  while (last.status === "pending" && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const next = await load();
+    if (next.order) render(next.order);
+  }
+}
+
+boot();
