@@ -23,6 +23,7 @@ register({
     "order.row": "rang {row}",
     "order.ga": "Placement libre",
     "order.qr": "Code QR du billet {id}",
+    "order.wallet": "Porte-monnaie : solde et historique",
     "order.total": "Total",
   },
   en: {
@@ -42,6 +43,7 @@ register({
     "order.row": "row {row}",
     "order.ga": "Unreserved seating",
     "order.qr": "QR code of ticket {id}",
+    "order.wallet": "Wallet: balance and history",
     "order.total": "Total",
   },
 });
@@ -84,6 +86,11 @@ function ticketItem(order, ticket) {
   ticket.code
     ? h("a", { href: `${base}/tickets/${ticket.id}?format=pdf`, download: `ticket-${ticket.id}.pdf`,
       "data-testid": "ticket-pdf" }, t("order.onePdf"))
+    : null,
+  // the ticket's code is its wallet's key: the wallet page keeps it in the fragment
+  ticket.code
+    ? h("a", { href: `/wallet.html#code=${encodeURIComponent(ticket.code)}`,
+      "data-testid": "ticket-wallet" }, t("order.wallet"))
     : null);
 }
 

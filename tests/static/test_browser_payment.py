@@ -58,6 +58,10 @@ async def test_a_buyer_pays_gets_the_email_and_enters_with_the_qr_code(
         shot = await qr.screenshot()
         (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)).convert("L"))
         assert decoded.text.startswith("GQ")
+        # the same code opens the ticket's wallet page (in the fragment, never the query)
+        wallet = page.get_by_test_id("ticket-wallet")
+        href = await wallet.get_attribute("href")
+        assert href is not None and href.startswith("/wallet.html#code=GQ")
         pdf = await page.request.get(f"{paying_server.url}/api/orders/by-link/{link}/tickets.pdf")
         assert pdf.ok and (await pdf.body()).startswith(b"%PDF")
         assert page.errors == []  # type: ignore[attr-defined]
