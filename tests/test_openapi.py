@@ -501,6 +501,9 @@ def _accounting(v: Visit) -> None:
     assert v.json("GET", "/api/statements/accounting", params=span)["by_day"]
     v.call("GET", "/api/statements/accounting.csv", 200, params=span)
     v.call("GET", "/api/statements/accounting.xlsx", 200, params=span)
+    year = {"from": span["from"], "to": (today + timedelta(days=364)).isoformat()}
+    found = v.json("GET", "/api/stats", params={**year, "tz": "Europe/Paris"})
+    assert found["sales_over_time"]["rows"] and found["sales_over_time"]["unit"] == "day"
 
 
 @pytest.fixture(scope="module")
