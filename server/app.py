@@ -22,6 +22,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from server.accounting import http as accounting_http
+from server.accounting import http_stats
+from server.accounting.feed import StatsFeed
 from server.articles import http as articles_http
 from server.articles.catalogue import ArticleCatalogue
 from server.articles.feed import StockFeed
@@ -159,9 +161,10 @@ OPERATIONS: list[Operation] = [
     *accounting_http.OPERATIONS,
     *payments_http.OPERATIONS,
     *http_test_provider.OPERATIONS,
+    *http_stats.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
-FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed, BarSalesFeed)
+FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed, BarSalesFeed, StatsFeed)
 MESSAGES: tuple[type[MessageHandler], ...] = (ScanHandler,)
 """The WebSocket's feeds and message handlers (``wire`` builds one of each): what their
 channels and messages need is declared on these classes."""
@@ -254,6 +257,7 @@ async def wire(state: Any, settings: Settings) -> None:
         registry.add(feed)
     registry.add(StockFeed(pool))
     registry.add(BarSalesFeed(pool))
+    registry.add(StatsFeed(pool))
     revocations = Revocations(pool, client)
     await revocations.load()
     token_secret = await load_secret(pool)

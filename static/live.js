@@ -55,8 +55,9 @@ export class LiveClient extends EventTarget {
 
   // -- public API ---------------------------------------------------------------------------
 
-  subscribe(channel, handler) {
-    const entry = { handler, epoch: null, seq: 0, resyncing: 0, ref: 0 };
+  /** `extra`: the subscription's own fields (a stats channel's `period`), sent each time. */
+  subscribe(channel, handler, extra = {}) {
+    const entry = { handler, extra, epoch: null, seq: 0, resyncing: 0, ref: 0 };
     this.channels.set(channel, entry);
     this._sendSubscribe(channel, entry);
     return {
@@ -174,7 +175,7 @@ export class LiveClient extends EventTarget {
     this._refs.delete(entry.ref);
     entry.ref = ref;
     this._refs.set(ref, channel);
-    const message = { type: CLIENT.SUBSCRIBE, channel, id: ref };
+    const message = { ...entry.extra, type: CLIENT.SUBSCRIBE, channel, id: ref };
     if (channel.startsWith(CHANNEL.SEATS + ":")) {
       message.format = SNAPSHOT_FORMAT.RUNS; // compact snapshots, expanded on arrival
       if (entry.epoch !== null) message.since = { epoch: entry.epoch, seq: entry.seq };

@@ -5,6 +5,7 @@ export const PROTOCOL = Object.freeze({
     "DOOR": "door",
     "GAUGE": "gauge",
     "SEATS": "seats",
+    "STATS": "stats",
     "STOCK": "stock"
   },
   "CLIENT": {
@@ -51,6 +52,7 @@ export const PROTOCOL = Object.freeze({
     "REVOKED": "revoked",
     "SCAN_RESULT": "scan_result",
     "SNAPSHOT": "snapshot",
+    "STATS": "stats",
     "STOCK": "stock",
     "UNSUBSCRIBED": "unsubscribed"
   },

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "articles": {"platform", "web", "identity", "realtime"},
     "cash": {"platform", "web", "identity", "seating", "catalog", "sales", "articles"},
     "wallet": {"platform", "web", "identity", "realtime", "sales", "door", "articles", "cash"},
-    "accounting": {"platform", "web", "identity"},
+    "accounting": {"platform", "web", "identity", "realtime"},
     "payments": {"platform", "web", "identity", "seating", "catalog", "sales", "door"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together

@@ -121,13 +121,17 @@ class Visit:
         return self.call(method, path, status, **kwargs).json()
 
     def refresh(self, n: int) -> None:
-        """Sales open and a live hold of a seat nobody used (``40 + n``): generated
-        requests may have closed sales or bought or released the previous hold."""
+        """Sales open and a live hold of a seat nobody used (``40 + n``, or the next free
+        one: a generated best-available request may have taken it): generated requests may
+        have closed sales or bought or released the previous hold."""
         session = f"/api/sessions/{self.ids['session_id']}"
         self.http.patch(session, json={"sales_open": True}).raise_for_status()
-        self.ids["held"] = [self.ids["seats"][40 + n]]
-        hold = self.http.post(session + "/holds", json={"seats": self.ids["held"]})
+        for seat in self.ids["seats"][40 + n : -5]:
+            hold = self.http.post(session + "/holds", json={"seats": [seat]})
+            if hold.status_code == 200:
+                break
         assert hold.status_code == 200, (n, hold.text)
+        self.ids["held"] = [seat]
         self.ids["token"] = hold.json()["token"]
 
 
@@ -135,7 +139,7 @@ def _catalogue(v: Visit) -> None:
     v.ids["venue_id"] = v.json("POST", "/api/venues", 201, json={"name": "Contract"})["id"]
     room = v.json("POST", "/api/venues/{venue_id}/rooms", 201, json={"name": "Hall"})
     v.ids["room_id"] = room["id"]
-    plan = grid(200, 10)
+    plan = grid(1000, 25)  # generated best-available holds take many seats
     v.ids["seats"] = [s.id for s in plan.seats]
     document = plan_to_document(plan)
     plan_id = v.json("PUT", "/api/rooms/{room_id}/seat-plan", 201, json=document)["id"]
@@ -501,6 +505,9 @@ def _accounting(v: Visit) -> None:
     assert v.json("GET", "/api/statements/accounting", params=span)["by_day"]
     v.call("GET", "/api/statements/accounting.csv", 200, params=span)
     v.call("GET", "/api/statements/accounting.xlsx", 200, params=span)
+    year = {"from": span["from"], "to": (today + timedelta(days=364)).isoformat()}
+    found = v.json("GET", "/api/stats", params={**year, "tz": "Europe/Paris"})
+    assert found["sales_over_time"]["rows"] and found["sales_over_time"]["unit"] == "day"
 
 
 def _payments(v: Visit, paying_url: str) -> None:

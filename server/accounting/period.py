@@ -4,6 +4,7 @@ from the query string and bounded before any SQL runs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -88,7 +89,11 @@ class Filters:
 
 
 def zone(request: Request) -> ZoneInfo:
-    raw = request.query_params.get("tz") or "UTC"
+    return _zone(request.query_params)
+
+
+def _zone(params: Mapping[str, str]) -> ZoneInfo:
+    raw = params.get("tz") or "UTC"
     if len(raw) > 64 or not _ZONE.match(raw):
         raise Invalid("invalid_field", "'tz' is an IANA time zone (Europe/Paris)", field="tz")
     try:
@@ -97,8 +102,8 @@ def zone(request: Request) -> ZoneInfo:
         raise Invalid("invalid_field", f"unknown time zone {raw!r}", field="tz") from exc
 
 
-def _bound(request: Request, name: str, tz: ZoneInfo, end: bool) -> datetime:
-    raw = request.query_params.get(name)
+def _bound(params: Mapping[str, str], name: str, tz: ZoneInfo, end: bool) -> datetime:
+    raw = params.get(name)
     if not raw:
         raise Invalid("invalid_field", f"'{name}' is required", field=name)
     if len(raw) > 64:
@@ -117,10 +122,14 @@ def _bound(request: Request, name: str, tz: ZoneInfo, end: bool) -> datetime:
 
 
 def period(request: Request) -> Period:
+    return period_of(request.query_params)
+
+
+def period_of(params: Mapping[str, str]) -> Period:
     """``from`` and ``to`` (required), ``to`` after ``from`` (400 ``invalid_period``) and
-    at most a year after it (400 ``period_too_long``)."""
-    tz = zone(request)
-    start, end = _bound(request, "from", tz, False), _bound(request, "to", tz, True)
+    at most a year after it (400 ``period_too_long``); ``tz`` (``UTC``)."""
+    tz = _zone(params)
+    start, end = _bound(params, "from", tz, False), _bound(params, "to", tz, True)
     if end <= start:
         raise Invalid("invalid_period", "'to' must come after 'from'")
     if end - start > timedelta(days=MAX_DAYS):

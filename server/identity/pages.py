@@ -35,6 +35,7 @@ STAFF_PAGES: tuple[StaffPage, ...] = (
     StaffPage("/bar.html", (Permission.WALLET_DEBIT, Permission.BAR_SELL)),
     StaffPage("/dashboard.html", (Permission.STATS_READ, Permission.DOOR_MANAGE)),
     StaffPage("/accounting.html", Permission.ACCOUNTING_READ),
+    StaffPage("/stats.html", Permission.STATS_READ),
     StaffPage("/admin-users.html", Permission.USERS_MANAGE),
     StaffPage("/admin-devices.html", Permission.DEVICES_MANAGE),
     StaffPage("/admin-audit.html", Permission.ADMIN),

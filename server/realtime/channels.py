@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as redis
@@ -40,6 +40,8 @@ class SubscribeOptions:
 
     since: tuple[str, int] | None = None  # (epoch, seq) the client already has
     snapshot_format: SnapshotFormat = SnapshotFormat.DIGITS
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """The message's other fields, for the feed to read (a ``stats`` channel's ``period``)."""
 
 
 class Topic:

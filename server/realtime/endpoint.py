@@ -79,6 +79,13 @@ def _since(message: dict[str, Any]) -> tuple[str, int] | None:
     return since["epoch"], since["seq"]
 
 
+_OWN_FIELDS = frozenset({"type", "channel", "id", "since", "format"})
+
+
+def _extra(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if k not in _OWN_FIELDS}
+
+
 class Connection:
     """One client connection: its codec, its principal and its subscriptions."""
 
@@ -191,7 +198,7 @@ class Connection:
             self.sub.runs.discard(channel)
         try:
             await self.registry.subscribe(
-                self.sub, kind, ident, SubscribeOptions(since, snapshot_format)
+                self.sub, kind, ident, SubscribeOptions(since, snapshot_format, _extra(message))
             )
         except BaseException:
             self.sub.channels.discard(channel)

@@ -41,6 +41,7 @@ class ServerType(StrEnum):
     REVOKED = "revoked"
     STOCK = "stock"
     BAR_SALES = "bar_sales"
+    STATS = "stats"
     ERROR = "error"
 
 
@@ -50,6 +51,7 @@ class ChannelKind(StrEnum):
     DOOR = "door"  # door:<session_id>: entry counters, new entries, revoked codes
     STOCK = "stock"  # stock:<point_of_sale_id>: counted articles' stock and alert flags
     BARS = "bars"  # bars:0: wallet sales per minute and per bar (0: every bar)
+    STATS = "stats"  # stats:0: the statistics of the subscription's period, when they change
 
 
 class ErrorCode(StrEnum):
