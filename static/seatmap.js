@@ -16,6 +16,7 @@
 
 import { PROTOCOL } from "./protocol.js";
 import { register, t } from "./i18n.js";
+import { SeatZoom } from "./seatmap-zoom.js";
 
 const S = PROTOCOL.SEAT_STATE;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -92,6 +93,8 @@ export class SeatMap extends EventTarget {
     this.onSeatClick = options.onSeatClick || null;
     this.label = options.label || t("seat.map");
     this.tooltipExtra = options.tooltipExtra || null; // (seat, stateName) => string
+    this.zoomable = Boolean(options.zoom); // pinch, Ctrl+wheel, +/− buttons (seatmap-zoom.js)
+    this.zoom = null;
     this.seats = [];
     this.byId = new Map();
     this.states = new Uint8Array(0);
@@ -218,7 +221,11 @@ export class SeatMap extends EventTarget {
     this.container.append(root, this.tooltip);
     for (let i = 0; i < this.seats.length; i++) this._paint(i);
     if (this.seats.length) this._setFocusable(0);
+    this.radius = RADIUS;
     this._wire(root);
+    this.zoom = this.zoomable
+      ? new SeatZoom(root, this.container, 2 * RADIUS, () => this._hideTooltip())
+      : null;
   }
 
   _wire(root) {
@@ -226,19 +233,25 @@ export class SeatMap extends EventTarget {
       const i = this._indexOf(e.target);
       if (i >= 0) this._click(i);
     });
+    // A finger's tap would leave the tooltip over the seats around: only a hovering mouse (or
+    // pen) and the keyboard's focus show it.
     root.addEventListener("pointerover", (e) => {
       const i = this._indexOf(e.target);
-      if (i >= 0) this._showTooltip(i);
+      if (i >= 0 && e.pointerType !== "touch") this._showTooltip(i);
+    });
+    root.addEventListener("pointerdown", (e) => {
+      if (e.pointerType === "touch") this._hideTooltip();
     });
     root.addEventListener("pointerout", (e) => {
       if (this._indexOf(e.target) >= 0) this._hideTooltip();
     });
     root.addEventListener("focusin", (e) => {
       const i = this._indexOf(e.target);
-      if (i >= 0) {
-        this._setFocusable(i);
-        this._showTooltip(i);
-      }
+      if (i < 0) return;
+      this._setFocusable(i);
+      const seat = this.seats[i];
+      this.zoom?.reveal(seat.x, seat.y, 3 * this.radius);
+      if (e.target.matches(":focus-visible")) this._showTooltip(i); // not after a tap
     });
     root.addEventListener("focusout", () => this._hideTooltip());
     root.addEventListener("keydown", (e) => {

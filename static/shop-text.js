@@ -21,7 +21,7 @@ register({
     "shop.legendWheelchair": "Place fauteuil roulant",
     "shop.mapHelp": "Cliquez sur une place (ou utilisez les flèches et Entrée) pour l'ajouter à "
       + "votre panier ; cliquez à nouveau pour la retirer. Les places vous sont réservées pour "
-      + "un temps limité.",
+      + "un temps limité. Pour agrandir le plan : pincez-le, Ctrl + molette, ou les boutons + et −.",
     "shop.basket": "Votre panier",
     "shop.total": "Total",
     "shop.heldFor": "Réservé pour vous :",
@@ -119,7 +119,8 @@ register({
     "shop.legendUnavailable": "Not available",
     "shop.legendWheelchair": "Wheelchair space",
     "shop.mapHelp": "Click a seat (or use the arrow keys and Enter) to add it to your basket; "
-      + "click it again to remove it. Seats are held for you for a limited time.",
+      + "click it again to remove it. Seats are held for you for a limited time. To zoom the map: "
+      + "pinch it, Ctrl + wheel, or the + and − buttons.",
     "shop.basket": "Your basket",
     "shop.total": "Total",
     "shop.heldFor": "Held for you:",

@@ -7,6 +7,7 @@ import { PROTOCOL } from "./protocol.js";
 import { LiveClient } from "./live.js";
 import { SeatMap } from "./seatmap.js";
 import { everything } from "./paging.js";
+import { showBasketBar, tickBasketBar, wireBasketBar } from "./shop-bar.js";
 import { applyTranslations, i18n, locale, t as tr } from "./i18n.js";
 import "./shop-text.js";
 
@@ -253,6 +254,7 @@ async function showSession(sessionId) {
   $("session-gauge").replaceChildren();
   $("seatmap").replaceChildren();
   $("ga-panel").hidden = true;
+  showBasketBar(0, "");
   $("legend").hidden = true;
   $("map-help").hidden = true;
   const v = {
@@ -297,6 +299,7 @@ async function showSession(sessionId) {
 
   if (v.seated) {
     v.map = new SeatMap($("seatmap"), {
+      zoom: true,
       label: tr("shop.mapOf", { room: detail.room_name }),
       onSeatClick: onSeatClick,
       tooltipExtra: (seat, state) => (state === "mine" ? tr("shop.clickRemove")
@@ -566,6 +569,7 @@ function tick() {
   const el = $("hold-countdown");
   el.textContent = clock(left);
   $("hold-timer").classList.toggle("urgent", left < 60000);
+  tickBasketBar(clock(left), left < 60000);
   if (left < 60000 && !v.warned) {
     v.warned = true;
     showMessage(tr("shop.lastMinute"), "info");
@@ -618,6 +622,7 @@ function renderTotal() {
   const currency = lines[0]?.tariff?.currency || "EUR";
   const total = lines.reduce((sum, l) => sum + (l.tariff?.price_cents || 0), 0);
   $("cart-total").textContent = money(total, currency);
+  showBasketBar(lines.length, money(total, currency));
   for (const l of lines) {
     const line = document.querySelector(`[data-line-key="${CSS.escape(l.key)}"]`);
     const el = line?.querySelector(".line-price");
@@ -860,6 +865,7 @@ export function bootShop({ headers, onUnauthorized, client } = {}) {
   window.__guichet = { live, view: null };
   $("buy-form").addEventListener("submit", buy);
   $("extend").addEventListener("click", extendHold);
+  wireBasketBar();
   window.addEventListener("hashchange", route);
   route();
   return live;
