@@ -113,15 +113,7 @@ function clearMessages() {
 
 // -- live connection -----------------------------------------------------------------------------
 
-let live = null;
-
-function showStatus(e) {
-  const el = $("live-status");
-  if (!el) return; // pos.html shows the connection in the staff header instead
-  el.dataset.status = e.detail.status;
-  el.textContent = tr(`shop.live.${e.detail.status}`);
-  el.title = tr(e.detail.status === "open" ? "shop.live.titleOpen" : "shop.live.titleDown");
-}
+let live = null; // the badge: connection.js (shop-public.js)
 
 // -- storage ----------------------------------------------------------------------------------
 
@@ -860,7 +852,6 @@ export function bootShop({ headers, onUnauthorized, client } = {}) {
     route();
   });
   live = client || new LiveClient();
-  live.addEventListener("status", showStatus);
   // Test and debugging hook (read-only use; e.g. `__guichet.live.ws.close()`).
   window.__guichet = { live, view: null };
   $("buy-form").addEventListener("submit", buy);
