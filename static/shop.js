@@ -57,6 +57,12 @@ function timeLabel(date) {
   return date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
 }
 
+/** Whether the shop sells this session now: sales open, and not started (unless the organiser
+ * sells online after the start: 409 session_started otherwise). */
+function onSale(s) {
+  return s.sales_open && (s.sell_online_after_start || new Date(s.starts_at) > new Date());
+}
+
 function randomKey() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -204,7 +210,8 @@ async function showList() {
             h("strong", { class: "card-title" }, s.event_name),
             h("span", { class: "card-room muted" },
               `${s.room_name} · ${s.venue_name}`, s.seated ? "" : ` · ${tr("shop.standing")}`)),
-          s.sales_open ? gauge : h("span", { class: "badge" }, tr("shop.salesClosed"))));
+          onSale(s) ? gauge : h("span", { class: "badge" },
+            tr(s.sales_open ? "shop.started" : "shop.salesClosed"))));
       })));
   });
   list.replaceChildren(...groups);
@@ -287,7 +294,8 @@ async function showSession(sessionId) {
   $("session-title").textContent = detail.event_name;
   $("session-meta").textContent =
     `${dayLabel(start)}, ${timeLabel(start)} · ${detail.room_name} · ${detail.venue_name}`;
-  $("sales-closed").hidden = detail.sales_open;
+  $("sales-closed").hidden = onSale(detail);
+  $("sales-closed").textContent = tr(detail.sales_open ? "shop.startedBanner" : "shop.salesClosedBanner");
 
   if (v.seated) {
     v.map = new SeatMap($("seatmap"), {
@@ -439,8 +447,8 @@ async function reconcile(v) {
 function onSeatClick(seat, state) {
   const v = view;
   if (!v || v.buying) return;
-  if (!v.detail.sales_open) {
-    showMessage(tr("shop.closedNow"), "info");
+  if (!onSale(v.detail)) {
+    showMessage(tr(v.detail.sales_open ? "shop.startedBanner" : "shop.closedNow"), "info");
     return;
   }
   const where = seatName(v, seat.id);
@@ -492,8 +500,8 @@ async function addToHold(v, body, pendingIds = [], retried = false) {
     showMessage(tr("shop.taken", { names: names || tr("shop.thisSeat") }));
   } else if (code === "not_enough_places") {
     showMessage(tr("shop.notEnough", { available: r.error.available ?? 0 }));
-  } else if (code === "sales_closed") {
-    showMessage(tr("shop.closedNow"));
+  } else if (code === "sales_closed" || code === "session_started") {
+    showMessage(tr(code === "sales_closed" ? "shop.closedNow" : "shop.startedBanner"));
   } else if (r.status === 503) {
     showMessage(tr("shop.busy"));
   } else {
@@ -685,7 +693,7 @@ function renderGaPanel() {
   const panel = $("ga-panel");
   panel.hidden = false;
   const free = v.gauge ? v.gauge.free : null;
-  const closed = !v.detail.sales_open;
+  const closed = !onSale(v.detail);
   panel.replaceChildren(
     h("h2", {}, tr("shop.ga")),
     h("p", { class: "muted" }, tr("shop.gaAbout"), " ",
@@ -776,8 +784,8 @@ async function buy(event) {
     if (["seats_not_held", "places_not_held", "unknown_hold", "hold_expired"].includes(code)) {
       showMessage(tr("shop.expiredBuy"));
       await reconcile(v);
-    } else if (code === "sales_closed") {
-      showMessage(tr("shop.closedBuy"));
+    } else if (code === "sales_closed" || code === "session_started") {
+      showMessage(tr(code === "sales_closed" ? "shop.closedBuy" : "shop.startedBanner"));
     } else {
       showMessage(r.error?.message || tr("shop.failedBuy"));
     }
