@@ -3,6 +3,7 @@
 // The connection badge (connection.js) says live, reconnecting or offline, in words.
 import { connectionIndicator } from "./connection.js";
 import { languageSwitcher } from "./i18n.js";
+import { registerServiceWorker } from "./pwa.js";
 import { bootShop } from "./shop.js";
 
 const live = bootShop();
@@ -10,3 +11,4 @@ const tools = document.createElement("div");
 tools.className = "topbar-tools";
 tools.append(connectionIndicator(live, { testid: "live-status" }), languageSwitcher());
 document.querySelector(".topbar").append(tools);
+registerServiceWorker(); // installable; the order page's QR codes then open offline
