@@ -18,7 +18,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from server.accounting import http as accounting_http
@@ -94,6 +93,7 @@ from server.wallet.service import Wallets
 from server.wallet.settlement import Settlement
 from server.web.api import PUBLIC, Operation, Operations, Reply, openapi_document, routes
 from server.web.errors import domain_error_handler, http_error, server_error
+from server.web.static import ClientFiles, compression
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -313,7 +313,7 @@ ROUTES: list[Any] = [
     *routes(OPERATIONS, guard),
     Route("/openapi.json", openapi, methods=["GET"]),
     *page_routes(STATIC),
-    Clients("/", StaticFiles(directory=STATIC, html=True), name="static"),
+    Clients("/", ClientFiles(directory=STATIC, html=True), name="static"),
 ]
 
 
@@ -355,7 +355,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
 
     app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(PrincipalMiddleware)],
+        middleware=[compression(), Middleware(PrincipalMiddleware)],
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error,

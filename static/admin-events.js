@@ -164,6 +164,7 @@ async function createSession(event) {
       ends_at: isoFromLocal($("new-ends").value),
       seated,
       sales_open: $("new-sales-open").checked,
+      sell_online_after_start: $("new-online-after-start").checked,
     };
     if (!seated) {
       if ($("new-capacity").value) body.capacity = Number($("new-capacity").value);
@@ -209,6 +210,7 @@ function renderSession() {
   $("edit-capacity-label").hidden = detail.seated;
   $("edit-capacity").value = detail.capacity;
   $("edit-sales-open").checked = detail.sales_open;
+  $("edit-online-after-start").checked = detail.sell_online_after_start;
   renderContingents();
   renderTariffs();
 }
@@ -248,6 +250,7 @@ async function saveGeneral(event) {
       starts_at: isoFromLocal($("edit-starts").value),
       ends_at: isoFromLocal($("edit-ends").value),
       sales_open: $("edit-sales-open").checked,
+      sell_online_after_start: $("edit-online-after-start").checked,
     };
     if (!detail.seated && Number($("edit-capacity").value) !== detail.capacity) {
       body.capacity = Number($("edit-capacity").value);

@@ -3,6 +3,7 @@
 // Coming back from the payment provider, it asks the server to check the payment once
 // (the provider's webhook may be late), then polls while the payment is pending.
 import { h } from "./dom.js";
+import { keepForOffline, registerServiceWorker } from "./pwa.js";
 import { applyTranslations, languageSwitcher, locale, register, t } from "./i18n.js";
 
 register({
@@ -137,12 +138,25 @@ async function boot() {
   if (order.status === "pending") ({ order } = await load("POST", "/return"));
   if (!order) return unknown();
   render(order);
+  keepAtTheDoor(order);
   const until = Date.now() + POLL_FOR_MS;
   while (last.status === "pending" && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     const next = await load();
-    if (next.order) render(next.order);
+    if (next.order) {
+      render(next.order);
+      keepAtTheDoor(next.order);
+    }
   }
 }
 
+/** A paid order's data and QR codes, kept by the service worker for the door (sw.js). */
+async function keepAtTheDoor(order) {
+  if (order.status !== "confirmed" || !navigator.onLine) return;
+  const urls = [base, ...order.tickets.filter((ticket) => ticket.code)
+    .map((ticket) => `${base}/tickets/${ticket.id}?format=svg`)];
+  box.dataset.offline = (await keepForOffline(urls)) ? "ready" : "unavailable";
+}
+
+registerServiceWorker();
 boot();

@@ -11,11 +11,13 @@
 // Every seat is an SVG element with data-seat-id, data-index, data-state
 // (free | mine | held | sold | unavailable | picked) and data-testid="seat". Accessible seats are
 // drawn as rounded squares, the others as circles; the free seats' outline is the colour
-// of their category. The map supports the keyboard: arrows move between seats, Enter or
+// of their category. Sold, unavailable, mine and picked seats carry a mark (GLYPHS) and held
+// ones stripes, so no state is told by colour alone. The map supports the keyboard: arrows move between seats, Enter or
 // Space clicks the focused seat.
 
 import { PROTOCOL } from "./protocol.js";
 import { register, t } from "./i18n.js";
+import { SeatZoom } from "./seatmap-zoom.js";
 
 const S = PROTOCOL.SEAT_STATE;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -58,6 +60,20 @@ register({
  * language. */
 export const stateLabel = (state) => t(`seat.${state}`);
 
+/** The mark drawn over a seat, so that no state is told by colour alone (the legend's swatches
+ * carry the same marks, style.css): sold ×, unavailable −, mine and picked ✓; a seat held by
+ * another buyer is striped (its fill pattern); a free seat is plain. */
+export const GLYPHS = Object.freeze({
+  sold: "cross", unavailable: "bar", mine: "check", picked: "check",
+});
+
+function glyphPath(kind, x, y, r) {
+  const k = r * 0.5;
+  if (kind === "cross") return `M${x - k} ${y - k}L${x + k} ${y + k}M${x + k} ${y - k}L${x - k} ${y + k}`;
+  if (kind === "bar") return `M${x - k * 1.25} ${y}L${x + k * 1.25} ${y}`;
+  return `M${x - k} ${y + k * 0.05}L${x - k * 0.3} ${y + k * 0.7}L${x + k} ${y - k * 0.65}`;
+}
+
 const MAX_RADIUS = 8;
 
 /** A seat radius that suits the plan's spacing (median nearest-neighbour distance). */
@@ -92,6 +108,8 @@ export class SeatMap extends EventTarget {
     this.onSeatClick = options.onSeatClick || null;
     this.label = options.label || t("seat.map");
     this.tooltipExtra = options.tooltipExtra || null; // (seat, stateName) => string
+    this.zoomable = Boolean(options.zoom); // pinch, Ctrl+wheel, +/− buttons (seatmap-zoom.js)
+    this.zoom = null;
     this.seats = [];
     this.byId = new Map();
     this.states = new Uint8Array(0);
@@ -145,6 +163,7 @@ export class SeatMap extends EventTarget {
     root.append(defs);
 
     const RADIUS = seatRadius(this.seats);
+    this.radius = RADIUS;
     const fontSize = (RADIUS * 1.15).toFixed(1);
     if (this.seats.length) {
       let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
@@ -210,6 +229,9 @@ export class SeatMap extends EventTarget {
       return el;
     });
     root.append(group);
+    this.glyphLayer = svg("g", { class: "seatmap-glyphs", "aria-hidden": "true" });
+    this.glyphs = new Array(this.seats.length).fill(null);
+    root.append(this.glyphLayer);
     this.svg = root;
     this.tooltip = document.createElement("div");
     this.tooltip.className = "seat-tooltip";
@@ -219,6 +241,9 @@ export class SeatMap extends EventTarget {
     for (let i = 0; i < this.seats.length; i++) this._paint(i);
     if (this.seats.length) this._setFocusable(0);
     this._wire(root);
+    this.zoom = this.zoomable
+      ? new SeatZoom(root, this.container, 2 * RADIUS, () => this._hideTooltip())
+      : null;
   }
 
   _wire(root) {
@@ -226,19 +251,25 @@ export class SeatMap extends EventTarget {
       const i = this._indexOf(e.target);
       if (i >= 0) this._click(i);
     });
+    // A finger's tap would leave the tooltip over the seats around: only a hovering mouse (or
+    // pen) and the keyboard's focus show it.
     root.addEventListener("pointerover", (e) => {
       const i = this._indexOf(e.target);
-      if (i >= 0) this._showTooltip(i);
+      if (i >= 0 && e.pointerType !== "touch") this._showTooltip(i);
+    });
+    root.addEventListener("pointerdown", (e) => {
+      if (e.pointerType === "touch") this._hideTooltip();
     });
     root.addEventListener("pointerout", (e) => {
       if (this._indexOf(e.target) >= 0) this._hideTooltip();
     });
     root.addEventListener("focusin", (e) => {
       const i = this._indexOf(e.target);
-      if (i >= 0) {
-        this._setFocusable(i);
-        this._showTooltip(i);
-      }
+      if (i < 0) return;
+      this._setFocusable(i);
+      const seat = this.seats[i];
+      this.zoom?.reveal(seat.x, seat.y, 3 * this.radius);
+      if (e.target.matches(":focus-visible")) this._showTooltip(i); // not after a tap
     });
     root.addEventListener("focusout", () => this._hideTooltip());
     root.addEventListener("keydown", (e) => {
@@ -411,12 +442,33 @@ export class SeatMap extends EventTarget {
     if (!force && el.getAttribute("data-state") === state) return;
     el.setAttribute("data-state", state);
     const seat = this.seats[i];
+    this._glyph(i, seat, state);
     const zone = this.multiZone ? `${seat.zone}, ` : "";
     el.setAttribute("aria-label", zone + t("seat.aria",
       { row: seat.row, label: seat.label, category: seat.category, state: stateLabel(state) }));
     el.setAttribute("aria-pressed", state === "mine" || state === "picked" ? "true" : "false");
     el.setAttribute("aria-disabled", this.clickable.has(state) ? "false" : "true");
     if (this.tooltipIndex === i && this.tooltip && !this.tooltip.hidden) this._showTooltip(i);
+  }
+
+  _glyph(i, seat, state) {
+    const kind = GLYPHS[state] || null;
+    let mark = this.glyphs[i];
+    if (!kind) {
+      if (mark) mark.remove();
+      this.glyphs[i] = null;
+      return;
+    }
+    if (!mark) {
+      mark = svg("path", { class: "seat-glyph", "data-testid": "seat-glyph" });
+      mark.style.setProperty("--sw", (this.radius / 3).toFixed(2));
+      this.glyphLayer.append(mark);
+      this.glyphs[i] = mark;
+    }
+    mark.setAttribute("data-seat-id", seat.id);
+    mark.setAttribute("data-glyph", kind);
+    mark.setAttribute("data-state", state);
+    mark.setAttribute("d", glyphPath(kind, seat.x, seat.y, this.radius));
   }
 
   _changed() {

@@ -25,6 +25,7 @@
 //   notify(text, kind)       a dismissable message in #messages
 //   errorText(err)           "code: message" for an ApiError, for messages on the page
 
+import { connectionIndicator } from "./connection.js";
 import { h as el } from "./dom.js";
 import {
   applyTranslations, i18n, languageSwitcher, t, useLanguage,
@@ -234,33 +235,9 @@ export function addConnectionIndicator(client) {
   return indicator;
 }
 
-// -- connection indicator -----------------------------------------------------------------------
+// -- connection indicator: connection.js ---------------------------------------------------
 
-const CONNECTION = {
-  open: { icon: "✓", key: "conn.open" },
-  connecting: { icon: "…", key: "conn.connecting" },
-  reconnecting: { icon: "↻", key: "conn.reconnecting" },
-  closed: { icon: "✕", key: "conn.closed" },
-};
-
-export function connectionIndicator(client) {
-  const icon = el("span", { class: "conn-icon", "aria-hidden": "true" });
-  const words = el("span", { class: "conn-text" });
-  const box = el("span", { class: "live-status", "data-testid": "connection", role: "status",
-    "aria-live": "polite" }, icon, words);
-  const render = () => {
-    const status = client.status in CONNECTION ? client.status : "closed";
-    const shown = CONNECTION[status];
-    box.dataset.status = status;
-    icon.textContent = shown.icon;
-    words.textContent = t(shown.key);
-    box.title = t(status === "open" ? "conn.titleOpen" : "conn.titleDown");
-  };
-  client.addEventListener("status", render);
-  i18n.addEventListener("languagechange", render);
-  render();
-  return box;
-}
+export { connectionIndicator };
 
 export function watchSession(client) {
   const check = (event) => {

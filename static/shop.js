@@ -7,6 +7,7 @@ import { PROTOCOL } from "./protocol.js";
 import { LiveClient } from "./live.js";
 import { SeatMap } from "./seatmap.js";
 import { everything } from "./paging.js";
+import { showBasketBar, tickBasketBar, wireBasketBar } from "./shop-bar.js";
 import { applyTranslations, i18n, locale, t as tr } from "./i18n.js";
 import "./shop-text.js";
 
@@ -54,6 +55,12 @@ function dayLabel(date) {
 
 function timeLabel(date) {
   return date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Whether the shop sells this session now: sales open, and not started (unless the organiser
+ * sells online after the start: 409 session_started otherwise). */
+function onSale(s) {
+  return s.sales_open && (s.sell_online_after_start || new Date(s.starts_at) > new Date());
 }
 
 function randomKey() {
@@ -112,15 +119,7 @@ function clearMessages() {
 
 // -- live connection -----------------------------------------------------------------------------
 
-let live = null;
-
-function showStatus(e) {
-  const el = $("live-status");
-  if (!el) return; // pos.html shows the connection in the staff header instead
-  el.dataset.status = e.detail.status;
-  el.textContent = tr(`shop.live.${e.detail.status}`);
-  el.title = tr(e.detail.status === "open" ? "shop.live.titleOpen" : "shop.live.titleDown");
-}
+let live = null; // the badge: connection.js (shop-public.js)
 
 // -- storage ----------------------------------------------------------------------------------
 
@@ -211,7 +210,8 @@ async function showList() {
             h("strong", { class: "card-title" }, s.event_name),
             h("span", { class: "card-room muted" },
               `${s.room_name} · ${s.venue_name}`, s.seated ? "" : ` · ${tr("shop.standing")}`)),
-          s.sales_open ? gauge : h("span", { class: "badge" }, tr("shop.salesClosed"))));
+          onSale(s) ? gauge : h("span", { class: "badge" },
+            tr(s.sales_open ? "shop.started" : "shop.salesClosed"))));
       })));
   });
   list.replaceChildren(...groups);
@@ -253,6 +253,7 @@ async function showSession(sessionId) {
   $("session-gauge").replaceChildren();
   $("seatmap").replaceChildren();
   $("ga-panel").hidden = true;
+  showBasketBar(0, "");
   $("legend").hidden = true;
   $("map-help").hidden = true;
   const v = {
@@ -293,10 +294,12 @@ async function showSession(sessionId) {
   $("session-title").textContent = detail.event_name;
   $("session-meta").textContent =
     `${dayLabel(start)}, ${timeLabel(start)} · ${detail.room_name} · ${detail.venue_name}`;
-  $("sales-closed").hidden = detail.sales_open;
+  $("sales-closed").hidden = onSale(detail);
+  $("sales-closed").textContent = tr(detail.sales_open ? "shop.startedBanner" : "shop.salesClosedBanner");
 
   if (v.seated) {
     v.map = new SeatMap($("seatmap"), {
+      zoom: true,
       label: tr("shop.mapOf", { room: detail.room_name }),
       onSeatClick: onSeatClick,
       tooltipExtra: (seat, state) => (state === "mine" ? tr("shop.clickRemove")
@@ -444,8 +447,8 @@ async function reconcile(v) {
 function onSeatClick(seat, state) {
   const v = view;
   if (!v || v.buying) return;
-  if (!v.detail.sales_open) {
-    showMessage(tr("shop.closedNow"), "info");
+  if (!onSale(v.detail)) {
+    showMessage(tr(v.detail.sales_open ? "shop.startedBanner" : "shop.closedNow"), "info");
     return;
   }
   const where = seatName(v, seat.id);
@@ -497,8 +500,8 @@ async function addToHold(v, body, pendingIds = [], retried = false) {
     showMessage(tr("shop.taken", { names: names || tr("shop.thisSeat") }));
   } else if (code === "not_enough_places") {
     showMessage(tr("shop.notEnough", { available: r.error.available ?? 0 }));
-  } else if (code === "sales_closed") {
-    showMessage(tr("shop.closedNow"));
+  } else if (code === "sales_closed" || code === "session_started") {
+    showMessage(tr(code === "sales_closed" ? "shop.closedNow" : "shop.startedBanner"));
   } else if (r.status === 503) {
     showMessage(tr("shop.busy"));
   } else {
@@ -566,6 +569,7 @@ function tick() {
   const el = $("hold-countdown");
   el.textContent = clock(left);
   $("hold-timer").classList.toggle("urgent", left < 60000);
+  tickBasketBar(clock(left), left < 60000);
   if (left < 60000 && !v.warned) {
     v.warned = true;
     showMessage(tr("shop.lastMinute"), "info");
@@ -618,6 +622,7 @@ function renderTotal() {
   const currency = lines[0]?.tariff?.currency || "EUR";
   const total = lines.reduce((sum, l) => sum + (l.tariff?.price_cents || 0), 0);
   $("cart-total").textContent = money(total, currency);
+  showBasketBar(lines.length, money(total, currency));
   for (const l of lines) {
     const line = document.querySelector(`[data-line-key="${CSS.escape(l.key)}"]`);
     const el = line?.querySelector(".line-price");
@@ -688,7 +693,7 @@ function renderGaPanel() {
   const panel = $("ga-panel");
   panel.hidden = false;
   const free = v.gauge ? v.gauge.free : null;
-  const closed = !v.detail.sales_open;
+  const closed = !onSale(v.detail);
   panel.replaceChildren(
     h("h2", {}, tr("shop.ga")),
     h("p", { class: "muted" }, tr("shop.gaAbout"), " ",
@@ -779,8 +784,8 @@ async function buy(event) {
     if (["seats_not_held", "places_not_held", "unknown_hold", "hold_expired"].includes(code)) {
       showMessage(tr("shop.expiredBuy"));
       await reconcile(v);
-    } else if (code === "sales_closed") {
-      showMessage(tr("shop.closedBuy"));
+    } else if (code === "sales_closed" || code === "session_started") {
+      showMessage(tr(code === "sales_closed" ? "shop.closedBuy" : "shop.startedBanner"));
     } else {
       showMessage(r.error?.message || tr("shop.failedBuy"));
     }
@@ -855,11 +860,11 @@ export function bootShop({ headers, onUnauthorized, client } = {}) {
     route();
   });
   live = client || new LiveClient();
-  live.addEventListener("status", showStatus);
   // Test and debugging hook (read-only use; e.g. `__guichet.live.ws.close()`).
   window.__guichet = { live, view: null };
   $("buy-form").addEventListener("submit", buy);
   $("extend").addEventListener("click", extendHold);
+  wireBasketBar();
   window.addEventListener("hashchange", route);
   route();
   return live;

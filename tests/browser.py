@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from playwright.async_api import BrowserContext, async_playwright
 
@@ -25,12 +26,15 @@ CHROMIUM_ARGS = [
 
 
 @asynccontextmanager
-async def browser_context(width: int = 1280, height: int = 900) -> AsyncIterator[BrowserContext]:
-    """A fresh browser and context, closed afterwards."""
+async def browser_context(
+    width: int = 1280, height: int = 900, **options: Any
+) -> AsyncIterator[BrowserContext]:
+    """A fresh browser and context, closed afterwards (``options``: Playwright's context
+    options, e.g. ``has_touch=True, is_mobile=True`` for a phone)."""
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield await browser.new_context(viewport={"width": width, "height": height})
+            yield await browser.new_context(viewport={"width": width, "height": height}, **options)
         finally:
             await browser.close()
 

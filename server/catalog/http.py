@@ -351,6 +351,7 @@ async def create_session(request: Request) -> JSONResponse:
         "seated": field(body, "seated", bool),
         "capacity": field(body, "capacity", int, None, minimum=0),
         "sales_open": field(body, "sales_open", bool, True),
+        "sell_online_after_start": field(body, "sell_online_after_start", bool, False),
         "tariffs": [tariff_body(t) for t in _objects(body, "tariffs")],
         "contingents": _contingents(body),
         "blocked_seats": string_list(body, "blocked_seats"),
@@ -407,7 +408,11 @@ async def set_contingents(request: Request) -> JSONResponse:
 def session_changes(body: dict[str, Any]) -> dict[str, Any]:
     """The fields of a ``SessionPatch`` that were sent."""
     changes: dict[str, Any] = {}
-    for name, kind in (("sales_open", bool), ("event_name", str)):
+    for name, kind in (
+        ("sales_open", bool),
+        ("sell_online_after_start", bool),
+        ("event_name", str),
+    ):
         if body.get(name) is not None:
             changes[name] = field(body, name, kind)
     for name in ("starts_at", "ends_at"):

@@ -204,6 +204,8 @@ class NewSession(msgspec.Struct, kw_only=True):
     seated: bool
     capacity: Count | None = None
     sales_open: bool | None = True
+    sell_online_after_start: bool | None = False
+    """Once the session has started, the shop still sells it (the desk always does)."""
     tariffs: list[TariffIn] | None = None
     contingents: list[ContingentIn] | None = None
     blocked_seats: SeatIds | None = None
@@ -214,6 +216,7 @@ class SessionPatch(msgspec.Struct, kw_only=True):
     places sold."""
 
     sales_open: bool | None = None
+    sell_online_after_start: bool | None = None
     event_name: Text | None = None
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
@@ -230,6 +233,8 @@ class Session(Reply):
     seat_plan_id: int | None
     capacity: int
     sales_open: bool
+    sell_online_after_start: bool
+    """False: once started, the shop's holds and orders are refused (409 `session_started`)."""
 
 
 class SessionListed(Session):

@@ -49,6 +49,12 @@ class SessionRow:
     seat_plan_id: int | None
     capacity: int
     sales_open: bool
+    sell_online_after_start: bool
+
+    def online_sales_over(self, now: datetime) -> bool:
+        """The shop no longer sells this session: it has started and its organiser did not
+        allow online sales after the start (the cash desk sells on regardless)."""
+        return not self.sell_online_after_start and now >= self.starts_at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +67,7 @@ class SessionRow:
             "seat_plan_id": self.seat_plan_id,
             "capacity": self.capacity,
             "sales_open": self.sales_open,
+            "sell_online_after_start": self.sell_online_after_start,
         }
 
 
@@ -380,7 +387,8 @@ class Catalog:
                     )
             row = await conn.fetchrow(
                 "INSERT INTO sessions (room_id, event_name, starts_at, ends_at, seated,"
-                " seat_plan_id, capacity, sales_open) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *",
+                " seat_plan_id, capacity, sales_open, sell_online_after_start)"
+                " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING *",
                 room["id"],
                 body["event_name"],
                 body["starts_at"],
@@ -389,6 +397,7 @@ class Catalog:
                 room["seat_plan_id"] if seated else None,
                 capacity,
                 body.get("sales_open", True),
+                body.get("sell_online_after_start", False),
             )
             session_id = row["id"]
             await self._session_parts(

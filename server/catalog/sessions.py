@@ -18,7 +18,14 @@ import asyncpg
 from server.platform.errors import Conflict, Invalid, NotFound
 from server.web.requests import Page
 
-EDITABLE = ("event_name", "starts_at", "ends_at", "capacity", "sales_open")
+EDITABLE = (
+    "event_name",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "sales_open",
+    "sell_online_after_start",
+)
 
 
 async def update(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -33,7 +34,14 @@ from server.sales.schemas import (
     OrderIn,
     ReleaseIn,
 )
-from server.sales.service import DeskPayment, DeskSale, OrderLine, OrderRequest, hold_refusal
+from server.sales.service import (
+    DeskPayment,
+    DeskSale,
+    OrderLine,
+    OrderRequest,
+    hold_refusal,
+    session_started,
+)
 from server.seating.live import HoldRefused
 from server.web.api import PUBLIC, Operations, Param, Spec
 from server.web.requests import check_text, field, id_field, json_body, path_id, string_list
@@ -55,6 +63,9 @@ async def _open_session(request: Request) -> SessionRow:
     session: SessionRow = await request.app.state.catalog.session(path_id(request, "session_id"))
     if not session.sales_open:
         raise Conflict("sales_closed", "sales are closed for this session")
+    principal: Principal = request.state.principal
+    if not principal.can(Permission.SELL) and session.online_sales_over(datetime.now(UTC)):
+        raise session_started()
     return session
 
 
@@ -96,7 +107,7 @@ def _hold_json(
             "not_seated",
             "unknown_seats",
         ),
-        409: ("sales_closed", "seats_taken", "not_enough_places"),
+        409: ("sales_closed", "session_started", "seats_taken", "not_enough_places"),
         **HOLD_GONE,
     },
 )
@@ -151,7 +162,7 @@ async def hold(request: Request) -> JSONResponse:
     responses={200: HoldAdded},
     errors={
         400: ("not_seated", "invalid_token", "unknown_tariff", "tariff_inactive"),
-        409: ("sales_closed", "not_enough_seats"),
+        409: ("sales_closed", "session_started", "not_enough_seats"),
         **HOLD_GONE,
     },
 )
@@ -391,6 +402,7 @@ def _articles(body: dict[str, Any]) -> tuple[tuple[int, int], ...]:
         404: ("unknown_hold", "unknown_article"),
         409: (
             "sales_closed",
+            "session_started",
             "seats_not_held",
             "places_not_held",
             "seats_taken",

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
@@ -120,6 +121,11 @@ class OrderRequest:
         return sum(1 for line in self.lines if line.seat_idx is None)
 
 
+def session_started() -> Conflict:
+    """The shop's refusal of a session that has started (``SessionRow.online_sales_over``)."""
+    return Conflict("session_started", "the session has started: sold at the box office only")
+
+
 def hold_refusal(exc: HoldRefused, seat_ids: tuple[str, ...] = ()) -> DomainError:
     """The HTTP form of a refusal from the live layer."""
     details: dict[str, Any] = {}
@@ -216,6 +222,8 @@ class Sales:
             return await self._replay(request, refusal)
         if not session.sales_open:
             return await self._replay(request, Conflict("sales_closed", "sales are closed"))
+        if request.channel == "web" and session.online_sales_over(datetime.now(UTC)):
+            return await self._replay(request, session_started())
         prices = [tariffs[line.tariff_id]["price_cents"] for line in request.lines]
         if request.desk is not None:
             try:

@@ -57,6 +57,7 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
         await expect(form).to_be_visible(timeout=SLOW_MS)
         await page.get_by_test_id("new-room").select_option(str(room["id"]))
         await page.get_by_test_id("new-name").fill("Le Misanthrope (browser)")
+        await form.get_by_label("Sell online after the start").check()
         await page.get_by_test_id("create-session").click()
 
         await expect(page.get_by_test_id("session-title")).to_have_text(
@@ -66,6 +67,9 @@ async def test_an_organiser_binds_tariffs_to_categories_and_the_shop_follows(
             "aria-selected", "true"
         )
         session_id = int(page.url.split("#/session/")[1].split("/")[0])
+        created = (await admin.http.get(f"/api/sessions/{session_id}")).json()
+        assert created["sell_online_after_start"] is True
+        await expect(page.get_by_test_id("edit-online-after-start")).to_be_checked()
         for name, price, category, note in (
             ("Carré or", "40", "Premium", "front rows"),
             ("Étudiant", "12,50", "Standard", "student card checked at the door"),

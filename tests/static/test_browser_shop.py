@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
 
 from tests.browser import browser_context
 from tests.support import Api, ServerProcess
@@ -175,3 +175,41 @@ async def test_general_admission_quantity_and_purchase(server: ServerProcess, ad
         await expect(page.get_by_test_id("ticket")).to_have_count(2, timeout=SLOW_MS)
         await expect(page.get_by_test_id("order-total")).to_have_text("€30.00")
         await expect(page.get_by_test_id("ga-quantity")).to_have_text("0")
+
+
+async def test_connection_badge_says_reconnecting_then_offline_then_live(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(n_seats=24, per_row=12)
+    async with browser_context() as context:
+        page = await open_session(context, server, s.id)
+        badge = page.get_by_test_id("live-status")
+        await expect(badge).to_have_text("✓Live")
+
+        # The live stream is refused from now on (Playwright stands in for the server's socket).
+        allowed = {"now": False}
+
+        async def gate(ws: WebSocketRoute) -> None:
+            if allowed["now"]:
+                ws.connect_to_server()
+            else:
+                await ws.close(code=1011, reason="down")
+
+        await page.route_web_socket(re.compile(r"/ws$"), gate)
+        await page.evaluate("window.__guichet.live.ws.close()")
+        await expect(badge).to_have_attribute("data-status", "reconnecting", timeout=SLOW_MS)
+        await expect(badge).to_contain_text("Reconnecting")
+        # ... and it keeps saying so through the attempts, never "Connecting"
+        for _ in range(6):
+            await page.wait_for_timeout(250)
+            await expect(badge).to_have_attribute("data-status", "reconnecting", timeout=10)
+
+        await context.set_offline(True)
+        await expect(badge).to_have_attribute("data-status", "closed", timeout=SLOW_MS)
+        await expect(badge).to_contain_text("Offline")
+
+        allowed["now"] = True
+        await context.set_offline(False)
+        await expect(badge).to_have_attribute("data-status", "open", timeout=SLOW_MS)
+        await expect(badge).to_contain_text("Live")
+        assert page.errors == []  # type: ignore[attr-defined]
