@@ -253,11 +253,9 @@ async def wire(state: Any, settings: Settings) -> None:
     outbox = Outbox(pool, live)
     door = DoorService(pool, keys, door_live, outbox)
     registry = ChannelRegistry(client, settings.batch_window_ms)
-    for feed in (SeatFeed(live, catalog.session), DoorFeed(door_live, catalog.session)):
+    pooled = (StockFeed(pool), BarSalesFeed(pool), StatsFeed(pool))
+    for feed in (SeatFeed(live, catalog.session), DoorFeed(door_live, catalog.session), *pooled):
         registry.add(feed)
-    registry.add(StockFeed(pool))
-    registry.add(BarSalesFeed(pool))
-    registry.add(StatsFeed(pool))
     revocations = Revocations(pool, client)
     await revocations.load()
     token_secret = await load_secret(pool)

@@ -43,6 +43,7 @@ async def started_session(admin: Api, name: str = "Stats") -> StatsDay:
         "ends_at": (start + timedelta(hours=4)).isoformat(),
         "seated": False,
         "capacity": CAPACITY,
+        "sell_online_after_start": True,  # the shop sells it though it has started
         "tariffs": [
             {"name": "Full", "price_cents": FULL, "tax_rate_bp": FULL_RATE},
             {"name": "Reduced", "price_cents": REDUCED, "tax_rate_bp": REDUCED_RATE},
