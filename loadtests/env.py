@@ -84,6 +84,9 @@ def _env() -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url(),
         "LOG_LEVEL": os.environ.get("GUICHET_BENCH_LOG_LEVEL", "INFO"),
+        # the sale path itself: a paying buyer's order waits for its provider, which a
+        # load generator is not (docs/payments.md)
+        "GUICHET_PAYMENT_PROVIDER": "none",
     }
 
 
