@@ -1,7 +1,7 @@
 // The e-shop: session list, live seat map, basket with hold countdown, purchase.
 // Plain ES module, no build step. Routes: #/ (sessions) and #/session/<id>.
-// `bootShop(options)` starts it: index.html (shop-public.js) for buyers, pos.html for a
-// signed-in cashier (extra request headers for the session's CSRF token, 401 handling).
+// `bootShop(options)` starts it (index.html, through shop-public.js); the options can add
+// request headers (a session's CSRF token) and a 401 handler for a signed-in caller.
 // This module holds the routing and the start; the shop's parts are its own modules:
 // shop-list.js (session list), shop-session.js (session view and live seat map),
 // shop-hold.js (the hold and its request queue), shop-basket.js (basket, tariffs, GA panel),
