@@ -13,7 +13,6 @@
 
 import { h } from "./dom.js";
 import { i18n, register, t } from "./i18n.js";
-import { PROTOCOL } from "./protocol.js";
 import { DoorLink } from "./scanner-link.js";
 import { probeArticles, mountArticles } from "./pos-articles.js";
 import { mountJournal } from "./pos-journal.js";
@@ -54,21 +53,8 @@ register({
   },
 });
 
-const { SERVER } = PROTOCOL;
 const $ = (id) => document.getElementById(id);
 const TICKETS_KEY = "guichet.pos.tickets";
-
-/** The staff socket (cookie auth) that also passes `stock:<pos>` frames to their handler. */
-class PosLink extends DoorLink {
-  _onMessage(m) {
-    if (typeof m.channel === "string" && m.channel.startsWith("stock:") && m.type !== SERVER.ERROR) {
-      const entry = this.channels.get(m.channel);
-      if (entry) entry.handler(m);
-      return;
-    }
-    super._onMessage(m);
-  }
-}
 
 function loadTickets() {
   try {
@@ -82,7 +68,7 @@ const user = await requireSession(["sell"]);
 if (user) boot(user);
 
 function boot(me) {
-  const live = new PosLink(null);
+  const live = new DoorLink(null); // its channels' frames, stock included, reach their handlers
   watchSession(live);
   addConnectionIndicator(live);
   const tickets = loadTickets();

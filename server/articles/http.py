@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -13,13 +11,12 @@ from server.articles.catalogue import ArticleCatalogue
 from server.identity.actors import actor_of
 from server.identity.permissions import Permission
 from server.web.api import Id, Operations, Param
-from server.web.requests import body_as, path_id, query_id
+from server.web.requests import body_as, path_id, query_id, sent_fields
 
 OPERATIONS = Operations()
 TAGS = ("articles",)
 MANAGE = Permission.CATALOG_MANAGE
 READ = (Permission.SELL, Permission.CATALOG_MANAGE)
-T = TypeVar("T")
 
 
 def _catalogue(request: Request) -> ArticleCatalogue:
@@ -117,7 +114,7 @@ async def edit_article(request: Request) -> JSONResponse:
     """Change an article (the fields sent). Its stock changes only by restocking, sales
     and refunds; journalled sales keep the price and tax rate they were sold at."""
     body = await body_as(request, schemas.ArticlePatch)
-    changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET}
+    changes = sent_fields(body)
     article = await _catalogue(request).edit(
         path_id(request, "article_id"), changes, actor_of(request)
     )

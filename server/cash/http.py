@@ -4,7 +4,7 @@ refunds of journalled sales."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,7 +30,6 @@ OPERATIONS = Operations()
 CASH = ("cash",)
 SELL = Permission.SELL
 READ = (Permission.SELL, Permission.REGISTERS_MANAGE)
-T = TypeVar("T")
 SESSION_REFUSALS: dict[int, tuple[str, ...]] = {
     403: ("not_your_register_session",),
     409: ("register_session_closed",),

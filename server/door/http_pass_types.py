@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -13,7 +12,7 @@ from server.door.pass_types import PassTypes
 from server.identity.actors import actor_of
 from server.identity.permissions import Permission
 from server.web.api import Operations, Param
-from server.web.requests import body_as, path_id
+from server.web.requests import body_as, path_id, sent_fields
 
 OPERATIONS = Operations()
 TAGS = ("passes",)
@@ -28,12 +27,7 @@ def _types(request: Request) -> PassTypes:
 
 async def _fields(request: Request, model: type[Any]) -> dict[str, Any]:
     """The body as ``model`` (400 ``invalid_field`` out of bounds), as the fields sent."""
-    parsed = await body_as(request, model)
-    fields = {
-        f: getattr(parsed, f)
-        for f in parsed.__struct_fields__
-        if getattr(parsed, f) is not msgspec.UNSET
-    }
+    fields = sent_fields(await body_as(request, model))
     if "session_ids" in fields and fields["session_ids"] is None:
         fields["session_ids"] = []
     return fields

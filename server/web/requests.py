@@ -63,6 +63,15 @@ async def body_as(request: Request, model: type[T]) -> T:
         raise Invalid("invalid_field", str(exc)) from exc
 
 
+def sent_fields(parsed: msgspec.Struct) -> dict[str, Any]:
+    """The fields a request body set (a PATCH changes only those): what is not ``UNSET``."""
+    return {
+        f: getattr(parsed, f)
+        for f in parsed.__struct_fields__
+        if getattr(parsed, f) is not msgspec.UNSET
+    }
+
+
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # Postgres ``integer``: counts, cents, indices
 ID_MAX = 2**63 - 1  # Postgres ``bigint``: ids
 MAX_TEXT = 1000  # characters of a text field unless a field says otherwise
