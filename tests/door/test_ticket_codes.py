@@ -375,9 +375,12 @@ def test_svg_is_an_svg_document() -> None:
 def _pdf_text(pdf: bytes) -> bytes:
     """Raw PDF bytes plus every inflated stream, to search for drawn text."""
     chunks = [pdf]
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+    for match in re.finditer(rb"stream\r?\n(.*?)\nendstream", pdf, re.S):
+        # A decompressor object stops at the end of the zlib data, so a
+        # trailing "\r" of the end-of-line marker (or a compressed stream
+        # whose last byte happens to be "\r") can neither break nor hide it.
         try:
-            chunks.append(zlib.decompress(match.group(1)))
+            chunks.append(zlib.decompressobj().decompress(match.group(1)))
         except zlib.error:
             chunks.append(match.group(1))
     return b"\n".join(chunks)
