@@ -17,7 +17,9 @@ process and drives it over HTTP and WebSocket from separate load-generator proce
 7. fan-out peak: a second server process started with ``GUICHET_BATCH_MS=1`` (almost every
    change its own frame), N fresh subscribers, a ladder of change rates up to and past the
    server's saturation: frames/s delivered, server CPU and CPU per frame at each step;
-8. baseline: a bare ``websockets.broadcast`` server to the same number of clients.
+8. baseline: a bare ``websockets.broadcast`` server to the same number of clients;
+9. stadium (``loadtests.stadium``, run after best available): the seat-map document, the
+   snapshot and one hold at 1,000, 20,000 and 100,000 seats.
 
 Prints a table, then (last line) one JSON object with every figure.
 """
@@ -49,6 +51,8 @@ from loadtests.door import DOOR_FULL, DOOR_QUICK, bench_door
 from loadtests.fanout import ViewerPool, percentile
 from loadtests.httpclient import HttpConnection
 from loadtests.sales_load import run_load
+from loadtests.stadium import SIZES as STADIUM_SIZES
+from loadtests.stadium import bench_stadium
 from loadtests.wallet import BARS as WALLET_BARS
 from loadtests.wallet import bench_wallet
 from server.seating.live import Keys, Live, SessionFacts
@@ -961,6 +965,16 @@ def table(r: dict[str, Any]) -> str:
             ok[v["door_batch"]],
         )
     )
+    for st in r.get("stadium", []):
+        rows.append(
+            (
+                f"  {st['seats']:,} seats: seat map cold / warm p99, snapshot, hold p50 (ms)",
+                f"{st['map_cold_ms']} / {st['map_warm_p99_ms']} ({st['map_gzip_kb']} kB gz),"
+                f" {st['snapshot_p50_ms']}, {st['hold_p50_ms']}",
+                "",
+                "",
+            )
+        )
     w0 = max(len(x[0]) for x in rows)
     w1 = max(len(x[1]) for x in rows)
     lines = [f"{'measure':<{w0}}  {'result':<{w1}}  target   verdict"]
@@ -1022,6 +1036,10 @@ def main() -> None:
         log(f"best available: {CLIENTS} clients take 4 seats each until the hall is half held")
         results["best"] = bench_best(server, sessions["best"])
         log(f"  {results['best']}")
+
+        log(f"stadium: seat map, snapshot and a hold at {', '.join(map(str, STADIUM_SIZES))} seats")
+        results["stadium"] = bench_stadium(server, token)
+        log(f"  {results['stadium']}")
 
         log(f"sales: {cfg['orders']} holds, then 50 clients confirm orders")
         results["sales"] = bench_sales(cfg, server, sessions["sales"])

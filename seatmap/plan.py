@@ -35,7 +35,7 @@ __all__ = [
 FORMAT = "guichet.seatplan/1"
 """Value of the top-level ``format`` key; bumped on any incompatible change."""
 
-MAX_SEATS = 50_000
+MAX_SEATS = 100_000
 """Largest number of seats a single plan may hold."""
 
 MAX_CANVAS = 1_000_000.0

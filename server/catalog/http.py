@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from seatmap.plan import PlanError
 from seatmap.pretix import parse_any
@@ -139,6 +139,10 @@ def plan_format(request: Request) -> str | None:
     return fmt
 
 
+MAX_PLAN_BODY = 16 * 1024 * 1024
+"""A plan document's bytes: 100,000 seats take about 7.5 MB of JSON."""
+
+
 def read_plan(body: dict[str, Any], fmt: str | None) -> tuple[Any, str]:
     """A plan in our format or pretix's (``fmt``, else told by its shape)."""
     try:
@@ -215,12 +219,20 @@ async def get_session(request: Request) -> JSONResponse:
     permission=PUBLIC,
     responses={200: SeatMap},
 )
-async def get_seat_map(request: Request) -> JSONResponse:
+async def get_seat_map(request: Request) -> Response:
     """The session's seats in wire order: [id, label, row, zone, category, x, y, accessible].
 
-    Live states come over the WebSocket channel `seats:<session_id>`."""
+    Built once per plan, sent gzipped to clients that accept it, with a strong `ETag`
+    (`If-None-Match` answers 304). Live states come over the WebSocket channel
+    `seats:<session_id>`."""
     body = await _state(request).catalog.seat_map(path_id(request, "session_id"))
-    return JSONResponse(body, headers={"Cache-Control": "max-age=60"})
+    headers = {"Cache-Control": "max-age=60", "ETag": body.etag, "Vary": "Accept-Encoding"}
+    if body.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(body.gzipped, headers=headers, media_type="application/json")
+    return Response(body.raw, headers=headers, media_type="application/json")
 
 
 @OPERATIONS.get(
@@ -297,7 +309,7 @@ async def import_plan(request: Request) -> JSONResponse:
     current holds of those sessions are dropped and their seat maps resync under a new
     epoch). Refused (409 `plan_drops_sold_seats`, with the seats) if it removes a sold
     seat."""
-    body = await json_body(request)
+    body = await json_body(request, limit=MAX_PLAN_BODY)
     state = _state(request)
     room_id = path_id(request, "room_id")
     parsed, fmt = read_plan(body, plan_format(request))

@@ -12,6 +12,7 @@ from seatmap.plan import plan_to_document
 from server.catalog.http import (
     ADMIN_TAG,
     MANAGE,
+    MAX_PLAN_BODY,
     PLAN_ERRORS,
     PLAN_FORMAT,
     categories,
@@ -141,7 +142,7 @@ async def preview_plan(request: Request) -> JSONResponse:
     """Validate a seat plan (ours or pretix's, as for the import) and answer it as it would
     be stored, without storing it: its seats as on the seat-map endpoint, and the document
     in our format."""
-    plan, fmt = read_plan(await json_body(request), plan_format(request))
+    plan, fmt = read_plan(await json_body(request, limit=MAX_PLAN_BODY), plan_format(request))
     document = plan_to_document(plan)
     return JSONResponse(
         {

@@ -73,7 +73,7 @@ class PlanZone(Plan):
 
 class SeatPlanDocument(Plan):
     """A seat plan (``guichet.seatplan/1``, docs/seatplan-format.md): seats are numbered in
-    document order; ids are unique; positions lie on the canvas; at most 50,000 seats."""
+    document order; ids are unique; positions lie on the canvas; at most 100,000 seats."""
 
     format: Literal["guichet.seatplan/1"]
     name: PlanName

@@ -16,6 +16,7 @@ import asyncpg
 
 from seatmap.plan import SeatPlan
 from server.catalog import plans, sessions, tariffs
+from server.catalog.seat_map import SeatMapBody, SeatMaps
 from server.platform.audit import Actor
 from server.platform.audit import record as audit
 from server.platform.db import connection
@@ -78,6 +79,7 @@ def _session(row: asyncpg.Record) -> SessionRow:
 class Catalog:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.seat_maps = SeatMaps(pool)
         self._plans: dict[int, PlanSeats] = {}
         self._sessions: dict[int, tuple[float, SessionRow]] = {}
         self._tariffs: dict[int, tuple[float, dict[int, asyncpg.Record]]] = {}
@@ -236,42 +238,11 @@ class Catalog:
         self._tariffs[session_id] = (now, by_id)
         return by_id
 
-    async def seat_map(self, session_id: int) -> dict[str, Any]:
-        """The session's plan for drawing: seats in wire order (index = position)."""
+    async def seat_map(self, session_id: int) -> SeatMapBody:
+        """The session's plan for drawing (``server.catalog.seat_map``), ready to send."""
         session = await self.session(session_id)
-        if not session.seated:
-            return {"session_id": session_id, "seated": False, "seats": []}
-        async with connection(self.pool) as conn:
-            plan = await conn.fetchrow(
-                "SELECT id, name, document FROM seat_plans WHERE id = $1", session.seat_plan_id
-            )
-            rows = await conn.fetch(
-                "SELECT idx, seat_id, label, row_label, zone, category, x, y, accessible"
-                " FROM seats WHERE plan_id = $1 ORDER BY idx",
-                session.seat_plan_id,
-            )
-        doc = json.loads(plan["document"])
-        return {
-            "session_id": session_id,
-            "seated": True,
-            "plan_id": plan["id"],
-            "name": plan["name"],
-            "size": doc["size"],
-            "categories": doc["categories"],
-            "seats": [
-                [
-                    r["seat_id"],
-                    r["label"],
-                    r["row_label"],
-                    r["zone"],
-                    r["category"],
-                    round(r["x"], 1),
-                    round(r["y"], 1),
-                    r["accessible"],
-                ]
-                for r in rows
-            ],
-        }
+        plan_id = session.seat_plan_id if session.seated else None
+        return await self.seat_maps.body(session_id, plan_id)
 
     # -- writes (admin) ------------------------------------------------------------------
 

@@ -38,8 +38,10 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def json_body(request: Request, required: bool = True) -> dict[str, Any]:
-    raw = await read_body(request)
+async def json_body(
+    request: Request, required: bool = True, limit: int = MAX_BODY
+) -> dict[str, Any]:
+    raw = await read_body(request, limit)
     if not raw:
         if required:
             raise Invalid("invalid_json", "a JSON object body is required")
