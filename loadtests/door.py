@@ -551,3 +551,29 @@ def bench_door(cfg: dict[str, Any], server: env.Server, admin_token: str) -> dic
     again = rng.sample(http_codes + ws_codes, batch_again)
     out["batch"] = bench_batch(server, session, batch_codes, again)
     return out
+
+
+def main() -> None:
+    """``python -m loadtests.door [--quick] [--processes N]``: the door phase alone, on
+    its own fresh database and server(s) (as ``make bench`` would run it)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m loadtests.door")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    env.raise_nofile()
+    env.run(env.recreate_services())
+    env.prepare_database()
+    server = env.Server()
+    try:
+        server.wait_ready()
+        token = env.run(env.login(server.url))
+        out = bench_door(DOOR_QUICK if args.quick else DOOR_FULL, server, token)
+    finally:
+        server.stop()
+    for key in ("http", "ws", "batch"):
+        print(key, json.dumps(out[key]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

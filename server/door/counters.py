@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from server.platform.errors import Unavailable
+from server.platform.coalesce import Coalescer
+from server.platform.errors import DomainError, Unavailable
 from server.platform.scripts import REDIS_DOWN, ScriptRunner
 from server.seating.live import Live
 
@@ -66,12 +67,23 @@ class CountsFromPostgres:
 CountsLoader = Callable[[int], Awaitable[CountsFromPostgres]]
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One online scan's count, waiting to go with others (:meth:`DoorLive.count_soon`)."""
+
+    session_id: int
+    event: DoorEvent
+    entries: Sequence[dict[str, Any]] = ()
+    exits: Sequence[dict[str, Any]] = ()
+
+
 class DoorLive:
     def __init__(self, live: Live, load_counts: CountsLoader) -> None:
         self.seats = live
         self.redis = live.redis
         self._load_counts = load_counts
         self.scripts = ScriptRunner(live.redis, "server.door.lua", "live_unavailable")
+        self._counting: Coalescer[Counted, None] = Coalescer(self._count_together)
 
     async def _run(self, name: str, keys: Sequence[str], args: list[Any]) -> Any:
         return await self.scripts.run(name, keys, args)
@@ -110,6 +122,27 @@ class DoorLive:
             # nothing more, only publish the rebuilt counters.
             await self.ensure_counters(session_id)
             await self._run("door_count", [cnt, rate], args[:6])
+
+    async def count_soon(self, counted: Counted) -> None:
+        """Count one online scan with the others of this moment: the scans that arrive
+        while a count is running go in one script call per session, and one publish."""
+        await self._counting.submit(counted)
+
+    async def _count_together(self, batch: list[Counted]) -> list[None]:
+        by_session: dict[int, list[Counted]] = {}
+        for counted in batch:
+            by_session.setdefault(counted.session_id, []).append(counted)
+        for session_id, items in by_session.items():
+            try:
+                await self.count(
+                    session_id,
+                    [c.event for c in items],
+                    [e for c in items for e in c.entries],
+                    [e for c in items for e in c.exits],
+                )
+            except DomainError:
+                log.warning("door counters unavailable; they will be rebuilt from postgres")
+        return [None] * len(batch)
 
     async def forget(self, session_id: int) -> None:
         """Drop an ended session's counters (the janitor; rebuilt from Postgres if asked)."""

@@ -24,13 +24,13 @@ from scanning.decision import (
     Decision,
     Mode,
     Reason,
-    ScannerContext,
     TicketFacts,
-    precheck,
 )
 from server.door.batch import BatchUpload
-from server.door.counters import ENTERED, EXITED, DoorEvent, DoorLive
+from server.door.counters import ENTERED, EXITED, Counted, DoorEvent, DoorLive
+from server.door.first_entries import FirstEntries, FirstEntry
 from server.door.keys import KeyStore, ticket_code
+from server.door.online import ONLINE_FACTS, OnlineScan, check_retry
 from server.door.pass_booking import Booker
 from server.door.passage import INSERT_SCAN, Passage, ScanReplayed
 from server.door.passes import PassScanner, bundle_passes
@@ -39,7 +39,7 @@ from server.door.verify import verify_many
 from server.platform import audit
 from server.platform.audit import SYSTEM, Actor
 from server.platform.db import connection
-from server.platform.errors import Conflict, DomainError, Forbidden, Mismatch, NotFound
+from server.platform.errors import Conflict, DomainError, Forbidden, NotFound
 from server.platform.failpoints import failpoint
 from server.seating.outbox import Op, Outbox, record
 from server.web.requests import Page
@@ -49,19 +49,6 @@ log = logging.getLogger(__name__)
 RefundHook = Callable[[asyncpg.Connection, list[asyncpg.Record]], Awaitable[None]]
 """Runs in a refund's transaction with the refunded tickets' rows (id, session_id,
 seat_idx, code_seed, order_id)."""
-
-
-def _check_retry(replay: Any, claims: TicketClaims | CodeError, request: ScanRequest) -> None:
-    """A stored scan under the same (device, nonce) must be this scan's retry: the same
-    ticket, the same direction. (A code that named no known ticket is not compared.)"""
-    _, _, _, _, ticket_id, mode = replay
-    same_ticket = ticket_id is None or (
-        isinstance(claims, TicketClaims)
-        and claims.scope is TicketScope.SESSION
-        and claims.ticket_id == ticket_id
-    )
-    if not same_ticket or (mode is not None and mode != request.mode.value):
-        raise Mismatch("nonce_mismatch", "this nonce was used for another scan; send a new nonce")
 
 
 def _forged(claims: TicketClaims | CodeError) -> bool:
@@ -104,24 +91,6 @@ def result_json(
     return body
 
 
-# The facts of one online scan in one round trip: a replay of the same nonce, a fresh scan
-# id, the ticket with its session, seat and tariff, and whether this code is revoked.
-_ONLINE_FACTS = """
-SELECT
-  (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
-    WHERE device = $1 AND nonce = $2) AS replay,
-  nextval('scans_id_seq') AS scan_id,
-  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
-  se.row_label AS row, ta.name AS tariff, s.reentry_allowed,
-  EXISTS (SELECT 1 FROM revocations r WHERE r.ticket_id = t.id AND r.seed = $4) AS revoked
-FROM (SELECT 1) one
-LEFT JOIN tickets t ON t.id = $3
-LEFT JOIN sessions s ON s.id = t.session_id
-LEFT JOIN tariffs ta ON ta.id = t.tariff_id
-LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
-"""
-
-
 class DoorService:
     def __init__(
         self, pool: asyncpg.Pool, keys: KeyStore, door_live: DoorLive, outbox: Outbox
@@ -131,6 +100,7 @@ class DoorService:
         self.live = door_live
         self.outbox = outbox
         self.passes = PassScanner(pool, Booker(door_live.seats, outbox))
+        self.first_entries = FirstEntries(pool)
         self.refund_guard: RefundHook | None = None
         """Runs in a single ticket's refund (the app sets the cash desk's: a journalled
         sale is refunded through its register, so the journal keeps the money)."""
@@ -152,45 +122,68 @@ class DoorService:
         ticket_id = claims.ticket_id if isinstance(claims, TicketClaims) else 0
         seed = claims.seed if isinstance(claims, TicketClaims) else b""
         async with connection(self.pool) as conn:
-            row = await conn.fetchrow(_ONLINE_FACTS, device, request.nonce, ticket_id, seed)
+            row = await conn.fetchrow(ONLINE_FACTS, device, request.nonce, ticket_id, seed)
             if row["replay"] is not None:
-                _check_retry(row["replay"], claims, request)
+                check_retry(row["replay"], claims, request)
                 return await self._replayed(conn, row["replay"])
-            facts = _ticket_facts(row)
-            ticket = _ticket_json(row)
-            context = ScannerContext(
-                now=datetime.now(UTC).timestamp(),
-                session_id=request.session_id,
-                room_id=request.room_id,
-                mode=request.mode,
-                reentry_allowed=bool(row["reentry_allowed"]),
-            )
-            decision = precheck(claims, facts, context)
-            scan_id: int = row["scan_id"]
-            reentry = False
-            counted = decision.session_id
-            try:
-                if decision.valid:
-                    assert isinstance(claims, TicketClaims)
-                    passage = Passage(scan_id, device, request, claims.ticket_id, context)
-                    decision, reentry = await passage.run(conn, decision)
-                else:
-                    counted = await self._record(conn, scan_id, device, request, decision, facts)
-            except ScanReplayed:
+        scan = OnlineScan(device, request, claims, row)
+        await failpoint("door.facts_read")  # a race test widens the window to the write
+        try:
+            decision, reentry, counted = await self._decide(scan)
+        except ScanReplayed:
+            async with connection(self.pool) as conn:
                 replay = await conn.fetchval(
                     "SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans"
                     " WHERE device = $1 AND nonce = $2",
                     device,
                     request.nonce,
                 )
-                _check_retry(replay, claims, request)
+                check_retry(replay, claims, request)
                 return await self._replayed(conn, replay)
-        await self._count_online(scan_id, request, decision, ticket_id, counted)
-        body = result_json(scan_id, decision, ticket)
+        await self._count_online(scan.scan_id, request, decision, ticket_id, counted)
+        body = result_json(scan.scan_id, decision, _ticket_json(row))
         body["mode"] = request.mode.value
         if reentry:
             body["reentry"] = True
         return body
+
+    async def _decide(self, scan: OnlineScan) -> tuple[Decision, bool, int | None]:
+        """Record an online ticket scan: returns the decision, whether it was a re-entry
+        and the session it counts for. The two common cases take one statement: a first
+        entry (written together with the other first entries of the moment,
+        :mod:`server.door.first_entries`) and a re-scan where re-entry is not allowed
+        (refused from the entry the facts brought)."""
+        decision, request = scan.decision, scan.request
+        if not decision.valid:
+            async with connection(self.pool) as conn:
+                counted = await self._record(
+                    conn, scan.scan_id, scan.device, request, decision, scan.facts
+                )
+            return decision, False, counted
+        assert isinstance(scan.claims, TicketClaims) and decision.session_id is not None
+        session_id = decision.session_id
+        passage = Passage(scan.scan_id, scan.device, request, scan.claims.ticket_id, scan.context)
+        if request.mode is Mode.ENTRY and scan.entry is None:
+            first = FirstEntry(
+                scan.scan_id,
+                passage.ticket_id,
+                session_id,
+                scan.device,
+                request.door,
+                request.nonce,
+                request.scanned_at,
+            )
+            outcome = await self.first_entries.record(first)
+            if outcome.replayed:
+                raise ScanReplayed
+            if outcome.won:
+                return decision, False, session_id
+        async with connection(self.pool) as conn:
+            if request.mode is Mode.ENTRY and scan.entry and not scan.context.reentry_allowed:
+                refused = await passage.refuse_again(conn, decision, session_id, scan.entry)
+                return refused, False, session_id
+            decision, reentry = await passage.run(conn, decision)
+        return decision, reentry, session_id
 
     async def scan_pass(
         self, device: str, request: ScanRequest, claims: TicketClaims, *, offline: bool = False
@@ -287,12 +280,8 @@ class DoorService:
         passed = [{"ticket_id": ticket_id, "door": door, "at": _at(datetime.now(UTC).timestamp())}]
         entries = passed if decision.valid and not exit_scan else []
         exits = passed if decision.valid and exit_scan else []
-        try:
-            await self.live.count(
-                session_id, [DoorEvent(door, outcome, str(scan_id))], entries, exits
-            )
-        except DomainError:
-            log.warning("door counters unavailable; they will be rebuilt from postgres")
+        event = DoorEvent(door, outcome, str(scan_id))
+        await self.live.count_soon(Counted(session_id, event, entries, exits))
 
     # -- offline upload --------------------------------------------------------------------
 
@@ -535,19 +524,6 @@ async def _refund_refused(conn: asyncpg.Connection, ticket_id: int, sold_by: int
             "not_own_sale", "you may refund only the sales you booked", needs=["refund.any"]
         )
     raise Conflict("ticket_not_active", f"the ticket is already {row['status']}")
-
-
-def _ticket_facts(row: asyncpg.Record) -> TicketFacts | None:
-    if row["id"] is None:
-        return None
-    return TicketFacts(
-        ticket_id=row["id"],
-        session_id=row["session_id"],
-        room_id=row["room_id"],
-        status=row["status"],
-        current_seed=bytes(row["code_seed"]),
-        revoked=row["revoked"],
-    )
 
 
 def _ticket_json(row: asyncpg.Record) -> dict[str, Any] | None:

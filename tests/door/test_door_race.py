@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -63,26 +64,44 @@ async def test_one_valid_among_concurrent_scans_on_two_processes(
         await other.close()
 
 
+@pytest.fixture(scope="module")
+def slow_pair(server: ServerProcess) -> Iterator[list[ServerProcess]]:
+    """Two processes that pause 100 ms between reading a scan's facts and writing it: every
+    concurrent scan of a ticket reads "no entry yet" before any of them writes."""
+    procs = [ServerProcess({"GUICHET_FAILPOINTS": "door.facts_read=sleep:100"}) for _ in range(2)]
+    try:
+        for proc in procs:
+            proc.wait_ready()
+        yield procs
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
 async def test_control_without_the_entries_key_the_same_scans_admit_several(
-    admin: Api, admin_token: str, buyer: Api, second_server: ServerProcess
+    admin: Api, admin_token: str, buyer: Api, slow_pair: list[ServerProcess]
 ) -> None:
-    """The same concurrent scans through the real code path, with the guard switched off:
-    without the primary key of ``entries`` (what ``ON CONFLICT DO NOTHING`` stands on),
-    several scans of one ticket are let in. The key is what makes the test above pass."""
-    other = Api(second_server.url, admin_token)
+    """The same concurrent scans through the real code path (first entries written in
+    batches), on processes that read every scan's facts before any is written: with the
+    primary key of ``entries`` (what ``ON CONFLICT DO NOTHING`` stands on) one is let in;
+    with the guard switched off, several are. The key is what makes the tests pass."""
+    apis = [Api(proc.url, admin_token) for proc in slow_pair]
     session = await door_session(admin)
-    _, (ticket,) = await buy_tickets(buyer, session, 1)
+    _, (guarded, ticket) = await buy_tickets(buyer, session, 2)
+    guarded_results = await _scan_everywhere(apis, await code_of(admin, guarded), 40)
+    assert sum(r["result"] == "valid" for _, _, r in guarded_results) == 1
     code = await code_of(admin, ticket)
     conn = await asyncpg.connect(support.testing_database_url())
     await conn.execute("ALTER TABLE entries DROP CONSTRAINT entries_pkey")
     try:
-        results = await _scan_everywhere([admin, other], code, 40)
+        results = await _scan_everywhere(apis, code, 40)
     finally:
         async with conn.transaction():  # put the guard back (without this ticket's doubles)
             await conn.execute("DELETE FROM entries WHERE ticket_id = $1", ticket)
             await conn.execute("ALTER TABLE entries ADD PRIMARY KEY (session_id, ticket_id)")
         await conn.close()
-        await other.close()
+        for api in apis:
+            await api.close()
     assert sum(r["result"] == "valid" for _, _, r in results) > 1
 
 
