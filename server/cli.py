@@ -32,6 +32,12 @@ from server.platform.config import Settings
 from server.platform.db import migrate
 from server.platform.errors import NotFound
 
+WS_PING_INTERVAL_S = 20.0
+"""The server pings every WebSocket this often (a protocol ping, answered by the client's
+stack): a proxy in front (deploy/haproxy.cfg, ``timeout tunnel 60s``) never sees a live socket
+idle for longer, and a peer that stops answering is closed after ``WS_PING_TIMEOUT_S``."""
+WS_PING_TIMEOUT_S = 20.0
+
 
 async def _with_pool(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
     settings = Settings.from_env()
@@ -223,6 +229,8 @@ def main() -> None:
             ws="websockets-sansio",
             ws_per_message_deflate=False,
             ws_max_size=1024 * 1024,
+            ws_ping_interval=WS_PING_INTERVAL_S,
+            ws_ping_timeout=WS_PING_TIMEOUT_S,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
