@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make run` / `make test` need on a fresh Debian or Ubuntu machine:
-# redis-server, PostgreSQL and Chromium from apt when absent, then the venv. Writes the
+# redis-server, PostgreSQL, Chromium and HAProxy from apt when absent, then the venv. Writes the
 # stamp .venv/.installed last, only once all of it succeeded: a failed or interrupted
 # install leaves no stamp, so the next make runs this again.
 set -euo pipefail
@@ -12,10 +12,13 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# HAProxy: the load balancer of deploy/haproxy.cfg, which tests/platform/test_balancer.py runs.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   # Say what and why before apt starts: it downloads a lot (Chromium most of it) for minutes.
   echo "bootstrap: installing ${need[*]} with apt (up to about 340 MB, a few minutes):" \
-    "Redis and Postgres for the private services, Chromium for the browser tests" >&2
+    "Redis and Postgres for the private services, Chromium for the browser tests," \
+    "HAProxy for the load-balancer test" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   # -q keeps apt's per-package lines (Get:, Unpacking, Setting up) as progress, not its bars.

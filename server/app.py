@@ -73,6 +73,7 @@ from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
 from server.platform.errors import DomainError
 from server.platform.loops import every
+from server.platform.partitions import CREATE_AHEAD_INTERVAL_S, create_ahead_step
 from server.platform.scripts import REDIS_DOWN
 from server.realtime.channels import ChannelRegistry, Feed
 from server.realtime.endpoint import BUILT_IN, MessageHandler, WebSocketEndpoint
@@ -334,6 +335,9 @@ def create_app(settings: Settings | None = None) -> Guichet:
             asyncio.create_task(run_janitor(state.live, [state.door_live.forget])),
             asyncio.create_task(every(REVOCATIONS_RELOAD_S, state.revocations.load, "revocations")),
             asyncio.create_task(state.mailer.run()),
+            asyncio.create_task(
+                every(CREATE_AHEAD_INTERVAL_S, lambda: create_ahead_step(state.pool), "partitions")
+            ),
         ]
         if state.payments.configured is not None:
             workers.append(asyncio.create_task(every(30, state.payments.refund_due, "refunds")))

@@ -1,5 +1,5 @@
 """Command line: ``python -m server.cli {migrate,demo,serve,check-port,create-user,roles-doc,
-verify-journal}``."""
+partitions,verify-journal}``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +32,13 @@ from server.identity.users import create_user
 from server.platform.config import Settings
 from server.platform.db import migrate
 from server.platform.errors import NotFound
+from server.platform.partitions import MONTHS_AHEAD, create_ahead, detach_before
+
+WS_PING_INTERVAL_S = 20.0
+"""The server pings every WebSocket this often (a protocol ping, answered by the client's
+stack): a proxy in front (deploy/haproxy.cfg, ``timeout tunnel 60s``) never sees a live socket
+idle for longer, and a peer that stops answering is closed after ``WS_PING_TIMEOUT_S``."""
+WS_PING_TIMEOUT_S = 20.0
 
 
 async def _with_pool(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
@@ -76,6 +84,17 @@ async def _demo(pool: asyncpg.Pool, password_file: Path | None, reset: bool) -> 
         for holder, cents, code in wallets:
             print(f"  {holder} ({cents / 100:.2f} EUR): {code}")
             print(f"    /wallet.html#code={quote(code, safe='')}")
+
+
+async def _partitions(pool: asyncpg.Pool, action: str, months: int, before: date | None) -> None:
+    async with pool.acquire() as conn:
+        if action == "create-ahead":
+            made = await create_ahead(conn, months)
+            print("made: " + (", ".join(made) or "none (all there)"))
+        else:
+            assert before is not None
+            detached = await detach_before(conn, before)
+            print("detached: " + (", ".join(detached) or "none"))
 
 
 async def _verify_journal(pool: asyncpg.Pool, register_id: int) -> int:
@@ -183,6 +202,18 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("password")
     user.add_argument("roles", nargs="*", default=["admin"])
     sub.add_parser("roles-doc", help="print docs/roles.md: roles, permissions, who may call what")
+    parts = sub.add_parser(
+        "partitions", help="monthly partitions of the audit log (docs/scaling.md)"
+    )
+    parts.add_argument("action", choices=["create-ahead", "detach"])
+    parts.add_argument(
+        "--months", type=int, default=MONTHS_AHEAD, help="create-ahead: months after this one"
+    )
+    parts.add_argument(
+        "--before",
+        type=date.fromisoformat,
+        help="detach: the months that end on or before this day (YYYY-MM-DD)",
+    )
     verify = sub.add_parser(
         "verify-journal", help="recompute a register's hash chain; exit 1 at the first break"
     )
@@ -202,6 +233,12 @@ def main() -> None:
         _run(_with_pool(_demo, args.password_file, args.reset_admin))
     elif args.command == "create-user":
         _run(_with_pool(create_user, args.username, args.password, args.roles))
+    elif args.command == "partitions":
+        if args.action == "detach" and args.before is None:
+            sys.exit("partitions detach needs --before YYYY-MM-DD")
+        if not 0 <= args.months <= 120:
+            sys.exit("--months must be between 0 and 120")
+        _run(_with_pool(_partitions, args.action, args.months, args.before))
     elif args.command == "verify-journal":
         code = asyncio.run(_with_pool(_verify_journal, args.register_id))
         sys.exit(code)
@@ -223,6 +260,8 @@ def main() -> None:
             ws="websockets-sansio",
             ws_per_message_deflate=False,
             ws_max_size=1024 * 1024,
+            ws_ping_interval=WS_PING_INTERVAL_S,
+            ws_ping_timeout=WS_PING_TIMEOUT_S,
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,

@@ -64,8 +64,8 @@ async def recreate_test_database() -> None:
 class ServerProcess:
     """A real ``guichet serve`` process on a free port."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, extra_env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         env = {

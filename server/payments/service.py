@@ -33,6 +33,7 @@ from server.seating.live import HoldRefused, Live
 from server.seating.outbox import Op, Outbox
 
 log = logging.getLogger(__name__)
+REFUNDS_LOCK = 7_482_003  # advisory lock id: one refund round at a time across processes
 
 PAID = ("succeeded", "refund_due", "refunded")
 LATE_HOLD_MS = 60_000  # a late payment's new hold: just long enough to commit
@@ -290,15 +291,22 @@ class Payments:
         )
 
     async def refund_due(self) -> None:
-        """The worker's round: retry the refunds that failed."""
+        """The worker's round: retry the refunds that failed. Every server process runs it;
+        an advisory lock lets one process at a time ask the provider, so two processes never
+        refund the same payment at once."""
         async with connection(self.pool) as conn:
-            refs = await conn.fetch(
-                "SELECT provider_ref FROM payments WHERE status = 'refund_due' AND provider = $1"
-                " LIMIT 50",
-                self.provider.name,
-            )
-            for row in refs:
-                await self._refund_now(conn, row["provider_ref"])
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", REFUNDS_LOCK):
+                return
+            try:
+                refs = await conn.fetch(
+                    "SELECT provider_ref FROM payments WHERE status = 'refund_due'"
+                    " AND provider = $1 LIMIT 50",
+                    self.provider.name,
+                )
+                for row in refs:
+                    await self._refund_now(conn, row["provider_ref"])
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", REFUNDS_LOCK)
 
     async def order_status(self, order_id: int) -> str:
         async with connection(self.pool) as conn:

@@ -1,0 +1,156 @@
+"""The audit log partitioned by month (migration 0025): a populated database migrates with
+every row kept, future months are made ahead, and an old season detaches cleanly."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+
+from server.platform.audit import SYSTEM, record
+from server.platform.db import migrate, migration_files
+from server.platform.partitions import create_ahead, detach_before
+from tests import support
+from tests.platform.test_migrations import database_url
+
+
+@pytest.fixture
+async def scratch(services: None) -> AsyncIterator[asyncpg.Connection]:
+    """A database of its own, migrated up to the state before 0025."""
+    name = "guichet_parts_" + uuid.uuid4().hex[:8]
+    admin = await asyncpg.connect(database_url("postgres"))
+    await admin.execute(f"CREATE DATABASE {name}")
+    conn = await asyncpg.connect(database_url(name))
+    try:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for version, file, sql in migration_files():
+            if version < 25:
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", version, file)
+        yield conn
+    finally:
+        await conn.close()
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+async def partition_of(conn: asyncpg.Connection, audit_id: int) -> str:
+    name: str = await conn.fetchval(
+        "SELECT tableoid::regclass::text FROM audit_log WHERE id = $1", audit_id
+    )
+    return name
+
+
+async def test_a_populated_audit_log_migrates_with_every_row(scratch: asyncpg.Connection) -> None:
+    conn = scratch
+    moments = [
+        "2024-01-15T10:00:00+00:00",
+        "2024-01-31T23:30:00+00:00",
+        "2024-02-01T00:00:00+00:00",
+    ]
+    for n, at in enumerate(moments):
+        await conn.execute(
+            "INSERT INTO audit_log (at, actor_name, action, subject) VALUES ($1, 'old', $2, $3)",
+            datetime.fromisoformat(at),
+            "test.before",
+            f"row:{n}",
+        )
+    await record(conn, SYSTEM, "test.now", "row:now")
+    before = await conn.fetch("SELECT * FROM audit_log ORDER BY id")
+
+    assert await migrate(conn) == ["0025_partitions.sql"]
+
+    assert await conn.fetch("SELECT * FROM audit_log ORDER BY id") == before
+    ids = [r["id"] for r in before]
+    assert [await partition_of(conn, i) for i in ids[:3]] == [
+        "audit_log_p202401",
+        "audit_log_p202401",
+        "audit_log_p202402",
+    ]
+    assert await partition_of(conn, ids[3]) == f"audit_log_p{datetime.now(UTC):%Y%m}"
+    # New rows number on from the old ones and land in this month's partition.
+    await record(conn, SYSTEM, "test.after", "row:after")
+    after = await conn.fetchrow(
+        "SELECT id, tableoid::regclass::text AS part FROM audit_log WHERE action = 'test.after'"
+    )
+    assert after["id"] > max(ids) and after["part"] == f"audit_log_p{datetime.now(UTC):%Y%m}"
+    # Still append-only, on the parent and on each partition.
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await conn.execute("UPDATE audit_log SET subject = 'x' WHERE id = $1", ids[0])
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await conn.execute("DELETE FROM audit_log_p202401")
+    for table in ("audit_log", "audit_log_p202401", "audit_log_default"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(f"TRUNCATE {table}")
+
+
+async def test_a_future_month_made_ahead_takes_its_rows(services: None) -> None:
+    conn = await asyncpg.connect(support.testing_database_url())
+    try:
+        made = await create_ahead(conn, 1, today=date(2031, 5, 20))
+        assert made == ["audit_log_p203105", "audit_log_p203106"]
+        assert await create_ahead(conn, 1, today=date(2031, 5, 20)) == []  # idempotent
+        row_id = await conn.fetchval(
+            "INSERT INTO audit_log (at, action) VALUES ('2031-06-30T23:59:59+00', 'test.future')"
+            " RETURNING id"
+        )
+        assert await partition_of(conn, row_id) == "audit_log_p203106"
+        far = await conn.fetchval(
+            "INSERT INTO audit_log (at, action) VALUES ('2039-01-01T00:00:00+00', 'test.far')"
+            " RETURNING id"
+        )
+        assert await partition_of(conn, far) == "audit_log_default"  # never refused
+    finally:
+        await conn.close()
+
+
+async def test_detaching_an_old_season_keeps_the_current_months(services: None) -> None:
+    conn = await asyncpg.connect(support.testing_database_url())
+    try:
+        await create_ahead(conn, 1, today=date(2020, 1, 1))
+        old = [
+            await conn.fetchval(
+                "INSERT INTO audit_log (at, action, subject) VALUES ($1, 'test.season', '')"
+                " RETURNING id",
+                datetime(2020, month, 15, tzinfo=UTC),
+            )
+            for month in (1, 2)
+        ]
+        await record(conn, SYSTEM, "test.current", "row:current")
+        current = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE at > now() - '1 day'::interval"
+        )
+
+        # Only whole months ending on or before the day go: February 2020 stays.
+        assert await detach_before(conn, date(2020, 2, 15)) == ["audit_log_p202001"]
+        assert await conn.fetchval("SELECT count(*) FROM audit_log_p202001") == 1  # kept apart
+        assert [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM audit_log WHERE action = 'test.season' ORDER BY id"
+            )
+        ] == old[1:]
+        # The current months answer as before; new rows go in; the detach is audited.
+        await record(conn, SYSTEM, "test.current", "row:after-detach")
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM audit_log WHERE at > now() - '1 day'::interval"
+            )
+            == current + 2
+        )
+        details = await conn.fetchval(
+            "SELECT details FROM audit_log WHERE action = 'partitions.detach'"
+            " AND subject = 'before:2020-02-15'"
+        )
+        assert '"audit_log_p202001"' in details
+        assert await detach_before(conn, date(2020, 2, 15)) == []
+        # What was detached is an ordinary table to archive and drop.
+        await conn.execute("DROP TABLE audit_log_p202001")
+    finally:
+        await conn.close()
