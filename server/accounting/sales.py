@@ -201,3 +201,7 @@ def sheet(pool: asyncpg.Pool, f: Filters) -> Sheet:
             yield batch
 
     return Sheet("sales", COLUMNS, rows)
+
+
+COUNT = f"SELECT count(*) FROM ({LINES}) s"
+"""How many lines the statement has under the filters (an export job's total)."""
