@@ -17,7 +17,9 @@ process and drives it over HTTP and WebSocket from separate load-generator proce
 7. fan-out peak: a second server process started with ``GUICHET_BATCH_MS=1`` (almost every
    change its own frame), N fresh subscribers, a ladder of change rates up to and past the
    server's saturation: frames/s delivered, server CPU and CPU per frame at each step;
-8. baseline: a bare ``websockets.broadcast`` server to the same number of clients.
+8. baseline: a bare ``websockets.broadcast`` server to the same number of clients;
+9. statements (``loadtests.statements``, runnable alone): the sales statement of 1,000,000
+   lines as CSV and XLSX, ``/api/stats``, one day's statement, on a kept database.
 
 Prints a table, then (last line) one JSON object with every figure.
 """
@@ -49,6 +51,7 @@ from loadtests.door import DOOR_FULL, DOOR_QUICK, bench_door
 from loadtests.fanout import ViewerPool, percentile
 from loadtests.httpclient import HttpConnection
 from loadtests.sales_load import run_load
+from loadtests.statements import bench_statements
 from loadtests.wallet import BARS as WALLET_BARS
 from loadtests.wallet import bench_wallet
 from server.seating.live import Keys, Live, SessionFacts
@@ -70,6 +73,8 @@ FULL: dict[str, Any] = {
     "flush_sold": 5000,
     "baseline_seconds": 5,
     "lua_seconds": 3,
+    "statement_lines": 1_000_000,
+    "statement_scans": 500_000,
     **DOOR_FULL,
 }
 QUICK: dict[str, Any] = {
@@ -84,6 +89,8 @@ QUICK: dict[str, Any] = {
     "flush_sold": 2000,
     "baseline_seconds": 3,
     "lua_seconds": 2,
+    "statement_lines": 100_000,
+    "statement_scans": 50_000,
     **DOOR_QUICK,
 }
 TARGETS = {
@@ -1056,6 +1063,9 @@ def main() -> None:
             viewers.close()
     finally:
         server.stop()
+    log(f"statements: {cfg['statement_lines']} lines (alone: python -m loadtests.statements)")
+    results["statements"] = bench_statements(cfg["statement_lines"], cfg["statement_scans"])
+    log(f"  {results['statements']}")
     log(f"fan-out peak: {cfg['subscribers']} subscribers, GUICHET_BATCH_MS=1, rising rates")
     results["peak"] = bench_peak(cfg, sessions["peak"])
     log(f"baseline: websockets.broadcast to {cfg['subscribers']} clients")
