@@ -19,7 +19,9 @@ process and drives it over HTTP and WebSocket from separate load-generator proce
    server's saturation: frames/s delivered, server CPU and CPU per frame at each step;
 8. baseline: a bare ``websockets.broadcast`` server to the same number of clients;
 9. stadium (``loadtests.stadium``, run after best available): the seat-map document, the
-   snapshot and one hold at 1,000, 20,000 and 100,000 seats.
+   snapshot and one hold at 1,000, 20,000 and 100,000 seats;
+10. statements (``loadtests.statements``, runnable alone): the sales statement of 1,000,000
+    lines as CSV and XLSX, ``/api/stats``, one day's statement, on a kept database.
 
 Prints a table, then (last line) one JSON object with every figure.
 """
@@ -53,6 +55,7 @@ from loadtests.httpclient import HttpConnection
 from loadtests.sales_load import run_load
 from loadtests.stadium import SIZES as STADIUM_SIZES
 from loadtests.stadium import bench_stadium
+from loadtests.statements import bench_statements
 from loadtests.wallet import BARS as WALLET_BARS
 from loadtests.wallet import bench_wallet
 from server.seating.live import Keys, Live, SessionFacts
@@ -74,6 +77,8 @@ FULL: dict[str, Any] = {
     "flush_sold": 5000,
     "baseline_seconds": 5,
     "lua_seconds": 3,
+    "statement_lines": 1_000_000,
+    "statement_scans": 500_000,
     **DOOR_FULL,
 }
 QUICK: dict[str, Any] = {
@@ -88,6 +93,8 @@ QUICK: dict[str, Any] = {
     "flush_sold": 2000,
     "baseline_seconds": 3,
     "lua_seconds": 2,
+    "statement_lines": 100_000,
+    "statement_scans": 50_000,
     **DOOR_QUICK,
 }
 TARGETS = {
@@ -1074,6 +1081,9 @@ def main() -> None:
             viewers.close()
     finally:
         server.stop()
+    log(f"statements: {cfg['statement_lines']} lines (alone: python -m loadtests.statements)")
+    results["statements"] = bench_statements(cfg["statement_lines"], cfg["statement_scans"])
+    log(f"  {results['statements']}")
     log(f"fan-out peak: {cfg['subscribers']} subscribers, GUICHET_BATCH_MS=1, rising rates")
     results["peak"] = bench_peak(cfg, sessions["peak"])
     log(f"baseline: websockets.broadcast to {cfg['subscribers']} clients")

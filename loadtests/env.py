@@ -90,13 +90,15 @@ def _env() -> dict[str, str]:
     }
 
 
-def prepare_database() -> None:
+def prepare_database(url: str | None = None) -> None:
+    """Migrate the bench database (or ``url``) and create the admin (``check=False``: the
+    admin of a kept database exists already)."""
     for args in (["migrate"], ["create-user", ADMIN[0], ADMIN[1], "admin"]):
         subprocess.run(
             [sys.executable, "-m", "server.cli", *args],
             cwd=ROOT,
-            env=_env(),
-            check=True,
+            env={**_env(), **({"DATABASE_URL": url} if url else {})},
+            check=url is None or args[0] == "migrate",
             capture_output=True,
         )
 

@@ -148,23 +148,44 @@ def tickets_pdf(
     """Several tickets in one PDF, one A6 page each (the fields of :func:`ticket_pdf`)."""
     if not tickets:
         raise ValueError("no ticket")
-    first = tickets[0]
-    pdf = FPDF(unit="mm", format=(_PAGE_W, _PAGE_H))
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_title(str(first["event"]))
-    pdf.set_subject(f"Ticket - {first['event']} - {first['session_start']}")
-    pdf.set_creator("Guichet")
-    if font_path is not None:
-        pdf.add_font("TicketSans", "", str(font_path))
-        font = ("TicketSans", "", _same)
-    else:
-        pdf.core_fonts_encoding = _CORE_ENCODING
-        font = ("Helvetica", "B", _core_text)
+    book = TicketBook(tickets[0], font_path)
     for ticket in tickets:
-        pdf.add_page()
-        _draw_ticket(pdf, font, ticket)
-    return bytes(pdf.output())
+        book.add(ticket)
+    return book.output()
+
+
+class TicketBook:
+    """A PDF of tickets built a page at a time (a batch export adds them as it reads them);
+    ``first`` gives the document's title."""
+
+    def __init__(
+        self,
+        first: Mapping[str, str | None],
+        font_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        pdf = self.pdf = FPDF(unit="mm", format=(_PAGE_W, _PAGE_H))
+        pdf.set_auto_page_break(False)
+        pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
+        pdf.set_title(str(first["event"]))
+        pdf.set_subject(f"Ticket - {first['event']} - {first['session_start']}")
+        pdf.set_creator("Guichet")
+        if font_path is not None:
+            pdf.add_font("TicketSans", "", str(font_path))
+            self.font: tuple[str, str, Callable[[str], str]] = ("TicketSans", "", _same)
+        else:
+            pdf.core_fonts_encoding = _CORE_ENCODING
+            self.font = ("Helvetica", "B", _core_text)
+        self.pages = 0
+
+    def add(self, ticket: Mapping[str, str | None]) -> None:
+        self.pdf.add_page()
+        _draw_ticket(self.pdf, self.font, ticket)
+        self.pages += 1
+
+    def output(self) -> bytes:
+        if not self.pages:
+            raise ValueError("no ticket")
+        return bytes(self.pdf.output())
 
 
 def _same(text: str) -> str:

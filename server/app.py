@@ -49,6 +49,13 @@ from server.door.passes import PassService
 from server.door.service import DoorService
 from server.door.verify import shutdown_workers
 from server.door.ws import ScanHandler
+from server.exports import http as exports_http
+from server.exports.statements import file_name as statements_file_name
+from server.exports.statements import statement_producer
+from server.exports.tickets import file_name as tickets_file_name
+from server.exports.tickets import tickets_producer
+from server.exports.worker import POLL_S as EXPORT_POLL_S
+from server.exports.worker import ExportWorker
 from server.identity import audit as identity_audit
 from server.identity import devices as identity_devices
 from server.identity import http as identity_http
@@ -160,6 +167,7 @@ OPERATIONS: list[Operation] = [
     *wallet_http.OPERATIONS,
     *wallet_settlement.OPERATIONS,
     *accounting_http.OPERATIONS,
+    *exports_http.OPERATIONS,
     *payments_http.OPERATIONS,
     *http_test_provider.OPERATIONS,
     *http_stats.OPERATIONS,
@@ -274,6 +282,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.registers = Registers(pool)
     state.wallets, state.offline_bar = wallet_services(pool, keys, news, token_secret)
     state.settlement = Settlement(pool)
+    state.exports = _export_worker(pool, keys, settings)
     state.sales = Sales(pool, live, catalog, outbox, desk, _payment_grace_ms(settings))
     state.best = BestAvailable(catalog, live)
     state.keys, state.door_live, state.door = keys, door_live, door
@@ -316,6 +325,14 @@ ROUTES: list[Any] = [
 ]
 
 
+def _export_worker(pool: Any, keys: KeyStore, settings: Settings) -> ExportWorker:
+    producers = {
+        "statement": (statement_producer(pool), statements_file_name),
+        "tickets": (tickets_producer(pool, keys), tickets_file_name),
+    }
+    return ExportWorker(pool, Path(settings.export_dir), producers, settings.export_lease_s)
+
+
 def create_app(settings: Settings | None = None) -> Guichet:
     settings = settings or Settings.from_env()
     openapi_json()  # a declaration the document cannot hold stops the start, not a request
@@ -338,6 +355,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
             asyncio.create_task(
                 every(CREATE_AHEAD_INTERVAL_S, lambda: create_ahead_step(state.pool), "partitions")
             ),
+            asyncio.create_task(every(EXPORT_POLL_S, state.exports.step, "exports")),
         ]
         if state.payments.configured is not None:
             workers.append(asyncio.create_task(every(30, state.payments.refund_due, "refunds")))

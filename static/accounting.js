@@ -6,14 +6,16 @@
 import "./accounting-text.js";
 import { i18n, locale, t } from "./i18n.js";
 import { h } from "./dom.js";
-import { api, errorText, notify, requireSession } from "./session.js";
+import { api, can, errorText, notify, requireSession } from "./session.js";
+import { refundCell } from "./accounting-refund.js";
+import { renderJobs, startExports } from "./accounting-exports.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 50;
 const FILTERS = ["channel", "method", "point_of_sale_id", "register_id", "cashier_id"];
 const REGISTER_FILTERS = ["point_of_sale_id", "register_id", "cashier_id"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-const state = { offset: 0, params: null, sales: null, accounting: null, registers: null };
+const state = { offset: 0, params: null, sales: null, accounting: null, registers: null, refunds: false };
 
 const money = (cents, currency = "EUR") =>
   new Intl.NumberFormat(locale(), { style: "currency", currency }).format(cents / 100);
@@ -67,7 +69,7 @@ function salesRow(ln) {
     h("td", {}, where), h("td", {}, ln.cashier || "—"), h("td", {}, ln.description),
     num(String(ln.quantity)), num(rate(ln.tax_rate_bp)), num(money(ln.net_cents, ln.currency)),
     num(money(ln.tax_cents, ln.currency)), num(money(ln.gross_cents, ln.currency)),
-    h("td", {}, methodName(ln.method)));
+    h("td", {}, methodName(ln.method)), state.refunds ? refundCell(ln, load) : null);
 }
 
 function renderSales() {
@@ -76,11 +78,12 @@ function renderSales() {
   const heads = [["acc.col.paid"], ["acc.col.event"], ["acc.col.kind"], ["acc.col.channel"],
     ["acc.col.where"], ["acc.col.cashier"], ["acc.col.what"], ["acc.col.qty", 1],
     ["acc.col.rate", 1], ["acc.col.net", 1], ["acc.col.tax", 1], ["acc.col.gross", 1],
-    ["acc.col.method"]];
+    ["acc.col.method"], ...(state.refunds ? [["acc.col.refund"]] : [])];
   const foot = data.totals.overall.map((o) => h("tr", { "data-testid": "sales-total" },
     h("td", { colspan: 7 }, `${t("acc.total")} · ${t("acc.lines", { n: o.lines })}`),
     h("td", {}), h("td", {}), num(money(o.net_cents, o.currency)),
-    num(money(o.tax_cents, o.currency)), num(money(o.gross_cents, o.currency)), h("td", {})));
+    num(money(o.tax_cents, o.currency)), num(money(o.gross_cents, o.currency)), h("td", {}),
+    state.refunds ? h("td", {}) : null));
   table("sales-table", heads, data.lines.map(salesRow), foot);
   $("sales-totals").replaceChildren(h("ul", { class: "totals" },
     data.totals.by_method.map((m) => h("li", { "data-testid": "sales-method" },
@@ -215,6 +218,7 @@ function renderAll() {
   renderSales();
   renderAccounting();
   renderRegisters();
+  renderJobs();
 }
 
 const user = await requireSession(["accounting.read"]);
@@ -235,5 +239,7 @@ if (user) {
   $("prev").addEventListener("click", () => page(-PAGE));
   $("next").addEventListener("click", () => page(PAGE));
   i18n.addEventListener("languagechange", renderAll);
+  state.refunds = can(user, "refund.any");
+  startExports(user, () => state.params || readParams());
   await load();
 }

@@ -28,6 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "wallet": {"platform", "web", "identity", "realtime", "sales", "door", "articles", "cash"},
     "accounting": {"platform", "web", "identity", "realtime"},
     "payments": {"platform", "web", "identity", "seating", "catalog", "sales", "door"},
+    # export jobs write the accounting's statements and the door's signed ticket codes
+    "exports": {"platform", "web", "identity", "accounting", "door"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
 PURE_CORE = ("seatmap", "scanning", "till")

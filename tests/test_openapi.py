@@ -20,6 +20,7 @@ the declarations, ``x-permission``).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -510,6 +511,22 @@ def _accounting(v: Visit) -> None:
     assert found["sales_over_time"]["rows"] and found["sales_over_time"]["unit"] == "day"
 
 
+def _exports(v: Visit) -> None:
+    """A statement and the tickets of the visit's session queued, followed, downloaded."""
+    today = datetime.now(UTC).date()
+    span = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    q = {"statement": "sales", "format": "csv", **span}
+    v.json("POST", "/api/exports/statements", 202, params=q)
+    body = {"session_id": v.ids["session_id"], "format": "zip"}
+    v.ids["job_id"] = v.json("POST", "/api/exports/tickets", 202, json=body)["id"]
+    assert v.json("GET", "/api/exports")["jobs"]
+    for _ in range(300):
+        if v.json("GET", "/api/exports/{job_id}")["status"] == "done":
+            break
+        time.sleep(0.1)
+    v.call("GET", "/api/exports/{job_id}/file", 200)
+
+
 def _payments(v: Visit, paying_url: str) -> None:
     """An anonymous buyer on a server with the test provider: a pending order, the hosted
     page, a refused webhook, a payment, the order page and its tickets."""
@@ -551,6 +568,7 @@ def visit(
             _cash,
             _wallet,
             _accounting,
+            _exports,
             _identity,
         ):
             part(v)

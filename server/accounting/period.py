@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from server.platform.errors import Invalid
 from server.web.api import Id, Param
-from server.web.requests import parse_time, query_id
+from server.web.requests import id_of, parse_time
 
 MAX_DAYS = 366
 CHANNELS = ("desk", "bar", "eshop", "off_register")
@@ -139,20 +139,25 @@ def period_of(params: Mapping[str, str]) -> Period:
     return Period(start, end, tz)
 
 
-def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
-    raw = request.query_params.get(name) or None
+def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    raw = params.get(name) or None
     if raw is not None and raw not in allowed:
         raise Invalid("invalid_field", f"'{name}' is one of {', '.join(allowed)}", field=name)
     return raw
 
 
 def filters(request: Request) -> Filters:
+    return filters_of(request.query_params)
+
+
+def filters_of(params: Mapping[str, str]) -> Filters:
+    """The period and the filters of query parameters (or of an export job's)."""
     return Filters(
-        period(request),
-        channel=_choice(request, "channel", CHANNELS),
-        point_of_sale_id=query_id(request, "point_of_sale_id", required=False),
-        register_id=query_id(request, "register_id", required=False),
-        cashier_id=query_id(request, "cashier_id", required=False),
-        session_id=query_id(request, "session_id", required=False),
-        method=_choice(request, "method", METHODS),
+        period_of(params),
+        channel=_choice(params, "channel", CHANNELS),
+        point_of_sale_id=id_of(params, "point_of_sale_id", required=False),
+        register_id=id_of(params, "register_id", required=False),
+        cashier_id=id_of(params, "cashier_id", required=False),
+        session_id=id_of(params, "session_id", required=False),
+        method=_choice(params, "method", METHODS),
     )

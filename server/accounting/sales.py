@@ -162,6 +162,7 @@ ORDER BY 1, 2
 
 def line_json(row: Any) -> dict[str, Any]:
     line = {c.key: row[c.key] for c in COLUMNS}
+    line["ticket_status"] = row["ticket_status"]
     for key in ("paid_at", "event_at"):
         if line[key] is not None:
             line[key] = line[key].isoformat()
@@ -169,7 +170,11 @@ def line_json(row: Any) -> dict[str, Any]:
 
 
 async def page(conn: asyncpg.Connection, f: Filters, pg: Page) -> list[dict[str, Any]]:
-    rows = await conn.fetch(f"SELECT {_SELECT} FROM ({LINES}) s{ORDER}{pg.sql()}", *f.args())
+    rows = await conn.fetch(
+        f"SELECT {_SELECT}, (SELECT tt.status FROM tickets tt WHERE tt.id = s.ticket_id)"
+        f" AS ticket_status FROM ({LINES}) s{ORDER}{pg.sql()}",
+        *f.args(),
+    )
     return [line_json(r) for r in rows]
 
 
@@ -201,3 +206,7 @@ def sheet(pool: asyncpg.Pool, f: Filters) -> Sheet:
             yield batch
 
     return Sheet("sales", COLUMNS, rows)
+
+
+COUNT = f"SELECT count(*) FROM ({LINES}) s"
+"""How many lines the statement has under the filters (an export job's total)."""

@@ -3,6 +3,8 @@ negative), tax rates basis points, times ISO 8601 with their offset."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from server.web.api import Reply
@@ -37,6 +39,9 @@ class SalesLine(Reply):
     gross_cents: int
     currency: str
     method: str | None
+    ticket_status: Literal["active", "refunded", "cancelled"] | None
+    """The ticket's status now (a refunded ticket's sale line stays, its refund line
+    follows); `null` for a line without a ticket."""
 
 
 class Overall(Reply):

@@ -36,6 +36,10 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "billets@guichet.invalid"
+    export_dir: str = ".data/exports"
+    """Where export jobs write their files (any process may write or serve any job's)."""
+    export_lease_s: int = 30
+    """How long a silent export worker keeps its job before another process takes it."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -65,4 +69,6 @@ class Settings:
             smtp_host=os.environ.get("SMTP_HOST", ""),
             smtp_port=_int("SMTP_PORT", 25),
             smtp_from=os.environ.get("SMTP_FROM") or "billets@guichet.invalid",
+            export_dir=os.environ.get("GUICHET_EXPORT_DIR") or ".data/exports",
+            export_lease_s=_int("GUICHET_EXPORT_LEASE_S", 30),
         )

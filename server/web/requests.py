@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -171,7 +172,12 @@ def path_id(request: Request, name: str, *, minimum: int = 1, maximum: int = ID_
 
 def query_id(request: Request, name: str, *, required: bool = True) -> int | None:
     """An id in the query string (ASCII digits, 1 to ``ID_MAX``)."""
-    raw = request.query_params.get(name)
+    return id_of(request.query_params, name, required=required)
+
+
+def id_of(params: Mapping[str, str], name: str, *, required: bool = True) -> int | None:
+    """An id among query parameters (ASCII digits, 1 to ``ID_MAX``)."""
+    raw = params.get(name)
     if not raw:
         if required:
             raise Invalid("invalid_field", f"'{name}' is required", field=name)

@@ -1,0 +1,1 @@
+"""Export jobs: long exports (big statements, ticket PDFs) produced by any process."""
