@@ -63,7 +63,8 @@ from server.identity.roles_doc import render
 from server.identity.seen import DeviceSeen
 from server.identity.signin import Throttle
 from server.payments import http as payments_http
-from server.payments import http_test_provider
+from server.payments import http_buyers, http_test_provider
+from server.payments.buyers import BuyerLinks
 from server.payments.links import link_secret
 from server.payments.mail import Mailer, SmtpSettings
 from server.payments.orders import OrderView
@@ -161,6 +162,7 @@ OPERATIONS: list[Operation] = [
     *accounting_http.OPERATIONS,
     *payments_http.OPERATIONS,
     *http_test_provider.OPERATIONS,
+    *http_buyers.OPERATIONS,
     *http_stats.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
@@ -212,6 +214,7 @@ async def _wire_payments(state: Any, settings: Settings, token_secret: bytes) ->
     if settings.smtp_host:
         smtp = SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from)
     state.mailer = mailer = Mailer(pool, view, secret, smtp)
+    state.buyer_links = BuyerLinks(pool, state.redis, secret, mailer.wake)
     provider = None
     if settings.payment_provider == "test":
         provider = TestProvider(pool, await load_test_secret(pool))
