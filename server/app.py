@@ -86,6 +86,11 @@ from server.seating.janitor import run_janitor
 from server.seating.live import Live
 from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
+from server.siteapi import http as siteapi_http
+from server.siteapi import http_keys as siteapi_keys
+from server.siteapi.edge import WebsiteEdge
+from server.siteapi.keys import ApiKeys
+from server.siteapi.limits import RateLimiter
 from server.wallet import http as wallet_http
 from server.wallet import http_settlement as wallet_settlement
 from server.wallet.feed import BarSalesFeed
@@ -163,6 +168,8 @@ OPERATIONS: list[Operation] = [
     *payments_http.OPERATIONS,
     *http_test_provider.OPERATIONS,
     *http_buyers.OPERATIONS,
+    *siteapi_keys.OPERATIONS,
+    *siteapi_http.OPERATIONS,
     *http_stats.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
@@ -281,6 +288,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
     await _wire_payments(state, settings, token_secret)
+    state.api_keys, state.rate_limiter = ApiKeys(pool), RateLimiter(client)
     state.throttle = Throttle(
         client,
         settings.signin_user_limit,
@@ -356,7 +364,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
 
     app = Starlette(
         routes=ROUTES,
-        middleware=[compression(), Middleware(PrincipalMiddleware)],
+        middleware=[compression(), Middleware(WebsiteEdge), Middleware(PrincipalMiddleware)],
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error,

@@ -28,6 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "wallet": {"platform", "web", "identity", "realtime", "sales", "door", "articles", "cash"},
     "accounting": {"platform", "web", "identity", "realtime"},
     "payments": {"platform", "web", "identity", "seating", "catalog", "sales", "door"},
+    # the website API reads the catalogue and the live seat state, and offers the shop's
+    # own hold calls (sales) to websites
+    "siteapi": {"platform", "web", "identity", "seating", "catalog", "sales"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
 PURE_CORE = ("seatmap", "scanning", "till")
