@@ -50,7 +50,7 @@ async def list_api_keys(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.post(
-    "/api/api-keys/{key_id:int}/revoke",
+    "/api/api-keys/{api_key_id:int}/revoke",
     tags=TAGS,
     permission=Permission.ADMIN,
     responses={200: ApiKey},
@@ -59,5 +59,5 @@ async def list_api_keys(request: Request) -> JSONResponse:
 async def revoke_api_key(request: Request) -> JSONResponse:
     """Revoke a website key: every process refuses it from now on (audit log:
     `api_key.revoke`)."""
-    revoked = await _keys(request).revoke(path_id(request, "key_id"), actor_of(request))
+    revoked = await _keys(request).revoke(path_id(request, "api_key_id"), actor_of(request))
     return JSONResponse(revoked)
