@@ -89,6 +89,7 @@ from server.seating.sweeper import run_sweeper
 from server.siteapi import http as siteapi_http
 from server.siteapi import http_keys as siteapi_keys
 from server.siteapi.edge import WebsiteEdge
+from server.siteapi.embed import embed_route
 from server.siteapi.keys import ApiKeys
 from server.siteapi.limits import RateLimiter
 from server.wallet import http as wallet_http
@@ -322,6 +323,7 @@ ROUTES: list[Any] = [
     *routes(OPERATIONS, guard),
     Route("/openapi.json", openapi, methods=["GET"]),
     *page_routes(STATIC),
+    embed_route(STATIC),
     Clients("/", ClientFiles(directory=STATIC, html=True), name="static"),
 ]
 
