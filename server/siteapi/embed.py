@@ -21,6 +21,8 @@ from server.platform.errors import DomainError
 from server.siteapi.keys import ApiKeys, normal_origin
 from server.web.errors import status_of
 
+EMBED_PAGE = "/embed.html"
+"""The page's path: a route of the app outside the operations, checked by its key."""
 SHOP_SCRIPT = '<script type="module" src="shop-public.js"></script>'
 EMBED_SCRIPT = '<script type="module" src="shop-embed.js"></script>'
 
@@ -61,4 +63,4 @@ def embed_route(static: Path) -> Route:
         }
         return HTMLResponse(embed_html(static), headers=headers)
 
-    return Route("/embed.html", embed_page, methods=["GET"])
+    return Route(EMBED_PAGE, embed_page, methods=["GET"])

@@ -9,8 +9,10 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
+from server.payments.schemas import BuyerOrders
 from tests.conftest import SmtpSink
 from tests.payments.support import choose, db, pending_order
 from tests.support import Api, ServerProcess
@@ -66,6 +68,7 @@ async def test_the_link_lists_every_order_of_the_address_and_no_other(
     r = await shopper.http.post("/api/my-tickets/orders", json={"token": link})
     assert r.status_code == 200, r.text
     body = r.json()
+    msgspec.json.decode(r.content, type=BuyerOrders)  # the documented shape, closed
     assert body["email"] == ada
     by_id = {o["id"]: o for o in body["orders"]}
     assert set(by_id) == {paid["id"], waiting["id"]}
