@@ -70,7 +70,8 @@ from server.identity.roles_doc import render
 from server.identity.seen import DeviceSeen
 from server.identity.signin import Throttle
 from server.payments import http as payments_http
-from server.payments import http_test_provider
+from server.payments import http_buyers, http_test_provider
+from server.payments.buyers import BuyerLinks
 from server.payments.links import link_secret
 from server.payments.mail import Mailer, SmtpSettings
 from server.payments.orders import OrderView
@@ -93,6 +94,12 @@ from server.seating.janitor import run_janitor
 from server.seating.live import Live
 from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
+from server.siteapi import http as siteapi_http
+from server.siteapi import http_keys as siteapi_keys
+from server.siteapi.edge import WebsiteEdge
+from server.siteapi.embed import embed_route
+from server.siteapi.keys import ApiKeys
+from server.siteapi.limits import RateLimiter
 from server.wallet import http as wallet_http
 from server.wallet import http_settlement as wallet_settlement
 from server.wallet.feed import BarSalesFeed
@@ -170,6 +177,9 @@ OPERATIONS: list[Operation] = [
     *exports_http.OPERATIONS,
     *payments_http.OPERATIONS,
     *http_test_provider.OPERATIONS,
+    *http_buyers.OPERATIONS,
+    *siteapi_keys.OPERATIONS,
+    *siteapi_http.OPERATIONS,
     *http_stats.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
@@ -221,6 +231,7 @@ async def _wire_payments(state: Any, settings: Settings, token_secret: bytes) ->
     if settings.smtp_host:
         smtp = SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from)
     state.mailer = mailer = Mailer(pool, view, secret, smtp)
+    state.buyer_links = BuyerLinks(pool, state.redis, secret, mailer.wake)
     provider = None
     if settings.payment_provider == "test":
         provider = TestProvider(pool, await load_test_secret(pool))
@@ -288,6 +299,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
     await _wire_payments(state, settings, token_secret)
+    state.api_keys, state.rate_limiter = ApiKeys(pool), RateLimiter(client)
     state.throttle = Throttle(
         client,
         settings.signin_user_limit,
@@ -321,6 +333,7 @@ ROUTES: list[Any] = [
     *routes(OPERATIONS, guard),
     Route("/openapi.json", openapi, methods=["GET"]),
     *page_routes(STATIC),
+    embed_route(STATIC),
     Clients("/", ClientFiles(directory=STATIC, html=True), name="static"),
 ]
 
@@ -375,7 +388,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
 
     app = Starlette(
         routes=ROUTES,
-        middleware=[compression(), Middleware(PrincipalMiddleware)],
+        middleware=[compression(), Middleware(WebsiteEdge), Middleware(PrincipalMiddleware)],
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error,

@@ -26,6 +26,7 @@ register({
     "order.qr": "Code QR du billet {id}",
     "order.wallet": "Porte-monnaie : solde et historique",
     "order.total": "Total",
+    "order.mine": "Toutes mes commandes",
   },
   en: {
     "order.loading": "Loading…",
@@ -46,6 +47,7 @@ register({
     "order.qr": "QR code of ticket {id}",
     "order.wallet": "Wallet: balance and history",
     "order.total": "Total",
+    "order.mine": "All my orders",
   },
 });
 
@@ -118,7 +120,8 @@ function render(order) {
       h("p", { class: "small muted" }, t("order.keep")),
     );
   }
-  parts.push(h("p", {}, h("a", { href: "/" }, t("order.back"))));
+  parts.push(h("p", {}, h("a", { href: "/" }, t("order.back")), " · ",
+    h("a", { href: "/my-tickets.html", "data-testid": "order-mine" }, t("order.mine"))));
   box.dataset.status = order.status;
   box.replaceChildren(...parts);
 }

@@ -30,6 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "payments": {"platform", "web", "identity", "seating", "catalog", "sales", "door"},
     # export jobs write the accounting's statements and the door's signed ticket codes
     "exports": {"platform", "web", "identity", "accounting", "door"},
+    # the website API reads the catalogue and the live seat state, and offers the shop's
+    # own hold calls (sales) to websites
+    "siteapi": {"platform", "web", "identity", "seating", "catalog", "sales"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
 PURE_CORE = ("seatmap", "scanning", "till")

@@ -66,7 +66,10 @@ def test_every_operation_says_who_may_call_and_what_it_refuses(server: ServerPro
             label = f"{method.upper()} {path}"
             statuses = set(op["responses"])
             assert "401" in statuses, label  # any token sent is checked
-            if op["x-permission"] != "public":
+            if op["x-permission"] == "api_key":  # the website API (docs/website-api.md)
+                assert op["security"] == [{"apiKey": []}, {"apiKeyQuery": []}], label
+                assert {"403", "429"} <= statuses, label
+            elif op["x-permission"] != "public":
                 assert op["security"] == [{"bearer": []}, {"session": []}], label
                 assert "403" in statuses, label
             if op.get("parameters") or op.get("requestBody"):
@@ -553,6 +556,37 @@ def _payments(v: Visit, paying_url: str) -> None:
         buyer.call("GET", path, 200, at=one, params={"format": "png"})
 
 
+def _website(v: Visit) -> None:
+    """Website keys (one made and revoked), then the website API with the other key;
+    "My tickets" with a link nobody sent."""
+    keys = "/api/api-keys"
+    body = {"name": "Contract site", "origins": ["https://site.example"], "rate_per_minute": 100000}
+    made = v.json("POST", keys, 201, json=body)
+    v.ids["api_key"], v.ids["website_key_id"] = made["key"], made["id"]
+    other = v.json("POST", keys, 201, json={**body, "name": "Gone"})
+    v.ids["api_key_id"] = other["id"]  # generated revocations find it revoked
+    assert len(v.json("GET", keys)["keys"]) >= 2
+    v.json("POST", keys + "/{api_key_id}/revoke")
+    key = {"X-Api-Key": made["key"], "Origin": "https://site.example"}
+    public = "/api/public/v1"
+    v.json("GET", public + "/events", headers=key)
+    v.json("GET", public + "/sessions", headers=key, params={"limit": 5})
+    v.json("GET", public + "/sessions/{session_id}", headers=key)
+    v.json("GET", public + "/sessions/{session_id}/tariffs", headers=key)
+    seat = [v.ids["seats"][36]]  # below the seats of ``refresh``, after the desk's
+    hold = v.json(
+        "POST", public + "/sessions/{session_id}/holds", headers=key, json={"seats": seat}
+    )
+    cart = {"token": hold["token"]}
+    path = public + "/sessions/{session_id}/holds/{token}"
+    assert v.call("GET", path, 200, at=cart, headers=key).json()["seats"] == seat
+    v.call("DELETE", path, 200, at=cart, headers=key)
+    v.call("POST", "/api/my-tickets/link", 202, json={"email": "contract@example.org"})
+    nobody = {"token": "1." + "A" * 32}
+    v.call("POST", "/api/my-tickets/orders", 404, json=nobody)
+    v.call("POST", "/api/my-tickets/sign-out", 404, json=nobody)
+
+
 @pytest.fixture(scope="module")
 def visit(
     server: ServerProcess, paying_server: ServerProcess, admin_token: str, schema: Any
@@ -570,6 +604,7 @@ def visit(
             _accounting,
             _exports,
             _identity,
+            _website,
         ):
             part(v)
         _payments(v, paying_server.url)
@@ -640,6 +675,8 @@ def keep_the_admin(case: Any, visit: Visit) -> None:
     params = case.path_parameters or {}
     if params.get("user_id") == visit.ids["admin_id"]:
         params["user_id"] = visit.ids["user_id"]
+    if params.get("api_key_id") == visit.ids["website_key_id"]:  # the website key stays
+        params["api_key_id"] = visit.ids["api_key_id"]
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -649,6 +686,8 @@ def test_generated_requests_keep_the_contract(
     method, path = label.split(" ", 1)
     operation = schema[path][method]
     headers = {"Authorization": f"Bearer {admin_token}"}
+    if path.startswith("/api/public/"):  # the website API: with the visit's key
+        headers["X-Api-Key"] = visit.ids["api_key"]
     visit.refresh(LABELS.index(label))
     cases, examples = strategy(operation, visit)
 

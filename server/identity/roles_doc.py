@@ -50,6 +50,12 @@ more; `403 cannot_grant` otherwise. Nobody grants more than they have.
 """
 
 
+def _who(public: bool, website: bool, needs: str | tuple[str, ...]) -> str:
+    if public:
+        return "anyone"
+    return "a website's API key (docs/website-api.md)" if website else _names(needs)
+
+
 def _names(needs: str | tuple[str, ...] | None) -> str:
     if needs is None:
         return "anyone"
@@ -86,7 +92,7 @@ def render(
     lines += _table(
         ("method", "path", "needs"),
         (
-            (op.method, f"`{op.openapi_path}`", "anyone" if op.public else _names(op.permission))
+            (op.method, f"`{op.openapi_path}`", _who(op.public, op.website, op.permission))
             for op in operations
         ),
     )

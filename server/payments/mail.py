@@ -1,4 +1,5 @@
-"""The order confirmation e-mail, sent off the request path through SMTP.
+"""The order confirmation e-mail (and a buyer's sign-in link, ``server.payments.buyers``),
+sent off the request path through SMTP.
 
 A row of ``mails`` is written in the transaction that confirms the order (an outbox): the
 mail worker of any process takes the due rows (``FOR UPDATE SKIP LOCKED``), sends each with
@@ -18,6 +19,7 @@ from email.message import EmailMessage
 import aiosmtplib
 import asyncpg
 
+from server.payments.buyers import compose_signin, link_of_mail
 from server.payments.links import order_link
 from server.payments.orders import OrderView
 from server.platform.db import connection
@@ -111,7 +113,7 @@ class Mailer:
         """Send (or skip) the due mails of one batch; how many were handled."""
         async with connection(self.pool) as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, order_id, recipient, site_url, attempts FROM mails"
+                "SELECT id, kind, order_id, buyer_link_id, recipient, site_url, attempts FROM mails"
                 " WHERE status = 'pending' AND next_attempt_at <= now()"
                 " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 BATCH,
@@ -120,16 +122,26 @@ class Mailer:
                 await self._send(conn, row)
         return len(rows)
 
+    async def _compose(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, sender: str
+    ) -> EmailMessage:
+        """An order's confirmation, or a buyer's sign-in link ("My tickets")."""
+        if row["buyer_link_id"] is not None:
+            link = await link_of_mail(conn, self.link_secret, row["buyer_link_id"])
+            url = f"{row['site_url']}/my-tickets.html#{link}"
+            return compose_signin(sender, row["recipient"], url)
+        view = await self.view.view(row["order_id"])
+        pdf = await self.view.pdf(row["order_id"])
+        link = f"{row['site_url']}/order.html#{order_link(self.link_secret, row['order_id'])}"
+        return compose(sender, row["recipient"], view, link, pdf)
+
     async def _send(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         if self.smtp is None:
             log.info("mail %s to %s skipped: SMTP_HOST is not set", row["id"], row["recipient"])
             await conn.execute("UPDATE mails SET status = 'skipped' WHERE id = $1", row["id"])
             return
         try:
-            view = await self.view.view(row["order_id"])
-            pdf = await self.view.pdf(row["order_id"])
-            link = f"{row['site_url']}/order.html#{order_link(self.link_secret, row['order_id'])}"
-            message = compose(self.smtp.sender, row["recipient"], view, link, pdf)
+            message = await self._compose(conn, row, self.smtp.sender)
             await aiosmtplib.send(
                 message, hostname=self.smtp.host, port=self.smtp.port, timeout=SEND_TIMEOUT_S
             )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import msgspec
 from msgspec import Meta
 
+from server.payments.buyers import BUYER_LINK_PATTERN, EMAIL_PATTERN
 from server.payments.links import LINK_PATTERN
 from server.web.api import Reply, Timestamp
 
@@ -57,3 +59,50 @@ class OrderPage(Reply):
     created_at: Timestamp
     session: OrderSession
     tickets: list[OrderPageTicket]
+
+
+# -- "My tickets" ---------------------------------------------------------------------------
+
+BuyerLinkToken = Annotated[
+    str, Meta(pattern=BUYER_LINK_PATTERN, description="a buyer's sign-in link (`<id>.<mac>`)")
+]
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
+
+
+class SignInLinkIn(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+
+
+class SignInLinkAnswer(Reply):
+    status: Literal["sent_if_known"]
+    """The same for every address: a link is mailed only when the address has orders."""
+    valid_minutes: int
+
+
+class BuyerLinkIn(msgspec.Struct, forbid_unknown_fields=True):
+    token: BuyerLinkToken
+
+
+class BuyerOrder(Reply):
+    id: int
+    link: OrderLinkToken
+    """The order's private link: `/order.html#<link>`."""
+    status: OrderStatus
+    tickets: int
+    total_cents: int
+    currency: str
+    created_at: Timestamp
+    session: OrderSession
+
+
+class BuyerOrders(Reply):
+    """Every shop order of the signed-in address, latest session first."""
+
+    email: str
+    expires_at: Timestamp
+    """When the sign-in link stops working."""
+    orders: list[BuyerOrder]
+
+
+class LinkClosed(Reply):
+    revoked: bool

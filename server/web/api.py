@@ -47,6 +47,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.platform.errors import Unauthenticated
 from server.web.requests import ID_MAX, INT_MAX, MAX_OFFSET, MAX_PAGE, MAX_TEXT
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -56,6 +57,10 @@ PUBLIC: Final = "public"
 """Anyone may call, with or without a token."""
 SIGNED_IN: Final = "signed_in"
 """Any signed-in user or device, whatever its roles (one's own password, language)."""
+API_KEY: Final = "api_key"
+"""An organiser's website, by its API key (``X-Api-Key`` or ``?key=``): checked, with its
+origins and rate limit, by the website API's edge (``server.siteapi.edge``), which puts the
+key on ``request.state.api_key``; the route refuses a request that did not pass there."""
 Needs = str | tuple[str, ...]
 """What the caller needs: ``PUBLIC``, ``SIGNED_IN``, a permission, or a tuple of
 permissions any one of which suffices (``server.identity.permissions.Permission`` values)."""
@@ -199,7 +204,11 @@ class Operation:
             add(404, "not_found")
         if any(p.where != "path" for p in params):
             add(400, "invalid_field")
-        if self.public:
+        if self.website:
+            add(401, "api_key_required", "invalid_api_key")
+            add(403, "origin_not_allowed")
+            add(429, "rate_limited")
+        if self.public or self.website:
             add(401, "invalid_token", "token_expired", "token_revoked")
         else:
             add(401, "authentication_required", "invalid_token", "token_expired", "token_revoked")
@@ -217,21 +226,39 @@ class Operation:
         return self.permission == PUBLIC
 
     @property
+    def website(self) -> bool:
+        """Called by an organiser's website with its API key."""
+        return self.permission == API_KEY
+
+    @property
     def needs(self) -> tuple[str, ...]:
-        """The permissions any one of which suffices (empty when public)."""
+        """The permissions any one of which suffices (empty when public; ``api_key`` for
+        the website API)."""
         if self.public:
             return ()
         return (self.permission,) if isinstance(self.permission, str) else self.permission
 
     def security(self) -> list[dict[str, list[str]]]:
+        if self.website:
+            return [{"apiKey": []}, {"apiKeyQuery": []}]
         if not self.public:
             return [{"bearer": []}, {"session": []}]
         return [{}, {"bearer": []}, {"session": []}] if self.token_optional else []
 
     def route(self, guard: Guard) -> Route:
         """The route: the handler, behind the check of the declared permission."""
-        endpoint = self.handler if self.public else _guarded(self.handler, guard(self.permission))
+        if self.permission == API_KEY:
+            endpoint = _guarded(self.handler, _website_check)
+        elif self.public:
+            endpoint = self.handler
+        else:
+            endpoint = _guarded(self.handler, guard(self.permission))
         return Route(self.path, endpoint, methods=[self.method], name=self.operation_id)
+
+
+def _website_check(request: Request) -> None:
+    if getattr(request.state, "api_key", None) is None:
+        raise Unauthenticated("api_key_required", "send the website's key in X-Api-Key")
 
 
 def _guarded(handler: Handler, check: Check) -> Handler:
@@ -340,7 +367,7 @@ def _error_response(status: int, codes: list[str]) -> dict[str, Any]:
         "description": ", ".join(codes),
         "content": {"application/json": {"schema": schema}},
     }
-    if status == 503:
+    if status in (503, 429):
         response["headers"] = {
             "Retry-After": {"description": "seconds", "schema": {"type": "integer"}}
         }
@@ -366,7 +393,7 @@ def _operation(op: Operation, schemas: _Schemas) -> dict[str, Any]:
         out["description"] = description
     out["tags"] = list(op.tags)
     out["security"] = op.security()
-    out["x-permission"] = PUBLIC if op.public else list(op.needs)
+    out["x-permission"] = PUBLIC if op.public else API_KEY if op.website else list(op.needs)
     if params := op.parameters():
         out["parameters"] = [_parameter(p, schemas) for p in params]
     if op.body is not None:
@@ -406,6 +433,18 @@ def openapi_document(operations: Iterable[Operation], info: Mapping[str, Any]) -
             "schemas": schemas.components,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Api-Key",
+                    "description": "an organiser's website key (docs/website-api.md)",
+                },
+                "apiKeyQuery": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "key",
+                    "description": "the same key in the query (the embedded seat picker)",
+                },
                 "session": {
                     "type": "apiKey",
                     "in": "cookie",

@@ -86,6 +86,9 @@ def url_of(op: Operation) -> str:
 def verdict(caller: str, op: Operation, response: httpx.Response) -> str | None:
     """What is wrong with the answer, or ``None``."""
     status = response.status_code
+    if op.website:  # a website's API key, whoever signed in: refused without one
+        code = response.json().get("error", {}).get("code") if status == 401 else None
+        return None if code == "api_key_required" else f"let through: {status}"
     if allowed(caller, op.needs):
         return None if status not in (401, 403) else f"refused: {response.text}"
     expected = (401, "authentication_required") if caller == ANONYMOUS else (403, "forbidden")

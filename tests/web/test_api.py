@@ -15,6 +15,7 @@ from starlette.routing import Route
 from server.app import OPERATIONS, ROUTES
 from server.identity.pages import STAFF_PAGES
 from server.platform.errors import DomainError, Forbidden
+from server.siteapi.embed import EMBED_PAGE
 from server.web.api import PUBLIC, Check, Id, Needs, Operations, Param, Reply, openapi_document
 from server.web.api import routes as build_routes
 from server.web.errors import domain_error_handler
@@ -81,9 +82,11 @@ def test_a_declared_path_parameter_replaces_the_default_id() -> None:
 
 
 def test_every_route_of_the_app_is_declared() -> None:
-    """An operation, or a staff page (declared with what it needs in ``STAFF_PAGES``)."""
+    """An operation, a staff page (declared with what it needs in ``STAFF_PAGES``), or the
+    embedded seat picker's page (checked by a website's key, docs/website-api.md)."""
     declared = {(op.path, op.method) for op in OPERATIONS}
     declared |= {(page.path, "GET") for page in STAFF_PAGES}
+    declared.add((EMBED_PAGE, "GET"))
     routes = {
         (r.path, method)
         for r in ROUTES
