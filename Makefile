@@ -34,6 +34,7 @@ test: deps
 # (docs/scaling.md, "Redis Cluster").
 CLUSTER_TESTS ?= tests/sales/test_invariants.py tests/sales/test_ga_race.py \
 	tests/seating/test_holds_api.py tests/seating/test_outbox.py tests/seating/test_janitor.py \
+	tests/seating/test_recovery.py \
 	tests/door/test_door_race.py tests/door/test_door_channel.py tests/door/test_door_ws.py \
 	tests/realtime/test_websocket.py tests/identity/test_revocation.py \
 	tests/platform/test_cluster_failover.py
