@@ -119,6 +119,9 @@ def ended_sessions_key(session_id: int) -> str:
 
 
 LIVE_BUCKETS = [live_sessions_key(b) for b in range(MARK_BUCKETS)]
+# Before the buckets, one set: still read (never written), so the holds made before an
+# upgrade expire; it empties itself as their sessions' marks age out.
+LEGACY_LIVE_SESSIONS = "gq:live-sessions"
 ENDED_BUCKETS = [ended_sessions_key(b) for b in range(MARK_BUCKETS)]
 # A process re-marks a session in its live bucket after a hold only when a second has passed
 # since it last did or the hold expires more than a second after the expiry written then
@@ -572,7 +575,7 @@ class Live:
         Sessions this process marked itself are included even if Redis lost the mark (a
         flush just after a throttled mark), so their holds still expire."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for key in LIVE_BUCKETS:
+            for key in (*LIVE_BUCKETS, LEGACY_LIVE_SESSIONS):
                 pipe.zremrangebyscore(key, "-inf", forget_before_ms)
                 pipe.zrange(key, 0, -1)
             replies = await pipe.execute()
