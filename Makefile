@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PORT ?= 8000
 export RESET_ADMIN ?= 0
 
-.PHONY: run test bench lint fmt deps clean-data
+.PHONY: run test test-cluster bench lint fmt deps clean-data
 
 # bootstrap.sh writes the stamp itself, last, once everything is installed: a failed or
 # interrupted install leaves none and is retried. $(PY) is a prerequisite so a venv whose
@@ -28,6 +28,18 @@ run: deps
 
 test: deps
 	bash scripts/with-services.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+# The invariant, recovery, door and WebSocket suites (two server processes where they start
+# servers) against a private 3-master Redis Cluster, with a master failed over mid-load
+# (docs/scaling.md, "Redis Cluster").
+CLUSTER_TESTS ?= tests/sales/test_invariants.py tests/sales/test_ga_race.py \
+	tests/seating/test_holds_api.py tests/seating/test_outbox.py tests/seating/test_janitor.py \
+	tests/seating/test_recovery.py \
+	tests/door/test_door_race.py tests/door/test_door_channel.py tests/door/test_door_ws.py \
+	tests/realtime/test_websocket.py tests/identity/test_revocation.py \
+	tests/platform/test_cluster_failover.py
+test-cluster: deps
+	bash scripts/with-cluster.sh $(PY) -m pytest $(CLUSTER_TESTS) $(PYTEST_ARGS)
 
 bench: deps
 	bash scripts/with-services.sh $(PY) -m loadtests.bench $(BENCH_ARGS)

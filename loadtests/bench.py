@@ -43,7 +43,6 @@ import time
 from typing import Any, cast
 
 import asyncpg
-import redis.asyncio as redis
 
 from loadtests import env
 from loadtests.best import CLIENTS, bench_best
@@ -58,6 +57,7 @@ from loadtests.stadium import bench_stadium
 from loadtests.statements import bench_statements
 from loadtests.wallet import BARS as WALLET_BARS
 from loadtests.wallet import bench_wallet
+from server.platform import redis_client
 from server.seating.live import Keys, Live, SessionFacts
 
 FULL: dict[str, Any] = {
@@ -195,7 +195,7 @@ def bench_holds(
 
 
 async def verify_holds(session: env.BenchSession, successes: list[Any]) -> dict[str, Any]:
-    client = redis.Redis.from_url(env.redis_url())
+    client = redis_client.connect(env.redis_url())
     try:
         raw = cast(dict[bytes, bytes], await client.hgetall(Keys(session.id).seats))
     finally:
@@ -231,7 +231,7 @@ async def bare_lua(cfg: dict[str, Any]) -> dict[str, Any]:
     async def loader(session_id: int) -> SessionFacts:
         return SessionFacts(session_id, n, n, 0, (), ())
 
-    client = redis.Redis.from_url(env.redis_url(), max_connections=200)
+    client = redis_client.connect(env.redis_url(), max_connections=200)
     live = Live(client, loader)
     await live.ensure_loaded(fake_id)
     rng = random.Random(11)
@@ -431,7 +431,7 @@ async def drive_redis(
     async def no_load(session_id: int) -> SessionFacts:
         raise RuntimeError("the session is loaded by the server")
 
-    client = redis.Redis.from_url(env.redis_url(), max_connections=conc + 4)
+    client = redis_client.connect(env.redis_url(), max_connections=conc + 4)
     live = Live(client, no_load)
     total = int(rate * seconds)
     ok = failed = 0
@@ -603,7 +603,7 @@ def flush_phase(
         loop = asyncio.get_running_loop()
         driving = asyncio.create_task(drive(server, session, sent, first, rate, 4.0))
         await asyncio.sleep(1.0)
-        client = redis.Redis.from_url(env.redis_url())
+        client = redis_client.connect(env.redis_url())
         try:
             t_flush = time.monotonic()
             await client.flushdb()

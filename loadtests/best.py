@@ -8,10 +8,9 @@ import asyncio
 import time
 from typing import Any
 
-import redis.asyncio as redis
-
 from loadtests import env
 from loadtests.httpclient import HttpConnection
+from server.platform import redis_client
 
 CLIENTS = 10
 PER_REQUEST = 4
@@ -48,7 +47,7 @@ async def _run(port: int, session: env.BenchSession) -> dict[str, Any]:
         *(_client(port, session.id, per_client, latencies, seats) for _ in range(CLIENTS))
     )
     elapsed = time.perf_counter() - started
-    client = redis.Redis.from_url(env.redis_url())
+    client = redis_client.connect(env.redis_url())
     try:
         held = await client.hlen(f"gq:{{s:{session.id}}}:seats")
     finally:

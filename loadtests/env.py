@@ -18,10 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-import redis.asyncio as redis
 
 from seatmap.generate import grid
 from seatmap.plan import plan_to_document
+from server.platform import redis_client
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = os.environ.get("GUICHET_BENCH_DB", "guichet_bench")
@@ -48,14 +48,22 @@ def database_url(name: str = BENCH_DB) -> str:
 
 
 def redis_url() -> str:
-    parts = urlsplit(os.environ["REDIS_URL"])
+    """Database ``BENCH_REDIS_DB`` of a standalone Redis, or the whole cluster."""
+    url = os.environ["REDIS_URL"]
+    if redis_client.is_cluster_url(url):
+        return url
+    parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{BENCH_REDIS_DB}"))
 
 
 def _host_is_local(url: str) -> None:
-    host = urlsplit(url).hostname
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit(f"the bench only talks to 127.0.0.1, not {host!r}")
+    if redis_client.is_cluster_url(url):
+        hosts = [host for host, _ in redis_client.parse_cluster_url(url).nodes]
+    else:
+        hosts = [urlsplit(url).hostname or ""]
+    for host in hosts:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit(f"the bench only talks to 127.0.0.1, not {host!r}")
 
 
 async def recreate_services() -> None:
@@ -71,7 +79,7 @@ async def recreate_services() -> None:
         await conn.close()
     if fsync != "on" or sync_commit == "off":
         print(f"WARNING: postgres fsync={fsync} synchronous_commit={sync_commit}", flush=True)
-    client = redis.Redis.from_url(redis_url())
+    client = redis_client.connect(redis_url())
     try:
         await client.flushdb()
     finally:

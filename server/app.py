@@ -11,7 +11,6 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
-import redis.asyncio as redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -77,6 +76,7 @@ from server.payments.mail import Mailer, SmtpSettings
 from server.payments.orders import OrderView
 from server.payments.service import Payments
 from server.payments.test_provider import TestProvider, load_test_secret
+from server.platform import redis_client
 from server.platform.config import Settings
 from server.platform.db import create_pool, migrate
 from server.platform.errors import DomainError
@@ -259,7 +259,7 @@ async def wire(state: Any, settings: Settings) -> None:
     pool = await create_pool(settings.database_url, settings.db_pool_size)
     async with pool.acquire() as conn:
         await migrate(conn)
-    client = redis.Redis.from_url(
+    client = redis_client.connect(
         settings.redis_url,
         socket_timeout=5,
         socket_connect_timeout=2,

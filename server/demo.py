@@ -7,7 +7,6 @@ import secrets
 from datetime import UTC, datetime, time, timedelta
 
 import asyncpg
-import redis.asyncio as redis
 
 from seatmap.generate import cinema, theatre
 from server.articles.stock import StockNews
@@ -17,6 +16,7 @@ from server.catalog.service import Catalog
 from server.door.keys import KeyStore, ticket_code
 from server.door.passes import PassService, PassSpec
 from server.identity.users import create_user
+from server.platform import redis_client
 from server.platform.audit import SYSTEM
 from server.wallet.service import Wallets
 
@@ -322,7 +322,7 @@ async def _top_up_demo_passes(
         )
     if kind is None or cashier is None or register is None:
         return []
-    client = redis.Redis.from_url(redis_url)  # the stock news a top-up never sends
+    client = redis_client.connect(redis_url)  # the stock news a top-up never sends
     try:
         wallets = Wallets(pool, keys, StockNews(pool, client))
         registers = Registers(pool)

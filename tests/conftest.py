@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as redis
 
 from tests.support import (
     ROOT,
@@ -21,6 +20,7 @@ from tests.support import (
     ServerProcess,
     free_port,
     recreate_test_database,
+    redis_connect,
     testing_database_url,
     testing_redis_url,
 )
@@ -38,7 +38,7 @@ async def services() -> AsyncIterator[None]:
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         pytest.fail("DATABASE_URL and REDIS_URL are not set: run the tests with `make test`")
     await recreate_test_database()
-    client = redis.Redis.from_url(testing_redis_url())
+    client = redis_connect()
     await client.flushdb()
     await client.aclose()
     await asyncio.to_thread(

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-import redis.asyncio as redis
 import websockets
 
 from seatmap.generate import grid
 from seatmap.plan import plan_to_document
+from server.platform import redis_client
 
 ROOT = Path(__file__).resolve().parent.parent
 # Parallel test runs (one per developer) can pick their own database and Redis db number.
@@ -46,8 +46,31 @@ def testing_database_url() -> str:
 
 
 def testing_redis_url() -> str:
-    parts = urlsplit(os.environ["REDIS_URL"])
+    """The tests' Redis: database ``TEST_REDIS_DB`` of a standalone server, or the whole
+    cluster (a cluster has database 0 only; ``make test-cluster`` starts a private one)."""
+    url = os.environ["REDIS_URL"]
+    if redis_client.is_cluster_url(url):
+        return url
+    parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{TEST_REDIS_DB}"))
+
+
+def on_cluster() -> bool:
+    return redis_client.is_cluster_url(os.environ.get("REDIS_URL", ""))
+
+
+def cluster_nodes() -> list[tuple[str, int]]:
+    """The seed nodes of the cluster REDIS_URL names."""
+    return list(redis_client.parse_cluster_url(os.environ["REDIS_URL"]).nodes)
+
+
+def redis_connect() -> redis_client.Client:
+    """An asyncio client to the tests' Redis (standalone or cluster)."""
+    return redis_client.connect(testing_redis_url())
+
+
+def redis_connect_sync() -> redis_client.SyncClient:
+    return redis_client.connect_sync(testing_redis_url())
 
 
 async def recreate_test_database() -> None:
@@ -245,7 +268,7 @@ async def sold_in_postgres(session_id: int) -> set[int]:
 
 
 async def redis_seats(session_id: int) -> dict[int, str]:
-    client = redis.Redis.from_url(testing_redis_url())
+    client = redis_connect()
     try:
         raw = cast(dict[bytes, bytes], await client.hgetall(f"gq:{{s:{session_id}}}:seats"))
     finally:

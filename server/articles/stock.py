@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import redis.asyncio as redis
 
 from server.platform.db import DB_DOWN
 from server.platform.errors import Conflict, Invalid, NotFound
 from server.platform.failpoints import FailpointError, failpoint, switched_off
+from server.platform.redis_client import Client
 from server.platform.scripts import REDIS_DOWN
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class StockNews:
     """Tells every process's stock feed, through Redis, which levels changed (after the
     commit: a level Redis announces is always committed)."""
 
-    def __init__(self, pool: asyncpg.Pool, client: redis.Redis) -> None:
+    def __init__(self, pool: asyncpg.Pool, client: Client) -> None:
         self.pool = pool
         self.client = client
 
@@ -236,7 +236,7 @@ class StockNews:
                 by_point.setdefault(lv.point_of_sale_id, []).append(lv)
         async with self.client.pipeline(transaction=False) as pipe:
             for point, items in by_point.items():
-                pipe.publish(
+                pipe.spublish(
                     stock_channel(point), json.dumps({"articles": [i.json() for i in items]})
                 )
             await pipe.execute()

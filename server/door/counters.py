@@ -191,7 +191,7 @@ class DoorLive:
     async def publish(self, session_id: int, message: dict[str, Any]) -> None:
         """Publish a door message (e.g. a revocation) to every process's door feed."""
         try:
-            await self.redis.publish(door_channel(session_id), json.dumps(message))
+            await self.redis.spublish(door_channel(session_id), json.dumps(message))
         except REDIS_DOWN:
             log.warning("could not publish a door message for session %s", session_id)
 

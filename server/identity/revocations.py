@@ -17,10 +17,10 @@ import json
 from datetime import datetime
 
 import asyncpg
-import redis.asyncio as redis
 
 from server.platform.audit import SYSTEM, Actor, record
 from server.platform.db import connection
+from server.platform.redis_client import Client
 from server.platform.scripts import REDIS_DOWN
 
 CHANNEL = "gq:auth:revocations"
@@ -32,7 +32,7 @@ def _ms(at: datetime) -> int:
 
 
 class Revocations:
-    def __init__(self, pool: asyncpg.Pool, client: redis.Redis) -> None:
+    def __init__(self, pool: asyncpg.Pool, client: Client) -> None:
         self.pool = pool
         self.redis = client
         self._after: dict[int, int] = {}  # principal id -> tokens issued before (ms) are void
@@ -73,13 +73,13 @@ class Revocations:
         self._after[principal_id] = max(self.valid_after_ms(principal_id), _ms(at))
         message = json.dumps({"id": principal_id, "after_ms": _ms(at)})
         with contextlib.suppress(*REDIS_DOWN):  # else the others reload within RELOAD_S
-            await self.redis.publish(CHANNEL, message)
+            await self.redis.spublish(CHANNEL, message)
 
     async def end_session(self, session_id: int) -> None:
         """After the sign-out's commit: tell every process."""
         self._ended.add(session_id)
         with contextlib.suppress(*REDIS_DOWN):
-            await self.redis.publish(CHANNEL, json.dumps({"sid": session_id}))
+            await self.redis.spublish(CHANNEL, json.dumps({"sid": session_id}))
 
 
 async def revoke_user_tokens(

@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import asyncpg
-import redis.asyncio as redis
 
 from server.identity.auth import (
     DUMMY_HASH,
@@ -32,6 +31,7 @@ from server.identity.users import USER_COLUMNS, user_json
 from server.platform.audit import Actor, record
 from server.platform.db import connection
 from server.platform.errors import Forbidden, RateLimited, Unauthenticated
+from server.platform.redis_client import Client
 from server.platform.scripts import REDIS_DOWN
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Throttle:
     the limit, sign-in is refused (before any password check) until the window ends.
     Every process shares the counts. With Redis down, sign-in is not limited (logged)."""
 
-    client: redis.Redis
+    client: Client
     user_limit: int
     address_limit: int
     window_s: int

@@ -15,13 +15,27 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import (
+    ClusterError,
+    NoScriptError,
+    RedisClusterException,
+    TryAgainError,
+)
 
 from server.platform.errors import Unavailable
+from server.platform.redis_client import Client
 
 log = logging.getLogger(__name__)
 
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+REDIS_DOWN = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OSError,
+    # a Redis Cluster mid-failover: a slot without a master, the cluster marked down
+    ClusterError,
+    RedisClusterException,
+    TryAgainError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +61,19 @@ def load_scripts(package: str) -> dict[str, LuaScript]:
     return scripts
 
 
-async def drop_idle_connections(client: redis.Redis) -> None:
+async def drop_idle_connections(client: Client) -> None:
     """After a connection error, close the pool's idle connections: when Redis restarted
     they are all stale, and the next requests should get fresh ones rather than fail one
-    by one."""
-    with contextlib.suppress(Exception):
-        await client.connection_pool.disconnect(inuse_connections=False)
+    by one. (The cluster client renews a failed node's connections and slot map itself.)"""
+    if isinstance(client, redis.Redis):
+        with contextlib.suppress(Exception):
+            await client.connection_pool.disconnect(inuse_connections=False)
 
 
 class ScriptRunner:
     """Runs the scripts of one folder; a Redis outage becomes ``Unavailable`` (503)."""
 
-    def __init__(self, client: redis.Redis, package: str, unavailable_code: str) -> None:
+    def __init__(self, client: Client, package: str, unavailable_code: str) -> None:
         self.redis = client
         self.scripts = load_scripts(package)
         self.unavailable_code = unavailable_code
@@ -81,9 +96,7 @@ class ScriptRunner:
             raise self.unavailable() from exc
 
     async def _evalsha(self, script: LuaScript, keys: Sequence[str], args: Iterable[Any]) -> Any:
-        return await self.redis.execute_command(  # type: ignore[no-untyped-call]
-            "EVALSHA", script.sha, len(keys), *keys, *args
-        )
+        return await self.redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
 
     def unavailable(self) -> Unavailable:
         return Unavailable(self.unavailable_code, "the live service is unavailable")

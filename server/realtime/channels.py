@@ -20,10 +20,9 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import redis.asyncio as redis
-
 from server.identity.permissions import Needs
 from server.platform.errors import DomainError, Unavailable
+from server.platform.redis_client import Client
 from server.realtime.protocol import ChannelKind, SnapshotFormat
 from server.realtime.relay import Relay
 from server.realtime.subscriber import Encoded, OutFrame, Subscriber
@@ -132,7 +131,7 @@ class Background:
 class ChannelRegistry:
     """Local subscriptions of one process, over one pub/sub connection for every feed."""
 
-    def __init__(self, client: redis.Redis, batch_window_ms: int = 20) -> None:
+    def __init__(self, client: Client, batch_window_ms: int = 20) -> None:
         self.window = batch_window_ms / 1000
         self.feeds: dict[ChannelKind, Feed[Any]] = {}
         self.topics: dict[str, tuple[Feed[Any], Topic]] = {}

@@ -17,13 +17,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-import redis.asyncio as redis
-
 from seatmap.deltas import Change
 from seatmap.holds import CLAIM_GRACE_MS
 from seatmap.states import SeatState, state_of_redis_value
 from server.platform.errors import Unavailable
 from server.platform.failpoints import switched_off
+from server.platform.redis_client import Client
 from server.platform.scripts import REDIS_DOWN, ScriptRunner, drop_idle_connections
 
 log = logging.getLogger(__name__)
@@ -103,13 +102,32 @@ class Keys:
         return self.prefix + "tok:" + token, self.prefix + "tok:" + token + ":seats"
 
 
-LIVE_SESSIONS = "gq:live-sessions"  # zset: session -> latest hold expiry, for the sweeper
-# A process re-marks a session in LIVE_SESSIONS after a hold only when a second has passed
+# Sessions with holds (for the sweeper) and sessions that ended (for the janitor): sorted
+# sets spread over MARK_BUCKETS keys, each with its own hash tag, so that on a Redis Cluster
+# the marks are not all on one shard. A session's bucket is its id modulo MARK_BUCKETS.
+MARK_BUCKETS = 8
+
+
+def live_sessions_key(session_id: int) -> str:
+    """zset: session -> latest hold expiry, for the sweeper."""
+    return f"gq:{{live:{session_id % MARK_BUCKETS}}}:sessions"
+
+
+def ended_sessions_key(session_id: int) -> str:
+    """zset: session -> when its live keys may go, for the janitor."""
+    return f"gq:{{ended:{session_id % MARK_BUCKETS}}}:sessions"
+
+
+LIVE_BUCKETS = [live_sessions_key(b) for b in range(MARK_BUCKETS)]
+# Before the buckets, one set: still read (never written), so the holds made before an
+# upgrade expire; it empties itself as their sessions' marks age out.
+LEGACY_LIVE_SESSIONS = "gq:live-sessions"
+ENDED_BUCKETS = [ended_sessions_key(b) for b in range(MARK_BUCKETS)]
+# A process re-marks a session in its live bucket after a hold only when a second has passed
 # since it last did or the hold expires more than a second after the expiry written then
 # (far below the sweeper's margin): about one ZADD per second and session, not one per hold.
 LIVE_MARK_SLACK_MS = 1000
 CANDIDATES_TTL_S = 3600  # best-available candidates of a session, rebuilt when missing
-ENDED_SESSIONS = "gq:ended-sessions"  # zset: session -> when its live keys may go
 RETAIN_AFTER_END_MS = 24 * 3600 * 1000
 
 
@@ -137,12 +155,12 @@ Loader = Callable[[int], Awaitable[SessionFacts]]
 class Live:
     """Seat holds, sales and the seat mirror of every session, in Redis."""
 
-    def __init__(self, client: redis.Redis, loader: Loader, log_length: int = 1000) -> None:
+    def __init__(self, client: Client, loader: Loader, log_length: int = 1000) -> None:
         self.redis = client
         self._load_facts = loader
         self.log_length = log_length
         self.scripts = ScriptRunner(client, "server.seating.lua", "live_unavailable")
-        # session -> (when, expiry) last written to LIVE_SESSIONS by this process
+        # session -> (when, expiry) last written to its live bucket by this process
         self._live_marks: dict[int, tuple[float, int]] = {}
 
     async def _run(self, name: str, keys: Sequence[str], args: Iterable[Any]) -> Any:
@@ -216,21 +234,25 @@ class Live:
         if ends_at_ms:
             with contextlib.suppress(*REDIS_DOWN):
                 await self.redis.zadd(
-                    ENDED_SESSIONS, {str(session_id): ends_at_ms + RETAIN_AFTER_END_MS}
+                    ended_sessions_key(session_id),
+                    {str(session_id): ends_at_ms + RETAIN_AFTER_END_MS},
                 )
 
     async def due_for_retirement(self, now_ms: int, limit: int = 100) -> list[int]:
-        due = await self.redis.zrangebyscore(ENDED_SESSIONS, "-inf", now_ms, start=0, num=limit)
-        return [int(cast(bytes, s)) for s in due]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in ENDED_BUCKETS:
+                pipe.zrangebyscore(key, "-inf", now_ms, start=0, num=limit)
+            buckets = await pipe.execute()
+        return sorted(int(cast(bytes, s)) for due in buckets for s in due)[:limit]
 
     async def forget(self, session_id: int) -> None:
         """Drop an ended session's mirror (it can always be rebuilt from Postgres)."""
         k = Keys(session_id)
         await self.redis.unlink(k.meta, k.seats, k.log, k.exp)
-        await self.redis.zrem(LIVE_SESSIONS, str(session_id))
+        await self.redis.zrem(live_sessions_key(session_id), str(session_id))
 
     async def retired(self, session_id: int) -> None:
-        await self.redis.zrem(ENDED_SESSIONS, str(session_id))
+        await self.redis.zrem(ended_sessions_key(session_id), str(session_id))
 
     async def invalidate(self, session_id: int) -> None:
         """Drop the session's mirror; the next use rebuilds it from Postgres (new epoch)."""
@@ -287,7 +309,7 @@ class Live:
         marked_at, mark = self._live_marks.get(session_id, (0.0, 0))
         if now - marked_at >= LIVE_MARK_SLACK_MS / 1000 or expires > mark + LIVE_MARK_SLACK_MS:
             with contextlib.suppress(*REDIS_DOWN):  # the hold is made; the mark can wait
-                await self.redis.zadd(LIVE_SESSIONS, {str(session_id): expires})
+                await self.redis.zadd(live_sessions_key(session_id), {str(session_id): expires})
                 self._live_marks[session_id] = (now, expires)
         return int(reply[1]), expires
 
@@ -553,9 +575,11 @@ class Live:
         Sessions this process marked itself are included even if Redis lost the mark (a
         flush just after a throttled mark), so their holds still expire."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zremrangebyscore(LIVE_SESSIONS, "-inf", forget_before_ms)
-            pipe.zrange(LIVE_SESSIONS, 0, -1)
-            _, members = await pipe.execute()
+            for key in (*LIVE_BUCKETS, LEGACY_LIVE_SESSIONS):
+                pipe.zremrangebyscore(key, "-inf", forget_before_ms)
+                pipe.zrange(key, 0, -1)
+            replies = await pipe.execute()
+        members = [m for bucket in replies[1::2] for m in bucket]
         for session_id, (_, expiry) in list(self._live_marks.items()):
             if expiry < forget_before_ms:
                 del self._live_marks[session_id]

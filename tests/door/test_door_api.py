@@ -363,14 +363,13 @@ async def test_counters_count_entries_and_refusals_per_door(admin: Api, buyer: A
 async def test_counters_are_rebuilt_from_postgres_after_a_redis_flush(
     admin: Api, buyer: Api
 ) -> None:
-    import redis.asyncio as redis
 
     session = await door_session(admin)
     _, tickets = await buy_tickets(buyer, session, 2)
     await scan(admin, await code_of(admin, tickets[0]), door="north")
     await scan(admin, await code_of(admin, tickets[0]), door="north")
     before = (await admin.http.get(f"/api/sessions/{session['id']}/entries")).json()
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     await client.delete(f"gq:{{d:{session['id']}}}:cnt")
     await client.aclose()
     after = (await admin.http.get(f"/api/sessions/{session['id']}/entries")).json()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis.asyncio as aredis
-
 from scanning.codes import b45decode, b45encode
 from tests import support
 from tests.door.test_door_api import buy_tickets, code_of, door_session, scan
@@ -103,7 +101,7 @@ async def test_a_forged_code_counts_against_the_session_being_scanned(admin: Api
         return int(r.json()["refused_by_reason"].get("forged", 0))
 
     assert await refused_forged() == 1
-    client = aredis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     await client.delete(f"gq:{{d:{session['id']}}}:cnt")
     await client.aclose()
     assert await refused_forged() == 1  # rebuilt from Postgres, the same

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis.asyncio as redis
-
 from tests import support
 from tests.door.test_door_api import buy_tickets, code_of, door_session, offline, scan, upload
 from tests.support import Api
@@ -26,7 +24,7 @@ async def live_and_rebuilt(admin: Api, session_id: int) -> tuple[dict[str, Any],
         return {**counts(c), "doors": doors}
 
     live = (await admin.http.get(f"/api/sessions/{session_id}/entries")).json()
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     await client.delete(f"gq:{{d:{session_id}}}:cnt")
     await client.aclose()
     rebuilt = (await admin.http.get(f"/api/sessions/{session_id}/entries")).json()

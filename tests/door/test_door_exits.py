@@ -8,8 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis.asyncio as redis
-
 from scanning.codes import TicketClaims, TicketScope
 from scanning.decision import Entry, Mode, Reason, ScannerContext, TicketFacts, decide
 from tests import support
@@ -242,7 +240,7 @@ async def test_counters_with_exits_are_rebuilt_from_postgres(admin: Api, buyer: 
     await scan(admin, codes[2], door="south")  # already inside: refused
     before = await counters(admin, session)
     assert (before["entered"], before["exited"], before["inside"]) == (4, 2, 2)
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     await client.delete(f"gq:{{d:{session['id']}}}:cnt")
     await client.aclose()
     after = await counters(admin, session)

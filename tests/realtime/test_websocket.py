@@ -13,7 +13,6 @@ from typing import Any
 
 import msgpack
 import pytest
-import redis.asyncio as aredis
 import websockets
 
 from server.seating.live import Live, SessionFacts
@@ -360,7 +359,7 @@ async def test_slow_consumer_is_told_to_resync(
     watching = asyncio.create_task(watch())
 
     # Big deltas, straight through the live layer: every seat held, then released.
-    client = aredis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
 
     async def no_reload(session_id: int) -> SessionFacts:
         raise AssertionError("the session is loaded")

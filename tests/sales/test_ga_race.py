@@ -14,7 +14,6 @@ from typing import Any, cast
 
 import asyncpg
 import pytest
-import redis.asyncio as redis
 
 from server.catalog.service import Catalog
 from server.platform import failpoints
@@ -72,7 +71,7 @@ async def test_sixteen_buyers_of_one_general_admission_session_all_get_an_answer
     assert set(holds) <= {200, 409}, holds
     assert orders and set(orders) == {201}, orders  # every held order sold: no 500, no 503
     assert bought == await active_places(s.id) <= capacity
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     try:
         sold = await client.hget(f"gq:{{s:{s.id}}}:meta", "sold")
     finally:

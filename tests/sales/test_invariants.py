@@ -20,7 +20,6 @@ from typing import Any, cast
 import asyncpg
 import httpx
 import pytest
-import redis as syncredis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -288,7 +287,7 @@ def test_state_machine_matches_the_model(server: ServerProcess, admin_token: str
     pg: asyncpg.Connection = loop.run_until_complete(
         asyncpg.connect(support.testing_database_url())
     )
-    rds = syncredis.Redis.from_url(support.testing_redis_url())
+    rds = support.redis_connect_sync()
 
     def run_sync(coro: Any) -> Any:
         return loop.run_until_complete(coro)

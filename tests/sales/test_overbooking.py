@@ -8,8 +8,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import redis.asyncio as redis
-
 from tests import support
 from tests.cash.helpers import cashier, db, new_register, open_session
 from tests.support import Api, ServerProcess
@@ -23,7 +21,7 @@ async def fill(api: Api, session_id: int) -> dict[str, int]:
 
 async def rebuilt_fill(api: Api, session_id: int) -> dict[str, int]:
     """The gauge once the live mirror is dropped and rebuilt from Postgres."""
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     try:
         await client.delete(f"gq:{{s:{session_id}}}:meta")
     finally:

@@ -23,6 +23,7 @@ import redis
 import redis.asyncio as aredis
 
 from seatmap.holds import CLAIM_GRACE_MS, HoldClock
+from server.platform.redis_client import Client
 from server.seating.live import HoldRefused, Keys, Live, SessionFacts
 from tests.support import free_port
 
@@ -186,7 +187,7 @@ async def live(private_redis: str) -> AsyncIterator[Live]:
     await client.aclose()
 
 
-async def redis_now(client: aredis.Redis) -> int:
+async def redis_now(client: Client) -> int:
     seconds, micros = await client.time()
     return int(seconds) * 1000 + int(micros) // 1000
 

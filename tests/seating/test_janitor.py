@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-import redis.asyncio as redis
 
 from server.catalog.service import Catalog
 from server.door.counters import DoorLive
 from server.door.counts import counts_from_postgres
+from server.platform.redis_client import Client
 from server.seating.janitor import retire_ended
 from server.seating.live import Live
 from tests import support
@@ -20,7 +20,7 @@ from tests.door.test_door_api import scan
 from tests.support import Api, ServerProcess
 
 
-async def session_keys(client: redis.Redis, session_id: int) -> list[bytes]:
+async def session_keys(client: Client, session_id: int) -> list[bytes]:
     seat_keys = [k async for k in client.scan_iter(match=f"gq:{{s:{session_id}}}:*")]
     door_keys = [k async for k in client.scan_iter(match=f"gq:{{d:{session_id}}}:*")]
     return sorted(k for k in seat_keys + door_keys if b":ob:" not in k)
@@ -47,9 +47,9 @@ async def door_session_ending(admin: Api, ends_at: str) -> dict[str, object]:
 
 
 @pytest.fixture
-async def layer(server: ServerProcess) -> AsyncIterator[tuple[Live, DoorLive, redis.Redis]]:
+async def layer(server: ServerProcess) -> AsyncIterator[tuple[Live, DoorLive, Client]]:
     pool = await asyncpg.create_pool(support.testing_database_url(), min_size=1, max_size=2)
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     live = Live(client, Catalog(pool).session_facts)
     door_live = DoorLive(live, lambda s: counts_from_postgres(pool, s))
     try:
@@ -60,7 +60,7 @@ async def layer(server: ServerProcess) -> AsyncIterator[tuple[Live, DoorLive, re
 
 
 async def test_the_live_keys_of_an_ended_session_go_and_come_back_on_demand(
-    layer: tuple[Live, DoorLive, redis.Redis], admin: Api
+    layer: tuple[Live, DoorLive, Client], admin: Api
 ) -> None:
     live, door_live, client = layer
     ended = await door_session_ending(admin, "2020-01-01T23:00:00+00:00")

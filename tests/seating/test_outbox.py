@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import redis.asyncio as redis
 
 from seatmap.generate import grid
 from seatmap.plan import plan_to_document
@@ -47,7 +46,7 @@ async def pending_entries(session_id: int) -> int:
 
 
 async def meta(session_id: int, name: str) -> int:
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     try:
         value = await client.hget(Keys(session_id).meta, name)
     finally:
@@ -188,7 +187,7 @@ async def test_a_plan_change_whose_process_dies_after_the_commit_reaches_the_sea
 
 
 async def meta_text(session_id: int, name: str) -> str | None:
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     try:
         value = await client.hget(Keys(session_id).meta, name)
     finally:
@@ -199,7 +198,7 @@ async def meta_text(session_id: int, name: str) -> str | None:
 @pytest.fixture
 async def live_layer(server: ServerProcess) -> AsyncIterator[tuple[asyncpg.Pool, Live, Outbox]]:
     pool = await asyncpg.create_pool(support.testing_database_url(), min_size=1, max_size=4)
-    client = redis.Redis.from_url(support.testing_redis_url())
+    client = support.redis_connect()
     live = Live(client, Catalog(pool).session_facts)
     try:
         yield pool, live, Outbox(pool, live)

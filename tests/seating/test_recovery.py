@@ -58,7 +58,7 @@ async def test_flushdb_keeps_sales_drops_holds_and_resyncs_clients(
         await client.until(lambda m: client.states[channel] == [2, 2, 1, 1, 0, 0, 0, 0])
     old_epoch = client.positions[channel][0]
 
-    r = aredis.Redis.from_url(support.testing_redis_url())
+    r = support.redis_connect()
     await r.flushdb()
     await r.aclose()
 

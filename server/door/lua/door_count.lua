@@ -47,5 +47,5 @@ for i = 1, #flat, 2 do counters[flat[i]] = tonumber(flat[i + 1]) end
 local payload = '{"counters":' .. cjson.encode(counters) .. ',"rate":' .. redis.call('ZCARD', rate_key)
   .. ',"door_rates":' .. (next(door_rates) and cjson.encode(door_rates) or '{}')
   .. ',"entries":' .. entries .. ',"exits":' .. exits .. '}'
-redis.call('PUBLISH', channel, payload)
+redis.call('SPUBLISH', channel, payload)
 return {'ok'}

@@ -17,7 +17,7 @@ local function publish_change(meta_key, log_key, channel, loglen, changes)
   })
   redis.call('LPUSH', log_key, payload)
   redis.call('LTRIM', log_key, 0, loglen - 1)
-  redis.call('PUBLISH', channel, payload)
+  redis.call('SPUBLISH', channel, payload)
   return seq
 end
 

@@ -20,5 +20,5 @@ while i <= #ARGV do
   i = last + 1
 end
 redis.call('HSET', meta_key, 'epoch', epoch, 'seq', 0, 'cap', cap, 'sold', sold, 'held', 0, 'n', n)
-redis.call('PUBLISH', channel, cjson.encode({e = epoch, q = 0, c = {}, g = {cap, sold, 0}, r = 1}))
+redis.call('SPUBLISH', channel, cjson.encode({e = epoch, q = 0, c = {}, g = {cap, sold, 0}, r = 1}))
 return {'loaded', epoch}
