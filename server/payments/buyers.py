@@ -25,11 +25,11 @@ from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
-import redis.asyncio as redis
 
 from server.payments.links import order_link
 from server.platform.db import connection
 from server.platform.errors import Gone, Invalid, NotFound, RateLimited
+from server.platform.redis_client import Client
 from server.platform.scripts import REDIS_DOWN
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class BuyerLinks:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        client: redis.Redis,
+        client: Client,
         secret: bytes,
         wake_mailer: Callable[[], None],
     ) -> None:

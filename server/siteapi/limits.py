@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import redis.asyncio as redis
-
 from server.platform.errors import RateLimited
+from server.platform.redis_client import Client
 from server.platform.scripts import ScriptRunner
 
 WINDOW_MS = 60_000
@@ -23,7 +22,7 @@ class Budget:
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self.scripts = ScriptRunner(client, "server.siteapi.lua", "live_unavailable")
 
     async def hit(self, key_id: int, per_minute: int) -> Budget:
