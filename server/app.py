@@ -254,18 +254,23 @@ def wallet_services(
     return wallets, OfflineBar(pool, wallets, allowance_secret(token_secret), AllowancePolicy())
 
 
-async def wire(state: Any, settings: Settings) -> None:
-    """Build every context's services on ``app.state`` and connect them."""
-    pool = await create_pool(settings.database_url, settings.db_pool_size)
-    async with pool.acquire() as conn:
-        await migrate(conn)
-    client = redis_client.connect(
+def _redis(settings: Settings) -> redis_client.Client:
+    """The process's Redis client: standalone or cluster, from ``REDIS_URL``."""
+    return redis_client.connect(
         settings.redis_url,
         socket_timeout=5,
         socket_connect_timeout=2,
         health_check_interval=10,
         max_connections=200,
     )
+
+
+async def wire(state: Any, settings: Settings) -> None:
+    """Build every context's services on ``app.state`` and connect them."""
+    pool = await create_pool(settings.database_url, settings.db_pool_size)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    client = _redis(settings)
     catalog = Catalog(pool)
     live = Live(client, catalog.session_facts, settings.log_length)
     keys = KeyStore(pool, settings.key_reload_s)

@@ -315,7 +315,8 @@ def test_too_many_seats() -> None:
     last_row = doc["zones"][0]["rows"][-1]
     extra = dict(last_row["seats"][-1], id="one-too-many")
     last_row["seats"].append(extra)
-    error = expect_error(doc, "too_many_seats", "$.zones[0].rows[199].seats[250]")
+    last = MAX_SEATS // 250 - 1
+    error = expect_error(doc, "too_many_seats", f"$.zones[0].rows[{last}].seats[250]")
     assert str(MAX_SEATS) in error.message
 
 
@@ -397,7 +398,7 @@ def test_cinema_custom_size_and_bad_arguments() -> None:
     with pytest.raises(ValueError):
         cinema(rows=0)
     with pytest.raises(ValueError):
-        cinema(rows=300, seats_per_row=300)
+        cinema(rows=400, seats_per_row=300)  # past MAX_SEATS
 
 
 def test_theatre() -> None:
