@@ -398,9 +398,11 @@ def scan_phase(
         p.start()
     # server CPU over the busy window: sampled at start_at and when the last process is done
     time.sleep(max(start_at - time.monotonic(), 0))
+    profiler = env.profile(server.pid, f"door-{kind}")
     s0, t0, b0 = env.cpu_seconds(server.pid), time.monotonic(), env.system_busy()
     replies = [queue.get(timeout=limit + 120) for _ in ps]
     s1, t1, b1 = env.cpu_seconds(server.pid), time.monotonic(), env.system_busy()
+    env.stop_profile(profiler)
     for p in ps:
         p.join(10)
     fatal = [r["fatal"] for r in replies if "fatal" in r]
@@ -506,7 +508,12 @@ def bench_batch(
 # -- the whole door bench ----------------------------------------------------------------
 
 
-def bench_door(cfg: dict[str, Any], server: env.Server, admin_token: str) -> dict[str, Any]:
+def bench_door(
+    cfg: dict[str, Any],
+    server: env.Server,
+    admin_token: str,
+    ways: tuple[str, ...] = ("http", "ws", "batch"),
+) -> dict[str, Any]:
     clients, procs = cfg["door_clients"], cfg["door_procs"]
     fresh, dups = cfg["door_fresh"], cfg["door_dups"]
     batch_fresh = cfg["batch_fresh"]
@@ -539,39 +546,41 @@ def bench_door(cfg: dict[str, Any], server: env.Server, admin_token: str) -> dic
 
     out: dict[str, Any] = {"setup": setup}
     limit = cfg["door_max_seconds"]
-    http = scan_phase(
-        "http", server, session, mixed_jobs(http_codes, dups, clients, rng), procs, limit
-    )
-    check_online(http, fresh, dups)
-    out["http"] = http
-    ws = scan_phase("ws", server, session, mixed_jobs(ws_codes, dups, clients, rng), procs, limit)
-    check_online(ws, fresh, dups)
-    out["ws"] = ws
-    # the offline scanner also scanned tickets already admitted online at other doors
-    again = rng.sample(http_codes + ws_codes, batch_again)
-    out["batch"] = bench_batch(server, session, batch_codes, again)
+    for way, mine in (("http", http_codes), ("ws", ws_codes)):
+        if way in ways:
+            jobs = mixed_jobs(mine, dups, clients, rng)
+            out[way] = scan_phase(way, server, session, jobs, procs, limit)
+            check_online(out[way], fresh, dups)
+    if "batch" in ways:
+        # the offline scanner also scanned tickets already admitted online at other doors
+        again = rng.sample(http_codes + ws_codes, batch_again)
+        out["batch"] = bench_batch(server, session, batch_codes, again)
     return out
 
 
 def main() -> None:
-    """``python -m loadtests.door [--quick] [--processes N]``: the door phase alone, on
+    """``python -m loadtests.door [--quick] [--only http|ws|batch] [--workers N]``: the door
+    phase alone (or one of its parts), with N server processes (``WEB_CONCURRENCY``), on
     its own fresh database and server(s) (as ``make bench`` would run it)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m loadtests.door")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=("http", "ws", "batch"), action="append")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     env.raise_nofile()
     env.run(env.recreate_services())
     env.prepare_database()
-    server = env.Server()
+    server = env.Server({"WEB_CONCURRENCY": str(args.workers)})
+    ways = tuple(args.only or ("http", "ws", "batch"))
     try:
         server.wait_ready()
         token = env.run(env.login(server.url))
-        out = bench_door(DOOR_QUICK if args.quick else DOOR_FULL, server, token)
+        out = bench_door(DOOR_QUICK if args.quick else DOOR_FULL, server, token, ways)
     finally:
         server.stop()
-    for key in ("http", "ws", "batch"):
+    for key in ways:
         print(key, json.dumps(out[key]), flush=True)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -155,6 +156,32 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+RAW = ("--format", "raw", "--output")
+
+
+def profile(pid: int, name: str) -> subprocess.Popen[bytes] | None:
+    """With ``BENCH_PYSPY=<dir>``, py-spy samples the server process (its workers too) until
+    :func:`stop_profile`, into ``<dir>/<name>.txt`` (collapsed stacks: one line per stack
+    and its sample count); without it, nothing."""
+    out_dir = os.environ.get("BENCH_PYSPY")
+    if not out_dir:
+        return None
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    output = f"{out_dir}/{name}.txt"
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", *RAW, output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(profiler: subprocess.Popen[bytes] | None) -> None:
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        profiler.wait(30)
 
 
 def rss_kb(pid: int) -> int:

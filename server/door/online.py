@@ -31,29 +31,9 @@ def check_retry(replay: Any, claims: TicketClaims | CodeError, request: ScanRequ
         raise Mismatch("nonce_mismatch", "this nonce was used for another scan; send a new nonce")
 
 
-# The facts of one online scan in one round trip: a replay of the same nonce, a fresh scan
-# id, the ticket with its session, seat and tariff, whether this code is revoked, and the
-# ticket's entry if it has one.
-ONLINE_FACTS = """
-SELECT
-  (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
-    WHERE device = $1 AND nonce = $2) AS replay,
-  nextval('scans_id_seq') AS scan_id,
-  t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
-  se.row_label AS row, ta.name AS tariff, s.reentry_allowed,
-  EXISTS (SELECT 1 FROM revocations r WHERE r.ticket_id = t.id AND r.seed = $4) AS revoked,
-  e.entered_at, e.door AS entry_door, e.inside
-FROM (SELECT 1) one
-LEFT JOIN tickets t ON t.id = $3
-LEFT JOIN sessions s ON s.id = t.session_id
-LEFT JOIN tariffs ta ON ta.id = t.tariff_id
-LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx
-LEFT JOIN entries e ON e.session_id = t.session_id AND e.ticket_id = t.id
-"""
-
-
 class OnlineScan:
-    """One online ticket scan once its facts are read (``ONLINE_FACTS``)."""
+    """One online ticket scan once its facts are read
+    (:data:`server.door.coalesced.ONLINE_FACTS_BATCH`)."""
 
     def __init__(
         self,

@@ -119,7 +119,7 @@ class Passage:
                 await conn.execute(_UNDO_ENTRY, session_id, self.ticket_id, self.scan_id)
                 raise ScanReplayed
             if not self.context.reentry_allowed:
-                return await self.refuse_again(conn, decision, session_id), False
+                return await self._refuse_again(conn, decision, session_id), False
         reentry = False
         async with conn.transaction():
             if self.request.mode is Mode.EXIT:
@@ -134,19 +134,14 @@ class Passage:
             await self._store_scan(conn, session_id, decision, reentry)
         return decision, reentry
 
-    async def refuse_again(
-        self,
-        conn: asyncpg.Connection,
-        decision: Decision,
-        session_id: int,
-        entry: Entry | None = None,
+    async def _refuse_again(
+        self, conn: asyncpg.Connection, decision: Decision, session_id: int
     ) -> Decision:
         """A ticket that already has an entry, where re-entry is not allowed: every answer is
         a refusal (``already_entered`` or ``no_reentry``) that changes no entry, so no
-        transaction is needed: read the entry (unless given), record the refused scan."""
-        if entry is None:
-            row = await conn.fetchrow(_ENTRY, session_id, self.ticket_id)
-            entry = Entry(row["entered_at"].timestamp(), row["door"], row["inside"])
+        transaction is needed: read the entry, record the refused scan."""
+        row = await conn.fetchrow(_ENTRY, session_id, self.ticket_id)
+        entry = Entry(row["entered_at"].timestamp(), row["door"], row["inside"])
         decision = passage_in(decision, self.context, entry)
         await self._store_scan(conn, session_id, decision, reentry=False)
         return decision

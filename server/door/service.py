@@ -20,19 +20,15 @@ from typing import Any
 import asyncpg
 
 from scanning.codes import CodeError, TicketClaims, TicketScope, verify_code
-from scanning.decision import (
-    Decision,
-    Mode,
-    Reason,
-    TicketFacts,
-)
+from scanning.decision import Decision, Mode, Reason, passage_in
 from server.door.batch import BatchUpload
+from server.door.coalesced import FactsQuery, OnlineFacts, RefusedScan, RefusedScans
 from server.door.counters import ENTERED, EXITED, Counted, DoorEvent, DoorLive
 from server.door.first_entries import FirstEntries, FirstEntry
 from server.door.keys import KeyStore, ticket_code
-from server.door.online import ONLINE_FACTS, OnlineScan, check_retry
+from server.door.online import OnlineScan, check_retry
 from server.door.pass_booking import Booker
-from server.door.passage import INSERT_SCAN, Passage, ScanReplayed
+from server.door.passage import Passage, ScanReplayed
 from server.door.passes import PassScanner, bundle_passes
 from server.door.requests import ScanRequest
 from server.door.verify import verify_many
@@ -100,7 +96,9 @@ class DoorService:
         self.live = door_live
         self.outbox = outbox
         self.passes = PassScanner(pool, Booker(door_live.seats, outbox))
+        self.facts = OnlineFacts(pool)
         self.first_entries = FirstEntries(pool)
+        self.refusals = RefusedScans(pool)
         self.refund_guard: RefundHook | None = None
         """Runs in a single ticket's refund (the app sets the cash desk's: a journalled
         sale is refunded through its register, so the journal keeps the money)."""
@@ -121,10 +119,10 @@ class DoorService:
             return await self.scan_pass(device, request, claims)
         ticket_id = claims.ticket_id if isinstance(claims, TicketClaims) else 0
         seed = claims.seed if isinstance(claims, TicketClaims) else b""
-        async with connection(self.pool) as conn:
-            row = await conn.fetchrow(ONLINE_FACTS, device, request.nonce, ticket_id, seed)
-            if row["replay"] is not None:
-                check_retry(row["replay"], claims, request)
+        row = await self.facts.read(FactsQuery(device, request.nonce, ticket_id, seed))
+        if row["replay"] is not None:
+            check_retry(row["replay"], claims, request)
+            async with connection(self.pool) as conn:
                 return await self._replayed(conn, row["replay"])
         scan = OnlineScan(device, request, claims, row)
         await failpoint("door.facts_read")  # a race test widens the window to the write
@@ -155,11 +153,7 @@ class DoorService:
         (refused from the entry the facts brought)."""
         decision, request = scan.decision, scan.request
         if not decision.valid:
-            async with connection(self.pool) as conn:
-                counted = await self._record(
-                    conn, scan.scan_id, scan.device, request, decision, scan.facts
-                )
-            return decision, False, counted
+            return decision, False, await self._refuse(scan, decision)
         assert isinstance(scan.claims, TicketClaims) and decision.session_id is not None
         session_id = decision.session_id
         passage = Passage(scan.scan_id, scan.device, request, scan.claims.ticket_id, scan.context)
@@ -178,10 +172,13 @@ class DoorService:
                 raise ScanReplayed
             if outcome.won:
                 return decision, False, session_id
+        if request.mode is Mode.ENTRY and scan.entry and not scan.context.reentry_allowed:
+            # every answer is a refusal (already entered, or no re-entry) that changes no
+            # entry: decided from the entry the facts brought, stored with the others
+            refused = passage_in(decision, scan.context, scan.entry)
+            await self._refuse(scan, refused)
+            return refused, False, session_id
         async with connection(self.pool) as conn:
-            if request.mode is Mode.ENTRY and scan.entry and not scan.context.reentry_allowed:
-                refused = await passage.refuse_again(conn, decision, session_id, scan.entry)
-                return refused, False, session_id
             decision, reentry = await passage.run(conn, decision)
         return decision, reentry, session_id
 
@@ -206,37 +203,27 @@ class DoorService:
         body["pass_id"] = claims.scope_id
         return body
 
-    async def _record(
-        self,
-        conn: asyncpg.Connection,
-        scan_id: int,
-        device: str,
-        request: ScanRequest,
-        decision: Decision,
-        facts: TicketFacts | None,
-    ) -> int | None:
-        """Store a refused scan; returns the session it counts for: the ticket's, or for a
-        code that names no session (forged, unknown) the scanner's own session."""
-        inserted = await conn.fetchrow(
-            INSERT_SCAN,
-            scan_id,
-            facts.ticket_id if facts else None,
-            decision.session_id if decision.session_id is not None else request.session_id,
-            device,
-            request.door,
-            request.nonce,
-            decision.result,
-            decision.reason.value if decision.reason else None,
-            request.scanned_at,
-            request.mode.value,
-            False,
-            None,
-            None,
+    async def _refuse(self, scan: OnlineScan, decision: Decision) -> int | None:
+        """Store a refused online scan (with the other refusals of the moment); returns the
+        session it counts for: the ticket's, or for a code that names no session (forged,
+        unknown) the scanner's own. ``ScanReplayed`` if its device and nonce came first."""
+        request = scan.request
+        stored = await self.refusals.record(
+            RefusedScan(
+                scan.scan_id,
+                scan.facts.ticket_id if scan.facts else None,
+                decision.session_id if decision.session_id is not None else request.session_id,
+                scan.device,
+                request.door,
+                request.nonce,
+                decision.reason.value if decision.reason else "unknown",
+                request.scanned_at,
+                request.mode.value,
+            )
         )
-        if inserted is None:
+        if not stored.stored:
             raise ScanReplayed
-        session_id: int | None = inserted["session_id"]
-        return session_id
+        return stored.session_id
 
     async def _replayed(self, conn: asyncpg.Connection, replay: Any) -> dict[str, Any]:
         scan_id, _result, reason, session_id, ticket_id, mode = replay
