@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
-import zlib
 
 import pytest
 import segno
@@ -28,6 +26,7 @@ from scanning.codes import (
     verify_code,
 )
 from scanning.qr import qr_png, qr_svg, ticket_pdf
+from tests.pdf import pdf_text
 
 B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
@@ -372,20 +371,6 @@ def test_svg_is_an_svg_document() -> None:
     assert 'xmlns="http://www.w3.org/2000/svg"' in svg
 
 
-def _pdf_text(pdf: bytes) -> bytes:
-    """Raw PDF bytes plus every inflated stream, to search for drawn text."""
-    chunks = [pdf]
-    for match in re.finditer(rb"stream\r?\n(.*?)\nendstream", pdf, re.S):
-        # A decompressor object stops at the end of the zlib data, so a
-        # trailing "\r" of the end-of-line marker (or a compressed stream
-        # whose last byte happens to be "\r") can neither break nor hide it.
-        try:
-            chunks.append(zlib.decompressobj().decompress(match.group(1)))
-        except zlib.error:
-            chunks.append(match.group(1))
-    return b"\n".join(chunks)
-
-
 def test_ticket_pdf() -> None:
     code = encode_code(make_claims(), RING)
     pdf = ticket_pdf(
@@ -398,7 +383,7 @@ def test_ticket_pdf() -> None:
         holder="Ada Lovelace",
     )
     assert pdf.startswith(b"%PDF")
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     for expected in (
         b"Midnight Jazz Festival",
         b"Grande Salle",
@@ -419,4 +404,4 @@ def test_ticket_pdf_unicode_and_optional_fields() -> None:
         holder=None,
     )
     assert pdf.startswith(b"%PDF")
-    assert b"Unreserved" in _pdf_text(pdf)
+    assert b"Unreserved" in pdf_text(pdf)
