@@ -102,6 +102,7 @@ from server.siteapi.keys import ApiKeys
 from server.siteapi.limits import RateLimiter
 from server.wallet import http as wallet_http
 from server.wallet import http_settlement as wallet_settlement
+from server.wallet.desk import DeskWallets
 from server.wallet.feed import BarSalesFeed
 from server.wallet.offline import AllowancePolicy, OfflineBar, allowance_secret
 from server.wallet.service import Wallets
@@ -292,7 +293,8 @@ async def wire(state: Any, settings: Settings) -> None:
     state.articles = ArticleCatalogue(pool, news)
     state.article_sales = ArticleSales(pool, news)
     pass_desk = _wire_passes(state, pool, keys, door)
-    state.desk = desk = DeskJournal(pool, door.refund_tickets, news, pass_desk)
+    desk = DeskJournal(pool, door.refund_tickets, news, pass_desk, DeskWallets(keys))
+    state.desk = desk
     door.refund_guard = desk.refuse_journalled
     state.desk_reservations = DeskReservations(pool, desk)
     state.registers = Registers(pool)

@@ -7,11 +7,13 @@
 import { h } from "./dom.js";
 import { register, t } from "./i18n.js";
 import { paymentPanel } from "./pos-pay.js";
+import { walletLeftText } from "./pos-pay-wallet.js";
 import { reserveBox } from "./pos-reserve.js";
 import { activeTariffs, seatName } from "./pos-seats.js";
 import { clock, dateTime, money, randomKey } from "./pos-util.js";
 import { PROTOCOL } from "./protocol.js";
 import { api, can, errorText, notify } from "./session.js";
+import { refusalText } from "./wallet-text.js";
 
 register({
   fr: {
@@ -357,6 +359,7 @@ export function createBasket(ctx, view) {
     els.picker.box.hidden = !ctx.articles().length;
     els.picker.fill();
     view.pay.setTotal(total());
+    view.pay.allowWallet(Boolean(view.token));
     if (empty) view.pay.reset();
     els.reserve?.update(held, view.articles.size > 0);
     b.tick();
@@ -373,7 +376,7 @@ export function createBasket(ctx, view) {
     els.timer = h("div", { class: "hold-timer", hidden: true },
       h("span", {}, `◷ ${t("sell.heldFor")} `, els.countdown), els.extend);
     els.picker = articlePicker();
-    view.pay = paymentPanel({ currency: currencyOf(), onPay: pay });
+    view.pay = paymentPanel({ currency: currencyOf(), onPay: pay, wallet: true });
     if (can(ctx.user, "reserve")) els.reserve = reserveBox(ctx, view, b);
     els.payBox = h("div", { hidden: true }, view.pay.element, els.reserve?.element || null,
       h("button", { type: "button", class: "btn btn-small", "data-testid": "basket-clear",
@@ -437,7 +440,7 @@ export function createBasket(ctx, view) {
       return;
     }
     view.orderKey = null;
-    let text = errorText(err);
+    let text = refusalText(err, currencyOf());
     if (err.code === "seats_taken") {
       text += ` — ${t("sell.taken", { names: (err.details.seats || []).map((id) => seatName(view, id)).join(" ; ") })}`;
     }
@@ -473,6 +476,7 @@ export function createBasket(ctx, view) {
     view.paying = false;
     view.pay.setBusy(false);
     b.rememberTickets(order);
+    if (order.receipt?.wallet) notify(walletLeftText(order.receipt.wallet, currencyOf()), "success");
     view.articles.clear();
     view.token = null; // sold: nothing to release
     forgetHold();

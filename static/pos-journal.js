@@ -7,6 +7,7 @@ import { register, t } from "./i18n.js";
 import { changeBanner, receiptPaper, showDoc } from "./pos-receipt.js";
 import { money, timeOf } from "./pos-util.js";
 import { api, can, errorText, notify } from "./session.js";
+import { refusalText } from "./wallet-text.js";
 
 register({
   fr: {
@@ -132,7 +133,10 @@ export function mountJournal(ctx, root) {
     const sale = e.kind === "sale";
     const confirmBox = h("div", { class: "refund-confirm", hidden: true });
     const openRefund = (ticketIds, label, amount, articles = null, passIds = null) => {
+      // a sale paid from a wallet is refunded to that wallet first (at most what it paid)
+      const byWallet = e.payments.some((p) => p.method === "wallet");
       const method = h("select", { "data-testid": "refund-method" },
+        byWallet ? h("option", { value: "wallet" }, t("doc.method.wallet")) : null,
         h("option", { value: "cash" }, t("doc.method.cash")), h("option", { value: "card" }, t("doc.method.card")));
       const go = h("button", { type: "button", class: "btn btn-primary", "data-testid": "refund-confirm",
         onclick: () => refund(e, ticketIds, method.value, go, articles, passIds) }, t("jr.confirm"));
@@ -211,7 +215,7 @@ export function mountJournal(ctx, root) {
       }
     } catch (err) {
       button.disabled = false;
-      notify(errorText(err));
+      notify(refusalText(err, entry.currency));
       result.textContent = "";
     }
   }

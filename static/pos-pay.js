@@ -1,14 +1,17 @@
-// The payment panel of the cash desk: cash (amount given → change due), card, or split
-// (cash + card adding up to the total). It builds the `payments` array of a desk sale
-// ([{method, amount_cents, given_cents?}]) and hands it to `onPay`; the caller makes the call
-// and reports errors back with `showError`.
+// The payment panel of the cash desk: cash (amount given → change due), card, split
+// (cash + card adding up to the total) and, where the sale may be paid from a wallet
+// (`wallet: true`: tickets, with or without articles), the holder's wallet, alone or with
+// cash or card (pos-pay-wallet.js). It builds the `payments` array of a desk sale
+// ([{method, amount_cents, given_cents?, code?}]) and hands it to `onPay`; the caller makes
+// the call and reports errors back with `showError`.
 //
-//   const panel = paymentPanel({ currency, onPay: async (payments, summary) => ... });
+//   const panel = paymentPanel({ currency, wallet, onPay: async (payments, summary) => ... });
 //   panel.setTotal(cents);  panel.element;  panel.showError(err);  panel.setBusy(bool)
 
 import { h } from "./dom.js";
 import { register, t } from "./i18n.js";
 import { amountText, money, parseAmount } from "./pos-util.js";
+import { walletBox } from "./pos-pay-wallet.js";
 
 register({
   fr: {
@@ -18,6 +21,7 @@ register({
     "pay.cash": "Espèces",
     "pay.card": "Carte",
     "pay.split": "Mixte",
+    "pay.wallet": "Porte-monnaie",
     "pay.given": "Montant remis",
     "pay.quickGiven": "Encaisser en espèces",
     "pay.exact": "Compte exact",
@@ -42,6 +46,7 @@ register({
     "pay.cash": "Cash",
     "pay.card": "Card",
     "pay.split": "Split",
+    "pay.wallet": "Wallet",
     "pay.given": "Amount given",
     "pay.quickGiven": "Take cash",
     "pay.exact": "Exact amount",
@@ -68,13 +73,16 @@ export function quickNotes(total) {
   return [...out].sort((a, b) => a - b).slice(0, 3);
 }
 
-export function paymentPanel({ currency = "EUR", onPay }) {
+export function paymentPanel({ currency = "EUR", onPay, wallet = false }) {
   let total = 0;
   let method = "cash";
   let busy = false;
   const error = h("p", { class: "form-error", role: "alert", "data-testid": "pay-error", hidden: true });
   const totalEl = h("strong", { class: "big-figure", "data-testid": "pay-total" });
-  const methods = ["cash", "card", "split"].map((m) => h("button", {
+  const walletPay = wallet
+    ? walletBox({ currency, total: () => total, submit: (p, s) => submit(p, s), showText: (x, c) => showText(x, c) })
+    : null;
+  const methods = ["cash", "card", "split", ...(wallet ? ["wallet"] : [])].map((m) => h("button", {
     type: "button", class: "seg-btn", "data-testid": `pay-method-${m}`, "data-method": m,
     "aria-pressed": String(m === method), onclick: () => setMethod(m),
   }, t(`pay.${m}`)));
@@ -119,7 +127,7 @@ export function paymentPanel({ currency = "EUR", onPay }) {
   const element = h("section", { class: "pay-panel", "data-testid": "payment", "aria-label": t("pay.title") },
     h("p", { class: "pay-total" }, h("span", {}, t("pay.total")), " ", totalEl),
     h("div", { class: "seg", role: "group", "aria-label": t("pay.method") }, methods),
-    cashBox, cardBox, splitBox, error);
+    cashBox, cardBox, splitBox, walletPay?.element || null, error);
 
   function parseGiven() {
     const text = given.value.trim();
@@ -133,6 +141,7 @@ export function paymentPanel({ currency = "EUR", onPay }) {
     cashBox.hidden = m !== "cash";
     cardBox.hidden = m !== "card";
     splitBox.hidden = m !== "split";
+    if (walletPay) walletPay.element.hidden = m !== "wallet";
     hideError();
     render();
   }
@@ -187,6 +196,7 @@ export function paymentPanel({ currency = "EUR", onPay }) {
     for (const b of methods) b.disabled = busy;
     renderChange();
     renderSplit();
+    walletPay?.render();
   }
 
   function submitCash(cents) {
@@ -237,18 +247,28 @@ export function paymentPanel({ currency = "EUR", onPay }) {
     },
     setBusy(value) {
       busy = value;
+      walletPay?.setBusy(value);
       render();
     },
     reset() {
       given.value = "";
       cashPart.value = "";
       splitGiven.value = "";
+      walletPay?.reset();
       hideError();
       setMethod("cash");
     },
     showError(text, code) {
       showText(text, code);
+      if (method === "wallet") walletPay?.refresh();
     },
     hideError,
+    /** Offer the wallet or not (a basket of articles alone is not paid from a wallet). */
+    allowWallet(allowed) {
+      const button = methods.find((b) => b.dataset.method === "wallet");
+      if (!button) return;
+      button.hidden = !allowed;
+      if (!allowed && method === "wallet") setMethod("cash");
+    },
   };
 }

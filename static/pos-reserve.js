@@ -12,6 +12,7 @@ import { showDoc } from "./pos-receipt.js";
 import { seatName } from "./pos-seats.js";
 import { dateTime, money, randomKey } from "./pos-util.js";
 import { api, errorText, notify } from "./session.js";
+import { refusalText } from "./wallet-text.js";
 
 register({
   fr: {
@@ -176,7 +177,7 @@ export function reservationFinder(ctx) {
 
   function collect(r, slot) {
     let key = null;
-    const panel = paymentPanel({ currency: r.currency, onPay: async (payments, summary) => {
+    const panel = paymentPanel({ currency: r.currency, wallet: true, onPay: async (payments, summary) => {
       const rs = ctx.registerSession();
       if (!rs) return;
       key = key || randomKey();
@@ -190,8 +191,8 @@ export function reservationFinder(ctx) {
         await ctx.afterSale(receipt, summary?.changeCents ?? 0);
       } catch (err) {
         if (err.status !== 0 && err.status !== 503) key = null;
-        panel.showError(errorText(err), err.code);
-        notify(errorText(err));
+        panel.showError(refusalText(err, r.currency), err.code);
+        notify(refusalText(err, r.currency));
       } finally {
         panel.setBusy(false);
       }

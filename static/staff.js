@@ -16,6 +16,7 @@ export const STAFF_PAGES = [
   ["users", "/admin-users.html", ["users.manage"]],
   ["devices", "/admin-devices.html", ["devices.manage"]],
   ["audit", "/admin-audit.html", ["admin"]],
+  ["apikeys", "/admin-api-keys.html", ["admin"]],
 ];
 
 register({
@@ -45,6 +46,8 @@ register({
     "page.devices.about": "Enregistrer un scanner par code QR, révoquer un appareil.",
     "page.audit": "Journal d'audit",
     "page.audit.about": "Qui a fait quoi, et quand.",
+    "page.apikeys": "Clés d'API des sites web",
+    "page.apikeys.about": "Clés des sites de l'organisateur, code d'intégration du plan de salle, révocation.",
   },
   en: {
     "home.title": "Staff home",
@@ -72,6 +75,8 @@ register({
     "page.devices.about": "Enrol a scanner by QR code, revoke a device.",
     "page.audit": "Audit log",
     "page.audit.about": "Who did what, and when.",
+    "page.apikeys": "Website API keys",
+    "page.apikeys.about": "Keys of the organiser's websites, the seat picker's embed code, revocation.",
   },
 });
 

@@ -23,8 +23,13 @@ register({
     "wal.refused.article_not_here": "Un article n'est pas vendu à ce bar.",
     "wal.refused.currency_mismatch": "Ce porte-monnaie n'est pas dans la devise de cette caisse.",
     "wal.refused.no_open_register_session": "Aucune session de caisse ouverte : ouvrez la caisse d'abord.",
+    "wal.refused.wallet_refund_exceeds": "Le porte-monnaie a payé moins que ce remboursement : rendez le reste en espèces ou par carte.",
+    "wal.refused.not_paid_by_wallet": "Cette vente n'a pas été payée avec un porte-monnaie.",
+    "wal.refused.wallet_closed": "Ce porte-monnaie est soldé et clôturé.",
     "wal.move.topup": "Rechargement",
     "wal.move.debit": "Achat",
+    "wal.move.sale": "Achat au guichet",
+    "wal.move.refund": "Remboursement",
     "wal.move.reversal": "Correction",
     "wal.move.other": "Mouvement",
     "wal.status.none": "pas encore rechargé",
@@ -46,8 +51,13 @@ register({
     "wal.refused.article_not_here": "An article is not sold at this bar.",
     "wal.refused.currency_mismatch": "This wallet is not in this register's currency.",
     "wal.refused.no_open_register_session": "No open register session: open the register first.",
+    "wal.refused.wallet_refund_exceeds": "The wallet paid less than this refund: pay the rest back in cash or by card.",
+    "wal.refused.not_paid_by_wallet": "This sale was not paid from a wallet.",
+    "wal.refused.wallet_closed": "This wallet is settled and closed.",
     "wal.move.topup": "Top-up",
     "wal.move.debit": "Purchase",
+    "wal.move.sale": "Purchase at the desk",
+    "wal.move.refund": "Refund",
     "wal.move.reversal": "Correction",
     "wal.move.other": "Movement",
     "wal.status.none": "not topped up yet",
@@ -61,7 +71,8 @@ register({
 const KNOWN = new Set([
   "insufficient_balance", "wallet_blocked", "no_wallet", "unknown_code", "invalid_code",
   "code_replaced", "holder_not_active", "out_of_stock", "article_inactive", "article_not_here",
-  "currency_mismatch", "no_open_register_session",
+  "currency_mismatch", "no_open_register_session", "wallet_refund_exceeds", "not_paid_by_wallet",
+  "wallet_closed",
 ]);
 
 /** A refusal of the wallet routes in words (the balance, for a balance too low). */
@@ -75,7 +86,7 @@ export function refusalText(err, currency = "EUR") {
 }
 
 export function movementName(kind) {
-  return ["topup", "debit", "reversal"].includes(kind) ? t(`wal.move.${kind}`) : t("wal.move.other");
+  return ["topup", "debit", "sale", "refund", "reversal"].includes(kind) ? t(`wal.move.${kind}`) : t("wal.move.other");
 }
 
 export function statusText(status) {

@@ -26,6 +26,7 @@ class AccountKind(StrEnum):
     CASH = "cash"  # top-ups paid in cash (negative: what the festival received)
     CARD = "card"  # top-ups paid by card
     BAR = "bar"  # what a bar sold against wallets (one account per point of sale)
+    DESK = "desk"  # what a cash desk sold against wallets (one account per point of sale)
     PAYOUT = "payout"  # balances refunded to their holders after the festival
     DONATION = "donation"  # balances their holders gave away
     BREAKAGE = "breakage"  # balances unclaimed after the deadline
@@ -35,6 +36,8 @@ class AccountKind(StrEnum):
 class TxKind(StrEnum):
     TOPUP = "topup"
     DEBIT = "debit"
+    SALE = "sale"  # a desk sale paid from a wallet
+    REFUND = "refund"  # a refund of such a sale, back to the wallet
     REVERSAL = "reversal"
     PAYOUT = "payout"
     DONATION = "donation"
@@ -46,6 +49,8 @@ _WALLET = frozenset({AccountKind.WALLET})
 ROUTES: Mapping[TxKind, tuple[frozenset[AccountKind], frozenset[AccountKind]]] = {
     TxKind.TOPUP: (frozenset({AccountKind.CASH, AccountKind.CARD}), _WALLET),
     TxKind.DEBIT: (_WALLET, frozenset({AccountKind.BAR})),
+    TxKind.SALE: (_WALLET, frozenset({AccountKind.DESK})),
+    TxKind.REFUND: (frozenset({AccountKind.DESK}), _WALLET),
     TxKind.PAYOUT: (_WALLET, frozenset({AccountKind.PAYOUT})),
     TxKind.DONATION: (_WALLET, frozenset({AccountKind.DONATION})),
     TxKind.BREAKAGE: (_WALLET, frozenset({AccountKind.BREAKAGE})),

@@ -26,6 +26,7 @@ from server.cash.journal import Draft, LineDraft, PaymentDraft, append
 from server.cash.refunds import SALE_LINES, RefundChoice, Reversal, check_left, choose
 from server.cash.refunds import journal_refund as _journal_refund
 from server.cash.registers import session_for
+from server.cash.wallet_payments import WalletMove, WalletPayer
 from server.platform.audit import Actor
 from server.platform.db import connection
 from server.platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -47,12 +48,20 @@ class RefundTickets(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-def check_payments(desk: DeskSale) -> list[PaymentDraft]:
-    """Payments as journalled: a cash payment with what was given gets its change."""
+def check_payments(desk: DeskSale, wallet: bool = False) -> list[PaymentDraft]:
+    """Payments as journalled: a cash payment with what was given gets its change; a
+    wallet payment (one at most, only where ``wallet``) names its pass's or ticket's code."""
     drafts = []
+    if sum(p.method == Method.WALLET for p in desk.payments) > (1 if wallet else 0):
+        message = "one wallet payment at most" if wallet else "a payment method is cash or card"
+        raise Invalid("invalid_field", message, field="payments")
     for p in desk.payments:
-        if p.method not in (Method.CASH, Method.CARD):
+        if p.method not in (Method.CASH, Method.CARD, Method.WALLET):
             raise Invalid("invalid_field", "a payment method is cash or card", field="payments")
+        if (p.code is not None) != (p.method == Method.WALLET):
+            raise Invalid("invalid_field", "'code' names the wallet of a wallet payment")
+        if p.method == Method.WALLET and not p.amount_cents:
+            raise Invalid("invalid_amount", "a wallet payment is at least one cent")
         if p.given_cents is None:
             drafts.append(PaymentDraft(p.method, p.amount_cents))
             continue
@@ -80,8 +89,10 @@ class DeskJournal:
         refund_tickets: RefundTickets,
         news: StockNews,
         passes: PassRefunds,
+        wallet: WalletPayer | None = None,
     ) -> None:
         self.pool = pool
+        self.wallet = wallet
         self.refund_tickets = refund_tickets
         self.news = news
         self.passes = passes
@@ -94,7 +105,7 @@ class DeskJournal:
     async def check(self, user_id: int, desk: DeskSale) -> int:
         """The register session is the caller's and open, the payments well formed; the
         total of the desk's articles at their current prices."""
-        check_payments(desk)
+        check_payments(desk, self.wallet is not None)
         async with connection(self.pool) as conn:
             s = await session_for(conn, desk.register_session_id, user_id, False, "SHARE")
             if not desk.articles:
@@ -153,17 +164,24 @@ class DeskJournal:
             raise Invalid(
                 "payments_mismatch", "the payments do not add up to the total", total_cents=total
             )
-        payments = tuple(check_payments(desk))
+        payments = tuple(check_payments(desk, self.wallet is not None))
         draft = Draft(Kind.SALE, currency, payments, tuple(lines), order_id=rows[0]["order_id"])
         done = await append(conn, s["register_id"], s["id"], user_id, draft)
-        if levels := [t.level for t in taken if t.level is not None]:
-            self._unannounced[done.journal_id] = levels
-        return {
+        receipt: dict[str, Any] = {
             "journal_id": done.journal_id,
             "register_id": s["register_id"],
             "register_session_id": s["id"],
             "receipt_no": done.receipt_no,
         }
+        for p in desk.payments:
+            if p.method == Method.WALLET and p.code is not None and self.wallet is not None:
+                move = WalletMove(
+                    p.amount_cents, currency, done.journal_id, s["register_id"], user_id
+                )
+                receipt["wallet"] = await self.wallet.pay(conn, p.code, move)
+        if levels := [t.level for t in taken if t.level is not None]:
+            self._unannounced[done.journal_id] = levels
+        return receipt
 
     @staticmethod
     async def _take(conn: asyncpg.Connection, s: asyncpg.Record, desk: DeskSale) -> list[Taken]:
@@ -223,6 +241,8 @@ class DeskJournal:
             if pass_ids:
                 await self.passes.refund(conn, pass_ids, set(bookings))
             receipt.update(await _journal_refund(conn, s, sale, chosen, method, actor))
+            if method == Method.WALLET:
+                receipt["wallet"] = await self._to_wallet(conn, s, sale, receipt, user_id)
 
         ids = [ln.ticket_id for ln in chosen if ln.ticket_id is not None] + bookings
         tickets = await self.refund_tickets(ids, None, actor, journal)
@@ -233,6 +253,25 @@ class DeskJournal:
             if ln.article_id is not None
         ]
         return {**receipt, "tickets": tickets, "articles": articles, "passes": pass_ids}
+
+    async def _to_wallet(
+        self,
+        conn: asyncpg.Connection,
+        s: asyncpg.Record,
+        sale: asyncpg.Record,
+        receipt: dict[str, Any],
+        user_id: int,
+    ) -> dict[str, Any] | None:
+        """A refund paid back to the wallet that paid the sale (a new ledger transaction)."""
+        if self.wallet is None:
+            raise Conflict("not_paid_by_wallet", "this sale was not paid from a wallet")
+        amount = -receipt["total_cents"]
+        if amount <= 0:
+            return None
+        move = WalletMove(
+            amount, sale["currency"], receipt["journal_id"], s["register_id"], user_id
+        )
+        return await self.wallet.refund(conn, sale["id"], move)
 
     @staticmethod
     async def refuse_journalled(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:

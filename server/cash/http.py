@@ -291,6 +291,9 @@ async def hand_over_register(request: Request) -> JSONResponse:
             "already_refunded",
             "register_session_closed",
             "pass_bookings_changed",
+            "not_paid_by_wallet",
+            "wallet_refund_exceeds",
+            "wallet_closed",
         ),
     },
 )

@@ -72,11 +72,14 @@ async def find_reservations(request: Request) -> JSONResponse:
     body=schemas.PayReservationIn,
     responses={201: schemas.ReservationPaid, 200: schemas.ReservationPaid},
     errors={
-        400: ("payments_mismatch", "invalid_given", "currency_mismatch"),
+        400: ("payments_mismatch", "invalid_given", "currency_mismatch", "invalid_code"),
         403: ("user_required", *SESSION_REFUSALS[403]),
-        404: ("not_found",),
+        404: ("not_found", "unknown_code"),
         409: (
             *SESSION_REFUSALS[409],
+            "insufficient_balance",
+            "wallet_blocked",
+            "no_wallet",
             "not_a_reservation",
             "already_paid",
             "reservation_not_active",
@@ -98,7 +101,7 @@ async def pay_reservation(request: Request) -> JSONResponse:
     body = await body_as(request, schemas.PayReservationIn)
     desk = DeskSale(
         body.register_session_id,
-        tuple(DeskPayment(p.method, p.amount_cents, p.given_cents) for p in body.payments),
+        tuple(DeskPayment(p.method, p.amount_cents, p.given_cents, p.code) for p in body.payments),
     )
     receipt, made = await _service(request).pay(
         path_id(request, "order_id"), body.idempotency_key, desk, user_id, actor_of(request)

@@ -55,7 +55,10 @@ def fingerprint(order_id: int, desk: DeskSale) -> str:
     body = [
         order_id,
         desk.register_session_id,
-        [[p.method, p.amount_cents, p.given_cents] for p in desk.payments],
+        [
+            [p.method, p.amount_cents, p.given_cents, *([p.code] if p.code else [])]
+            for p in desk.payments
+        ],
     ]
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
@@ -95,7 +98,7 @@ class DeskReservations:
     ) -> tuple[dict[str, Any], bool]:
         """Collect the payment of reservation ``order_id`` at the caller's open register
         session. Returns the receipt and whether this call made it (False: a replay)."""
-        check_payments(desk)
+        check_payments(desk, self.desk.wallet is not None)
         print_ = fingerprint(order_id, desk)
         async with connection(self.pool) as conn, conn.transaction():
             order = await conn.fetchrow(

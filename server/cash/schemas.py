@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from server.sales.schemas import IdempotencyKey, PaymentIn
+from server.sales.schemas import DeskPaymentIn, IdempotencyKey, PaymentIn, WalletPaid
 from server.web.api import TEXT_PATTERN, Id, Reply, Text, Timestamp
 from server.web.requests import INT_MAX
 
@@ -179,7 +179,7 @@ class JournalLine(Reply):
 
 
 class JournalPayment(Reply):
-    method: Literal["cash", "card"]
+    method: Literal["cash", "card", "wallet"]
     amount_cents: int
     given_cents: int | None
     change_cents: int | None
@@ -235,7 +235,8 @@ class RefundIn(msgspec.Struct, kw_only=True):
     pass_ids: Annotated[list[Id], Meta(min_length=1, max_length=100)] | None = None
     """Some passes of the sale. Neither tickets, articles nor passes: all that is left of
     the sale."""
-    method: Literal["cash", "card"] | None = "cash"
+    method: Literal["cash", "card", "wallet"] | None = "cash"
+    """`wallet`: back to the wallet that paid the sale (at most what it paid)."""
 
 
 class RefundedTicket(Reply):
@@ -261,6 +262,8 @@ class Refund(Reply):
     articles: list[RefundedArticle]
     passes: list[int]
     """The passes refunded (their codes are refused at the door)."""
+    wallet: WalletPaid | None = None
+    """`method: wallet`: the wallet credited back, and its balance."""
 
 
 # -- reservations at the desk ---------------------------------------------------------------
@@ -295,7 +298,7 @@ class ReservationsFound(Reply):
 class PayReservationIn(msgspec.Struct, kw_only=True):
     register_session_id: Id
     """The caller's open register session, which takes the payment."""
-    payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)]
+    payments: Annotated[list[DeskPaymentIn], Meta(min_length=1, max_length=10)]
     idempotency_key: IdempotencyKey
     """A retry with the same key returns the first receipt."""
 
@@ -308,6 +311,8 @@ class ReservationPaid(Reply):
     order_id: int
     total_cents: int
     currency: str
+    wallet: WalletPaid | None = None
+    """The wallet payment, when part of it was paid from a wallet."""
 
 
 Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT_PATTERN)]

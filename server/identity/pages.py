@@ -39,6 +39,7 @@ STAFF_PAGES: tuple[StaffPage, ...] = (
     StaffPage("/admin-users.html", Permission.USERS_MANAGE),
     StaffPage("/admin-devices.html", Permission.DEVICES_MANAGE),
     StaffPage("/admin-audit.html", Permission.ADMIN),
+    StaffPage("/admin-api-keys.html", Permission.ADMIN),
     StaffPage("/admin-events.html", Permission.CATALOG_MANAGE),
     StaffPage("/admin-rooms.html", Permission.CATALOG_MANAGE),
 )

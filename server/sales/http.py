@@ -346,6 +346,7 @@ def _desk_sale(body: dict[str, Any]) -> DeskSale | None:
             method=field(p, "method", str),
             amount_cents=field(p, "amount_cents", int, minimum=0),
             given_cents=field(p, "given_cents", int, None, minimum=0),
+            code=field(p, "code", str, None),
         )
         for p in raw
     )
@@ -396,10 +397,12 @@ def _articles(body: dict[str, Any]) -> tuple[tuple[int, int], ...]:
             "currency_mismatch",
             "articles_need_register",
             "overbook_at_register",
+            "invalid_code",
+            "invalid_amount",
         ),
         401: ("authentication_required",),
         403: ("forbidden", "register_session_required", "not_your_register_session"),
-        404: ("unknown_hold", "unknown_article"),
+        404: ("unknown_hold", "unknown_article", "unknown_code"),
         409: (
             "sales_closed",
             "session_started",
@@ -415,6 +418,9 @@ def _articles(body: dict[str, Any]) -> tuple[tuple[int, int], ...]:
             "article_not_here",
             "seats_not_blocked",
             "room_left",
+            "insufficient_balance",
+            "wallet_blocked",
+            "no_wallet",
         ),
         410: ("hold_expired",),
         422: ("idempotency_key_mismatch",),

@@ -110,6 +110,14 @@ class PaymentIn(msgspec.Struct, kw_only=True):
     """Cash handed over (the change due is journalled)."""
 
 
+class DeskPaymentIn(PaymentIn, kw_only=True):
+    """A payment of tickets at the desk: also from a wallet (docs/wallet.md)."""
+
+    method: Literal["cash", "card", "wallet"]  # type: ignore[assignment]
+    code: Annotated[str, Meta(min_length=1, max_length=512)] | None = None
+    """`wallet`: the code of the pass or ticket that carries the wallet."""
+
+
 class OrderArticle(msgspec.Struct, kw_only=True):
     article_id: Id
     quantity: Annotated[int, Meta(ge=1, le=MAX_ARTICLE_UNITS)]
@@ -129,7 +137,7 @@ class OrderIn(msgspec.Struct, kw_only=True):
     capacity, without a hold (audited)."""
     register_session_id: Id | None = None
     """A cashier's open register session: the sale is journalled there (docs/cash.md)."""
-    payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)] | None = None
+    payments: Annotated[list[DeskPaymentIn], Meta(min_length=1, max_length=10)] | None = None
     """With `register_session_id`: how it is paid; the amounts add up to the total."""
     articles: Annotated[list[OrderArticle], Meta(min_length=1, max_length=MAX_ARTICLES)] | None = (
         None
@@ -148,6 +156,22 @@ class OrderTicket(Reply):
     status: Literal["active", "refunded", "cancelled"]
 
 
+class WalletHolder(Reply):
+    kind: Literal["pass", "ticket"]
+    id: int
+    name: str | None
+
+
+class WalletPaid(Reply):
+    """A desk sale's wallet payment: the ledger transaction and the balance it left."""
+
+    transaction_id: int
+    wallet_id: int
+    holder: WalletHolder
+    amount_cents: int
+    balance_cents: int
+
+
 class Receipt(Reply):
     """The journal entry of a desk sale."""
 
@@ -155,6 +179,8 @@ class Receipt(Reply):
     register_id: int
     register_session_id: int
     receipt_no: int
+    wallet: WalletPaid | None = None
+    """The wallet payment, when part of the sale was paid from a wallet."""
 
 
 class OrderPayment(Reply):

@@ -53,11 +53,12 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True)
 class DeskPayment:
-    """How a cash-desk sale is paid: ``cash`` (with what was handed over) or ``card``."""
+    """A desk sale's payment: ``cash`` (``given_cents``), ``card``, ``wallet`` (``code``)."""
 
     method: str
     amount_cents: int
     given_cents: int | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

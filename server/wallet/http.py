@@ -3,9 +3,6 @@ offline allowances and uploads, corrections (docs/wallet.md)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -14,9 +11,9 @@ from server.cash.journal import PaymentDraft
 from server.identity.actors import actor_of
 from server.identity.auth import Principal
 from server.identity.permissions import Permission
-from server.platform.db import connection
 from server.platform.errors import Forbidden, Invalid
 from server.wallet import schemas
+from server.wallet.bars import bars
 from server.wallet.offline import OfflineBar, overdrafts
 from server.wallet.service import Debit, Wallets
 from server.web.api import PUBLIC, Operations
@@ -147,23 +144,9 @@ async def debit(request: Request) -> JSONResponse:
 
 
 @OPERATIONS.get("/api/bars", tags=TAGS, permission=BAR, responses={200: schemas.Bars})
-async def bars(request: Request) -> JSONResponse:
+async def list_bars(request: Request) -> JSONResponse:
     """The registers of bar points of sale, each with the articles it sells."""
-    async with connection(request.app.state.pool) as conn:
-        rows = await conn.fetch(
-            "SELECT r.id AS register_id, r.name, r.point_of_sale_id, p.name AS point_of_sale,"
-            " r.currency, coalesce((SELECT json_agg(json_build_object('id', a.id, 'name',"
-            " a.name, 'family', f.name, 'price_cents', a.price_cents, 'tax_rate_bp',"
-            " a.tax_rate_bp, 'stock', a.stock) ORDER BY f.name, a.name) FROM articles a"
-            " JOIN article_families f ON f.id = a.family_id WHERE a.active"
-            " AND a.currency = r.currency"
-            " AND (a.point_of_sale_id IS NULL OR a.point_of_sale_id = r.point_of_sale_id)),"
-            " '[]') AS articles"
-            " FROM registers r JOIN points_of_sale p ON p.id = r.point_of_sale_id"
-            " WHERE p.kind = 'bar' ORDER BY p.name, r.name"
-        )
-    out: list[dict[str, Any]] = [{**dict(r), "articles": json.loads(r["articles"])} for r in rows]
-    return JSONResponse({"bars": out})
+    return JSONResponse({"bars": await bars(request.app.state.pool)})
 
 
 @OPERATIONS.post(

@@ -7,6 +7,9 @@ inserts the transaction with the balances it left. The guard is in that ``UPDATE
 ``WHERE``, under the row lock, so concurrent debits of one wallet queue and each sees the
 balance the previous one left: exactly the debits the balance covers are admitted.
 
+Before writing, ``transfer`` checks the route (``till.ledger.check_route``): which kinds of
+account each kind of transaction moves money between; a wrong one raises.
+
 The failpoint ``wallet.balance_guard=off`` (a race test's control) reads the balance in a
 statement of its own and decides in Python, as a naive implementation would.
 """
@@ -20,7 +23,7 @@ import asyncpg
 
 from server.platform.errors import Conflict
 from server.platform.failpoints import failpoint, switched_off
-from till.ledger import AccountKind, TxKind
+from till.ledger import AccountKind, LedgerError, TxKind, check_route
 
 GUARD = "wallet.balance_guard"
 
@@ -88,7 +91,10 @@ class Insufficient(Conflict):
 
 async def transfer(conn: asyncpg.Connection, t: Transfer) -> Moved:
     """Write ``t`` (in the caller's transaction); ``Insufficient`` when a guarded wallet
-    does not cover it."""
+    does not cover it. A transfer between accounts its kind does not move money between
+    (``till.ledger.ROUTES``) is a programming error: ``LedgerError`` (``bad_route``),
+    raised before anything is written."""
+    await _check_route(conn, t)
     guarded = t.guarded
     if guarded and switched_off(GUARD):  # the control: check outside the statement
         balance = await conn.fetchval(
@@ -123,6 +129,16 @@ async def transfer(conn: asyncpg.Connection, t: Transfer) -> Moved:
         )
         raise Insufficient(balance)
     return Moved(row["id"], row["from_balance"], row["to_balance"], row["created_at"])
+
+
+async def _check_route(conn: asyncpg.Connection, t: Transfer) -> None:
+    rows = await conn.fetch(
+        "SELECT id, kind FROM ledger_accounts WHERE id = ANY($1::bigint[])", [t.source, t.target]
+    )
+    kinds = {r["id"]: AccountKind(r["kind"]) for r in rows}
+    if t.source not in kinds or t.target not in kinds:
+        raise LedgerError("unknown_account", "a transfer between accounts that do not exist")
+    check_route(t.kind, kinds[t.source], kinds[t.target])
 
 
 async def _is_wallet(conn: asyncpg.Connection, account_id: int) -> bool:

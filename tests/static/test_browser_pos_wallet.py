@@ -1,0 +1,115 @@
+"""A desk sale paid from a wallet in a real headless Chromium: a wallet manager tops a pass
+up at the cash desk, sells two seats and takes them from the pass's wallet, the rest in
+cash (a wallet part above the balance is refused in words first); the holder's wallet page
+shows the desk purchase and the balance left."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser import browser_context
+from tests.static.staff_pages import SLOW_MS, watch_errors
+from tests.static.test_browser_pos import LIVE_MS, cashier_page
+from tests.static.test_browser_pos import new_register as new_desk
+from tests.static.test_browser_shop import seat
+from tests.static.test_browser_wallet import euros, wallet_manager
+from tests.support import Api, ServerProcess
+from tests.wallet.helpers import balance, pass_code
+
+pytestmark = pytest.mark.browser
+
+
+async def test_top_up_then_two_seats_paid_from_the_wallet_and_in_cash(
+    server: ServerProcess, admin: Api
+) -> None:
+    s = await admin.create_session(n_seats=8, per_row=4)
+    pos_id, desk_register, _ = await new_desk(admin)
+    username = await wallet_manager(admin, pos_id)
+    _, code = await pass_code(admin, "Inès Festival")
+    async with browser_context(1024, 1100) as context:
+        desk = await cashier_page(context, server, username, desk_register)
+
+        # 20.00 put on the pass, in cash
+        await desk.get_by_test_id("tab-wallet").click()
+        panel = desk.locator("#panel-wallet")
+        await panel.get_by_test_id("wallet-code").fill(code)
+        await panel.get_by_test_id("wallet-code").press("Enter")
+        await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
+            "Inès Festival", timeout=SLOW_MS
+        )
+        await panel.locator('[data-testid="wallet-quick"][data-cents="2000"]').click()
+        await panel.get_by_test_id("pay-cash").click()
+        await expect(desk.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)
+        await desk.get_by_test_id("doc-close").click()
+
+        # two seats at 15.00
+        await desk.get_by_test_id("tab-sell").click()
+        sell = desk.locator("#panel-sell")
+        await desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
+        for seat_id in s.seat_ids[:2]:
+            await expect(seat(desk, seat_id)).to_have_attribute(
+                "data-state", "free", timeout=SLOW_MS
+            )
+            await seat(desk, seat_id).click()
+            await expect(seat(desk, seat_id)).to_have_attribute(
+                "data-state", "mine", timeout=LIVE_MS
+            )
+        await expect(sell.get_by_test_id("pay-total")).to_have_text(euros("30,00"))
+
+        # the wallet: the holder's code, name and balance
+        await sell.get_by_test_id("pay-method-wallet").click()
+        await expect(sell.get_by_test_id("pay-method-wallet")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        await sell.get_by_test_id("pay-wallet-code").fill(code)
+        await sell.get_by_test_id("pay-wallet-code").press("Enter")
+        await expect(sell.get_by_test_id("pay-wallet-name")).to_have_text(
+            "Inès Festival", timeout=SLOW_MS
+        )
+        await expect(sell.get_by_test_id("pay-wallet-balance")).to_have_text(euros("20,00"))
+        await expect(sell.get_by_test_id("pay-wallet-status")).to_have_text(re.compile("actif"))
+
+        # more than the balance: refused in words, nothing taken
+        await sell.get_by_test_id("pay-wallet-part").fill("25")
+        await sell.get_by_test_id("pay-wallet").click()
+        await expect(sell.get_by_test_id("pay-error")).to_have_attribute(
+            "data-code", "insufficient_balance"
+        )
+        await expect(sell.get_by_test_id("pay-error")).to_contain_text("20,00")
+        assert await balance(admin, code) == 2000
+
+        # the whole balance, the rest in cash
+        await sell.get_by_test_id("pay-wallet-part").fill("")
+        await expect(sell.get_by_test_id("pay-wallet-rest")).to_have_text(euros("10,00"))
+        await expect(sell.get_by_test_id("pay-wallet")).to_contain_text("espèces")
+        await sell.get_by_test_id("pay-wallet").click()
+        receipt = desk.get_by_test_id("receipt")
+        await expect(receipt).to_be_visible(timeout=SLOW_MS)
+        await expect(receipt).to_contain_text("Porte-monnaie")
+        await expect(desk.get_by_test_id("receipt-total")).to_have_text(euros("30,00"))
+        await expect(desk.get_by_test_id("messages")).to_contain_text(
+            "Porte-monnaie de Inès Festival"
+        )
+        await desk.get_by_test_id("doc-close").click()
+        assert await balance(admin, code) == 0
+
+        # the holder's page shows the desk purchase
+        holder = await context.new_page()
+        holder_errors = watch_errors(holder)
+        await holder.goto(f"{server.url}/wallet.html#code={quote(code, safe='')}")
+        await expect(holder.get_by_test_id("wallet-balance")).to_have_text(
+            euros("0,00"), timeout=SLOW_MS
+        )
+        moves = holder.get_by_test_id("wallet-move")
+        await expect(moves).to_have_count(2)
+        await expect(moves.first).to_have_attribute("data-kind", "sale")
+        await expect(moves.first).to_contain_text("Achat au guichet")
+        await expect(holder.get_by_test_id("wallet-move-amount").first).to_have_text(
+            re.compile("^\u221220,00\\s*€")
+        )
+        assert holder_errors == []
+        assert desk.errors == []  # type: ignore[attr-defined]
