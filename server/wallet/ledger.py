@@ -7,8 +7,9 @@ inserts the transaction with the balances it left. The guard is in that ``UPDATE
 ``WHERE``, under the row lock, so concurrent debits of one wallet queue and each sees the
 balance the previous one left: exactly the debits the balance covers are admitted.
 
-Before writing, ``transfer`` checks the route (``till.ledger.check_route``): which kinds of
-account each kind of transaction moves money between; a wrong one raises.
+``transfer`` checks the route (``till.ledger.check_route``: which kinds of account each
+kind of transaction moves money between) from the kinds its statement locked, and raises
+on a wrong one in the caller's transaction: nothing of it is committed.
 
 The failpoint ``wallet.balance_guard=off`` (a race test's control) reads the balance in a
 statement of its own and decides in Python, as a naive implementation would.
@@ -34,19 +35,21 @@ WITH locked AS (
     UPDATE ledger_accounts SET balance_cents = balance_cents - $4
     WHERE id = $2 AND (SELECT count(*) FROM locked) = 2
       AND (NOT $5 OR kind <> 'wallet' OR balance_cents >= $4)
-    RETURNING balance_cents
+    RETURNING balance_cents, kind
 ), target AS (
     UPDATE ledger_accounts SET balance_cents = balance_cents + $4
     WHERE id = $3 AND EXISTS (SELECT 1 FROM source)
-    RETURNING balance_cents
+    RETURNING balance_cents, kind
+), moved AS (
+    INSERT INTO ledger_transactions (idempotency_key, kind, from_account, to_account,
+        amount_cents, currency, from_balance, to_balance, reverses_id, wallet_id, journal_id,
+        point_of_sale_id, device, offline, taken_at, created_by, reason)
+    SELECT $1, $6, $2, $3, $4, $7, source.balance_cents, target.balance_cents, $8, $9, $10,
+        $11, $12, $13, $14, $15, $16
+    FROM source, target
+    RETURNING id, from_balance, to_balance, created_at
 )
-INSERT INTO ledger_transactions (idempotency_key, kind, from_account, to_account,
-    amount_cents, currency, from_balance, to_balance, reverses_id, wallet_id, journal_id,
-    point_of_sale_id, device, offline, taken_at, created_by, reason)
-SELECT $1, $6, $2, $3, $4, $7, source.balance_cents, target.balance_cents, $8, $9, $10, $11,
-    $12, $13, $14, $15, $16
-FROM source, target
-RETURNING id, from_balance, to_balance, created_at
+SELECT moved.*, source.kind AS from_kind, target.kind AS to_kind FROM moved, source, target
 """
 
 
@@ -93,8 +96,7 @@ async def transfer(conn: asyncpg.Connection, t: Transfer) -> Moved:
     """Write ``t`` (in the caller's transaction); ``Insufficient`` when a guarded wallet
     does not cover it. A transfer between accounts its kind does not move money between
     (``till.ledger.ROUTES``) is a programming error: ``LedgerError`` (``bad_route``),
-    raised before anything is written."""
-    await _check_route(conn, t)
+    raised in the caller's transaction, which it rolls back."""
     guarded = t.guarded
     if guarded and switched_off(GUARD):  # the control: check outside the statement
         balance = await conn.fetchval(
@@ -124,21 +126,25 @@ async def transfer(conn: asyncpg.Connection, t: Transfer) -> Moved:
         t.reason,
     )
     if row is None:
-        balance = await conn.fetchval(
-            "SELECT balance_cents FROM ledger_accounts WHERE id = $1", t.source
-        )
-        raise Insufficient(balance)
+        raise await _refusal(conn, t)
+    # the route, from the kinds the statement locked: raised in the caller's transaction,
+    # so nothing of a wrong transfer is committed (and no round trip of its own)
+    check_route(t.kind, AccountKind(row["from_kind"]), AccountKind(row["to_kind"]))
     return Moved(row["id"], row["from_balance"], row["to_balance"], row["created_at"])
 
 
-async def _check_route(conn: asyncpg.Connection, t: Transfer) -> None:
+async def _refusal(conn: asyncpg.Connection, t: Transfer) -> Exception:
+    """Why nothing moved: an account that does not exist (a programming error), a route
+    its kind does not allow, else the guard (``Insufficient``, with the balance)."""
     rows = await conn.fetch(
-        "SELECT id, kind FROM ledger_accounts WHERE id = ANY($1::bigint[])", [t.source, t.target]
+        "SELECT id, kind, balance_cents FROM ledger_accounts WHERE id = ANY($1::bigint[])",
+        [t.source, t.target],
     )
-    kinds = {r["id"]: AccountKind(r["kind"]) for r in rows}
-    if t.source not in kinds or t.target not in kinds:
-        raise LedgerError("unknown_account", "a transfer between accounts that do not exist")
-    check_route(t.kind, kinds[t.source], kinds[t.target])
+    found = {r["id"]: r for r in rows}
+    if t.source not in found or t.target not in found:
+        return LedgerError("unknown_account", "a transfer between accounts that do not exist")
+    check_route(t.kind, AccountKind(found[t.source]["kind"]), AccountKind(found[t.target]["kind"]))
+    return Insufficient(found[t.source]["balance_cents"])
 
 
 async def _is_wallet(conn: asyncpg.Connection, account_id: int) -> bool:
