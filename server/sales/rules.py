@@ -5,15 +5,21 @@ single-session order (``service.py``) and the shop's cart (``server/shop``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import asyncpg
 
 from server.catalog.service import Catalog, SessionRow
 from server.platform.errors import DomainError, Invalid
 
-if TYPE_CHECKING:
-    from server.sales.service import OrderLine
+
+class OrderLine(Protocol):
+    """A seat (``seat_idx``) or a place (None) with its tariff."""
+
+    @property
+    def tariff_id(self) -> int: ...
+    @property
+    def seat_idx(self) -> int | None: ...
 
 
 async def tariff_refusal(
