@@ -200,3 +200,41 @@ async def test_a_cart_refuses_what_is_not_sold_online_and_tariffs_of_other_seats
     assert (r.status_code, r.json()["error"]["code"]) == (409, "seats_not_held")
     r = await checkout(shopper, cart)
     assert (r.status_code, r.json()["error"]["code"]) == (400, "empty_cart")
+
+
+async def test_without_a_provider_a_cart_with_places_is_sold_at_once(
+    admin: Api, buyer: Api
+) -> None:
+    """A server that sells unpaid (the suite's default): the checkout delivers every line
+    in its own transaction, general-admission places included."""
+    seated = await admin.create_session(n_seats=10)
+    ga = await admin.create_session(seated=False, capacity=5)
+    pass_type = await online_pass_type(admin)
+    cart = await new_cart(buyer)
+    await put_seats(buyer, cart, seated, seated.seat_ids[4:5])
+    held = await buyer.hold(ga.id, quantity=2)
+    assert held.status_code == 200, held.text
+    r = await buyer.http.put(
+        f"/api/carts/{cart['id']}/sessions/{ga.id}",
+        json={
+            "hold_token": held.json()["token"],
+            "items": [{"tariff_id": ga.tariff_ids[1], "quantity": 2}],
+        },
+    )
+    assert r.status_code == 200, r.text
+    await add_pass(buyer, cart, pass_type["id"])
+    r = await checkout(buyer, cart, "same-key-1234")
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "confirmed" and r.json()["tickets"] == 3
+    again = await checkout(buyer, cart, "same-key-1234")
+    assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+    assert await sold_in_postgres(seated.id) == {4}
+    assert len(await tickets_of(r.json()["id"])) == 3
+    assert (await redis_seats(seated.id))[4] == "s"
+    conn = await db()
+    try:
+        sold = await conn.fetchval("SELECT sold FROM ga_counters WHERE session_id = $1", ga.id)
+    finally:
+        await conn.close()
+    assert sold == 2
+    assert [p["pass_id"] is not None for p in await products_of(r.json()["id"])] == [True]
