@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -94,6 +96,21 @@ async def test_two_sessions_a_pass_and_an_article_are_one_order_paid_once(
 
     again = await checkout(shopper, cart, "other-key-123")
     assert (again.status_code, again.json()["error"]["code"]) == (409, "cart_checked_out")
+
+    # the sales statement has every line of the order, tickets, pass and article alike
+    today = datetime.now(UTC).date()
+    period = {"from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    lines: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        params: dict[str, str | int] = {**period, "channel": "eshop", "limit": 500}
+        params["offset"] = offset
+        r = await admin.http.get("/api/statements/sales", params=params)
+        assert r.status_code == 200, r.text
+        lines += [ln for ln in r.json()["lines"] if ln["order_id"] == order["id"]]
+        offset = r.json().get("next_offset")
+    assert len(lines) == 5 and sum(ln["gross_cents"] for ln in lines) == order["total_cents"]
+    assert all(ln["net_cents"] + ln["tax_cents"] == ln["gross_cents"] for ln in lines)
 
 
 async def test_the_end_of_the_countdown_releases_every_hold_of_the_cart(
