@@ -5,6 +5,7 @@ a failed payment gives everything back."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from tests.conftest import SmtpSink
 from tests.payments.support import choose, db, order_page, payment_row, tickets_of
+from tests.payments.test_my_tickets import signin_link
 from tests.seating.test_outbox import eventually
 from tests.shop.helpers import (
     add_article,
@@ -255,3 +257,28 @@ async def test_without_a_provider_a_cart_with_places_is_sold_at_once(
         await conn.close()
     assert sold == 2
     assert [p["pass_id"] is not None for p in await products_of(r.json()["id"])] == [True]
+
+
+async def test_my_tickets_lists_a_cart_order_pending_then_paid(
+    admin: Api, shopper: Api, smtp_sink: SmtpSink
+) -> None:
+    first = await admin.create_session(n_seats=10)
+    second = await admin.create_session(n_seats=10)
+    email = f"cart-{uuid.uuid4().hex[:8]}@example.org"
+    cart = await new_cart(shopper)
+    await put_seats(shopper, cart, first, first.seat_ids[:1])
+    await put_seats(shopper, cart, second, second.seat_ids[:2])
+    r = await shopper.http.post(
+        f"/api/carts/{cart['id']}/checkout",
+        json={"idempotency_key": uuid.uuid4().hex, "buyer": {"name": "Bo", "email": email}},
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()
+    link = await signin_link(shopper, smtp_sink, email)
+    mine = (await shopper.http.post("/api/my-tickets/orders", json={"token": link})).json()
+    (listed,) = mine["orders"]
+    assert (listed["id"], listed["status"], listed["tickets"]) == (order["id"], "pending", 3)
+    assert listed["session"]["id"] == first.id  # the first ticket's session
+    await choose(shopper, order, "success")
+    mine = (await shopper.http.post("/api/my-tickets/orders", json={"token": link})).json()
+    assert (mine["orders"][0]["status"], mine["orders"][0]["tickets"]) == ("confirmed", 3)
