@@ -145,7 +145,7 @@ function render(order) {
   parts.push(h("p", {}, h("a", { href: "/" }, t("order.back")), " · ",
     h("a", { href: "/my-tickets.html", "data-testid": "order-mine" }, t("order.mine"))));
   box.dataset.status = order.status;
-  box.replaceChildren(...parts);
+  box.replaceChildren(...parts.filter(Boolean));
 }
 
 function unknown() {

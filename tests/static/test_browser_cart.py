@@ -80,5 +80,6 @@ async def test_seats_of_two_sessions_and_an_article_are_paid_once_on_a_phone(
         product = page.get_by_test_id("order-product")
         await expect(product).to_contain_text("Programme")
         await expect(product).to_contain_text("7.00")
+        await expect(page.get_by_test_id("order-page")).not_to_contain_text("null")
         assert page.errors == []  # type: ignore[attr-defined]
     assert await stock(programme["id"]) == 3
