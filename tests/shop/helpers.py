@@ -79,12 +79,14 @@ async def add_article(api: Api, cart: dict[str, Any], article_id: int, n: int) -
     return out
 
 
-async def checkout(api: Api, cart: dict[str, Any], key: str | None = None) -> Any:
+async def checkout(
+    api: Api, cart: dict[str, Any], key: str | None = None, email: str = "grace@example.org"
+) -> Any:
     return await api.http.post(
         f"/api/carts/{cart['id']}/checkout",
         json={
             "idempotency_key": key or uuid.uuid4().hex,
-            "buyer": {"name": "Grace Hopper", "email": "grace@example.org"},
+            "buyer": {"name": "Grace Hopper", "email": email},
         },
     )
 
