@@ -94,6 +94,9 @@ from server.seating.janitor import run_janitor
 from server.seating.live import Live
 from server.seating.outbox import Outbox
 from server.seating.sweeper import run_sweeper
+from server.shop import http as shop_http
+from server.shop.carts import Carts
+from server.shop.checkout import Checkout
 from server.siteapi import http as siteapi_http
 from server.siteapi import http_keys as siteapi_keys
 from server.siteapi.edge import WebsiteEdge
@@ -122,6 +125,7 @@ INFO = {
     '{"error": {"code", "message", ...}}: `code` is stable and machine-readable. Live seat '
     "maps and door counters are on the WebSocket `/ws` (docs/protocol.md).",
 }
+CART_RELEASE_S = 1.0  # how often every process releases the holds of expired carts
 APP_OPERATIONS = Operations()
 
 
@@ -182,6 +186,7 @@ OPERATIONS: list[Operation] = [
     *siteapi_keys.OPERATIONS,
     *siteapi_http.OPERATIONS,
     *http_stats.OPERATIONS,
+    *shop_http.OPERATIONS,
 ]
 """Every HTTP operation: the routes and the OpenAPI document are both built from these."""
 FEEDS: tuple[type[Feed[Any]], ...] = (SeatFeed, DoorFeed, StockFeed, BarSalesFeed, StatsFeed)
@@ -239,6 +244,24 @@ async def _wire_payments(state: Any, settings: Settings, token_secret: bytes) ->
     elif settings.payment_provider != "none":
         raise RuntimeError(f"unknown GUICHET_PAYMENT_PROVIDER {settings.payment_provider!r}")
     state.payments = Payments(pool, state.live, state.outbox, provider, secret, mailer.wake)
+
+
+def _wire_cart(state: Any, settings: Settings, pass_desk: PassDesk, news: StockNews) -> None:
+    """The shop's cart across sessions, and its checkout as one order (docs/shop.md)."""
+    ttl_ms, cap_ms = settings.hold_ttl_s * 1000, settings.hold_cap_s * 1000
+    state.carts = carts = Carts(state.pool, state.live, state.catalog, ttl_ms, cap_ms)
+    state.checkout = checkout = Checkout(
+        state.pool,
+        state.live,
+        state.catalog,
+        state.outbox,
+        carts,
+        pass_desk,
+        news,
+        state.payments,
+        _payment_grace_ms(settings),
+    )
+    state.payments.carts = checkout
 
 
 def _payment_grace_ms(settings: Settings) -> int | None:
@@ -306,6 +329,7 @@ async def wire(state: Any, settings: Settings) -> None:
     state.keys, state.door_live, state.door = keys, door_live, door
     state.signer = signer
     await _wire_payments(state, settings, token_secret)
+    _wire_cart(state, settings, pass_desk, news)
     state.api_keys, state.rate_limiter = ApiKeys(pool), RateLimiter(client)
     state.throttle = Throttle(
         client,
@@ -376,6 +400,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
                 every(CREATE_AHEAD_INTERVAL_S, lambda: create_ahead_step(state.pool), "partitions")
             ),
             asyncio.create_task(every(EXPORT_POLL_S, state.exports.step, "exports")),
+            asyncio.create_task(every(CART_RELEASE_S, state.carts.release_expired, "carts")),
         ]
         if state.payments.configured is not None:
             workers.append(asyncio.create_task(every(30, state.payments.refund_due, "refunds")))

@@ -27,6 +27,8 @@ register({
     "order.wallet": "Porte-monnaie : solde et historique",
     "order.total": "Total",
     "order.mine": "Toutes mes commandes",
+    "order.products": "Abonnements et articles",
+    "order.qty": "{n} ×",
   },
   en: {
     "order.loading": "Loading…",
@@ -48,6 +50,8 @@ register({
     "order.wallet": "Wallet: balance and history",
     "order.total": "Total",
     "order.mine": "All my orders",
+    "order.products": "Passes and articles",
+    "order.qty": "{n} ×",
   },
 });
 
@@ -72,6 +76,16 @@ async function load(method = "GET", path = "") {
   return { order: await r.json() };
 }
 
+function sessionLine(s) {
+  return h("p", { class: "order-session", "data-testid": "ticket-session" },
+    h("strong", {}, s.event_name), " · ", when(s.starts_at), " · ", s.room);
+}
+
+/** Whether the order's tickets are of more than one session (a cart's order). */
+function manySessions(order) {
+  return new Set(order.tickets.map((ticket) => ticket.session?.id)).size > 1;
+}
+
 function ticketItem(order, ticket) {
   const place = ticket.seat
     ? [t("order.seat", { seat: ticket.seat }), ticket.row ? t("order.row", { row: ticket.row }) : null]
@@ -83,6 +97,7 @@ function ticketItem(order, ticket) {
     ? h("img", { class: "order-qr", "data-testid": "ticket-qr", width: 196, height: 196,
       src: `${base}/tickets/${ticket.id}?format=svg`, alt: t("order.qr", { id: ticket.id }) })
     : null,
+  manySessions(order) && ticket.session ? sessionLine(ticket.session) : null,
   h("p", { class: "order-seat" }, h("strong", {}, place)),
   h("p", {}, ticket.tariff, " · ", money(ticket.price_cents, order.currency)),
   h("p", { class: "small muted" }, `#${ticket.id}`),
@@ -102,7 +117,7 @@ function render(order) {
   const s = order.session;
   const parts = [
     h("h1", {}, t("order.title", { id: order.id })),
-    h("p", { class: "order-session" }, h("strong", {}, s.event_name), " · ", when(s.starts_at), " · ", s.room),
+    s && !manySessions(order) ? sessionLine(s) : null,
     h("p", {}, t("order.total"), " : ", money(order.total_cents, order.currency)),
   ];
   const message = h("p", { class: `order-state order-${order.status}`, "data-testid": "order-state" },
@@ -117,13 +132,20 @@ function render(order) {
         download: `tickets-${order.id}.pdf`, "data-testid": "tickets-pdf" }, t("order.allPdf"))),
       h("ul", { class: "order-tickets", "data-testid": "order-tickets" },
         order.tickets.map((ticket) => ticketItem(order, ticket))),
-      h("p", { class: "small muted" }, t("order.keep")),
     );
+    if (order.products?.length) {
+      parts.push(h("h2", {}, t("order.products")),
+        h("ul", { class: "order-products", "data-testid": "order-products" },
+          order.products.map((p) => h("li", { "data-testid": "order-product" },
+            t("order.qty", { n: p.quantity }), " ", h("strong", {}, p.description), " · ",
+            money(p.gross_cents, order.currency)))));
+    }
+    parts.push(h("p", { class: "small muted" }, t("order.keep")));
   }
   parts.push(h("p", {}, h("a", { href: "/" }, t("order.back")), " · ",
     h("a", { href: "/my-tickets.html", "data-testid": "order-mine" }, t("order.mine"))));
   box.dataset.status = order.status;
-  box.replaceChildren(...parts);
+  box.replaceChildren(...parts.filter(Boolean));
 }
 
 function unknown() {

@@ -5,8 +5,45 @@
 import { t as tr } from "./i18n.js";
 import { api, randomKey } from "./shop-api.js";
 import { basketLines, renderCart } from "./shop-basket.js";
+import { addSessionToCart } from "./shop-cart.js";
 import { enqueue, forgetHold, reconcile, seatName, view } from "./shop-hold.js";
 import { $, h, money, showMessage } from "./shop-util.js";
+
+/** The order's items: a seat with its tariff, or a quantity of places per tariff. */
+function orderItems(lines) {
+  const items = [];
+  const places = new Map();
+  for (const l of lines) {
+    if (l.place === undefined) items.push({ seat: l.key, tariff_id: l.tariff.id });
+    else places.set(l.tariff.id, (places.get(l.tariff.id) || 0) + 1);
+  }
+  for (const [tariff_id, quantity] of places) items.push({ tariff_id, quantity });
+  return items;
+}
+
+/** "Add to cart": the session's hold and tariffs go to the cart across sessions
+ * (shop-cart.js); the buyer may pick seats of another session, passes or articles, and pay
+ * for everything at once. */
+export async function addToCart() {
+  const v = view;
+  if (!v || v.buying || !v.token) return;
+  const lines = basketLines(v);
+  if (!lines.length) return;
+  const unpriced = lines.filter((l) => !l.tariff);
+  if (unpriced.length) {
+    showMessage(tr("shop.noTariff", { labels: unpriced.map((l) => l.label).join("; ") }));
+    return;
+  }
+  await enqueue(async () => {
+    const r = await addSessionToCart(v.id, v.token, orderItems(lines));
+    if (!r.ok) {
+      showMessage(r.error?.message || tr("shop.failedBuy"));
+      if (["seats_not_held", "places_not_held", "unknown_hold", "hold_expired"].includes(r.error?.code)) {
+        await reconcile(v);
+      }
+    }
+  });
+}
 
 export async function buy(event) {
   event.preventDefault();
@@ -25,13 +62,7 @@ export async function buy(event) {
     showMessage(tr("shop.noTariff", { labels: unpriced.map((l) => l.label).join("; ") }));
     return;
   }
-  const items = [];
-  const places = new Map();
-  for (const l of lines) {
-    if (l.place === undefined) items.push({ seat: l.key, tariff_id: l.tariff.id });
-    else places.set(l.tariff.id, (places.get(l.tariff.id) || 0) + 1);
-  }
-  for (const [tariff_id, quantity] of places) items.push({ tariff_id, quantity });
+  const items = orderItems(lines);
   // One idempotency key per purchase attempt: a retry after a network error cannot sell twice.
   v.orderKey = v.orderKey || randomKey();
   const body = {

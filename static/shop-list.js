@@ -32,6 +32,7 @@ export function gaugeEl(g) {
 export async function showList(live, stillShown) {
   document.title = tr("shop.pageTitle");
   $("view-session").hidden = true;
+  $("view-cart").hidden = true;
   $("view-list").hidden = false;
   const list = $("session-list");
   let sessions;

@@ -28,6 +28,7 @@ export function leaveSession() {
 /** Show session `sessionId`, live through `live` (the LiveClient). */
 export async function showSession(live, sessionId) {
   $("view-list").hidden = true;
+  $("view-cart").hidden = true;
   $("view-session").hidden = false;
   $("order").hidden = true;
   $("order").replaceChildren();

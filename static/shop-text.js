@@ -26,6 +26,7 @@ register({
       + "votre panier ; cliquez à nouveau pour la retirer. Les places vous sont réservées pour "
       + "un temps limité. Pour agrandir le plan : pincez-le, Ctrl + molette, ou les boutons + et −.",
     "shop.basket": "Votre panier",
+    "shop.addToCart": "Ajouter au panier et continuer",
     "shop.total": "Total",
     "shop.heldFor": "Réservé pour vous :",
     "shop.moreTime": "Plus de temps",
@@ -122,6 +123,7 @@ register({
       + "click it again to remove it. Seats are held for you for a limited time. To zoom the map: "
       + "pinch it, Ctrl + wheel, or the + and − buttons.",
     "shop.basket": "Your basket",
+    "shop.addToCart": "Add to cart and keep shopping",
     "shop.total": "Total",
     "shop.heldFor": "Held for you:",
     "shop.moreTime": "More time",

@@ -5,7 +5,8 @@
 // This module holds the routing and the start; the shop's parts are its own modules:
 // shop-list.js (session list), shop-session.js (session view and live seat map),
 // shop-hold.js (the hold and its request queue), shop-basket.js (basket, tariffs, GA panel),
-// shop-checkout.js (purchase, payment redirect, confirmation), shop-bar.js (phone's bottom
+// shop-checkout.js (purchase, payment redirect, confirmation), shop-cart.js (the cart across
+// sessions with passes and articles, its strip and page #/cart), shop-bar.js (phone's bottom
 // bar), shop-api.js (requests, device storage), shop-util.js (helpers, messages),
 // shop-text.js (words).
 
@@ -14,7 +15,8 @@ import { wireBasketBar } from "./shop-bar.js";
 import { applyTranslations, i18n } from "./i18n.js";
 import "./shop-text.js";
 import { configureApi } from "./shop-api.js";
-import { buy } from "./shop-checkout.js";
+import { bootCart, leaveCart, showCart } from "./shop-cart.js";
+import { addToCart, buy } from "./shop-checkout.js";
 import { extendHold } from "./shop-hold.js";
 import { leaveList, showList } from "./shop-list.js";
 import { leaveSession, showSession } from "./shop-session.js";
@@ -25,6 +27,7 @@ let live = null; // the badge: connection.js (shop-public.js)
 // -- routing ------------------------------------------------------------------------------------
 
 function currentRoute() {
+  if (/^#\/cart\/?$/.test(window.location.hash)) return { name: "cart" };
   const m = /^#\/session\/(\d+)\/?$/.exec(window.location.hash);
   return m ? { name: "session", id: Number(m[1]) } : { name: "list" };
 }
@@ -33,13 +36,15 @@ let shownRoute = "";
 
 function route() {
   const r = currentRoute();
-  const key = r.name === "session" ? `session:${r.id}` : "list";
+  const key = r.name === "session" ? `session:${r.id}` : r.name;
   if (key === shownRoute) return;
   shownRoute = key;
   clearMessages();
   leaveList();
   leaveSession();
+  leaveCart();
   if (r.name === "session") showSession(live, r.id);
+  else if (r.name === "cart") showCart();
   else showList(live, () => currentRoute().name === "list");
   $("main").focus({ preventScroll: true });
   window.scrollTo(0, 0);
@@ -62,6 +67,8 @@ export function bootShop({ headers, onUnauthorized, client } = {}) {
   window.__guichet = { live, view: null };
   $("buy-form").addEventListener("submit", buy);
   $("extend").addEventListener("click", extendHold);
+  $("add-to-cart").addEventListener("click", addToCart);
+  bootCart();
   wireBasketBar();
   window.addEventListener("hashchange", route);
   route();

@@ -33,6 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     # the website API reads the catalogue and the live seat state, and offers the shop's
     # own hold calls (sales) to websites
     "siteapi": {"platform", "web", "identity", "seating", "catalog", "sales"},
+    # the shop's cart sells what sales, the door (passes) and articles sell, in one order
+    # paid through payments (which reach back only through their CartOrders protocol)
+    "shop": {"platform", "web", "seating", "catalog", "sales", "door", "articles", "payments"},
 }
 COMPOSITION = "composition"  # server/app.py, cli.py, demo.py: wire everything together
 PURE_CORE = ("seatmap", "scanning", "till")

@@ -8,7 +8,9 @@ Three sources, one row shape (``LINES``):
 - the e-shop: each ticket of a sale order that has no journal entry, at the order's time,
   paid ``online``, taxed at its tariff's rate (split as ``till.money.split_gross`` does);
 - its refunds: each such ticket refunded, as a negative line at the time of the
-  revocation the refund wrote.
+  revocation the refund wrote;
+- the passes and articles of the shop's cart orders (``order_products``, docs/shop.md),
+  as snapshotted when the order was paid.
 
 A sale made by a cashier outside any register (an order with no journal entry on the
 ``pos`` channel) is listed on channel ``off_register``, with no method.
@@ -78,7 +80,7 @@ SELECT {at} AS paid_at, s.starts_at AS event_at,
   LEFT JOIN LATERAL (SELECT id, name FROM points_of_sale WHERE kind = 'eshop'
                       ORDER BY id LIMIT 1) e ON true
   CROSS JOIN LATERAL (SELECT {tax} AS tax) x
- WHERE o.kind = 'sale' AND {at} >= $1 AND {at} < $2
+ WHERE o.kind IN ('sale', 'cart') AND {at} >= $1 AND {at} < $2
    AND NOT EXISTS (SELECT 1 FROM journal jj WHERE jj.order_id = o.id)
 """
 _TICKET_TAX = _TAX.format(g="t.price_cents::bigint", r="tf.tax_rate_bp")
@@ -94,8 +96,26 @@ _SHOP_REFUNDS = _SHOP.format(
     tax=_TICKET_TAX,
 )
 
+_SHOP_PRODUCTS = """
+SELECT o.created_at AS paid_at, NULL::timestamptz AS event_at, 'eshop' AS channel,
+       'sale' AS kind, e.id AS point_of_sale_id, e.name AS point_of_sale,
+       NULL::bigint AS register_id, NULL::text AS register, NULL::bigint AS cashier_id,
+       NULL::text AS cashier, NULL::bigint AS session_id, NULL::text AS event,
+       NULL::bigint AS journal_id, NULL::bigint AS receipt_no, o.id AS order_id,
+       NULL::integer AS line_no, NULL::bigint AS ticket_id, NULL::bigint AS tariff_id,
+       p.article_id, p.pass_id, p.description, p.quantity, p.unit_cents AS unit_gross_cents,
+       p.tax_rate_bp, p.net_cents, p.tax_cents, p.gross_cents, o.currency::text AS currency,
+       'online' AS method, ARRAY['online'] AS methods
+  FROM order_products p
+  JOIN orders o ON o.id = p.order_id
+  LEFT JOIN LATERAL (SELECT id, name FROM points_of_sale WHERE kind = 'eshop'
+                      ORDER BY id LIMIT 1) e ON true
+ WHERE o.created_at >= $1 AND o.created_at < $2
+"""
+
 LINES = f"""
-SELECT * FROM ({_DESK} UNION ALL {_SHOP_SALES} UNION ALL {_SHOP_REFUNDS}) x
+SELECT * FROM ({_DESK} UNION ALL {_SHOP_SALES} UNION ALL {_SHOP_REFUNDS}
+               UNION ALL {_SHOP_PRODUCTS}) x
  WHERE ($3::text IS NULL OR x.channel = $3)
    AND ($4::bigint IS NULL OR x.point_of_sale_id = $4)
    AND ($5::bigint IS NULL OR x.register_id = $5)

@@ -50,11 +50,11 @@ money AS (
       FROM journal_lines l JOIN journal j ON j.id = l.journal_id
      WHERE j.kind IN ('sale', 'refund') AND l.ticket_id IN (SELECT id FROM tk)
     UNION ALL
-    SELECT id, price_cents FROM tk WHERE order_kind = 'sale' AND NOT journalled
+    SELECT id, price_cents FROM tk WHERE order_kind IN ('sale', 'cart') AND NOT journalled
     UNION ALL
     SELECT tk.id, -tk.price_cents
       FROM tk JOIN revocations v ON v.ticket_id = tk.id AND v.reason = 'refunded'
-     WHERE tk.status = 'refunded' AND tk.order_kind = 'sale' AND NOT tk.journalled),
+     WHERE tk.status = 'refunded' AND tk.order_kind IN ('sale', 'cart') AND NOT tk.journalled),
 revenue AS (SELECT id, sum(gross_cents)::bigint AS cents FROM money GROUP BY id),
 by_tariff AS MATERIALIZED (
     SELECT tk.session_id, tk.tariff_id,

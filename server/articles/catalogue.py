@@ -18,7 +18,7 @@ _ARTICLE = (
     "SELECT a.id, a.family_id, f.name AS family, a.name, a.price_cents, a.currency,"
     " a.tax_rate_bp, a.point_of_sale_id, a.stock, a.alert_at,"
     " (a.stock IS NOT NULL AND a.alert_at IS NOT NULL AND a.stock <= a.alert_at) AS alert,"
-    " a.allow_negative, a.active, a.stock_version"
+    " a.allow_negative, a.active, a.stock_version, a.sold_online"
     " FROM articles a JOIN article_families f ON f.id = a.family_id"
 )
 EDITABLE = (
@@ -31,6 +31,7 @@ EDITABLE = (
     "alert_at",
     "allow_negative",
     "active",
+    "sold_online",
 )
 
 

@@ -44,6 +44,8 @@ class ArticleIn(msgspec.Struct, kw_only=True):
     alert_at: AlertAt | None = None
     allow_negative: bool = False
     active: bool = True
+    sold_online: bool = False
+    """Offered in the e-shop (docs/shop.md)."""
 
 
 class ArticlePatch(msgspec.Struct, kw_only=True):
@@ -58,6 +60,7 @@ class ArticlePatch(msgspec.Struct, kw_only=True):
     alert_at: AlertAt | UnsetType | None = UNSET
     allow_negative: bool | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    sold_online: bool | UnsetType = UNSET
 
 
 class Article(Reply):
@@ -76,6 +79,7 @@ class Article(Reply):
     allow_negative: bool
     active: bool
     stock_version: int
+    sold_online: bool
 
 
 class Articles(Reply):

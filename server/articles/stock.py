@@ -94,9 +94,10 @@ _TAKE = (
 
 
 async def take(
-    conn: asyncpg.Connection, wanted: Mapping[int, int], point_of_sale_id: int
+    conn: asyncpg.Connection, wanted: Mapping[int, int], point_of_sale_id: int | None
 ) -> list[Taken]:
-    """Take ``{article id: quantity}`` from stock (in the caller's transaction). Raises
+    """Take ``{article id: quantity}`` from stock (in the caller's transaction) for a sale
+    at ``point_of_sale_id``, or online (None: articles of every point of sale). Raises
     ``out_of_stock`` with every article short and what is left; the caller's rollback
     undoes what was taken."""
     guard_off = switched_off(GUARD)
@@ -114,7 +115,10 @@ async def take(
         if row is None:
             short.append(await _refused(conn, article_id, quantity))
             continue
-        if row["point_of_sale_id"] not in (None, point_of_sale_id):
+        if point_of_sale_id is not None and row["point_of_sale_id"] not in (
+            None,
+            point_of_sale_id,
+        ):
             raise Conflict(
                 "article_not_here", "this article is not sold here", article_id=article_id
             )

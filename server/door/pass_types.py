@@ -31,7 +31,7 @@ OPEN_BEFORE = timedelta(hours=2)
 
 _COLUMNS = (
     "id, name, price_cents, currency, tax_rate_bp, valid_from, valid_until, session_ids,"
-    " max_sessions, active, created_at"
+    " max_sessions, active, sold_online, created_at"
 )
 FIELDS = (
     "name",
@@ -43,6 +43,7 @@ FIELDS = (
     "session_ids",
     "max_sessions",
     "active",
+    "sold_online",
 )
 
 
@@ -58,6 +59,7 @@ def type_json(row: asyncpg.Record) -> dict[str, Any]:
         "session_ids": list(row["session_ids"]),
         "max_sessions": row["max_sessions"],
         "active": row["active"],
+        "sold_online": row["sold_online"],
         "created_at": row["created_at"].isoformat(),
     }
 
@@ -103,10 +105,11 @@ class PassTypes:
             await check_type(conn, t)
             row = await conn.fetchrow(
                 "INSERT INTO pass_types (name, price_cents, currency, tax_rate_bp, valid_from,"
-                " valid_until, session_ids, max_sessions, active)"
-                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_COLUMNS}",
-                *(t.get(f) for f in FIELDS[:-1]),
+                " valid_until, session_ids, max_sessions, active, sold_online)"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_COLUMNS}",
+                *(t.get(f) for f in FIELDS[:-2]),
                 t.get("active", True),
+                t.get("sold_online", False),
             )
             await audit.record(conn, actor, "pass_type.create", f"pass_type:{row['id']}")
         return type_json(row)
@@ -133,7 +136,8 @@ class PassTypes:
             row = await conn.fetchrow(
                 "UPDATE pass_types SET name = $2, price_cents = $3, currency = $4,"
                 " tax_rate_bp = $5, valid_from = $6, valid_until = $7, session_ids = $8,"
-                f" max_sessions = $9, active = $10 WHERE id = $1 RETURNING {_COLUMNS}",
+                f" max_sessions = $9, active = $10, sold_online = $11 WHERE id = $1"
+                f" RETURNING {_COLUMNS}",
                 type_id,
                 *(t[f] for f in FIELDS),
             )
@@ -168,7 +172,7 @@ class PassDesk:
         first_name: str,
         last_name: str,
         photo: str | None,
-        user_id: int,
+        user_id: int | None,
     ) -> Issued:
         """A pass of the type for the holder, in the caller's transaction: 404
         ``unknown_pass_type``, 409 ``pass_type_inactive``, 409 ``pass_type_over`` when its

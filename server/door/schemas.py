@@ -382,6 +382,8 @@ class PassTypeIn(msgspec.Struct, kw_only=True):
     max_sessions: MaxSessions | None = None
     """At most this many sessions booked on a pass (none: no limit)."""
     active: bool = True
+    sold_online: bool = False
+    """Offered in the e-shop (docs/shop.md)."""
 
 
 class PassTypePatch(msgspec.Struct, kw_only=True):
@@ -398,6 +400,7 @@ class PassTypePatch(msgspec.Struct, kw_only=True):
     session_ids: Annotated[list[Id], Meta(max_length=1000)] | UnsetType = UNSET
     max_sessions: MaxSessions | UnsetType | None = UNSET
     active: bool | UnsetType = UNSET
+    sold_online: bool | UnsetType = UNSET
 
 
 class PassType(Reply):
@@ -411,6 +414,7 @@ class PassType(Reply):
     session_ids: list[int]
     max_sessions: int | None
     active: bool
+    sold_online: bool
     created_at: Timestamp
 
 

@@ -56,19 +56,23 @@ async def enqueue(conn: asyncpg.Connection, order_id: int, site_url: str) -> boo
 
 
 def compose(
-    sender: str, recipient: str, view: dict[str, object], link: str, pdf: bytes
+    sender: str, recipient: str, view: dict[str, object], link: str, pdf: bytes | None
 ) -> EmailMessage:
     session = view["session"]
-    assert isinstance(session, dict)
     tickets = view["tickets"]
     assert isinstance(tickets, list)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = f"Vos billets · Your tickets - {session['event_name']}"
-    when = str(session["starts_at"])[:16].replace("T", " ")
+    if isinstance(session, dict):
+        message["Subject"] = f"Vos billets · Your tickets - {session['event_name']}"
+        when = str(session["starts_at"])[:16].replace("T", " ")
+        head = f"{session['event_name']} — {when} — {session['room']}"
+    else:  # a cart of passes and articles only
+        message["Subject"] = f"Votre commande · Your order {view['id']}"
+        head = f"Commande · Order {view['id']}"
     message.set_content(
-        f"{session['event_name']} — {when} — {session['room']}\n\n"
+        f"{head}\n\n"
         f"Merci pour votre commande n° {view['id']} ({len(tickets)} billet(s)).\n"
         f"Vos billets sont joints en PDF et restent sur cette page privée :\n{link}\n\n"
         f"Thank you for order no. {view['id']} ({len(tickets)} ticket(s)).\n"
@@ -76,9 +80,10 @@ def compose(
         "Ne partagez pas ce lien : il donne accès aux billets. "
         "Do not share this link: it opens the tickets.\n"
     )
-    message.add_attachment(
-        pdf, maintype="application", subtype="pdf", filename=f"tickets-{view['id']}.pdf"
-    )
+    if pdf is not None:
+        message.add_attachment(
+            pdf, maintype="application", subtype="pdf", filename=f"tickets-{view['id']}.pdf"
+        )
     return message
 
 
@@ -131,7 +136,7 @@ class Mailer:
             url = f"{row['site_url']}/my-tickets.html#{link}"
             return compose_signin(sender, row["recipient"], url)
         view = await self.view.view(row["order_id"])
-        pdf = await self.view.pdf(row["order_id"])
+        pdf = await self.view.pdf(row["order_id"]) if view["tickets"] else None
         link = f"{row['site_url']}/order.html#{order_link(self.link_secret, row['order_id'])}"
         return compose(sender, row["recipient"], view, link, pdf)
 

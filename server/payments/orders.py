@@ -17,16 +17,36 @@ _ORDER = (
     "SELECT o.id, o.status, o.channel, o.buyer_name, o.total_cents, o.currency, o.created_at,"
     " o.session_id, s.event_name, s.starts_at, s.ends_at, r.name AS room,"
     " p.status AS payment_status, p.redirect_url"
-    " FROM orders o JOIN sessions s ON s.id = o.session_id JOIN rooms r ON r.id = s.room_id"
+    " FROM orders o LEFT JOIN sessions s ON s.id = o.session_id"
+    " LEFT JOIN rooms r ON r.id = s.room_id"
     " LEFT JOIN payments p ON p.order_id = o.id WHERE o.id = $1"
 )
 _TICKETS = (
     "SELECT t.id, t.status, t.code_seed, t.seat_idx, t.price_cents, se.seat_id, se.label AS seat,"
-    " se.row_label AS row, ta.name AS tariff FROM tickets t"
-    " JOIN sessions s ON s.id = t.session_id LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
+    " se.row_label AS row, ta.name AS tariff, t.session_id, s.event_name, s.starts_at,"
+    " s.ends_at, r.name AS room FROM tickets t"
+    " JOIN sessions s ON s.id = t.session_id JOIN rooms r ON r.id = s.room_id"
+    " LEFT JOIN tariffs ta ON ta.id = t.tariff_id"
     " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
     " WHERE t.order_id = $1 ORDER BY t.id"
 )
+_PRODUCTS = (
+    "SELECT description, quantity, gross_cents, pass_id, article_id FROM order_products"
+    " WHERE order_id = $1 ORDER BY id"
+)
+
+
+def _session(row: asyncpg.Record) -> dict[str, Any] | None:
+    """The session a row names (an order of one session, or a ticket)."""
+    if row["session_id"] is None:
+        return None
+    return {
+        "id": row["session_id"],
+        "event_name": row["event_name"],
+        "starts_at": row["starts_at"].isoformat(),
+        "ends_at": row["ends_at"].isoformat(),
+        "room": row["room"],
+    }
 
 
 class OrderView:
@@ -35,12 +55,15 @@ class OrderView:
         self.keys = keys
 
     async def view(self, order_id: int) -> dict[str, Any]:
-        """The order, its session, its payment's state and its tickets with their codes."""
+        """The order, its session (a cart's order: its first ticket's), its payment's
+        state, its tickets with their codes and sessions, its passes and articles."""
         async with connection(self.pool) as conn:
             order = await conn.fetchrow(_ORDER, order_id)
             if order is None or order["channel"] != "web":
                 raise NotFound("unknown_order", "no order has this link")
             tickets = await conn.fetch(_TICKETS, order_id)
+            products = await conn.fetch(_PRODUCTS, order_id)
+        session = _session(order) or (_session(tickets[0]) if tickets else None)
         return {
             "id": order["id"],
             "status": order["status"],
@@ -50,25 +73,20 @@ class OrderView:
             "total_cents": order["total_cents"],
             "currency": order["currency"],
             "created_at": order["created_at"].isoformat(),
-            "session": {
-                "id": order["session_id"],
-                "event_name": order["event_name"],
-                "starts_at": order["starts_at"].isoformat(),
-                "ends_at": order["ends_at"].isoformat(),
-                "room": order["room"],
-            },
-            "tickets": [await self._ticket(order, t) for t in tickets],
+            "session": session,
+            "tickets": [await self._ticket(t) for t in tickets],
+            "products": [dict(p) for p in products],
         }
 
-    async def _ticket(self, order: asyncpg.Record, t: asyncpg.Record) -> dict[str, Any]:
+    async def _ticket(self, t: asyncpg.Record) -> dict[str, Any]:
         code = None
         if t["status"] == "active":
             code = await ticket_code(
                 self.keys,
                 t["id"],
-                order["session_id"],
-                order["starts_at"],
-                order["ends_at"],
+                t["session_id"],
+                t["starts_at"],
+                t["ends_at"],
                 bytes(t["code_seed"]),
             )
         return {
@@ -80,6 +98,7 @@ class OrderView:
             "tariff": t["tariff"] or "",
             "price_cents": t["price_cents"],
             "code": code,
+            "session": _session(t),
         }
 
     async def code(self, order_id: int, ticket_id: int) -> str:
@@ -104,13 +123,12 @@ class OrderView:
             raise NotFound.of("ticket")
         if not chosen:
             raise Conflict("no_tickets", "this order has no valid ticket yet")
-        session = view["session"]
         pages = [
             {
                 "code": t["code"],
-                "event": session["event_name"],
-                "session_start": session["starts_at"][:16].replace("T", " "),
-                "room": session["room"],
+                "event": t["session"]["event_name"],
+                "session_start": t["session"]["starts_at"][:16].replace("T", " "),
+                "room": t["session"]["room"],
                 "seat": t["seat"],
                 "row": t["row"],
                 "tariff": t["tariff"],

@@ -43,6 +43,17 @@ class OrderPageTicket(Reply):
     price_cents: int
     code: str | None
     """The signed ticket code (what its QR code holds); null once it is not active."""
+    session: OrderSession
+
+
+class OrderProduct(Reply):
+    """A pass or an article bought with a cart (docs/shop.md)."""
+
+    description: str
+    quantity: int
+    gross_cents: int
+    pass_id: int | None
+    article_id: int | None
 
 
 class OrderPage(Reply):
@@ -57,8 +68,10 @@ class OrderPage(Reply):
     total_cents: int
     currency: str
     created_at: Timestamp
-    session: OrderSession
+    session: OrderSession | None
+    """The order's session; a cart's order: its first ticket's (each ticket names its own)."""
     tickets: list[OrderPageTicket]
+    products: list[OrderProduct]
 
 
 # -- "My tickets" ---------------------------------------------------------------------------

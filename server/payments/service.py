@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -39,6 +40,26 @@ PAID = ("succeeded", "refund_due", "refunded")
 LATE_HOLD_MS = 60_000  # a late payment's new hold: just long enough to commit
 
 
+After = Callable[[], Awaitable[None]]
+"""What Redis (and the live channels) must learn once a decision is committed."""
+
+
+class CartOrders(Protocol):
+    """Orders of the shop's cart (several sessions, passes, articles: ``server/shop``,
+    wired in by ``server/app.py``; payments does not import it). Both calls run in the
+    decision's transaction, under the payment row's lock; ``status`` is the order's."""
+
+    async def paid(self, conn: asyncpg.Connection, order_id: int) -> After | None:
+        """Deliver every line of the order (tickets, passes, articles), or None when one
+        cannot be (seats gone, stock short): then nothing is delivered and what the order
+        held is given back, and the payment is refunded."""
+        ...
+
+    async def failed(self, conn: asyncpg.Connection, order_id: int) -> After:
+        """The payment failed or was abandoned: give back what the order held."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Settled:
     """What a decision did: ``sold``, ``refund`` (seats gone), ``failed``, or ``nothing``."""
@@ -47,6 +68,8 @@ class Settled:
     order: PendingOrder | None = None
     token: str = ""
     entry: int = 0
+    after: After | None = None
+    """A cart order's work after the commit."""
 
 
 class Payments:
@@ -67,6 +90,8 @@ class Payments:
         self.link_secret = link_secret
         self.on_mail = on_mail or (lambda: None)
         """Called after a commit that made an e-mail due (the mailer's wake-up)."""
+        self.carts: CartOrders | None = None
+        """The shop's cart orders (``server/shop/checkout.py``), set by the wiring."""
 
     @property
     def provider(self) -> Provider:
@@ -185,6 +210,9 @@ class Payments:
                 return Settled("nothing")  # a second delivery of the same event
         if outcome is Outcome.OPEN or pay["status"] in PAID:
             return Settled("nothing")
+        kind = await conn.fetchval("SELECT kind FROM orders WHERE id = $1", pay["order_id"])
+        if kind == "cart":
+            return await self._decide_cart(conn, pay, outcome)
         order = await pending.load(conn, pay["order_id"], lock=True)
         if outcome is not Outcome.SUCCEEDED:
             if pay["status"] != "open":
@@ -214,6 +242,31 @@ class Payments:
                 await self._let_go(order, token)
         await self._set(conn, payment_id, "refund_due", order.id, "refunded")
         return Settled("refund", order)
+
+    async def _decide_cart(
+        self, conn: asyncpg.Connection, pay: asyncpg.Record, outcome: Outcome
+    ) -> Settled:
+        """The same decision for a cart's order: every line delivered, or none and the
+        whole payment refunded."""
+        carts = self.carts
+        if carts is None:
+            raise RuntimeError("a cart order without the shop's cart wired in")
+        order_id = pay["order_id"]
+        if outcome is not Outcome.SUCCEEDED:
+            if pay["status"] != "open":
+                return Settled("nothing")
+            after = await carts.failed(conn, order_id)
+            await self._set(conn, pay["id"], outcome.value, order_id, "failed")
+            return Settled("failed", after=after)
+        delivered = await carts.paid(conn, order_id)
+        if delivered is None:
+            log.warning("cart order %s paid but a line is gone: refunding", order_id)
+            await self._set(conn, pay["id"], "refund_due", order_id, "refunded")
+            return Settled("refund")
+        await self._set(conn, pay["id"], "succeeded", order_id, "confirmed")
+        site = await conn.fetchval("SELECT site_url FROM payments WHERE id = $1", pay["id"])
+        await enqueue(conn, order_id, site)
+        return Settled("sold", after=delivered)
 
     @staticmethod
     async def _set(
@@ -257,6 +310,13 @@ class Payments:
 
     async def _after(self, done: Settled) -> None:
         """After the commit: Redis learns (through the outbox), the e-mail goes."""
+        if done.after is not None:
+            if done.result == "sold":
+                await failpoint("payments.after_commit")
+            await done.after()
+            if done.result == "sold":
+                self.on_mail()
+            return
         if done.order is None:
             return
         if done.result == "failed":

@@ -33,6 +33,7 @@ from server.platform.errors import (
 from server.platform.failpoints import failpoint
 from server.sales.overbook import check_overbooking, make_room
 from server.sales.pending import INSERT_PENDING, lines_json, pays_online
+from server.sales.rules import tariff_refusal
 from server.seating.live import HoldRefused, Live
 from server.seating.outbox import Op, Outbox, record
 
@@ -219,7 +220,7 @@ class Sales:
         currencies = {tariffs[line.tariff_id]["currency"] for line in request.lines}
         if len(currencies) != 1:
             raise Invalid("mixed_currencies", "all tariffs of an order share one currency")
-        if refusal := await self._tariff_refusal(session, request, tariffs):
+        if refusal := await tariff_refusal(self.catalog, session, request.lines, tariffs):
             return await self._replay(request, refusal)
         if not session.sales_open:
             return await self._replay(request, Conflict("sales_closed", "sales are closed"))
@@ -294,38 +295,6 @@ class Sales:
             return hold_refusal(exc, await self._seat_ids(session))
         except DomainError as exc:
             return exc
-        return None
-
-    async def _tariff_refusal(
-        self, session: SessionRow, request: OrderRequest, tariffs: dict[int, asyncpg.Record]
-    ) -> DomainError | None:
-        """An inactive tariff, or a tariff bound to seat categories other than its seat's
-        (docs/catalog.md); ``None`` when the tariffs may be sold."""
-        inactive = sorted(
-            {ln.tariff_id for ln in request.lines if not tariffs[ln.tariff_id]["active"]}
-        )
-        if inactive:
-            return Invalid("tariff_inactive", "this tariff is no longer sold", tariffs=inactive)
-        bound = [
-            ln
-            for ln in request.lines
-            if ln.seat_idx is not None and tariffs[ln.tariff_id]["categories"]
-        ]
-        if not bound or session.seat_plan_id is None:
-            return None
-        plan = await self.catalog.plan_seats(session.seat_plan_id)
-        wrong = [
-            plan.ids[ln.seat_idx]
-            for ln in bound
-            if ln.seat_idx is not None
-            and plan.categories[ln.seat_idx] not in tariffs[ln.tariff_id]["categories"]
-        ]
-        if wrong:
-            return Invalid(
-                "tariff_not_for_seat",
-                "a tariff does not apply to these seats' category",
-                seats=wrong,
-            )
         return None
 
     async def _check_desk(self, request: OrderRequest, total: int) -> None:
