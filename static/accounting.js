@@ -186,31 +186,39 @@ function offerChoices() {
   }
 }
 
-async function loadSales() {
+// Each load has a number: an answer that comes back after a newer load began (a slow
+// unfiltered statement overtaken by the filtered one the user asked for next) is dropped.
+let generation = 0;
+
+async function loadSales(mine = generation) {
   const params = new URLSearchParams(state.params);
   params.set("limit", String(PAGE));
   params.set("offset", String(state.offset));
-  state.sales = await api("GET", `/api/statements/sales?${params}`);
+  const sales = await api("GET", `/api/statements/sales?${params}`);
+  if (mine !== generation) return;
+  state.sales = sales;
   renderSales();
 }
 
 async function load() {
+  const mine = ++generation;
   state.params = readParams();
   setDownloads();
   $("acc-period").textContent = t("acc.period",
     { from: day(state.params.get("from")), to: day(state.params.get("to")), tz: TZ });
   try {
     const [, accounting, registers] = await Promise.all([
-      loadSales(),
+      loadSales(mine),
       api("GET", `/api/statements/accounting?${state.params}`),
       api("GET", `/api/statements/registers?${only(state.params, REGISTER_FILTERS)}&limit=500`),
     ]);
+    if (mine !== generation) return;
     Object.assign(state, { accounting, registers });
     renderAccounting();
     renderRegisters();
     offerChoices();
   } catch (err) {
-    notify(errorText(err));
+    if (mine === generation) notify(errorText(err));
   }
 }
 

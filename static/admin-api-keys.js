@@ -88,10 +88,10 @@ function keyRow(key) {
         ? h("span", { class: "tag tag-off", "data-testid": "key-state" },
           t("keys.revoked", { when: when(key.revoked_at) }))
         : h("span", { class: "tag tag-on", "data-testid": "key-state" }, t("keys.active"))),
-    h("p", { class: "small", "data-testid": "key-origins" },
+    h("p", { class: "small", "data-testid": "key-origins-listed" },
       key.origins.length ? key.origins.join(", ") : t("keys.noOrigin")),
     h("p", { class: "muted small" }, t("keys.prefix", { prefix: key.prefix }), " · ",
-      h("span", { "data-testid": "key-rate" },
+      h("span", { "data-testid": "key-rate-listed" },
         t("keys.perMinute", { n: key.rate_per_minute.toLocaleString(locale()) })),
       " · ", t("keys.created", { when: when(key.created_at) })),
     revoked ? null : h("div", { class: "row-actions" },

@@ -77,10 +77,10 @@ async def test_an_admin_makes_a_key_with_its_embed_snippet_then_revokes_it(
         # listed with its origins, rate and state in words, never the key itself
         row = page.locator(f'[data-testid="api-key-row"][data-key-name="{name}"]')
         await expect(row.get_by_test_id("key-state")).to_have_text("Active")
-        await expect(row.get_by_test_id("key-origins")).to_have_text(
+        await expect(row.get_by_test_id("key-origins-listed")).to_have_text(
             "http://127.0.0.1:9, https://festival.example"
         )
-        await expect(row.get_by_test_id("key-rate")).to_contain_text("120")
+        await expect(row.get_by_test_id("key-rate-listed")).to_contain_text("120")
         assert key not in (await page.get_by_test_id("api-keys").inner_text())
         await no_horizontal_scroll(page)
 
