@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 
+from server.accounting.csvcopy import Query
 from server.accounting.exports import Column, Sheet, batches
 from server.accounting.period import Filters
 from server.web.requests import Page
@@ -205,7 +206,7 @@ def sheet(pool: asyncpg.Pool, f: Filters) -> Sheet:
         async for batch in batches(pool, f"SELECT {_SELECT} FROM ({LINES}) s{ORDER}", f.args()):
             yield batch
 
-    return Sheet("sales", COLUMNS, rows)
+    return Sheet("sales", COLUMNS, rows, Query(pool, f"({LINES}) s", ORDER, f.args()))
 
 
 COUNT = f"SELECT count(*) FROM ({LINES}) s"

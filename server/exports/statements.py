@@ -79,15 +79,14 @@ def statement_producer(pool: asyncpg.Pool) -> Producer:
     async def produce(params: Mapping[str, Any], out: Output, progress: Progress) -> None:
         query = params["query"]
         sheets, progress.total = await _sheets(pool, params["statement"], query)
-        counted = [_counted(s, progress) for s in sheets]
         tz = period_of(query).zone
         if params["format"] == "xlsx":
-            await write_xlsx(counted, tz, str(out.path))
+            await write_xlsx([_counted(s, progress) for s in sheets], tz, str(out.path))
             return
         f = await asyncio.to_thread(open, out.path, "wb")
         try:
-            async for chunk in csv_chunks(counted, tz):
-                await asyncio.to_thread(f.write, chunk.encode())
+            async for chunk in csv_chunks(sheets, tz, progress.add):
+                await asyncio.to_thread(f.write, chunk)
         finally:
             await asyncio.to_thread(f.close)
 
