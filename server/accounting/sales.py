@@ -38,7 +38,7 @@ SELECT j.created_at AS paid_at, s.starts_at AS event_at,
        j.id AS journal_id, j.receipt_no, j.order_id, l.line_no, l.ticket_id, l.tariff_id,
        l.article_id, l.pass_id, l.description, l.quantity, l.unit_gross_cents,
        l.tax_rate_bp, l.net_cents, l.tax_cents, l.gross_cents, j.currency,
-       m.method, m.methods
+       m.method, m.methods, {keys}
   FROM journal j
   JOIN journal_lines l ON l.journal_id = j.id
   JOIN registers r ON r.id = j.register_id
@@ -70,7 +70,8 @@ SELECT {at} AS paid_at, s.starts_at AS event_at,
        {sign} * x.tax AS tax_cents, {sign} * t.price_cents::bigint AS gross_cents,
        o.currency::text AS currency,
        CASE WHEN o.channel = 'web' THEN 'online' END AS method,
-       CASE WHEN o.channel = 'web' THEN ARRAY['online'] ELSE '{{}}'::text[] END AS methods
+       CASE WHEN o.channel = 'web' THEN ARRAY['online'] ELSE '{{}}'::text[] END AS methods,
+       {keys}
   FROM {source}
   JOIN orders o ON o.id = t.order_id
   JOIN tariffs tf ON tf.id = t.tariff_id
@@ -83,8 +84,16 @@ SELECT {at} AS paid_at, s.starts_at AS event_at,
    AND NOT EXISTS (SELECT 1 FROM journal jj WHERE jj.order_id = o.id)
 """
 _TICKET_TAX = _TAX.format(g="t.price_cents::bigint", r="tf.tax_rate_bp")
+_KEYS = (
+    "coalesce({j}, 0)::bigint AS k_journal, coalesce({o}, 0)::bigint AS k_order,"
+    " coalesce({n}, 0) AS k_line, coalesce({t}, 0)::bigint AS k_ticket"
+)
+_DESK_LINES = _DESK.replace(
+    "{keys}", _KEYS.format(j="j.id", o="j.order_id", n="l.line_no", t="l.ticket_id")
+)
+_SHOP_KEYS = _KEYS.format(j="NULL::bigint", o="o.id", n="NULL::integer", t="t.id")
 _SHOP_SALES = _SHOP.format(
-    at="o.created_at", kind="sale", sign="1", source="tickets t", tax=_TICKET_TAX
+    at="o.created_at", kind="sale", sign="1", source="tickets t", tax=_TICKET_TAX, keys=_SHOP_KEYS
 )
 _SHOP_REFUNDS = _SHOP.format(
     at="v.revoked_at",
@@ -93,10 +102,19 @@ _SHOP_REFUNDS = _SHOP.format(
     source="revocations v JOIN tickets t ON t.id = v.ticket_id AND t.status = 'refunded'"
     " AND v.reason = 'refunded'",
     tax=_TICKET_TAX,
+    keys=_SHOP_KEYS,
 )
+ORDER = " ORDER BY paid_at, k_journal, k_order, kind, k_line, k_ticket"
+"""The statement's order: time of payment, then the journal entry (e-shop lines first),
+the order, sale before refund, line and ticket (the ``k_`` columns: those, 0 for none)."""
 
-LINES = f"""
-SELECT * FROM ({_DESK} UNION ALL {_SHOP_SALES} UNION ALL {_SHOP_REFUNDS}) x
+
+def _lines(ordered: bool) -> str:
+    branches: tuple[str, ...] = (_DESK_LINES, _SHOP_SALES, _SHOP_REFUNDS)
+    if ordered:  # each source sorted on its own, the three merged: no sort of all the lines
+        branches = tuple(f"({b}{ORDER})" for b in branches)
+    return f"""
+SELECT * FROM ({" UNION ALL ".join(branches)}) x
  WHERE ($3::text IS NULL OR x.channel = $3)
    AND ($4::bigint IS NULL OR x.point_of_sale_id = $4)
    AND ($5::bigint IS NULL OR x.register_id = $5)
@@ -104,12 +122,14 @@ SELECT * FROM ({_DESK} UNION ALL {_SHOP_SALES} UNION ALL {_SHOP_REFUNDS}) x
    AND ($7::bigint IS NULL OR x.session_id = $7)
    AND ($8::text IS NULL OR $8 = ANY(x.methods))
 """
-"""Every line of the statement under the filters ($1…$8 of ``Filters.args``)."""
 
-ORDER = (
-    " ORDER BY paid_at, coalesce(journal_id, 0), coalesce(order_id, 0), kind,"
-    " coalesce(line_no, 0), coalesce(ticket_id, 0)"
-)
+
+LINES = _lines(False)
+"""Every line of the statement under the filters ($1…$8 of ``Filters.args``)."""
+ORDERED_LINES = _lines(True)
+"""The same, each source in the statement's ``ORDER``: listed in that order, Postgres merges
+them instead of sorting every line (read them ``ORDER BY``-ed all the same)."""
+
 COLUMNS = (
     Column("paid_at", "time"),
     Column("event_at", "time"),
@@ -173,7 +193,7 @@ def line_json(row: Any) -> dict[str, Any]:
 async def page(conn: asyncpg.Connection, f: Filters, pg: Page) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"SELECT {_SELECT}, (SELECT tt.status FROM tickets tt WHERE tt.id = s.ticket_id)"
-        f" AS ticket_status FROM ({LINES}) s{ORDER}{pg.sql()}",
+        f" AS ticket_status FROM ({ORDERED_LINES}) s{ORDER}{pg.sql()}",
         *f.args(),
     )
     return [line_json(r) for r in rows]
@@ -203,10 +223,11 @@ async def totals(conn: asyncpg.Connection, f: Filters) -> dict[str, Any]:
 
 def sheet(pool: asyncpg.Pool, f: Filters) -> Sheet:
     async def rows() -> AsyncIterator[Sequence[Any]]:
-        async for batch in batches(pool, f"SELECT {_SELECT} FROM ({LINES}) s{ORDER}", f.args()):
+        sql = f"SELECT {_SELECT} FROM ({ORDERED_LINES}) s{ORDER}"
+        async for batch in batches(pool, sql, f.args()):
             yield batch
 
-    return Sheet("sales", COLUMNS, rows, Query(pool, f"({LINES}) s", ORDER, f.args()))
+    return Sheet("sales", COLUMNS, rows, Query(pool, f"({ORDERED_LINES}) s", ORDER, f.args()))
 
 
 COUNT = f"SELECT count(*) FROM ({LINES}) s"
