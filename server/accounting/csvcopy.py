@@ -63,11 +63,13 @@ class Query:
 
 
 def _text(v: str) -> str:
-    """A text cell: formula start quoted (``exports.text_cell``), then CSV-quoted."""
+    """A text cell: formula start quoted (``exports.text_cell``), then CSV-quoted. Quoting
+    a formula start changes nothing to whether the cell needs quoting."""
     formula = "('=', '+', '-', '@', E'\\t', E'\\r')"  # exports.FORMULA_START
     cell = f"(CASE WHEN left({v}, 1) IN {formula} THEN '''' || {v} ELSE {v} END)"
+    special = " + ".join(f"strpos({v}, {c})" for c in ("','", "'\"'", "E'\\n'", "E'\\r'"))
     return (
-        f"(CASE WHEN {cell} ~ '[\",\\r\\n]' THEN '\"' || replace({cell}, '\"', '\"\"') || '\"'"
+        f"(CASE WHEN {special} > 0 THEN '\"' || replace({cell}, '\"', '\"\"') || '\"'"
         f" ELSE {cell} END)"
     )
 
@@ -83,7 +85,18 @@ def _amount(v: str) -> str:
 
 def _time(v: str, tz: str) -> str:
     """``datetime.astimezone(tz).isoformat()``: local time, microseconds when not zero,
-    the offset as ``+HH:MM`` (``+HH:MM:SS`` for an offset with seconds)."""
+    the offset as ``+HH:MM``. The COPY runs with the session's ``TimeZone`` set to ``tz``,
+    so one ``to_char`` does it; an offset with seconds (local mean times, before about
+    1912) is ``+HH:MM:SS``, computed apart."""
+    return (
+        f"(CASE WHEN date_part('timezone', {v})::int % 60 <> 0 THEN {_time_lmt(v, tz)}"
+        f" WHEN date_part('microseconds', {v})::bigint % 1000000 = 0"
+        f" THEN to_char({v}, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM')"
+        f" ELSE to_char({v}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM') END)"
+    )
+
+
+def _time_lmt(v: str, tz: str) -> str:
     local = f"({v} AT TIME ZONE {tz})"
     off = f"extract(epoch FROM {local} - ({v} AT TIME ZONE 'UTC'))::int"
     a = f"abs({off})"
@@ -93,7 +106,7 @@ def _time(v: str, tz: str) -> str:
         f" THEN to_char({local}, '.US') ELSE '' END"
         f" || CASE WHEN {off} < 0 THEN '-' ELSE '+' END"
         f" || lpad(({a} / 3600)::text, 2, '0') || ':' || lpad(({a} / 60 % 60)::text, 2, '0')"
-        f" || CASE WHEN {a} % 60 <> 0 THEN ':' || lpad(({a} % 60)::text, 2, '0') ELSE '' END)"
+        f" || ':' || lpad(({a} % 60)::text, 2, '0'))"
     )
 
 
@@ -139,7 +152,8 @@ async def lines(
 
     async def copy() -> None:
         try:
-            async with connection(query.pool) as conn:
+            async with connection(query.pool) as conn, conn.transaction(readonly=True):
+                await conn.execute("SELECT set_config('TimeZone', $1, true)", tz)
                 await conn.copy_from_query(sql, *args, output=queue.put, timeout=COPY_TIMEOUT)
         except Exception as exc:  # handed to the reader, which raises it
             await queue.put(exc)

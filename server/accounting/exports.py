@@ -26,6 +26,7 @@ import xlsxwriter
 from starlette.responses import StreamingResponse
 
 from server.accounting.csvcopy import Query, lines
+from server.accounting.period import planned
 from server.platform.db import connection
 
 Kind = Literal["text", "int", "cents", "percent", "time", "day"]
@@ -66,7 +67,7 @@ async def batches(
     pool: asyncpg.Pool, sql: str, args: Sequence[object], batch: int = 1000
 ) -> AsyncIterator[list[asyncpg.Record]]:
     """The rows of ``sql`` in batches, read through a cursor in one transaction."""
-    async with connection(pool) as conn, conn.transaction(readonly=True):
+    async with connection(pool) as conn, planned(conn):
         rows: list[asyncpg.Record] = []
         async for row in conn.cursor(sql, *args, prefetch=batch):
             rows.append(row)

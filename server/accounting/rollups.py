@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from server.accounting.period import CUSTOM_PLANS
 from server.accounting.sales import LINES
 
 BLOCK = 1024
@@ -91,6 +92,7 @@ async def refresh(conn: asyncpg.Connection) -> int:
     """Recompute the blocks and quarters that changed; how many keys were recomputed."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK)
+        await conn.execute(CUSTOM_PLANS)
         dirty = await conn.fetch("DELETE FROM stats_dirty RETURNING kind, key")
         blocks = sorted({r["key"] for r in dirty if r["kind"] == "b"})
         quarters = sorted({r["key"] for r in dirty if r["kind"] == "q"})

@@ -29,7 +29,7 @@ from typing import Any
 
 import asyncpg
 
-from server.accounting.period import Period
+from server.accounting.period import CUSTOM_PLANS, Period
 from server.accounting.rollups import QUARTER, quarter_start, refresh
 from server.accounting.sales import LINES
 
@@ -209,6 +209,7 @@ async def statistics(conn: asyncpg.Connection, p: Period) -> dict[str, Any]:
     read in one snapshot."""
     await refresh(conn)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(CUSTOM_PLANS)
         document = json.loads(await conn.fetchval(_DOCUMENT, p.start, p.end, p.tz))
         over_time = await _over_time(conn, p)
     return {

@@ -16,7 +16,7 @@ import asyncpg
 
 from server.accounting import registers, sales, summary
 from server.accounting.exports import Sheet, csv_chunks, write_xlsx
-from server.accounting.period import FILTERS, PERIOD, filters_of, period_of
+from server.accounting.period import FILTERS, PERIOD, filters_of, period_of, planned
 from server.exports.worker import Output, Producer, Progress
 from server.platform.db import connection
 from server.web.requests import id_of
@@ -57,7 +57,7 @@ async def _sheets(
         )
         return [registers.sheet(pool, a)], None
     f = filters_of(query)
-    async with connection(pool) as conn:
+    async with connection(pool) as conn, planned(conn):
         if statement == "accounting":
             found = await summary.statement(conn, f)
             sheets = summary.sheets(found)
