@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from server.accounting.period import CUSTOM_PLANS
 from server.platform.db import connection
 
 QUEUE = 16
@@ -121,6 +122,8 @@ def cell_sql(key: str, kind: str, tz: str) -> str:
             e = _time(v, tz)
         case "day":
             e = f"to_char({v}::date, 'YYYY-MM-DD')"
+        case "code":
+            e = f"{v}::text"
         case _:
             e = _text(f"{v}::text")
     return f"coalesce({e}, '')"
@@ -153,6 +156,7 @@ async def lines(
     async def copy() -> None:
         try:
             async with connection(query.pool) as conn, conn.transaction(readonly=True):
+                await conn.execute(CUSTOM_PLANS)
                 await conn.execute("SELECT set_config('TimeZone', $1, true)", tz)
                 await conn.copy_from_query(sql, *args, output=queue.put, timeout=COPY_TIMEOUT)
         except Exception as exc:  # handed to the reader, which raises it

@@ -29,7 +29,9 @@ from server.accounting.csvcopy import Query, lines
 from server.accounting.period import planned
 from server.platform.db import connection
 
-Kind = Literal["text", "int", "cents", "percent", "time", "day"]
+Kind = Literal["text", "code", "int", "cents", "percent", "time", "day"]
+"""``code``: a text the application writes from a closed list (a channel, a currency):
+nothing to quote or escape, so the CSV by Postgres writes it as it is."""
 Rows = Callable[[], AsyncIterator[Sequence[Any]]]
 """Opens the sheet's source: batches of rows (mappings by column key)."""
 Counted = Callable[[int], Awaitable[None]]
@@ -102,7 +104,7 @@ def csv_cell(column: Column, value: Any, tz: ZoneInfo) -> Any:
             return value.astimezone(tz).isoformat()
         case "day":
             return value if isinstance(value, str) else value.isoformat()
-        case "text":
+        case "text" | "code":
             return text_cell(str(value))
     return value
 
@@ -176,7 +178,7 @@ class _Book:
         self.sheet = self.book.add_worksheet(sheet.title[:31])
         for i, column in enumerate(sheet.columns):
             self.sheet.write_string(0, i, column.title, self.formats["head"])
-            self.sheet.set_column(i, i, 20 if column.kind in ("time", "text") else 12)
+            self.sheet.set_column(i, i, 20 if column.kind in ("time", "text", "code") else 12)
         self.row = 1
 
     def write(self, rows: Sequence[Any], columns: Sequence[Column]) -> None:
@@ -187,7 +189,8 @@ class _Book:
         by_kind: dict[str, list[tuple[int, str]]] = {}
         for i, column in enumerate(columns):
             by_kind.setdefault(column.kind, []).append((i, column.key))
-        texts, ints = by_kind.get("text", []), by_kind.get("int", [])
+        texts = by_kind.get("text", []) + by_kind.get("code", [])
+        ints = by_kind.get("int", [])
         cents = by_kind.get("cents", []) + by_kind.get("percent", [])
         times, days = by_kind.get("time", []), by_kind.get("day", [])
         two, at = self.formats["cents"], self.formats["time"]

@@ -52,11 +52,12 @@ FILTERS = (
     Param("method", Method, description="entries with a payment of this method"),
 )
 PERIOD_ERRORS = ("invalid_period", "period_too_long")
-CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"
 """For the transaction of every statement over a period: Postgres plans it for its
-parameters every time. After five runs of a prepared statement it may keep a generic plan
+parameters every time (after five runs of a prepared statement it may keep a generic plan
 instead, blind to the period's length and to which filters are NULL, that reads every
-ticket to list one day's."""
+ticket to list one day's), and without JIT (compiling the statement's many expressions
+takes about a second, more than it saves even on a million lines)."""
 
 
 @asynccontextmanager

@@ -143,8 +143,8 @@ them instead of sorting every line (read them ``ORDER BY``-ed all the same)."""
 COLUMNS = (
     Column("paid_at", "time"),
     Column("event_at", "time"),
-    Column("channel"),
-    Column("kind"),
+    Column("channel", "code"),
+    Column("kind", "code"),
     Column("point_of_sale_id", "int"),
     Column("point_of_sale"),
     Column("register_id", "int"),
@@ -167,8 +167,8 @@ COLUMNS = (
     Column("net_cents", "cents", "net"),
     Column("tax_cents", "cents", "tax"),
     Column("gross_cents", "cents", "gross"),
-    Column("currency"),
-    Column("method"),
+    Column("currency", "code"),
+    Column("method", "code"),
 )
 _SELECT = ", ".join(c.key for c in COLUMNS)
 

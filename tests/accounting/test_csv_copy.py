@@ -25,7 +25,9 @@ COLUMNS = (
     Column("bp", "percent", "rate"),
     Column("label"),
     Column("day", "day"),
+    Column("code", "code"),
 )
+CODES = ["eshop", "card+cash", "EUR", None]
 TEXTS = [
     "plain",
     "a, comma",
@@ -77,15 +79,16 @@ def _source() -> tuple[str, list[object]]:
                 CENTS[(i + 3) % len(CENTS)],
                 text,
                 None if i % 5 == 4 else f"2030-01-{i % 28 + 1:02d}",
+                CODES[i % len(CODES)],
             )
         )
     values = ", ".join(
-        f"(${6 * k + 1}::text::timestamptz, ${6 * k + 2}::bigint, ${6 * k + 3}::bigint,"
-        f" ${6 * k + 4}::int, ${6 * k + 5}::text, ${6 * k + 6}::text::date)"
+        f"(${7 * k + 1}::text::timestamptz, ${7 * k + 2}::bigint, ${7 * k + 3}::bigint,"
+        f" ${7 * k + 4}::int, ${7 * k + 5}::text, ${7 * k + 6}::text::date, ${7 * k + 7}::text)"
         for k in range(len(rows))
     )
     args: list[object] = [v for row in rows for v in row]
-    return f"(VALUES {values}) s (at, n, cents, bp, label, day)", args
+    return f"(VALUES {values}) s (at, n, cents, bp, label, day, code)", args
 
 
 async def _text(chunks: AsyncIterator[bytes]) -> bytes:
