@@ -18,9 +18,13 @@ import asyncpg
 
 from server.accounting.period import CUSTOM_PLANS
 from server.accounting.sales import LINES
+from server.platform.db import connection
 
 BLOCK = 1024
 QUARTER = 900
+REFRESH_S = 30.0
+"""Every server process also refreshes this often in the background, so the changes of a
+busy day never pile up in ``stats_dirty`` for the next reader (or for none)."""
 LOCK = 0x57A75
 """Advisory lock of the refresh: one at a time, so a slower one never writes older figures
 over newer ones."""
@@ -107,3 +111,9 @@ async def refresh(conn: asyncpg.Connection) -> int:
             )
             await conn.execute(_QUARTERS, quarter_start(lo), quarter_start(hi + 1), *([None] * 6))
     return len(blocks) + len(quarters)
+
+
+async def refresh_step(pool: asyncpg.Pool) -> None:
+    """The background loop's step (``server.platform.loops.every``)."""
+    async with connection(pool) as conn:
+        await refresh(conn)
