@@ -64,7 +64,8 @@ async def test_a_populated_audit_log_migrates_with_every_row(scratch: asyncpg.Co
     await record(conn, SYSTEM, "test.now", "row:now")
     before = await conn.fetch("SELECT * FROM audit_log ORDER BY id")
 
-    assert await migrate(conn) == ["0025_partitions.sql"]
+    applied = await migrate(conn)
+    assert applied[0] == "0025_partitions.sql"  # and the later ones, if any
 
     assert await conn.fetch("SELECT * FROM audit_log ORDER BY id") == before
     ids = [r["id"] for r in before]
