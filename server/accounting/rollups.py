@@ -25,7 +25,7 @@ QUARTER = 900
 REFRESH_S = 30.0
 """Every server process also refreshes this often in the background, so the changes of a
 busy day never pile up in ``stats_dirty`` for the next reader (or for none)."""
-LOCK = 0x57A75
+LOCK = 7_482_004  # advisory lock id (the others: 7_482_001…003)
 """Advisory lock of the refresh: one at a time, so a slower one never writes older figures
 over newer ones."""
 
