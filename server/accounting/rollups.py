@@ -46,7 +46,7 @@ money AS (
 revenue AS (SELECT id, sum(gross_cents)::bigint AS cents FROM money GROUP BY id)
 """
 
-_BLOCKS = f"""
+BLOCK_FIGURES = f"""
 WITH tk AS MATERIALIZED (
     SELECT t.id, t.session_id, t.tariff_id, t.status, t.price_cents, o.kind AS order_kind,
            EXISTS (SELECT 1 FROM journal j WHERE j.order_id = o.id) AS journalled,
@@ -56,25 +56,32 @@ WITH tk AS MATERIALIZED (
       JOIN tickets t ON t.id >= b.block * {BLOCK} AND t.id < (b.block + 1) * {BLOCK}
       JOIN orders o ON o.id = t.order_id),
 {TICKET_FIGURES}
-INSERT INTO stats_ticket_blocks
-       (block, session_id, tariff_id, sold, entered, unentered, revenue_cents)
-SELECT tk.id / {BLOCK}, tk.session_id, tk.tariff_id,
-       count(*) FILTER (WHERE tk.status = 'active' AND tk.order_kind <> 'reservation'),
-       count(*) FILTER (WHERE tk.entered),
+SELECT tk.id / {BLOCK} AS block, tk.session_id, tk.tariff_id,
+       count(*) FILTER (WHERE tk.status = 'active' AND tk.order_kind <> 'reservation')
+           AS sold,
+       count(*) FILTER (WHERE tk.entered) AS entered,
        count(*) FILTER (WHERE tk.status = 'active' AND tk.order_kind <> 'reservation'
-                          AND NOT tk.entered),
-       coalesce(sum(r.cents), 0)::bigint
+                          AND NOT tk.entered) AS unentered,
+       coalesce(sum(r.cents), 0)::bigint AS revenue_cents
   FROM tk LEFT JOIN revenue r ON r.id = tk.id
  GROUP BY 1, 2, 3
 """
+"""The figures of the blocks $1 (``stats_ticket_blocks``' rows), from the base tables."""
+_BLOCKS = f"""
+INSERT INTO stats_ticket_blocks
+       (block, session_id, tariff_id, sold, entered, unentered, revenue_cents)
+{BLOCK_FIGURES}"""
 
-_QUARTERS = f"""
-INSERT INTO stats_sales_quarters (quarter, channel, currency, lines, tickets, gross_cents)
-SELECT stats_quarter(paid_at), channel, currency, count(*),
-       coalesce(sum(quantity) FILTER (WHERE ticket_id IS NOT NULL), 0)::bigint,
-       sum(gross_cents)::bigint
+QUARTER_FIGURES = f"""
+SELECT stats_quarter(paid_at) AS quarter, channel, currency, count(*) AS lines,
+       coalesce(sum(quantity) FILTER (WHERE ticket_id IS NOT NULL), 0)::bigint AS tickets,
+       sum(gross_cents)::bigint AS gross_cents
   FROM ({LINES}) l GROUP BY 1, 2, 3
 """
+"""The sales statement's lines paid in [$1, $2) per quarter (``stats_sales_quarters``)."""
+_QUARTERS = f"""
+INSERT INTO stats_sales_quarters (quarter, channel, currency, lines, tickets, gross_cents)
+{QUARTER_FIGURES}"""
 
 
 def ranges(keys: list[int]) -> list[tuple[int, int]]:
