@@ -231,8 +231,8 @@ async def create_session(
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
         venue = (await http.post("/api/venues", json={"name": f"Bench {label}"})).json()
         room = (await http.post(f"/api/venues/{venue['id']}/rooms", json={"name": label})).json()
-        plan = grid(n_seats, 100)
-        if seated:
+        plan = grid(n_seats, 100) if seated else None
+        if plan is not None:
             r = await http.put(f"/api/rooms/{room['id']}/seat-plan", json=plan_to_document(plan))
             assert r.status_code == 201, r.text
         r = await http.post(
@@ -250,7 +250,7 @@ async def create_session(
         )
         assert r.status_code == 201, r.text
         detail = r.json()
-    seat_ids = [s.id for s in plan.seats] if seated else []
+    seat_ids = [s.id for s in plan.seats] if plan is not None else []
     return BenchSession(detail["id"], seat_ids, [t["id"] for t in detail["tariffs"]])
 
 

@@ -20,7 +20,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from server.accounting import http as accounting_http
-from server.accounting import http_stats
+from server.accounting import http_stats, rollups
 from server.accounting.feed import StatsFeed
 from server.articles import http as articles_http
 from server.articles.catalogue import ArticleCatalogue
@@ -401,6 +401,9 @@ def create_app(settings: Settings | None = None) -> Guichet:
             ),
             asyncio.create_task(every(EXPORT_POLL_S, state.exports.step, "exports")),
             asyncio.create_task(every(CART_RELEASE_S, state.carts.release_expired, "carts")),
+            asyncio.create_task(
+                every(rollups.REFRESH_S, lambda: rollups.refresh_step(state.pool), "stats")
+            ),
         ]
         if state.payments.configured is not None:
             workers.append(asyncio.create_task(every(30, state.payments.refund_due, "refunds")))

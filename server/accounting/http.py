@@ -11,7 +11,15 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from server.accounting import registers, sales, summary
 from server.accounting.exports import XLSX, Sheet, csv_response, xlsx_response
-from server.accounting.period import FILTERS, PERIOD, PERIOD_ERRORS, Filters, filters, period
+from server.accounting.period import (
+    FILTERS,
+    PERIOD,
+    PERIOD_ERRORS,
+    Filters,
+    filters,
+    period,
+    planned,
+)
 from server.accounting.schemas import AccountingStatement, RegisterStatement, SalesStatement
 from server.identity.permissions import Permission
 from server.platform.db import connection
@@ -54,7 +62,7 @@ async def sales_statement(request: Request) -> JSONResponse:
     oldest first, paged, with the totals of all the lines the filters keep (per currency,
     per tax rate, per payment method)."""
     f, pg = filters(request), page(request)
-    async with connection(request.app.state.pool) as conn:
+    async with connection(request.app.state.pool) as conn, planned(conn):
         lines = await sales.page(conn, f, pg)
         totals = await sales.totals(conn, f)
     return JSONResponse({**pg.body("lines", lines), "totals": totals})
@@ -153,7 +161,7 @@ async def registers_xlsx(request: Request) -> Response:
 
 async def _accounting(request: Request) -> tuple[Filters, dict[str, Any]]:
     f = filters(request)
-    async with connection(request.app.state.pool) as conn:
+    async with connection(request.app.state.pool) as conn, planned(conn):
         return f, await summary.statement(conn, f)
 
 

@@ -1,6 +1,6 @@
 """The sales statement: every sale and refund line of a period, whatever sold it.
 
-Three sources, one row shape (``LINES``):
+Four sources, one row shape (``LINES``):
 
 - the journal: the lines of ``sale`` and ``refund`` entries (tickets, articles, passes) at
   the desks, and of ``wallet_debit`` entries at the bars, as journalled (figures never
@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from server.accounting.csvcopy import Query
 from server.accounting.exports import Column, Sheet, batches
 from server.accounting.period import Filters
 from server.web.requests import Page
@@ -39,7 +40,7 @@ SELECT j.created_at AS paid_at, s.starts_at AS event_at,
        j.id AS journal_id, j.receipt_no, j.order_id, l.line_no, l.ticket_id, l.tariff_id,
        l.article_id, l.pass_id, l.description, l.quantity, l.unit_gross_cents,
        l.tax_rate_bp, l.net_cents, l.tax_cents, l.gross_cents, j.currency,
-       m.method, m.methods
+       m.method, m.methods, {keys}
   FROM journal j
   JOIN journal_lines l ON l.journal_id = j.id
   JOIN registers r ON r.id = j.register_id
@@ -71,9 +72,9 @@ SELECT {at} AS paid_at, s.starts_at AS event_at,
        {sign} * x.tax AS tax_cents, {sign} * t.price_cents::bigint AS gross_cents,
        o.currency::text AS currency,
        CASE WHEN o.channel = 'web' THEN 'online' END AS method,
-       CASE WHEN o.channel = 'web' THEN ARRAY['online'] ELSE '{{}}'::text[] END AS methods
+       CASE WHEN o.channel = 'web' THEN ARRAY['online'] ELSE '{{}}'::text[] END AS methods,
+       {keys}
   FROM {source}
-  JOIN orders o ON o.id = t.order_id
   JOIN tariffs tf ON tf.id = t.tariff_id
   JOIN sessions s ON s.id = t.session_id
   LEFT JOIN users u ON u.id = o.created_by
@@ -84,18 +85,37 @@ SELECT {at} AS paid_at, s.starts_at AS event_at,
    AND NOT EXISTS (SELECT 1 FROM journal jj WHERE jj.order_id = o.id)
 """
 _TICKET_TAX = _TAX.format(g="t.price_cents::bigint", r="tf.tax_rate_bp")
+_KEYS = (
+    "coalesce({j}, 0)::bigint AS k_journal, coalesce({o}, 0)::bigint AS k_order,"
+    " coalesce({n}, 0) AS k_line, coalesce({t}, 0)::bigint AS k_ticket"
+)
+_DESK_LINES = _DESK.replace(
+    "{keys}", _KEYS.format(j="j.id", o="j.order_id", n="l.line_no", t="l.ticket_id")
+)
+_SHOP_KEYS = _KEYS.format(j="NULL::bigint", o="o.id", n="NULL::integer", t="t.id")
+# An order's tickets by the index on their order, order after order (OFFSET 0 keeps the
+# lateral apart: joined whole, Postgres would hash every ticket of every period to find a
+# day's).
+_ORDER_TICKETS = (
+    "orders o CROSS JOIN LATERAL (SELECT * FROM tickets t WHERE t.order_id = o.id OFFSET 0) t"
+)
 _SHOP_SALES = _SHOP.format(
-    at="o.created_at", kind="sale", sign="1", source="tickets t", tax=_TICKET_TAX
+    at="o.created_at",
+    kind="sale",
+    sign="1",
+    source=_ORDER_TICKETS,
+    tax=_TICKET_TAX,
+    keys=_SHOP_KEYS,
 )
 _SHOP_REFUNDS = _SHOP.format(
     at="v.revoked_at",
     kind="refund",
     sign="-1",
     source="revocations v JOIN tickets t ON t.id = v.ticket_id AND t.status = 'refunded'"
-    " AND v.reason = 'refunded'",
+    " AND v.reason = 'refunded' JOIN orders o ON o.id = t.order_id",
     tax=_TICKET_TAX,
+    keys=_SHOP_KEYS,
 )
-
 _SHOP_PRODUCTS = """
 SELECT o.created_at AS paid_at, NULL::timestamptz AS event_at, 'eshop' AS channel,
        'sale' AS kind, e.id AS point_of_sale_id, e.name AS point_of_sale,
@@ -105,17 +125,28 @@ SELECT o.created_at AS paid_at, NULL::timestamptz AS event_at, 'eshop' AS channe
        NULL::integer AS line_no, NULL::bigint AS ticket_id, NULL::bigint AS tariff_id,
        p.article_id, p.pass_id, p.description, p.quantity, p.unit_cents AS unit_gross_cents,
        p.tax_rate_bp, p.net_cents, p.tax_cents, p.gross_cents, o.currency::text AS currency,
-       'online' AS method, ARRAY['online'] AS methods
+       'online' AS method, ARRAY['online'] AS methods, {keys}
   FROM order_products p
   JOIN orders o ON o.id = p.order_id
   LEFT JOIN LATERAL (SELECT id, name FROM points_of_sale WHERE kind = 'eshop'
                       ORDER BY id LIMIT 1) e ON true
  WHERE o.created_at >= $1 AND o.created_at < $2
-"""
+""".replace(
+    # a cart order's products after its tickets: ordered by their own id in the ticket key
+    "{keys}",
+    _KEYS.format(j="NULL::bigint", o="o.id", n="NULL::integer", t="(1::bigint << 62) + p.id"),
+)
+ORDER = " ORDER BY paid_at, k_journal, k_order, kind, k_line, k_ticket"
+"""The statement's order: time of payment, then the journal entry (e-shop lines first),
+the order, sale before refund, line and ticket (the ``k_`` columns: those, 0 for none)."""
 
-LINES = f"""
-SELECT * FROM ({_DESK} UNION ALL {_SHOP_SALES} UNION ALL {_SHOP_REFUNDS}
-               UNION ALL {_SHOP_PRODUCTS}) x
+
+def _lines(ordered: bool) -> str:
+    branches: tuple[str, ...] = (_DESK_LINES, _SHOP_SALES, _SHOP_REFUNDS, _SHOP_PRODUCTS)
+    if ordered:  # each source sorted on its own, the four merged: no sort of all the lines
+        branches = tuple(f"({b}{ORDER})" for b in branches)
+    return f"""
+SELECT * FROM ({" UNION ALL ".join(branches)}) x
  WHERE ($3::text IS NULL OR x.channel = $3)
    AND ($4::bigint IS NULL OR x.point_of_sale_id = $4)
    AND ($5::bigint IS NULL OR x.register_id = $5)
@@ -123,17 +154,19 @@ SELECT * FROM ({_DESK} UNION ALL {_SHOP_SALES} UNION ALL {_SHOP_REFUNDS}
    AND ($7::bigint IS NULL OR x.session_id = $7)
    AND ($8::text IS NULL OR $8 = ANY(x.methods))
 """
-"""Every line of the statement under the filters ($1…$8 of ``Filters.args``)."""
 
-ORDER = (
-    " ORDER BY paid_at, coalesce(journal_id, 0), coalesce(order_id, 0), kind,"
-    " coalesce(line_no, 0), coalesce(ticket_id, 0)"
-)
+
+LINES = _lines(False)
+"""Every line of the statement under the filters ($1…$8 of ``Filters.args``)."""
+ORDERED_LINES = _lines(True)
+"""The same, each source in the statement's ``ORDER``: listed in that order, Postgres merges
+them instead of sorting every line (read them ``ORDER BY``-ed all the same)."""
+
 COLUMNS = (
     Column("paid_at", "time"),
     Column("event_at", "time"),
-    Column("channel"),
-    Column("kind"),
+    Column("channel", "code"),
+    Column("kind", "code"),
     Column("point_of_sale_id", "int"),
     Column("point_of_sale"),
     Column("register_id", "int"),
@@ -156,8 +189,8 @@ COLUMNS = (
     Column("net_cents", "cents", "net"),
     Column("tax_cents", "cents", "tax"),
     Column("gross_cents", "cents", "gross"),
-    Column("currency"),
-    Column("method"),
+    Column("currency", "code"),
+    Column("method", "code"),
 )
 _SELECT = ", ".join(c.key for c in COLUMNS)
 
@@ -192,7 +225,7 @@ def line_json(row: Any) -> dict[str, Any]:
 async def page(conn: asyncpg.Connection, f: Filters, pg: Page) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"SELECT {_SELECT}, (SELECT tt.status FROM tickets tt WHERE tt.id = s.ticket_id)"
-        f" AS ticket_status FROM ({LINES}) s{ORDER}{pg.sql()}",
+        f" AS ticket_status FROM ({ORDERED_LINES}) s{ORDER}{pg.sql()}",
         *f.args(),
     )
     return [line_json(r) for r in rows]
@@ -222,10 +255,11 @@ async def totals(conn: asyncpg.Connection, f: Filters) -> dict[str, Any]:
 
 def sheet(pool: asyncpg.Pool, f: Filters) -> Sheet:
     async def rows() -> AsyncIterator[Sequence[Any]]:
-        async for batch in batches(pool, f"SELECT {_SELECT} FROM ({LINES}) s{ORDER}", f.args()):
+        sql = f"SELECT {_SELECT} FROM ({ORDERED_LINES}) s{ORDER}"
+        async for batch in batches(pool, sql, f.args()):
             yield batch
 
-    return Sheet("sales", COLUMNS, rows)
+    return Sheet("sales", COLUMNS, rows, Query(pool, f"({ORDERED_LINES}) s", ORDER, f.args()))
 
 
 COUNT = f"SELECT count(*) FROM ({LINES}) s"

@@ -12,18 +12,25 @@ Two kinds of figures:
 A ticket's revenue is what the sales statement counts for it, whenever it was paid: its
 journal lines (sales less refunds, as journalled), or for a ticket sold outside any
 register its price, less its price again once refunded. Amounts are gross (tax included),
-in cents, per currency. Nothing here writes.
+in cents, per currency.
+
+The figures of the tickets and the lines per quarter of an hour are read from rollups
+(``rollups.py``), brought up to date first by the same queries over the base tables for
+what changed since the last read; only the parts of quarters at the period's ends are read
+from the statement's lines each time.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
-from server.accounting.period import Filters, Period
+from server.accounting.period import CUSTOM_PLANS, Period
+from server.accounting.rollups import QUARTER, quarter_start, refresh
 from server.accounting.sales import LINES
 
 TOP = 10
@@ -39,32 +46,11 @@ WITH s AS MATERIALIZED (
            (SELECT min(tf.currency) FROM tariffs tf WHERE tf.session_id = s.id)::text
                AS currency
       FROM sessions s WHERE s.starts_at >= $1 AND s.starts_at < $2),
-tk AS MATERIALIZED (
-    SELECT t.id, t.session_id, t.tariff_id, t.status, t.price_cents, o.kind AS order_kind,
-           EXISTS (SELECT 1 FROM journal j WHERE j.order_id = o.id) AS journalled,
-           EXISTS (SELECT 1 FROM entries e
-                    WHERE e.session_id = t.session_id AND e.ticket_id = t.id) AS entered
-      FROM s JOIN tickets t ON t.session_id = s.id JOIN orders o ON o.id = t.order_id),
-money AS (
-    SELECT l.ticket_id AS id, l.gross_cents
-      FROM journal_lines l JOIN journal j ON j.id = l.journal_id
-     WHERE j.kind IN ('sale', 'refund') AND l.ticket_id IN (SELECT id FROM tk)
-    UNION ALL
-    SELECT id, price_cents FROM tk WHERE order_kind IN ('sale', 'cart') AND NOT journalled
-    UNION ALL
-    SELECT tk.id, -tk.price_cents
-      FROM tk JOIN revocations v ON v.ticket_id = tk.id AND v.reason = 'refunded'
-     WHERE tk.status = 'refunded' AND tk.order_kind IN ('sale', 'cart') AND NOT tk.journalled),
-revenue AS (SELECT id, sum(gross_cents)::bigint AS cents FROM money GROUP BY id),
 by_tariff AS MATERIALIZED (
-    SELECT tk.session_id, tk.tariff_id,
-           count(*) FILTER (WHERE tk.status = 'active' AND tk.order_kind <> 'reservation')
-               AS sold,
-           count(*) FILTER (WHERE tk.entered) AS entered,
-           count(*) FILTER (WHERE tk.status = 'active' AND tk.order_kind <> 'reservation'
-                              AND NOT tk.entered) AS unentered,
-           coalesce(sum(r.cents), 0)::bigint AS revenue_cents
-      FROM tk LEFT JOIN revenue r ON r.id = tk.id GROUP BY 1, 2),
+    SELECT b.session_id, b.tariff_id, sum(b.sold)::bigint AS sold,
+           sum(b.entered)::bigint AS entered, sum(b.unentered)::bigint AS unentered,
+           sum(b.revenue_cents)::bigint AS revenue_cents
+      FROM stats_ticket_blocks b WHERE b.session_id IN (SELECT id FROM s) GROUP BY 1, 2),
 ps AS MATERIALIZED (
     SELECT s.*, rm.name AS room, v.name AS venue,
            coalesce(f.sold, 0)::bigint AS sold, coalesce(f.entered, 0)::bigint AS entered,
@@ -164,15 +150,54 @@ _DOCUMENT = (
     + ")"
 )
 
-# $1…$8 as Filters.args, $9 'hour' or 'day', $10 time zone.
-_OVER_TIME = f"""
-SELECT coalesce(json_agg(x ORDER BY x.at, x.channel, x.currency), '[]') FROM (
-    SELECT to_char(date_trunc($9, paid_at AT TIME ZONE $10), 'YYYY-MM-DD"T"HH24:MI') AS at,
-           channel, currency, count(*) AS lines,
-           coalesce(sum(quantity) FILTER (WHERE ticket_id IS NOT NULL), 0)::bigint AS tickets,
-           sum(gross_cents)::bigint AS gross_cents
-      FROM ({LINES}) l GROUP BY 1, 2, 3) x
+# $1 'hour' or 'day', $2 time zone, $3 and $4 the first and the last quarter.
+_OVER_TIME = """
+SELECT to_char(date_trunc($1, to_timestamp(quarter * 900) AT TIME ZONE $2),
+               'YYYY-MM-DD"T"HH24:MI') AS at,
+       channel, currency, sum(lines)::bigint AS lines, sum(tickets)::bigint AS tickets,
+       sum(gross_cents)::bigint AS gross_cents,
+       bool_and(extract(epoch FROM (to_timestamp(quarter * 900) AT TIME ZONE $2)
+                                   - (to_timestamp(quarter * 900) AT TIME ZONE 'UTC'))::int
+                % 900 = 0) AS aligned
+  FROM stats_sales_quarters WHERE quarter >= $3 AND quarter <= $4 GROUP BY 1, 2, 3
 """
+# $1…$8 as Filters.args, $9 'hour' or 'day', $10 time zone.
+_LIVE_OVER_TIME = f"""
+SELECT to_char(date_trunc($9, paid_at AT TIME ZONE $10), 'YYYY-MM-DD"T"HH24:MI') AS at,
+       channel, currency, count(*) AS lines,
+       coalesce(sum(quantity) FILTER (WHERE ticket_id IS NOT NULL), 0)::bigint AS tickets,
+       sum(gross_cents)::bigint AS gross_cents, true AS aligned
+  FROM ({LINES}) l GROUP BY 1, 2, 3
+"""
+
+
+async def _over_time(conn: asyncpg.Connection, p: Period) -> list[dict[str, Any]]:
+    """Sales per channel and hour or day: whole quarters of hours from the rollup, the
+    parts of quarters at the period's ends from the statement's lines. A zone whose offset
+    is not whole quarters of an hour (before 1980 some were) is computed from the lines."""
+    u = unit(p)
+    first = math.ceil(p.start.timestamp() / QUARTER)
+    last = math.floor(p.end.timestamp() / QUARTER) - 1
+    rows: list[Any] = []
+    if first <= last:
+        rows = await conn.fetch(_OVER_TIME, u, p.tz, first, last)
+        edges = [(p.start, quarter_start(first)), (quarter_start(last + 1), p.end)]
+    else:
+        edges = [(p.start, p.end)]
+    if not all(r["aligned"] for r in rows):
+        rows, edges = [], [(p.start, p.end)]
+    for start, end in edges:
+        if start < end:
+            rows += await conn.fetch(_LIVE_OVER_TIME, start, end, *[None] * 6, u, p.tz)
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    for r in rows:
+        got = sums.setdefault((r["at"], r["channel"], r["currency"]), [0, 0, 0])
+        for i, k in enumerate(("lines", "tickets", "gross_cents")):
+            got[i] += r[k]
+    return [
+        {"at": at, "channel": ch, "currency": cur, "lines": n, "tickets": t, "gross_cents": g}
+        for (at, ch, cur), (n, t, g) in sorted(sums.items())
+    ]
 
 
 def unit(p: Period) -> str:
@@ -180,11 +205,13 @@ def unit(p: Period) -> str:
 
 
 async def statistics(conn: asyncpg.Connection, p: Period) -> dict[str, Any]:
-    """Every section of the statistics of a period, read in one snapshot."""
+    """Every section of the statistics of a period: the rollups brought up to date, then
+    read in one snapshot."""
+    await refresh(conn)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(CUSTOM_PLANS)
         document = json.loads(await conn.fetchval(_DOCUMENT, p.start, p.end, p.tz))
-        every = Filters(p).args()
-        over_time = json.loads(await conn.fetchval(_OVER_TIME, *every, unit(p), p.tz))
+        over_time = await _over_time(conn, p)
     return {
         "from": p.start.isoformat(),
         "to": p.end.isoformat(),

@@ -16,7 +16,7 @@ import asyncpg
 
 from server.accounting import registers, sales, summary
 from server.accounting.exports import Sheet, csv_chunks, write_xlsx
-from server.accounting.period import FILTERS, PERIOD, filters_of, period_of
+from server.accounting.period import FILTERS, PERIOD, filters_of, period_of, planned
 from server.exports.worker import Output, Producer, Progress
 from server.platform.db import connection
 from server.web.requests import id_of
@@ -57,7 +57,7 @@ async def _sheets(
         )
         return [registers.sheet(pool, a)], None
     f = filters_of(query)
-    async with connection(pool) as conn:
+    async with connection(pool) as conn, planned(conn):
         if statement == "accounting":
             found = await summary.statement(conn, f)
             sheets = summary.sheets(found)
@@ -79,15 +79,14 @@ def statement_producer(pool: asyncpg.Pool) -> Producer:
     async def produce(params: Mapping[str, Any], out: Output, progress: Progress) -> None:
         query = params["query"]
         sheets, progress.total = await _sheets(pool, params["statement"], query)
-        counted = [_counted(s, progress) for s in sheets]
         tz = period_of(query).zone
         if params["format"] == "xlsx":
-            await write_xlsx(counted, tz, str(out.path))
+            await write_xlsx([_counted(s, progress) for s in sheets], tz, str(out.path))
             return
         f = await asyncio.to_thread(open, out.path, "wb")
         try:
-            async for chunk in csv_chunks(counted, tz):
-                await asyncio.to_thread(f.write, chunk.encode())
+            async for chunk in csv_chunks(sheets, tz, progress.add):
+                await asyncio.to_thread(f.write, chunk)
         finally:
             await asyncio.to_thread(f.close)
 
