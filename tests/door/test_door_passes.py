@@ -490,7 +490,7 @@ async def test_control_without_the_pass_lock_and_key_a_pass_books_several_seats(
     await conn.execute("DROP INDEX tickets_one_per_pass_session")
     try:
 
-        async def one(i: int) -> None:
+        async def one(i: int) -> int:
             r = await apis[i % 2].http.post(
                 "/api/scan",
                 json={
@@ -500,26 +500,32 @@ async def test_control_without_the_pass_lock_and_key_a_pass_books_several_seats(
                     "session_id": session["id"],
                 },
             )
-            assert r.status_code == 200, r.text
+            return r.status_code
 
-        await asyncio.gather(*(one(i) for i in range(24)))
+        # Every scan is answered before the key is put back. Without the guards the books
+        # are wrong, and a scan that meets two bookings of one pass may fail outright (500):
+        # what the control shows is the bookings themselves.
+        statuses = await asyncio.gather(*(one(i) for i in range(24)))
+        assert statuses.count(200) >= 2, statuses
         booked = await conn.fetchval(
             "SELECT count(*) FROM tickets WHERE pass_id = $1 AND status = 'active'",
             the_pass["id"],
         )
     finally:
-        await conn.execute(  # put the key back (this pass's extra bookings cancelled)
-            "UPDATE tickets SET status = 'cancelled' WHERE pass_id = $1 AND id >"
-            " (SELECT min(id) FROM tickets WHERE pass_id = $1)",
-            the_pass["id"],
-        )
-        await conn.execute(
-            "CREATE UNIQUE INDEX tickets_one_per_pass_session ON tickets (pass_id, session_id)"
-            " WHERE status = 'active' AND pass_id IS NOT NULL"
-        )
-        await conn.close()
-        for api in apis:
-            await api.close()
-        for proc in unguarded:
-            proc.stop()
+        try:
+            await conn.execute(  # put the key back (this pass's extra bookings cancelled)
+                "UPDATE tickets SET status = 'cancelled' WHERE pass_id = $1 AND id >"
+                " (SELECT min(id) FROM tickets WHERE pass_id = $1)",
+                the_pass["id"],
+            )
+            await conn.execute(
+                "CREATE UNIQUE INDEX tickets_one_per_pass_session ON tickets (pass_id, session_id)"
+                " WHERE status = 'active' AND pass_id IS NOT NULL"
+            )
+        finally:
+            await conn.close()
+            for api in apis:
+                await api.close()
+            for proc in unguarded:
+                proc.stop()
     assert booked > 1
