@@ -13,6 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
+
+# Speed is the benchmarks' business, never a test's: no per-example deadline (hypothesis's
+# default of 200 ms is a timed assertion that a busy CI machine can fail).
+settings.register_profile("guichet", deadline=None)
+settings.load_profile("guichet")
 
 from tests.support import (
     ROOT,
