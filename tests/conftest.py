@@ -15,11 +15,6 @@ import httpx
 import pytest
 from hypothesis import settings
 
-# Speed is the benchmarks' business, never a test's: no per-example deadline (hypothesis's
-# default of 200 ms is a timed assertion that a busy CI machine can fail).
-settings.register_profile("guichet", deadline=None)
-settings.load_profile("guichet")
-
 from tests.support import (
     ROOT,
     Api,
@@ -30,6 +25,11 @@ from tests.support import (
     testing_database_url,
     testing_redis_url,
 )
+
+# Speed is the benchmarks' business, never a test's: no per-example deadline (hypothesis's
+# default of 200 ms is a timed assertion that a busy CI machine can fail).
+settings.register_profile("guichet", deadline=None)
+settings.load_profile("guichet")
 
 ADMIN_PASSWORD = "test-admin-password"
 
