@@ -16,6 +16,7 @@ from server.identity.actors import actor_of
 from server.identity.auth import Principal, require
 from server.identity.permissions import Permission
 from server.platform.errors import Conflict, Invalid
+from server.sales.lines import Item, order_lines
 from server.sales.overbook import OVERBOOK_TOKEN
 from server.sales.schemas import (
     MAX_ARTICLE_UNITS,
@@ -310,23 +311,16 @@ async def _order_lines(catalog: Catalog, session: SessionRow, items: Any) -> lis
         )
     if not all(isinstance(item, dict) for item in items):
         raise Invalid("invalid_field", "each item is an object", field="items")
-    lines: list[OrderLine] = []
-    seat_ids = [field(i, "seat", str) for i in items if "seat" in i]
-    indices = iter(await catalog.seat_indices(session, seat_ids))
+    wanted: list[Item] = []
     for item in items:
-        tariff_id = id_field(item, "tariff_id")
-        if "seat" in item:
-            lines.append(OrderLine(tariff_id, next(indices)))
-            continue
-        if session.seated:
-            raise Invalid("seat_required", "each item of a seated order names a seat")
-        quantity = field(item, "quantity", int, 1, minimum=1, maximum=MAX_ORDER_LINES)
-        lines.extend(OrderLine(tariff_id, None) for _ in range(quantity))
-        if len(lines) > MAX_ORDER_LINES:
-            raise Invalid(
-                "too_many_places", f"an order has at most {MAX_ORDER_LINES} places", field="items"
-            )
-    return lines
+        seat = field(item, "seat", str) if "seat" in item else None
+        quantity = (
+            1
+            if seat is not None
+            else field(item, "quantity", int, 1, minimum=1, maximum=MAX_ORDER_LINES)
+        )
+        wanted.append((id_field(item, "tariff_id"), seat, quantity))
+    return await order_lines(catalog, session, wanted)
 
 
 def _desk_sale(body: dict[str, Any]) -> DeskSale | None:

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 
 from server.catalog.service import SessionRow
 from server.platform.errors import Invalid
-from server.sales.schemas import MAX_ORDER_LINES
+from server.sales.lines import order_lines
 from server.sales.service import OrderLine
 from server.shop import schemas
 from server.shop.carts import Carts
@@ -115,20 +115,8 @@ async def extend_cart(request: Request) -> JSONResponse:
 async def _lines(
     request: Request, session: SessionRow, body: schemas.CartSessionIn
 ) -> list[OrderLine]:
-    catalog = request.app.state.catalog
-    seat_ids = [item.seat for item in body.items if item.seat is not None]
-    indices = iter(await catalog.seat_indices(session, seat_ids))
-    lines: list[OrderLine] = []
-    for item in body.items:
-        if item.seat is not None:
-            lines.append(OrderLine(item.tariff_id, next(indices)))
-        elif session.seated:
-            raise Invalid("seat_required", "each item of a seated session names a seat")
-        else:
-            lines.extend(OrderLine(item.tariff_id, None) for _ in range(item.quantity))
-    if len(lines) > MAX_ORDER_LINES:
-        raise Invalid("too_many_places", f"at most {MAX_ORDER_LINES} places a session")
-    return lines
+    items = [(item.tariff_id, item.seat, item.quantity) for item in body.items]
+    return await order_lines(request.app.state.catalog, session, items)
 
 
 @OPERATIONS.put(
