@@ -11,8 +11,10 @@ docs/scaling.md). Pub/sub is sharded in both modes (``SPUBLISH``/``SSUBSCRIBE``)
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -78,7 +80,7 @@ def connect(url: str, **options: Any) -> Client:
         return aredis.Redis.from_url(url, **options)
     target = parse_cluster_url(url)
     options.pop("health_check_interval", None)  # the cluster client checks on its own
-    client = RedisCluster(
+    client = FailoverSafeCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
         **target.options(),
         **options,
@@ -87,6 +89,36 @@ def connect(url: str, **options: Any) -> Client:
     for name, callback in list(callbacks.items()):
         callbacks[name] = _without_keys(callback)
     return client
+
+
+class FailoverSafeCluster(RedisCluster):
+    """redis-py's asyncio cluster client, with one of its failover races reported as what
+    it is. When a node fails, the client closes every connection to it, including those
+    other tasks are using; such a task then writes to a stream that is gone and meets
+    ``AttributeError`` (``'NoneType' object has no attribute 'writelines'``; redis-py
+    issue #3546 is a cousin) or, under uvloop, ``RuntimeError`` ("the handler is closed")
+    instead of a ``ConnectionError``. A buyer would get a 500 where the answer is "the
+    live service is unavailable, retry" (503). Only such an error raised while redis-py
+    was writing a command is translated: the command was not sent."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except (AttributeError, TypeError, RuntimeError) as exc:
+            if not _raised_while_writing(exc.__traceback__):
+                raise
+            raise redis.ConnectionError(f"connection closed during a failover: {exc}") from exc
+
+
+def _raised_while_writing(tb: types.TracebackType | None) -> bool:
+    """Whether the innermost redis-py frame of ``tb`` is the one writing to the socket."""
+    writing = False
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if PurePath(code.co_filename).parts[-3:] == ("redis", "asyncio", "connection.py"):
+            writing = code.co_name == "_send_packed_command"
+        tb = tb.tb_next
+    return writing
 
 
 def _without_keys(callback: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,8 +4,9 @@ at start-up with a message saying why."""
 from __future__ import annotations
 
 import pytest
+import redis.asyncio as aredis
 
-from server.platform.redis_client import is_cluster_url, parse_cluster_url
+from server.platform.redis_client import _raised_while_writing, is_cluster_url, parse_cluster_url
 
 
 def test_a_cluster_url_lists_its_seed_nodes_and_credentials() -> None:
@@ -31,3 +32,16 @@ def test_a_cluster_url_lists_its_seed_nodes_and_credentials() -> None:
 def test_a_cluster_url_that_cannot_work_is_refused(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_cluster_url(url)
+
+
+async def test_a_write_to_a_connection_closed_under_it_is_a_connection_error() -> None:
+    """The failover race (server/platform/redis_client.py): a connection another task
+    closed meets its command with an AttributeError, which means "Redis unavailable";
+    any other AttributeError stays what it is."""
+    connection = aredis.Connection()  # never connected: its stream is None, as once closed
+    with pytest.raises(AttributeError) as closed:
+        await connection._send_packed_command([b"PING\r\n"])
+    assert _raised_while_writing(closed.tb)
+    with pytest.raises(AttributeError) as elsewhere:
+        await connection.no_such_method()  # type: ignore[attr-defined]
+    assert not _raised_while_writing(elsewhere.tb)
