@@ -82,6 +82,7 @@ from server.platform.db import create_pool, migrate
 from server.platform.errors import DomainError
 from server.platform.loops import every
 from server.platform.partitions import CREATE_AHEAD_INTERVAL_S, create_ahead_step
+from server.platform.routing import IndexedRouter
 from server.platform.scripts import REDIS_DOWN
 from server.realtime.channels import ChannelRegistry, Feed
 from server.realtime.endpoint import BUILT_IN, MessageHandler, WebSocketEndpoint
@@ -431,6 +432,7 @@ def create_app(settings: Settings | None = None) -> Guichet:
         },
         lifespan=lifespan,
     )
+    app.router = IndexedRouter(ROUTES, lifespan=lifespan)  # the same routes, found faster
     return Guichet(app)
 
 
