@@ -21,7 +21,9 @@ process and drives it over HTTP and WebSocket from separate load-generator proce
 9. stadium (``loadtests.stadium``, run after best available): the seat-map document, the
    snapshot and one hold at 1,000, 20,000 and 100,000 seats;
 10. statements (``loadtests.statements``, runnable alone): the sales statement of 1,000,000
-    lines as CSV and XLSX, ``/api/stats``, one day's statement, on a kept database.
+    lines as CSV and XLSX, ``/api/stats``, one day's statement, on a kept database;
+11. two processes: a server with ``WEB_CONCURRENCY=2`` runs the holds (phase 1) and the
+    door's online scans (phase 4) again, for the figures per process count.
 
 Prints a table, then (last line) one JSON object with every figure.
 """
@@ -269,6 +271,27 @@ async def bare_lua(cfg: dict[str, Any]) -> dict[str, Any]:
         "lua_seconds": round(elapsed, 2),
         "lua_holds_per_s": round(ok / elapsed, 1),
         "lua_client_cpu_pct": round(100 * cpu / elapsed, 1),
+    }
+
+
+def bench_two_processes(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Holds and the door's online scans again, on a server of two processes (uvicorn
+    workers sharing the port), on the same databases: the figures per process count."""
+    server = env.Server({"WEB_CONCURRENCY": "2"})
+    try:
+        server.wait_ready()
+        token = env.run(env.login(server.url))
+        session = env.run(env.create_session(server.url, token, cfg["seats"], "holds-2"))
+        holds = bench_holds(cfg, server, session)
+        door = bench_door(cfg, server, token, ways=("http", "ws"))
+    finally:
+        server.stop()
+    scans = ("scans_per_s", "p50_ms", "p99_ms", "outcome_ok", "machine_busy_pct")
+    return {
+        "holds_per_s": holds["holds_per_s"],
+        "hold_p99_ms": holds["hold_p99_ms"],
+        "holds_consistent": holds["holds_consistent"],
+        "door": {way: {k: door[way].get(k) for k in scans} for way in ("http", "ws")},
     }
 
 
@@ -823,6 +846,8 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
         "fanout_ratio": r["fanout_ratio"] >= TARGETS["fanout_ratio"],
         "memory": m["kb_per_connection"] <= TARGETS["kb_per_connection"],
         "holds": h["holds_per_s"] >= TARGETS["holds_per_s"] and h["holds_consistent"],
+        "holds_2": r["two_processes"]["holds_per_s"] >= TARGETS["holds_per_s"]
+        and r["two_processes"]["holds_consistent"],
         "sales": s["orders_per_s"] >= TARGETS["orders_per_s"] and s["tickets_consistent"],
         "ga_sales": s["ga_orders_per_s"] >= TARGETS["orders_per_s"] and s["ga_tickets_consistent"],
         "flush": fl["resync_s"] is not None
@@ -906,6 +931,13 @@ def table(r: dict[str, Any]) -> str:
             "",
         ),
         (
+            "4-seat holds/s, 2 server processes",
+            f"{r['two_processes']['holds_per_s']} (p99 {r['two_processes']['hold_p99_ms']} ms,"
+            f" consistent: {r['two_processes']['holds_consistent']})",
+            ">= 2000",
+            ok[v["holds_2"]],
+        ),
+        (
             f"journalled desk sales/s, {r['desk']['desk_registers']} registers",
             f"{r['desk']['desk_sales_per_s']} (p99 {r['desk']['desk_p99_ms']} ms; receipts"
             f" gap-free and chains verified: {r['desk']['desk_journal_consistent']})",
@@ -960,6 +992,17 @@ def table(r: dict[str, Any]) -> str:
                 f" ({x['results']}, ok: {x['outcome_ok']})",
                 ">= 1500",
                 ok[v[f"door_{key}"]],
+            )
+        )
+    for key, label in (("http", "HTTP"), ("ws", "WebSocket")):
+        x = r["two_processes"]["door"][key]
+        rows.append(
+            (
+                f"  the same, 2 server processes ({label})",
+                f"{x['scans_per_s']}/s, p50 {x['p50_ms']} p99 {x['p99_ms']} ms"
+                f" (ok: {x['outcome_ok']}, machine {x['machine_busy_pct']} % busy)",
+                "",
+                "",
             )
         )
     bt = d["batch"]
@@ -1081,6 +1124,9 @@ def main() -> None:
             viewers.close()
     finally:
         server.stop()
+    log("two processes: holds and the door's online scans with WEB_CONCURRENCY=2")
+    results["two_processes"] = bench_two_processes(cfg)
+    log(f"  {results['two_processes']}")
     log(f"statements: {cfg['statement_lines']} lines (alone: python -m loadtests.statements)")
     results["statements"] = bench_statements(cfg["statement_lines"], cfg["statement_scans"])
     log(f"  {results['statements']}")
