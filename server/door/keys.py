@@ -61,11 +61,15 @@ class KeyStore:
         self.pool = pool
         self.reload_s = reload_s
         self._ring: KeyRing | None = None
+        self._public: dict[int, bytes] = {}
         self._loaded_at = 0.0
 
     async def ring(self) -> KeyRing:
         if self._ring is None or time.monotonic() - self._loaded_at > self.reload_s:
-            self._ring = await load_ring(self.pool)
+            ring = await load_ring(self.pool)
+            # derived once per load: a public key is a scalar multiplication, and every
+            # scan's signature check needs them
+            self._ring, self._public = ring, ring.public_keys()
             self._loaded_at = time.monotonic()
         return self._ring
 
@@ -84,7 +88,9 @@ class KeyStore:
         self._ring = None
 
     async def public_keys(self) -> dict[int, bytes]:
-        return (await self.ring()).public_keys()
+        """The live keys' public halves (the caller must not change the mapping)."""
+        await self.ring()
+        return self._public
 
 
 def ticket_claims(
