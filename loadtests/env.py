@@ -164,7 +164,8 @@ RAW = ("--format", "raw", "--output")
 def profile(pid: int, name: str) -> subprocess.Popen[bytes] | None:
     """With ``BENCH_PYSPY=<dir>``, py-spy samples the server process (its workers too) until
     :func:`stop_profile`, into ``<dir>/<name>.txt`` (collapsed stacks: one line per stack
-    and its sample count); without it, nothing."""
+    and its sample count), at ``BENCH_PYSPY_RATE`` samples/s (py-spy's 100 by default);
+    without it, nothing."""
     out_dir = os.environ.get("BENCH_PYSPY")
     if not out_dir:
         return None
@@ -172,7 +173,10 @@ def profile(pid: int, name: str) -> subprocess.Popen[bytes] | None:
     spy = str(Path(sys.executable).with_name("py-spy"))
     output = f"{out_dir}/{name}.txt"
     return subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", *RAW, output],
+        [
+            *(spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking"),
+            *("--rate", os.environ.get("BENCH_PYSPY_RATE", "100"), *RAW, output),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

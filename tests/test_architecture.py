@@ -31,8 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     # export jobs write the accounting's statements and the door's signed ticket codes
     "exports": {"platform", "web", "identity", "accounting", "door"},
     # the website API reads the catalogue and the live seat state, and offers the shop's
-    # own hold calls (sales) to websites
-    "siteapi": {"platform", "web", "identity", "seating", "catalog", "sales"},
+    # own hold calls (sales) and cart (shop) to websites
+    "siteapi": {"platform", "web", "identity", "seating", "catalog", "sales", "shop"},
     # the shop's cart sells what sales, the door (passes) and articles sell, in one order
     # paid through payments (which reach back only through their CartOrders protocol)
     "shop": {"platform", "web", "seating", "catalog", "sales", "door", "articles", "payments"},

@@ -556,36 +556,38 @@ def _payments(v: Visit, paying_url: str) -> None:
         buyer.call("GET", path, 200, at=one, params={"format": "png"})
 
 
-def _cart(v: Visit, paying_url: str) -> None:
+def _cart(v: Visit, paying_url: str, api: str = "/api", seat: int = 37, **headers: str) -> None:
     """The shop's cart on the paying server: a session's seat, a pass and an article sold
-    online, more time, the checkout as one pending order; another cart abandoned."""
+    online, more time, the checkout as one pending order; another cart abandoned. With
+    ``api`` the website API's prefix (and its key in ``headers``), the same through it."""
     patch = {"sold_online": True}
     v.json("PATCH", "/api/pass-types/{pass_type_id}", json=patch)
     v.json("PATCH", "/api/articles/{article_id}", json=patch)
-    with httpx.Client(base_url=paying_url, timeout=30) as http:
+    with httpx.Client(base_url=paying_url, timeout=30, headers=headers) as http:
         buyer = Visit(http, v.schema, dict(v.ids), v.seen)
-        buyer.json("GET", "/api/shop/offers")
-        buyer.ids["cart"] = buyer.json("POST", "/api/carts", 201, json={})["id"]
-        seats = v.ids["seats"][37:38]  # below the seats of ``refresh``
-        hold = buyer.json("POST", "/api/sessions/{session_id}/holds", json={"seats": seats})
+        buyer.json("GET", api + "/shop/offers")
+        buyer.ids["cart"] = buyer.json("POST", api + "/carts", 201, json={})["id"]
+        seats = v.ids["seats"][seat : seat + 1]  # below the seats of ``refresh``
+        hold = buyer.json("POST", api + "/sessions/{session_id}/holds", json={"seats": seats})
         items = [{"seat": seats[0], "tariff_id": v.ids["tariff_id"]}]
-        path = "/api/carts/{cart}/sessions/{session_id}"
+        path = api + "/carts/{cart}/sessions/{session_id}"
         buyer.json("PUT", path, json={"hold_token": hold["token"], "items": items})
         holder = {"holder_first_name": "Ada", "holder_last_name": "King"}
         body = {"pass_type_id": v.ids["pass_type_id"], **holder}
-        cart = buyer.json("POST", "/api/carts/{cart}/passes", json=body)
+        cart = buyer.json("POST", api + "/carts/{cart}/passes", json=body)
         line = {"line_id": cart["passes"][0]["line_id"]}
-        buyer.json("DELETE", "/api/carts/{cart}/passes/{line_id}", at=line)
-        buyer.json("POST", "/api/carts/{cart}/passes", json=body)
-        buyer.json("PUT", "/api/carts/{cart}/articles/{article_id}", json={"quantity": 1})
-        buyer.json("POST", "/api/carts/{cart}/extend")
-        buyer.json("GET", "/api/carts/{cart}")
+        buyer.json("DELETE", api + "/carts/{cart}/passes/{line_id}", at=line)
+        buyer.json("POST", api + "/carts/{cart}/passes", json=body)
+        buyer.json("PUT", api + "/carts/{cart}/articles/{article_id}", json={"quantity": 1})
+        buyer.json("POST", api + "/carts/{cart}/extend")
+        buyer.json("GET", api + "/carts/{cart}")
         key = {"idempotency_key": uuid.uuid4().hex, "buyer": {"name": "Ada", "email": "a@b.ch"}}
-        order = buyer.json("POST", "/api/carts/{cart}/checkout", 201, json=key)
+        order = buyer.json("POST", api + "/carts/{cart}/checkout", 201, json=key)
         assert order["status"] == "pending" and order["payment"]["status"] == "open"
-        other = {"cart": buyer.json("POST", "/api/carts", 201, json={"hold_seconds": 60})["id"]}
+        more = {"hold_seconds": 60}
+        other = {"cart": buyer.json("POST", api + "/carts", 201, json=more)["id"]}
         buyer.json("DELETE", path, at={**other, "session_id": v.ids["session_id"]})
-        buyer.json("DELETE", "/api/carts/{cart}", at=other)
+        buyer.json("DELETE", api + "/carts/{cart}", at=other)
         v.ids["cart"] = buyer.ids["cart"]
 
 
@@ -642,6 +644,8 @@ def visit(
             part(v)
         _payments(v, paying_server.url)
         _cart(v, paying_server.url)
+        website = {"X-Api-Key": v.ids["api_key"], "Origin": "https://site.example"}
+        _cart(v, paying_server.url, "/api/public/v1", 38, **website)
         yield v
 
 

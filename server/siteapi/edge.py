@@ -26,7 +26,7 @@ from server.siteapi.limits import Budget, RateLimiter
 from server.web.errors import error_response
 
 PREFIX = "/api/public/"
-ALLOWED_METHODS = "GET, POST, DELETE"
+ALLOWED_METHODS = "GET, POST, PUT, DELETE"
 ALLOWED_HEADERS = "X-Api-Key, Content-Type"
 EXPOSED = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 PREFLIGHT_MAX_AGE = "600"

@@ -1,5 +1,7 @@
 """The website API (``/api/public/v1``): events, sessions with live availability, tariffs,
-and the cart calls (the shop's own hold handlers, declared again under the website's key).
+and the cart calls: a session's hold and the shop's multi-session cart (seats of several
+sessions, passes, articles, one countdown, one checkout), the shop's own handlers declared
+again under the website's key.
 Every operation needs a website's API key; the edge (``server.siteapi.edge``) checks it,
 its origin and its rate limit before the route runs."""
 
@@ -16,6 +18,7 @@ from starlette.responses import JSONResponse
 from server.catalog.service import Catalog
 from server.sales import http as sales_http
 from server.seating.live import Live
+from server.shop import http as shop_http
 from server.siteapi.schemas import (
     PublicEventList,
     PublicSessionDetail,
@@ -138,3 +141,15 @@ HOLDS = "/sessions/{session_id:int}/holds"
 _cart_call("POST", sales_http.hold, HOLDS, "website_hold")
 _cart_call("GET", sales_http.get_hold, HOLDS + "/{token}", "website_cart")
 _cart_call("DELETE", sales_http.release, HOLDS + "/{token}", "website_release")
+
+# The shop's cart and its offers (/api/carts/..., /api/shop/offers) under /api/public/v1.
+for _shop in shop_http.OPERATIONS:
+    OPERATIONS.append(
+        replace(
+            _shop,
+            path=V1 + _shop.path.removeprefix("/api"),
+            permission=API_KEY,
+            tags=TAGS,
+            name=f"website_{_shop.operation_id}",
+        )
+    )

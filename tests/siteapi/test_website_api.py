@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 
 from tests.payments.support import db
-from tests.support import Api, ServerProcess, staff_token
+from tests.shop.helpers import online_pass_type
+from tests.support import Api, ServerProcess, sold_in_postgres, staff_token
 
 SITE = "https://festival.example"
 OTHER = "https://elsewhere.example"
@@ -137,9 +138,9 @@ async def test_cors_answers_only_the_keys_origins(server: ServerProcess, admin: 
         assert r.status_code == 403 and "access-control-allow-origin" not in r.headers
         r = await http.options(
             "/api/public/v1/events",
-            headers={**preflight, "Access-Control-Request-Method": "PUT"},
+            headers={**preflight, "Access-Control-Request-Method": "PATCH"},
         )
-        assert r.status_code == 403
+        assert r.status_code == 403  # no website call patches
 
 
 async def test_the_rate_limit_is_one_count_across_two_server_processes(
@@ -213,3 +214,61 @@ async def test_the_public_operations_are_documented_with_their_schemas(
             for status in ("401", "403", "429"):
                 assert status in op["responses"], (method, path, status)
     assert document["components"]["securitySchemes"]["apiKey"]["name"] == "X-Api-Key"
+
+
+async def test_a_website_fills_a_cart_of_two_sessions_and_a_pass_and_checks_it_out(
+    server: ServerProcess, admin: Api
+) -> None:
+    """The shop's cart through the website API (its key, from its page's origin): seats of
+    two sessions and a pass, one countdown, the checkout as one order (this server sells
+    unpaid, so it is confirmed at once); another cart abandoned gives its seats back."""
+    first, second = await admin.create_session(n_seats=10), await admin.create_session(n_seats=10)
+    pass_type = await online_pass_type(admin)
+    key = (await new_key(admin))["key"]
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        preflight = {"Origin": SITE, "Access-Control-Request-Method": "PUT"}
+        r = await http.options("/api/public/v1/carts/x/sessions/1", headers=preflight)
+        assert r.status_code == 204 and "PUT" in r.headers["access-control-allow-methods"]
+    async with public(server, key, SITE) as http:
+        offers = await http.get("/shop/offers")
+        assert offers.status_code == 200, offers.text
+        assert pass_type["id"] in [p["id"] for p in offers.json()["pass_types"]]
+        r = await http.post("/carts", json={})
+        assert r.status_code == 201, r.text
+        assert r.headers["access-control-allow-origin"] == SITE
+        cart = r.json()["id"]
+        for s, seats in ((first, first.seat_ids[:2]), (second, second.seat_ids[3:4])):
+            held = await http.post(f"/sessions/{s.id}/holds", json={"seats": seats})
+            assert held.status_code == 200, held.text
+            items = [{"seat": seat, "tariff_id": s.tariff_ids[0]} for seat in seats]
+            body = {"hold_token": held.json()["token"], "items": items}
+            r = await http.put(f"/carts/{cart}/sessions/{s.id}", json=body)
+            assert r.status_code == 200, r.text
+        holder = {"holder_first_name": "Ada", "holder_last_name": "King"}
+        r = await http.post(
+            f"/carts/{cart}/passes", json={"pass_type_id": pass_type["id"], **holder}
+        )
+        assert r.status_code == 200, r.text
+        view = (await http.get(f"/carts/{cart}")).json()
+        assert sorted(x["session_id"] for x in view["sessions"]) == sorted([first.id, second.id])
+        assert len(view["passes"]) == 1 and view["status"] == "open"
+        buyer = {"name": "Ada King", "email": "ada@example.org"}
+        r = await http.post(
+            f"/carts/{cart}/checkout", json={"idempotency_key": uuid.uuid4().hex, "buyer": buyer}
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "confirmed" and r.json()["tickets"] == 3
+        assert await sold_in_postgres(first.id) == {0, 1}
+        assert await sold_in_postgres(second.id) == {3}
+
+        other = (await http.post("/carts", json={})).json()["id"]
+        held = await http.post(f"/sessions/{first.id}/holds", json={"seats": first.seat_ids[5:6]})
+        items = [{"seat": first.seat_ids[5], "tariff_id": first.tariff_ids[0]}]
+        body = {"hold_token": held.json()["token"], "items": items}
+        assert (await http.put(f"/carts/{other}/sessions/{first.id}", json=body)).status_code == 200
+        assert (await http.get(f"/sessions/{first.id}")).json()["availability"]["held"] == 1
+        assert (await http.delete(f"/carts/{other}")).status_code == 200
+        assert (await http.get(f"/sessions/{first.id}")).json()["availability"]["held"] == 0
+    async with public(server, None, SITE) as http:
+        r = await http.post("/carts", json={})
+        assert (r.status_code, r.json()["error"]["code"]) == (401, "api_key_required")
