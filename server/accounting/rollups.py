@@ -167,10 +167,13 @@ UPDATE stats_watermarks SET done = candidate, candidate = stats_last_id(source::
 """
 _WAITING = """
 UPDATE stats_watermarks SET waiting = ARRAY(
-    SELECT virtualxid FROM pg_locks
-     WHERE locktype = 'virtualxid' AND granted AND pid <> pg_backend_pid())
+    SELECT l.virtualxid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'virtualxid' AND l.granted AND l.pid <> pg_backend_pid()
+       AND a.backend_type = 'client backend')
  WHERE source = ANY($1::text[])
 """
+"""Only client backends insert rows: an autovacuum worker or a WAL sender, which may run
+for minutes, does not hold the watermark back."""
 _NAIVE = """
 UPDATE stats_watermarks w SET done = m.id, candidate = greatest(w.candidate, m.id)
   FROM (SELECT 'tickets' AS source, max(id) AS id FROM tickets
