@@ -80,9 +80,12 @@ async def _fill(url: str, lines: int, scans: int) -> bool:
                 lines,
             )
             await conn.execute(
-                "INSERT INTO scans (ticket_id, session_id, device, door, nonce, result,"
-                " scanned_at) SELECT t.id, t.session_id, 'bench', 'main', 'n' || t.id,"
-                " 'valid', now() FROM tickets t WHERE t.session_id = $1 ORDER BY t.id LIMIT $2",
+                "WITH s AS (INSERT INTO scans (ticket_id, session_id, device, door, nonce,"
+                " result, scanned_at) SELECT t.id, t.session_id, 'bench', 'main', 'n' || t.id,"
+                " 'valid', now() FROM tickets t WHERE t.session_id = $1 ORDER BY t.id LIMIT $2"
+                " RETURNING id, device, nonce, received_at)"
+                " INSERT INTO scan_nonces (device, nonce, scan_id, received_at)"
+                " SELECT device, nonce, id, received_at FROM s",
                 session["id"],
                 scans,
             )

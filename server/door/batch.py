@@ -152,8 +152,12 @@ class BatchUpload:
         stored = {
             r["nonce"]: r
             for r in await conn.fetch(
-                "SELECT id, nonce, result, reason, session_id, ticket_id FROM scans"
-                " WHERE device = $1 AND nonce = ANY($2::text[])",
+                # a nonce whose scan lies in a detached month: refused `unknown` (nonces.py)
+                "SELECT n.scan_id AS id, n.nonce, coalesce(s.result, 'refused') AS result,"
+                " CASE WHEN s.id IS NULL THEN 'unknown' ELSE s.reason END AS reason"
+                " FROM scan_nonces n LEFT JOIN scans s"
+                " ON s.id = n.scan_id AND s.received_at = n.received_at"
+                " WHERE n.device = $1 AND n.nonce = ANY($2::text[])",
                 self.device,
                 [s.nonce for s in self.scans],
             )
@@ -295,10 +299,16 @@ class BatchUpload:
 
         decisions = [self.decisions[p] for p in fresh]
         await conn.execute(
-            "INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,"
-            " scanned_at, mode, reentry, offline) SELECT *, true FROM unnest($1::bigint[],"
-            " $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],"
-            " $8::text[], $9::timestamptz[], $10::text[], $11::bool[])",
+            "WITH input AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[],"
+            " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],"
+            " $10::text[], $11::bool[]) AS i(id, ticket_id, session_id, device, door, nonce,"
+            " result, reason, scanned_at, mode, reentry)),"
+            # the nonces were checked under the device's lock: no ON CONFLICT (nonces.py)
+            " claimed AS (INSERT INTO scan_nonces (device, nonce, scan_id)"
+            " SELECT device, nonce, id FROM input RETURNING scan_id, received_at)"
+            " INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,"
+            " scanned_at, mode, reentry, offline, received_at) SELECT i.*, true, c.received_at"
+            " FROM input i JOIN claimed c ON c.scan_id = i.id",
             [self.scan_ids[p] for p in fresh],
             [ticket_of(p) for p in fresh],
             [self.session_of(p) for p in fresh],

@@ -12,7 +12,7 @@ one send and one receive each. Like the first entries
   ticket not valid here, a second entry), in one ``INSERT ... SELECT FROM unnest``.
 
 Nothing is decided by the batch: each scan is decided alone by the pure rules, from its own
-facts, and the keys of ``scans`` (device, nonce) and ``entries`` (session, ticket) judge
+facts, and the keys of ``scan_nonces`` (device, nonce) and ``entries`` (session, ticket) judge
 the writes as they did one by one.
 """
 
@@ -23,13 +23,13 @@ from datetime import datetime
 
 import asyncpg
 
+from server.door.nonces import replay_of
 from server.platform.coalesce import Coalescer
 from server.platform.db import connection
 
-ONLINE_FACTS_BATCH = """
+ONLINE_FACTS_BATCH = f"""
 SELECT
-  (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
-    WHERE device = i.device AND nonce = i.nonce) AS replay,
+  {replay_of("i.device", "i.nonce")} AS replay,
   nextval('scans_id_seq') AS scan_id,
   t.id, t.session_id, s.room_id, t.status, t.code_seed, t.seat_idx, se.label AS seat,
   se.row_label AS row, ta.name AS tariff, s.reentry_allowed,
@@ -55,14 +55,18 @@ WITH input AS (
                        $6::text[], $7::text[], $8::timestamptz[], $9::text[])
     WITH ORDINALITY
     AS i(scan_id, ticket_id, session_id, device, door, nonce, reason, scanned_at, mode, ord)
+), claimed AS (
+  INSERT INTO scan_nonces (device, nonce, scan_id)
+  SELECT i.device, i.nonce, i.scan_id FROM input i ORDER BY i.ord
+  ON CONFLICT DO NOTHING RETURNING scan_id, received_at
 ), stored AS (
   INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
-                     scanned_at, offline, mode, reentry, pass_id)
+                     scanned_at, offline, mode, reentry, pass_id, received_at)
   SELECT i.scan_id, i.ticket_id, (SELECT id FROM sessions WHERE id = i.session_id),
          i.device, i.door, i.nonce, 'refused', i.reason, i.scanned_at, false, i.mode,
-         false, NULL
-  FROM input i ORDER BY i.ord
-  ON CONFLICT (device, nonce) DO NOTHING RETURNING id, session_id
+         false, NULL, c.received_at
+  FROM input i JOIN claimed c ON c.scan_id = i.scan_id ORDER BY i.ord
+  RETURNING id, session_id
 )
 SELECT s.id IS NOT NULL AS stored, s.session_id
 FROM input i LEFT JOIN stored s ON s.id = i.scan_id ORDER BY i.ord

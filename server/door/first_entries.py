@@ -4,7 +4,8 @@ The common scan at a busy door is a ticket's first entry. Alone it costs one sta
 its own transaction (:data:`server.door.passage` ``_FIRST_ENTRY_WITH_SCAN``); under load,
 the scans that arrive while one batch is being written go together in the next
 (:class:`server.platform.coalesce.Coalescer`): one ``INSERT ... SELECT FROM unnest`` for
-their entries and one for their valid scans, in one statement and one commit.
+their entries, one claiming their nonces (:mod:`server.door.nonces`) and one for their valid
+scans, in one statement and one commit.
 
 First scan wins is still decided by the primary key of ``entries``: two scans of one
 ticket in one batch, or in two batches of two processes, meet ``ON CONFLICT DO NOTHING``
@@ -32,13 +33,18 @@ WITH input AS (
   INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)
   SELECT session_id, ticket_id, scan_id, device, door, now() FROM input ORDER BY ord
   ON CONFLICT DO NOTHING RETURNING scan_id
+), claimed AS (
+  INSERT INTO scan_nonces (device, nonce, scan_id)
+  SELECT i.device, i.nonce, i.scan_id FROM input i JOIN won w ON w.scan_id = i.scan_id
+  ORDER BY i.ord
+  ON CONFLICT DO NOTHING RETURNING scan_id, received_at
 ), scan AS (
   INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
-                     scanned_at, offline, mode, reentry, pass_id)
+                     scanned_at, offline, mode, reentry, pass_id, received_at)
   SELECT i.scan_id, i.ticket_id, i.session_id, i.device, i.door, i.nonce, 'valid', NULL,
-         i.scanned_at, false, 'entry', false, NULL
-  FROM input i JOIN won w ON w.scan_id = i.scan_id ORDER BY i.ord
-  ON CONFLICT (device, nonce) DO NOTHING RETURNING id
+         i.scanned_at, false, 'entry', false, NULL, c.received_at
+  FROM input i JOIN claimed c ON c.scan_id = i.scan_id ORDER BY i.ord
+  RETURNING id
 )
 SELECT w.scan_id IS NOT NULL AS won  -- the scan CTE runs all the same (it writes)
 FROM input i LEFT JOIN won w ON w.scan_id = i.scan_id

@@ -27,15 +27,21 @@ from scanning.decision import Decision, Entry, Mode, Reason, ScannerContext, pas
 from server.door.requests import ScanRequest
 
 INSERT_SCAN = """
+WITH claimed AS (
+  INSERT INTO scan_nonces (device, nonce, scan_id) VALUES ($4, $6, $1)
+  ON CONFLICT DO NOTHING RETURNING received_at
+)
 INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
-                   scanned_at, offline, mode, reentry, pass_id)
-VALUES ($1, $2, (SELECT id FROM sessions WHERE id = $3), $4, $5, $6, $7, $8, $9,
-        coalesce($12::bool, false), $10, $11, $13)
-ON CONFLICT (device, nonce) DO NOTHING RETURNING id, session_id
+                   scanned_at, offline, mode, reentry, pass_id, received_at)
+SELECT $1, $2, (SELECT id FROM sessions WHERE id = $3), $4, $5, $6, $7, $8, $9,
+       coalesce($12::bool, false), $10, $11, $13, c.received_at
+FROM claimed c
+RETURNING id, session_id
 """
 """Arguments: id, ticket, session, device, door, nonce, result, reason, scanned_at, mode,
 reentry, offline (null: false), pass id (null for a ticket). A session that does not exist
-(a scanner's claim for a forged code) is stored as none."""
+(a scanner's claim for a forged code) is stored as none. Nothing is stored (no row) when
+the device and nonce were recorded first (:mod:`server.door.nonces`)."""
 
 _FIRST_ENTRY = """
 INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)
@@ -67,11 +73,15 @@ WITH won AS (
   INSERT INTO entries (session_id, ticket_id, scan_id, device, door, entered_at)
   VALUES ($3, $2, $1, $4, $5, now())
   ON CONFLICT DO NOTHING RETURNING scan_id
+), claimed AS (
+  INSERT INTO scan_nonces (device, nonce, scan_id) SELECT $4, $6, $1 FROM won
+  ON CONFLICT DO NOTHING RETURNING received_at
 ), scan AS (
   INSERT INTO scans (id, ticket_id, session_id, device, door, nonce, result, reason,
-                     scanned_at, offline, mode, reentry, pass_id)
-  SELECT $1, $2, $3, $4, $5, $6, 'valid', NULL, $7, false, 'entry', false, NULL FROM won
-  ON CONFLICT (device, nonce) DO NOTHING RETURNING id
+                     scanned_at, offline, mode, reentry, pass_id, received_at)
+  SELECT $1, $2, $3, $4, $5, $6, 'valid', NULL, $7, false, 'entry', false, NULL,
+         c.received_at FROM claimed c
+  RETURNING id
 )
 SELECT (SELECT count(*) FROM won) AS won, (SELECT count(*) FROM scan) AS recorded
 """

@@ -39,6 +39,7 @@ import asyncpg
 from scanning.codes import TicketClaims, TicketScope, encode_code
 from scanning.decision import Decision, Mode, PassFacts, Reason, ScannerContext, precheck
 from server.door.keys import KeyStore
+from server.door.nonces import REPLAY, replay_of
 from server.door.pass_booking import BOOKING, Booker, Hold, booking_json, lock_pass
 from server.door.passage import INSERT_SCAN, Passage, ScanReplayed
 from server.door.requests import ScanRequest
@@ -58,8 +59,7 @@ _PASS_COLUMNS = (
 
 _SCAN_FACTS = f"""
 SELECT
-  (SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans
-    WHERE device = $1 AND nonce = $2) AS replay,
+  {replay_of("$1", "$2")} AS replay,
   nextval('scans_id_seq') AS scan_id, {_PASS_COLUMNS},
   s.id AS s_id, s.room_id, s.starts_at, s.seated, s.seat_plan_id, s.reentry_allowed,
   (SELECT coalesce(array_agg(t.session_id), '{{}}') FROM tickets t
@@ -372,12 +372,7 @@ class PassScanner:
                 else:
                     hold = await self._pass_through(conn, outcome, device, request, claims, row, at)
             except ScanReplayed:
-                replay = await conn.fetchval(
-                    "SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans"
-                    " WHERE device = $1 AND nonce = $2",
-                    device,
-                    request.nonce,
-                )
+                replay = await conn.fetchval(REPLAY, device, request.nonce)
                 return PassOutcome(replay[0], Decision(None), holder, replay=replay)
             if outcome.ticket_id is not None and outcome.ticket is None:
                 ticket = await conn.fetchrow(_TICKET, outcome.ticket_id)

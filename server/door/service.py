@@ -26,6 +26,7 @@ from server.door.coalesced import FactsQuery, OnlineFacts, RefusedScan, RefusedS
 from server.door.counters import ENTERED, EXITED, Counted, DoorEvent, DoorLive
 from server.door.first_entries import FirstEntries, FirstEntry
 from server.door.keys import KeyStore, ticket_code
+from server.door.nonces import REPLAY
 from server.door.online import OnlineScan, check_retry
 from server.door.pass_booking import Booker
 from server.door.passage import Passage, ScanReplayed
@@ -123,21 +124,16 @@ class DoorService:
         if row["replay"] is not None:
             check_retry(row["replay"], claims, request)
             async with connection(self.pool) as conn:
-                return await self._replayed(conn, row["replay"])
+                return await self._replayed(conn, row["replay"], request.mode)
         scan = OnlineScan(device, request, claims, row)
         await failpoint("door.facts_read")  # a race test widens the window to the write
         try:
             decision, reentry, counted = await self._decide(scan)
         except ScanReplayed:
             async with connection(self.pool) as conn:
-                replay = await conn.fetchval(
-                    "SELECT row(id, result, reason, session_id, ticket_id, mode) FROM scans"
-                    " WHERE device = $1 AND nonce = $2",
-                    device,
-                    request.nonce,
-                )
+                replay = await conn.fetchval(REPLAY, device, request.nonce)
                 check_retry(replay, claims, request)
-                return await self._replayed(conn, replay)
+                return await self._replayed(conn, replay, request.mode)
         await self._count_online(scan.scan_id, request, decision, ticket_id, counted)
         body = result_json(scan.scan_id, decision, _ticket_json(row))
         body["mode"] = request.mode.value
@@ -190,7 +186,7 @@ class DoorService:
         outcome = await self.passes.scan(device, request, claims, offline=offline)
         if outcome.replay is not None:
             async with connection(self.pool) as conn:
-                body = await self._replayed(conn, outcome.replay)
+                body = await self._replayed(conn, outcome.replay, request.mode)
         else:
             await self._count_online(
                 outcome.scan_id, request, outcome.decision, outcome.ticket_id or 0
@@ -225,7 +221,10 @@ class DoorService:
             raise ScanReplayed
         return stored.session_id
 
-    async def _replayed(self, conn: asyncpg.Connection, replay: Any) -> dict[str, Any]:
+    async def _replayed(self, conn: asyncpg.Connection, replay: Any, sent: Mode) -> dict[str, Any]:
+        """The answer of a retry: its stored scan's. A scan of a detached (archived) month
+        is known by its nonce only (:mod:`server.door.nonces`): ``unknown``, in the mode the
+        retry was sent."""
         scan_id, _result, reason, session_id, ticket_id, mode = replay
         decision = Decision(Reason(reason) if reason else None, session_id)
         ticket = None
@@ -246,7 +245,7 @@ class DoorService:
                     decision = Decision(
                         decision.reason, session_id, row["entered_at"].timestamp(), row["door"]
                     )
-        return {**result_json(scan_id, decision, ticket, replayed=True), "mode": mode}
+        return {**result_json(scan_id, decision, ticket, replayed=True), "mode": mode or sent.value}
 
     async def _count_online(
         self,

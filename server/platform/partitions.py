@@ -1,11 +1,15 @@
-"""Monthly partitions of the tables partitioned by time (migration 0025): make the coming
-months' partitions ahead of time, and detach the months of a past season.
+"""Monthly partitions of the tables partitioned by time (the audit log, migration 0025; the
+door's scans, migration 0030): make the coming months' partitions ahead of time, and detach
+the months of a past season.
 
 Every server process runs :func:`create_ahead` at start and then hourly; an advisory lock
 makes one process at a time do it, and making a partition that exists is a no-op, so any
 number of processes (and ``server.cli partitions create-ahead``) may run it together.
-A detached month is an ordinary table again (``audit_log_p202401``): dump it, archive it,
-drop it; the current months and every statement on the parent are untouched.
+A detached month is an ordinary table again (``audit_log_p202401``, ``scans_p202401``):
+dump it, archive it, drop it; the current months and every statement on the parent are
+untouched. A detached month of scans keeps its nonces in ``scan_nonces`` (a retry of one of
+its scans is still turned away), and the entries and conflicts pointing at its scans keep
+their foreign keys, which point at ``scan_nonces``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,11 @@ class Partitioned:
     guard: str | None  # the append-only trigger function, put on each partition's TRUNCATE
 
 
-PARTITIONED = (Partitioned("audit_log", "at", "audit_log_append_only"),)
+PARTITIONED = (
+    Partitioned("audit_log", "at", "audit_log_append_only"),
+    # by the server's clock; the nonces stay in scan_nonces (migration 0030)
+    Partitioned("scans", "received_at", None),
+)
 
 
 def months(start: date, count: int) -> list[date]:

@@ -6,6 +6,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -103,6 +105,82 @@ async def test_control_without_the_entries_key_the_same_scans_admit_several(
         for api in apis:
             await api.close()
     assert sum(r["result"] == "valid" for _, _, r in results) > 1
+
+
+async def _retry_everywhere(
+    apis: list[Api], body: dict[str, str], n: int, *, guarded: bool = True
+) -> list[Any]:
+    """``n`` tries of one scan (the same device and nonce) sent together, spread over
+    ``apis``. Unguarded (the nonce key dropped) a try may fail: its replay is ambiguous."""
+
+    async def one(i: int) -> Any:
+        r = await apis[i % len(apis)].http.post("/api/scan", json=body)
+        assert r.status_code == 200 or not guarded, r.text
+        return r.json()
+
+    return await asyncio.gather(*(one(i) for i in range(n)))
+
+
+async def _stored(device: str, nonce: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(support.testing_database_url())
+    try:
+        return list(
+            await conn.fetch(
+                "SELECT id, result, tableoid::regclass::text AS part FROM scans"
+                " WHERE device = $1 AND nonce = $2",
+                device,
+                nonce,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_retries_of_a_scan_are_answered_alike_and_stored_once(
+    admin: Api, admin_token: str, buyer: Api, slow_pair: list[ServerProcess]
+) -> None:
+    """A scanner retrying a scan (the same device and nonce) while its first try is still in
+    flight, on two processes that read every try's facts before any is written: every try
+    gets the first's answer and scan id, and the scan is stored once, in this month's
+    partition of ``scans`` (its nonce in ``scan_nonces``), for a valid scan and a refusal.
+    Control: with the nonce key dropped, the same retries store the refusal again."""
+    apis = [Api(proc.url, admin_token) for proc in slow_pair]
+    month = f"scans_p{datetime.now(UTC):%Y%m}"
+    device = "retry-" + uuid.uuid4().hex[:8]
+    try:
+        session = await door_session(admin)
+        _, (ticket,) = await buy_tickets(buyer, session, 1)
+        code = await code_of(admin, ticket)
+        for expected in ("valid", "refused"):  # the second: the ticket is in already
+            body = {"code": code, "nonce": uuid.uuid4().hex, "door": "d", "device": device}
+            results = await _retry_everywhere(apis, body, 12)
+            assert {(r["scan_id"], r["result"]) for r in results} == {
+                (results[0]["scan_id"], expected)
+            }
+            assert sum(not r["replayed"] for r in results) == 1
+            stored = await _stored(f"admin/{device}", body["nonce"])
+            assert [(r["id"], r["result"], r["part"]) for r in stored] == [
+                (results[0]["scan_id"], expected, month)
+            ]
+        control = {"code": code, "nonce": uuid.uuid4().hex, "door": "d", "device": device}
+        conn = await asyncpg.connect(support.testing_database_url())
+        await conn.execute("ALTER TABLE scan_nonces DROP CONSTRAINT scan_nonces_pkey")
+        try:
+            await _retry_everywhere(apis, control, 12, guarded=False)
+            doubles = len(await _stored(f"admin/{device}", control["nonce"]))
+        finally:
+            for table in ("scans", "scan_nonces"):  # put the key back, without the doubles
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE device = $1 AND nonce = $2",
+                    f"admin/{device}",
+                    control["nonce"],
+                )
+            await conn.execute("ALTER TABLE scan_nonces ADD PRIMARY KEY (device, nonce)")
+            await conn.close()
+    finally:
+        for api in apis:
+            await api.close()
+    assert doubles > 1
 
 
 @settings(

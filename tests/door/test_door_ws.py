@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.door.test_door_api import buy_tickets, code_of, door_session
+from tests.door.test_door_api import buy_tickets, code_of, db_fetch, door_session
 from tests.support import Api, ServerProcess, WsClient
 
 
@@ -30,6 +30,13 @@ async def test_scan_over_the_websocket(
         await ws.send({**scan, "id": 3})
         retry = await ws.until(lambda m: m.get("id") == 3)
         assert retry["result"] == "valid" and retry["replayed"]
+        assert retry["scan_id"] == first["scan_id"]
+        stored = await db_fetch(
+            "SELECT s.id FROM scans s JOIN scan_nonces n ON n.scan_id = s.id"
+            " AND n.received_at = s.received_at WHERE s.ticket_id = $1",
+            ticket,
+        )
+        assert [r["id"] for r in stored] == [first["scan_id"]]  # stored once
         await ws.send({**scan, "id": 4, "nonce": "ws-nonce-0002", "door": "s"})
         second = await ws.until(lambda m: m.get("id") == 4)
         assert (second["reason"], second["entered_door"]) == ("already_entered", "n")

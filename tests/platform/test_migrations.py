@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -14,6 +16,30 @@ from server.platform.db import migrate, migration_files
 
 def database_url(name: str) -> str:
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/" + name))
+
+
+@asynccontextmanager
+async def database_before(version: int) -> AsyncIterator[asyncpg.Connection]:
+    """A database of its own, migrated up to the state before migration ``version`` (to
+    fill with rows, then :func:`migrate` the rest); dropped afterwards."""
+    name = "guichet_before_" + uuid.uuid4().hex[:8]
+    admin = await asyncpg.connect(database_url("postgres"))
+    await admin.execute(f"CREATE DATABASE {name}")
+    conn = await asyncpg.connect(database_url(name))
+    try:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for number, file, sql in migration_files():
+            if number < version:
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", number, file)
+        yield conn
+    finally:
+        await conn.close()
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
 
 
 async def test_processes_starting_together_on_an_empty_database_all_migrate(

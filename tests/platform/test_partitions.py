@@ -3,7 +3,6 @@ every row kept, future months are made ahead, and an old season detaches cleanly
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -11,33 +10,17 @@ import asyncpg
 import pytest
 
 from server.platform.audit import SYSTEM, record
-from server.platform.db import migrate, migration_files
+from server.platform.db import migrate
 from server.platform.partitions import create_ahead, detach_before
 from tests import support
-from tests.platform.test_migrations import database_url
+from tests.platform.test_migrations import database_before
 
 
 @pytest.fixture
 async def scratch(services: None) -> AsyncIterator[asyncpg.Connection]:
     """A database of its own, migrated up to the state before 0025."""
-    name = "guichet_parts_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(database_url("postgres"))
-    await admin.execute(f"CREATE DATABASE {name}")
-    conn = await asyncpg.connect(database_url(name))
-    try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for version, file, sql in migration_files():
-            if version < 25:
-                await conn.execute(sql)
-                await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", version, file)
+    async with database_before(25) as conn:
         yield conn
-    finally:
-        await conn.close()
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
 
 
 async def partition_of(conn: asyncpg.Connection, audit_id: int) -> str:
@@ -95,7 +78,12 @@ async def test_a_future_month_made_ahead_takes_its_rows(services: None) -> None:
     conn = await asyncpg.connect(support.testing_database_url())
     try:
         made = await create_ahead(conn, 1, today=date(2031, 5, 20))
-        assert made == ["audit_log_p203105", "audit_log_p203106"]
+        assert made == [
+            "audit_log_p203105",
+            "audit_log_p203106",
+            "scans_p203105",
+            "scans_p203106",
+        ]
         assert await create_ahead(conn, 1, today=date(2031, 5, 20)) == []  # idempotent
         row_id = await conn.fetchval(
             "INSERT INTO audit_log (at, action) VALUES ('2031-06-30T23:59:59+00', 'test.future')"
@@ -107,6 +95,18 @@ async def test_a_future_month_made_ahead_takes_its_rows(services: None) -> None:
             " RETURNING id"
         )
         assert await partition_of(conn, far) == "audit_log_default"  # never refused
+        for received_at, part in (
+            (datetime(2031, 6, 30, 23, 59, 59, tzinfo=UTC), "scans_p203106"),
+            (datetime(2039, 1, 1, tzinfo=UTC), "scans_default"),
+        ):
+            where = await conn.fetchval(
+                "INSERT INTO scans (device, door, nonce, result, scanned_at, received_at)"
+                " VALUES ('test/future', 'd', $1, 'valid', $2, $2)"
+                " RETURNING tableoid::regclass::text",
+                "future-" + part,
+                received_at,
+            )
+            assert where == part
     finally:
         await conn.close()
 
@@ -129,7 +129,10 @@ async def test_detaching_an_old_season_keeps_the_current_months(services: None) 
         )
 
         # Only whole months ending on or before the day go: February 2020 stays.
-        assert await detach_before(conn, date(2020, 2, 15)) == ["audit_log_p202001"]
+        assert await detach_before(conn, date(2020, 2, 15)) == [
+            "audit_log_p202001",
+            "scans_p202001",
+        ]
         assert await conn.fetchval("SELECT count(*) FROM audit_log_p202001") == 1  # kept apart
         assert [
             r["id"]
@@ -149,9 +152,9 @@ async def test_detaching_an_old_season_keeps_the_current_months(services: None) 
             "SELECT details FROM audit_log WHERE action = 'partitions.detach'"
             " AND subject = 'before:2020-02-15'"
         )
-        assert '"audit_log_p202001"' in details
+        assert '"audit_log_p202001"' in details and '"scans_p202001"' in details
         assert await detach_before(conn, date(2020, 2, 15)) == []
         # What was detached is an ordinary table to archive and drop.
-        await conn.execute("DROP TABLE audit_log_p202001")
+        await conn.execute("DROP TABLE audit_log_p202001, scans_p202001")
     finally:
         await conn.close()
