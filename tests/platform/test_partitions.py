@@ -95,7 +95,11 @@ async def test_a_future_month_made_ahead_takes_its_rows(services: None) -> None:
     conn = await asyncpg.connect(support.testing_database_url())
     try:
         made = await create_ahead(conn, 1, today=date(2031, 5, 20))
-        assert made == ["audit_log_p203105", "audit_log_p203106"]
+        assert made == [
+            f"{table}_p{month}"
+            for table in ("audit_log", "journal_lines", "journal_payments", "journal")
+            for month in ("203105", "203106")
+        ]
         assert await create_ahead(conn, 1, today=date(2031, 5, 20)) == []  # idempotent
         row_id = await conn.fetchval(
             "INSERT INTO audit_log (at, action) VALUES ('2031-06-30T23:59:59+00', 'test.future')"
@@ -129,7 +133,12 @@ async def test_detaching_an_old_season_keeps_the_current_months(services: None) 
         )
 
         # Only whole months ending on or before the day go: February 2020 stays.
-        assert await detach_before(conn, date(2020, 2, 15)) == ["audit_log_p202001"]
+        assert await detach_before(conn, date(2020, 2, 15)) == [
+            "audit_log_p202001",
+            "journal_lines_p202001",  # the journal's (empty) month goes with it
+            "journal_payments_p202001",
+            "journal_p202001",
+        ]
         assert await conn.fetchval("SELECT count(*) FROM audit_log_p202001") == 1  # kept apart
         assert [
             r["id"]
@@ -153,5 +162,8 @@ async def test_detaching_an_old_season_keeps_the_current_months(services: None) 
         assert await detach_before(conn, date(2020, 2, 15)) == []
         # What was detached is an ordinary table to archive and drop.
         await conn.execute("DROP TABLE audit_log_p202001")
+        await conn.execute(
+            "DROP TABLE journal_lines_p202001, journal_payments_p202001, journal_p202001"
+        )
     finally:
         await conn.close()
