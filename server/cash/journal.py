@@ -4,7 +4,10 @@ and chained by hash (docs/cash.md).
 ``append`` runs inside the caller's transaction. It takes the register's counter row with
 ``UPDATE … RETURNING`` (a row lock held to the commit), so receipt numbers are handed out in
 commit order and a rolled-back transaction gives its number back; then one statement
-inserts the entry, its lines and payments, and moves the register's head hash.
+inserts the entry, its lines and payments, and moves the register's head hash. The lines and
+payments take their entry's ``created_at`` (the month they are partitioned by) from the
+entry's ``RETURNING``; the entry's trigger writes its ``journal_receipts`` row, whose primary
+key refuses a receipt number twice in any month (migration 0031).
 """
 
 from __future__ import annotations
