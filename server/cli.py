@@ -203,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("roles", nargs="*", default=["admin"])
     sub.add_parser("roles-doc", help="print docs/roles.md: roles, permissions, who may call what")
     parts = sub.add_parser(
-        "partitions", help="monthly partitions of the audit log and scans (docs/scaling.md)"
+        "partitions", help="monthly partitions: audit log, scans, cash journal (docs/scaling.md)"
     )
     parts.add_argument("action", choices=["create-ahead", "detach"])
     parts.add_argument(

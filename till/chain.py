@@ -132,12 +132,15 @@ class Broken:
     reason: str  # "gap", "prev_hash", "hash"
 
 
-def verify(chain: Sequence[tuple[Entry, bytes, bytes]]) -> Broken | None:
+def verify(
+    chain: Sequence[tuple[Entry, bytes, bytes]], first: int = 1, prev: bytes = GENESIS
+) -> Broken | None:
     """Check a register's chain: ``(entry, prev_hash, hash)`` in receipt order. Receipt
     numbers run 1, 2, 3…; each ``prev_hash`` is the hash before it; each hash is recomputed.
-    ``None`` when the whole chain holds."""
-    expected_prev = GENESIS
-    for n, (entry, prev_hash, stored) in enumerate(chain, start=1):
+    ``None`` when the whole chain holds. A chain whose older entries were archived starts at
+    receipt ``first``, after the archived last hash ``prev``."""
+    expected_prev = prev
+    for n, (entry, prev_hash, stored) in enumerate(chain, start=first):
         if entry.receipt_no != n:
             return Broken(entry.receipt_no, "gap")
         if prev_hash != expected_prev:

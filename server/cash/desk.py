@@ -345,11 +345,13 @@ ENTRIES = (
     " END) ORDER BY l.line_no) FROM journal_lines l"
     " LEFT JOIN tickets t ON t.id = l.ticket_id LEFT JOIN sessions s ON s.id = t.session_id"
     " LEFT JOIN seats se ON se.plan_id = s.seat_plan_id AND se.idx = t.seat_idx"
-    " WHERE l.journal_id = j.id), '[]') AS lines,"
+    " WHERE l.journal_id = j.id AND l.journal_created_at = j.created_at), '[]')"
+    " AS lines,"
     " coalesce((SELECT json_agg(json_build_object('method', p.method,"
     " 'amount_cents', p.amount_cents, 'given_cents', p.given_cents,"
     " 'change_cents', p.change_cents) ORDER BY p.line_no)"
-    " FROM journal_payments p WHERE p.journal_id = j.id), '[]') AS payments"
+    " FROM journal_payments p WHERE p.journal_id = j.id"
+    " AND p.journal_created_at = j.created_at), '[]') AS payments"
     " FROM journal j"
 )
 """Journal entries with their lines and payments (add the WHERE). A ticket's line names

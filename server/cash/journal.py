@@ -4,7 +4,10 @@ and chained by hash (docs/cash.md).
 ``append`` runs inside the caller's transaction. It takes the register's counter row with
 ``UPDATE … RETURNING`` (a row lock held to the commit), so receipt numbers are handed out in
 commit order and a rolled-back transaction gives its number back; then one statement
-inserts the entry, its lines and payments, and moves the register's head hash.
+inserts the entry, its lines and payments, and moves the register's head hash. The lines and
+payments take their entry's ``created_at`` (the month they are partitioned by) from the
+entry's ``RETURNING``; the entry's trigger writes its ``journal_receipts`` row, whose primary
+key refuses a receipt number twice in any month (migration 0031).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from server.platform.errors import NotFound
-from till.chain import Broken, Entry, Line, Payment, entry_hash, verify
+from till.chain import GENESIS, Broken, Entry, Line, Payment, entry_hash, verify
 from till.money import Kind, split_gross
 
 
@@ -92,19 +95,20 @@ WITH j AS (
     INSERT INTO journal (register_id, receipt_no, register_session_id, cashier_id, kind,
         created_at, currency, total_cents, net_cents, tax_cents, order_id, reverses_id,
         reason, prev_hash, hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    RETURNING id, created_at
 ), l AS (
-    INSERT INTO journal_lines (journal_id, line_no, ticket_id, tariff_id, description,
-        quantity, unit_gross_cents, tax_rate_bp, net_cents, tax_cents, gross_cents, article_id,
-        pass_id, currency)
-    SELECT j.id, x.*, $7 FROM j, unnest($16::int[], $17::bigint[], $18::bigint[], $19::text[],
-        $20::int[], $21::bigint[], $22::int[], $23::bigint[], $24::bigint[], $25::bigint[],
-        $31::bigint[], $32::bigint[]) AS x
+    INSERT INTO journal_lines (journal_id, journal_created_at, line_no, ticket_id, tariff_id,
+        description, quantity, unit_gross_cents, tax_rate_bp, net_cents, tax_cents,
+        gross_cents, article_id, pass_id, currency)
+    SELECT j.id, j.created_at, x.*, $7 FROM j, unnest($16::int[], $17::bigint[],
+        $18::bigint[], $19::text[], $20::int[], $21::bigint[], $22::int[], $23::bigint[],
+        $24::bigint[], $25::bigint[], $31::bigint[], $32::bigint[]) AS x
 ), p AS (
-    INSERT INTO journal_payments (journal_id, line_no, method, amount_cents, given_cents,
-        change_cents, currency)
-    SELECT j.id, y.*, $7 FROM j, unnest($26::int[], $27::text[], $28::bigint[], $29::bigint[],
-        $30::bigint[]) AS y
+    INSERT INTO journal_payments (journal_id, journal_created_at, line_no, method,
+        amount_cents, given_cents, change_cents, currency)
+    SELECT j.id, j.created_at, y.*, $7 FROM j, unnest($26::int[], $27::text[],
+        $28::bigint[], $29::bigint[], $30::bigint[]) AS y
 ), r AS (
     UPDATE registers SET head_hash = $15 WHERE id = $1
 )
@@ -281,17 +285,28 @@ async def chain(conn: asyncpg.Connection, register_id: int) -> list[tuple[Entry,
 async def verify_register(conn: asyncpg.Connection, register_id: int) -> Broken | None:
     """The first entry of the register's chain that does not verify, or ``None``. The
     register's head hash must be the last entry's (a deleted tail breaks at its first
-    missing receipt number)."""
+    missing receipt number). The months detached from the journal (docs/scaling.md) left
+    their anchor in ``journal_detached``: the chain goes on from their last receipt and
+    hash, and any other missing head of the chain breaks as a gap."""
     register = await conn.fetchrow(
         "SELECT head_hash, next_receipt FROM registers WHERE id = $1", register_id
     )
     if register is None:
         raise NotFound.of("register")
+    anchor = await conn.fetchrow(
+        "SELECT last_receipt, last_hash FROM journal_detached WHERE register_id = $1"
+        " ORDER BY last_receipt DESC LIMIT 1",
+        register_id,
+    )
+    first, prev = (
+        (anchor["last_receipt"] + 1, bytes(anchor["last_hash"])) if anchor else (1, GENESIS)
+    )
     entries = await chain(conn, register_id)
-    broken = verify(entries)
+    broken = verify(entries, first, prev)
     if broken is not None:
         return broken
-    last_hash = entries[-1][2] if entries else bytes(32)
-    if bytes(register["head_hash"]) != last_hash or register["next_receipt"] != len(entries) + 1:
-        return Broken(len(entries) + 1, "head")
+    last_hash = entries[-1][2] if entries else prev
+    after = first + len(entries)
+    if bytes(register["head_hash"]) != last_hash or register["next_receipt"] != after:
+        return Broken(after, "head")
     return None

@@ -18,13 +18,14 @@ _BY_KIND = (
     " FROM journal j LEFT JOIN LATERAL ("
     "  SELECT sum(amount_cents) FILTER (WHERE method = 'cash') AS cash,"
     "  sum(amount_cents) FILTER (WHERE method = 'card') AS card"
-    "  FROM journal_payments p WHERE p.journal_id = j.id) c ON true"
+    "  FROM journal_payments p WHERE p.journal_id = j.id"
+    "  AND p.journal_created_at = j.created_at) c ON true"
     " WHERE j.register_session_id = $1 GROUP BY j.kind ORDER BY j.kind"
 )
 _BY_TARIFF = (
     "SELECT l.tariff_id, l.description, sum(l.quantity)::bigint AS tickets,"
     " sum(l.gross_cents)::bigint AS gross_cents FROM journal_lines l"
-    " JOIN journal j ON j.id = l.journal_id"
+    " JOIN journal j ON j.id = l.journal_id AND j.created_at = l.journal_created_at"
     " WHERE j.register_session_id = $1 AND j.kind IN ('sale', 'refund')"
     " AND l.article_id IS NULL AND l.pass_id IS NULL"
     " GROUP BY l.tariff_id, l.description ORDER BY l.tariff_id, l.description"
@@ -32,14 +33,15 @@ _BY_TARIFF = (
 _BY_ARTICLE = (
     "SELECT l.article_id, l.description, sum(l.quantity)::bigint AS units,"
     " sum(l.gross_cents)::bigint AS gross_cents FROM journal_lines l"
-    " JOIN journal j ON j.id = l.journal_id"
+    " JOIN journal j ON j.id = l.journal_id AND j.created_at = l.journal_created_at"
     " WHERE j.register_session_id = $1 AND l.article_id IS NOT NULL"
     " GROUP BY l.article_id, l.description ORDER BY l.article_id, l.description"
 )
 _BY_PASS_TYPE = (
     "SELECT p.pass_type_id, coalesce(pt.name, '') AS description,"
     " sum(l.quantity)::bigint AS passes, sum(l.gross_cents)::bigint AS gross_cents"
-    " FROM journal_lines l JOIN journal j ON j.id = l.journal_id"
+    " FROM journal_lines l"
+    " JOIN journal j ON j.id = l.journal_id AND j.created_at = l.journal_created_at"
     " JOIN passes p ON p.id = l.pass_id LEFT JOIN pass_types pt ON pt.id = p.pass_type_id"
     " WHERE j.register_session_id = $1"
     " GROUP BY p.pass_type_id, pt.name ORDER BY p.pass_type_id"
@@ -48,7 +50,7 @@ _BY_RATE = (
     "SELECT l.tax_rate_bp, sum(l.net_cents)::bigint AS net_cents,"
     " sum(l.tax_cents)::bigint AS tax_cents,"
     " sum(l.gross_cents)::bigint AS gross_cents FROM journal_lines l"
-    " JOIN journal j ON j.id = l.journal_id"
+    " JOIN journal j ON j.id = l.journal_id AND j.created_at = l.journal_created_at"
     " WHERE j.register_session_id = $1 GROUP BY l.tax_rate_bp ORDER BY l.tax_rate_bp"
 )
 

@@ -160,11 +160,24 @@ async def test_altering_any_row_breaks_verification_at_that_row(
             "SELECT id FROM journal WHERE register_id = $1 AND receipt_no = 3", register_id
         )
         key = "id" if table == "journal" else "journal_id"
-        trigger = f"{table}_no_change"
         async with conn.transaction():  # what someone with the database's rights could do
-            await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-            await conn.execute(f"UPDATE {table} SET {change} WHERE {key} = $1", target)
-            await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+            for t in ("journal", "journal_lines", "journal_payments"):
+                await conn.execute(f"ALTER TABLE {t} DISABLE TRIGGER {t}_no_change")
+            if "created_at" in change:
+                # The lines and payments carry their entry's created_at (the partition key,
+                # under a foreign key): moving an entry in time moves them in one statement.
+                await conn.execute(
+                    f"WITH e AS (UPDATE journal SET {change} WHERE id = $1),"
+                    " l AS (UPDATE journal_lines SET journal_created_at = journal_created_at"
+                    " + interval '1 second' WHERE journal_id = $1)"
+                    " UPDATE journal_payments SET journal_created_at = journal_created_at"
+                    " + interval '1 second' WHERE journal_id = $1",
+                    target,
+                )
+            else:
+                await conn.execute(f"UPDATE {table} SET {change} WHERE {key} = $1", target)
+            for t in ("journal", "journal_lines", "journal_payments"):
+                await conn.execute(f"ALTER TABLE {t} ENABLE TRIGGER {t}_no_change")
         broken = await verify_register(conn, register_id)
     assert broken is not None and broken.receipt_no == 3, broken
 

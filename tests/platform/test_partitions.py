@@ -79,10 +79,9 @@ async def test_a_future_month_made_ahead_takes_its_rows(services: None) -> None:
     try:
         made = await create_ahead(conn, 1, today=date(2031, 5, 20))
         assert made == [
-            "audit_log_p203105",
-            "audit_log_p203106",
-            "scans_p203105",
-            "scans_p203106",
+            f"{table}_p{month}"
+            for table in ("audit_log", "scans", "journal_lines", "journal_payments", "journal")
+            for month in ("203105", "203106")
         ]
         assert await create_ahead(conn, 1, today=date(2031, 5, 20)) == []  # idempotent
         row_id = await conn.fetchval(
@@ -132,6 +131,9 @@ async def test_detaching_an_old_season_keeps_the_current_months(services: None) 
         assert await detach_before(conn, date(2020, 2, 15)) == [
             "audit_log_p202001",
             "scans_p202001",
+            "journal_lines_p202001",  # the journal's (empty) month goes with it
+            "journal_payments_p202001",
+            "journal_p202001",
         ]
         assert await conn.fetchval("SELECT count(*) FROM audit_log_p202001") == 1  # kept apart
         assert [
@@ -156,5 +158,8 @@ async def test_detaching_an_old_season_keeps_the_current_months(services: None) 
         assert await detach_before(conn, date(2020, 2, 15)) == []
         # What was detached is an ordinary table to archive and drop.
         await conn.execute("DROP TABLE audit_log_p202001, scans_p202001")
+        await conn.execute(
+            "DROP TABLE journal_lines_p202001, journal_payments_p202001, journal_p202001"
+        )
     finally:
         await conn.close()
