@@ -12,10 +12,12 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
+import redis
 
 from tests import support
 from tests.platform.test_migrations import database_url
@@ -47,8 +49,29 @@ def empty_database(services: None) -> Iterator[str]:
         subprocess.run(["psql", admin, "-qc", f"DROP DATABASE {name} WITH (FORCE)"], check=True)
 
 
+def demo_redis_url() -> str:
+    """A Redis database of the demo's own: its sessions have the ids 1, 2, ... of the empty
+    database, and their seats and holds must not land on the keys of the suite's sessions
+    with the same ids (a later test would find its seats sold)."""
+    url = support.testing_redis_url()
+    if support.on_cluster():
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{support.TEST_REDIS_DB + 1}"))
+
+
+@pytest.fixture
+def demo_redis(services: None) -> Iterator[None]:
+    yield
+    flushed = redis.Redis.from_url(demo_redis_url())
+    try:
+        flushed.flushdb()
+    finally:
+        flushed.close()
+
+
 def cli(url: str, *args: str) -> str:
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": support.testing_redis_url()}
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": demo_redis_url()}
     done = subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         cwd=ROOT,
@@ -70,7 +93,7 @@ async def counts(url: str) -> dict[str, int]:
 
 
 async def test_the_demo_loads_on_an_empty_database_and_a_second_run_changes_nothing(
-    empty_database: str, tmp_path: Path
+    empty_database: str, demo_redis: None, tmp_path: Path
 ) -> None:
     passwords = tmp_path / "demo-staff-passwords"
     cli(empty_database, "migrate")
@@ -86,7 +109,7 @@ async def test_the_demo_loads_on_an_empty_database_and_a_second_run_changes_noth
     wallet_codes = re.findall(r"^  .+? \(\d+\.\d\d EUR\): (.+)$", second, flags=re.M)
     assert len(wallet_codes) >= 2
 
-    server = ServerProcess({"DATABASE_URL": empty_database})
+    server = ServerProcess({"DATABASE_URL": empty_database, "REDIS_URL": demo_redis_url()})
     try:
         server.wait_ready()
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:

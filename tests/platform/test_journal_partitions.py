@@ -71,7 +71,7 @@ async def migrated_season(conn: asyncpg.Connection) -> Register:
     reg = await season(conn)
     before = await snapshot(conn)
     applied = await migrate(conn)
-    assert applied[-1] == "0031_journal_partitions.sql"
+    assert applied[0] == "0031_journal_partitions.sql"  # and the later ones
     assert await snapshot(conn) == before  # nothing lost, nothing changed
     return reg
 
