@@ -52,7 +52,9 @@ def test_every_caller_gets_its_own_answer_and_items_go_in_few_batches(
     flushed = [i for batch in recorder.batches for i in batch]
     assert sorted(flushed) == items  # each item flushed exactly once
     assert all(1 <= len(batch) <= max_items for batch in recorder.batches)
-    if max_items > 1 and len(items) > max_inflight:
+    if max_items > 1 and max(waves) > 1:
+        # a wave's callers all submit before the coalescer's next turn: they share a flush
+        # (two waves of one caller each may rightly take one flush each)
         assert len(recorder.batches) < len(items)  # coalesced, not one call per item
 
 
