@@ -93,6 +93,7 @@ async def test_a_cashiers_shift_from_float_to_z_report_with_the_eshop_watching(
         await expect(desk.get_by_test_id("register-status")).to_contain_text(register_name)
         await expect(desk.get_by_test_id("register-status")).to_contain_text(euros("55,00"))
         shop = await open_session(context, server, s.id)
+        await desk.bring_to_front()  # the cashier works on the desk: a tab behind renders no frames
 
         # a seat picked on the map, another by best available; both shown held before paying
         await desk.locator(f'[data-testid="pos-session"][data-session-id="{s.id}"]').click()
