@@ -6,7 +6,6 @@ the months after it still verifies."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -14,10 +13,10 @@ import asyncpg
 import pytest
 
 from server.cash.journal import Draft, LineDraft, PaymentDraft, append, verify_register
-from server.platform.db import migrate, migration_files
+from server.platform.db import migrate
 from server.platform.partitions import detach_before
 from tests.platform.journal_seed import Register, new_register, season, write
-from tests.platform.test_migrations import database_url
+from tests.platform.test_migrations import database_before
 from till.chain import Entry, Payment, entry_hash
 from till.money import Kind
 
@@ -40,24 +39,8 @@ TABLES = ("journal", "journal_lines", "journal_payments")
 @pytest.fixture
 async def scratch(services: None) -> AsyncIterator[asyncpg.Connection]:
     """A database of its own, migrated up to the state before 0031."""
-    name = "guichet_journal_" + uuid.uuid4().hex[:8]
-    admin = await asyncpg.connect(database_url("postgres"))
-    await admin.execute(f"CREATE DATABASE {name}")
-    conn = await asyncpg.connect(database_url(name))
-    try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for version, file, sql in migration_files():
-            if version < 31:
-                await conn.execute(sql)
-                await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2)", version, file)
+    async with database_before(31) as conn:
         yield conn
-    finally:
-        await conn.close()
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
 
 
 async def snapshot(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
