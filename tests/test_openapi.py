@@ -46,7 +46,7 @@ from server.app import OPERATIONS
 from tests.support import ServerProcess
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 8
 """Generated requests per operation and kind (valid or invalid; random ids or the visit's)."""
 LABELS = [f"{op.method} {op.openapi_path}" for op in OPERATIONS]
 
