@@ -48,20 +48,16 @@ class IndexedRouter(Router):
     _anywhere: list[BaseRoute]
 
     def _index(self) -> None:
-        anywhere: list[BaseRoute] = []
+        anywhere: list[int] = []
         by_key: dict[Key, list[int]] = {}
         for i, route in enumerate(self.routes):
             key = route_key(route)
-            if key is None:
-                anywhere.append(route)
-            else:
-                by_key.setdefault(key, []).append(i)
-        general = [i for i, route in enumerate(self.routes) if route_key(route) is None]
+            (anywhere if key is None else by_key.setdefault(key, [])).append(i)
         self._candidates = {
-            key: [self.routes[i] for i in sorted(indices + general)]
+            key: [self.routes[i] for i in sorted(indices + anywhere)]
             for key, indices in by_key.items()
         }
-        self._anywhere = anywhere
+        self._anywhere = [self.routes[i] for i in anywhere]
         self._indexed = len(self.routes)
 
     def full_match(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
