@@ -171,9 +171,13 @@ function renderFreshness() {
 }
 
 function take(stats) {
-  state.stats = stats;
   state.at = new Date();
-  render();
+  const same = state.stats !== null && JSON.stringify(stats) === JSON.stringify(state.stats);
+  state.stats = stats;
+  // The same figures again (the subscription's first frame after the page's own read):
+  // only the time they were read changes, so a reader's place in a table and the charts stay.
+  if (same) renderFreshness();
+  else render();
 }
 
 function onFrame(m) {

@@ -59,22 +59,35 @@ async def layer(server: ServerProcess) -> AsyncIterator[tuple[Live, DoorLive, Cl
         await pool.close()
 
 
-async def test_the_live_keys_of_an_ended_session_go_and_come_back_on_demand(
-    layer: tuple[Live, DoorLive, Client], admin: Api
-) -> None:
-    live, door_live, client = layer
+async def live_sessions(admin: Api) -> tuple[int, int]:
+    """An ended and a running session, each with its seat-map mirror and door counters."""
     ended = await door_session_ending(admin, "2020-01-01T23:00:00+00:00")
     running = await door_session_ending(admin, "2099-01-01T23:00:00+00:00")
     for session in (ended, running):
         assert (await admin.http.get(f"/api/sessions/{session['id']}/seat-map")).status_code == 200
         assert (await admin.http.get(f"/api/sessions/{session['id']}/entries")).status_code == 200
         await scan(admin, "hello", session_id=session["id"], door="west")
-    assert await session_keys(client, int(str(ended["id"])))
+    return int(str(ended["id"])), int(str(running["id"]))
 
-    retired = await retire_ended(live, [door_live.forget])
-    assert int(str(ended["id"])) in retired and int(str(running["id"])) not in retired
-    assert await session_keys(client, int(str(ended["id"]))) == []
-    assert await session_keys(client, int(str(running["id"])))
+
+async def test_the_live_keys_of_an_ended_session_go_and_come_back_on_demand(
+    layer: tuple[Live, DoorLive, Client], admin: Api
+) -> None:
+    live, door_live, client = layer
+    # The suite's server processes run their own janitors every minute; one of them may
+    # retire the ended session first. Then this run proves nothing: start again.
+    for _ in range(3):
+        ended, running = await live_sessions(admin)
+        if not await session_keys(client, ended):
+            continue
+        retired = await retire_ended(live, [door_live.forget])
+        if ended in retired:
+            break
+    else:
+        raise AssertionError("the ended session's keys were never there to retire")
+    assert running not in retired
+    assert await session_keys(client, ended) == []
+    assert await session_keys(client, running)
     # what went is derived: asked again, it is rebuilt from Postgres
-    entries = (await admin.http.get(f"/api/sessions/{ended['id']}/entries")).json()
+    entries = (await admin.http.get(f"/api/sessions/{ended}/entries")).json()
     assert entries["refused"] == 1

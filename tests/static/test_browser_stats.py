@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, expect
 
 from tests.accounting.stats_helpers import desk_sale, enter, started_session
@@ -28,11 +29,24 @@ pytestmark = pytest.mark.browser
 LIVE_MS = 10000  # the feed re-reads every 3 s
 
 
+async def pixels(chart: Locator) -> bytes:
+    """The chart's picture. New figures redraw the page's sections, so the element can be
+    replaced while it is being shot: shoot the new one then."""
+    for _ in range(20):
+        try:
+            return await chart.screenshot()
+        except PlaywrightError as error:
+            if "not attached" not in str(error):
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError("the chart was redrawn without rest for 2 s")
+
+
 async def redrawn(chart: Locator, before: bytes) -> None:
     """Wait until the chart's pixels differ from ``before`` (its summary in words may name
     another room when the suite's other sessions fill the period)."""
     deadline = time.monotonic() + LIVE_MS / 1000
-    while await chart.screenshot() == before:
+    while await pixels(chart) == before:
         assert time.monotonic() < deadline, "the chart did not move"
         await asyncio.sleep(0.25)
 
@@ -63,7 +77,7 @@ async def test_a_sale_and_a_scan_move_the_charts(server: ServerProcess, admin: A
         await expect(chart.locator("canvas")).to_have_count(1)
         label = await chart.get_attribute("aria-label")
         assert label and label.startswith("Par salle")
-        before = await chart.screenshot()
+        before = await pixels(chart)
 
         desk = await desk_sale(admin, server, day)
         await desk.close()
