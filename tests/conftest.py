@@ -11,6 +11,11 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+# Before any server module is imported, and inherited by every process the suite starts:
+# argon2's cheapest parameters for the suite's thousands of hashed passwords (still argon2id;
+# tests/identity/test_sign_in.py checks a hash of production cost off the event loop).
+os.environ.setdefault("GUICHET_PASSWORD_HASH", "cheapest-for-tests")
+
 import httpx
 import pytest
 from hypothesis import settings

@@ -11,21 +11,43 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.identity.permissions import Permission, grantable, permissions_of
 from server.platform.db import connection
 from server.platform.errors import Forbidden, Unauthenticated
 
+log = logging.getLogger(__name__)
+
 TOKEN_TTL_S = 12 * 3600
-_hasher = PasswordHasher()
+
+
+def _password_hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, 3
+    passes, about 0.1 s of CPU); ``GUICHET_PASSWORD_HASH=cheapest-for-tests`` takes its
+    cheapest parameters instead, for the test suite's thousands of sign-ins only. A hash
+    carries its parameters, so either verifies the other's hashes."""
+    choice = os.environ.get("GUICHET_PASSWORD_HASH", "standard")
+    if choice == "cheapest-for-tests":
+        log.warning("passwords are hashed with argon2's cheapest parameters: tests only")
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    if choice != "standard":
+        raise ValueError(
+            f"GUICHET_PASSWORD_HASH is 'standard' or 'cheapest-for-tests', not {choice!r}"
+        )
+    return PasswordHasher()
+
+
+_hasher = _password_hasher()
 DUMMY_HASH = _hasher.hash("no such user")
 """Checked against when the user does not exist, so the answer takes as long as for one who does."""
 
