@@ -17,7 +17,15 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from scanning.codes import KeyRing, SigningKey, StoredKey, TicketClaims, TicketScope, encode_code
+from scanning.codes import (
+    KeyRing,
+    SigningKey,
+    StoredKey,
+    TicketClaims,
+    TicketScope,
+    encode_code,
+    verify_code,
+)
 from server.platform import audit
 from server.platform.audit import SYSTEM, Actor
 from server.platform.db import connection
@@ -26,6 +34,8 @@ from server.platform.errors import Conflict, NotFound
 RELOAD_S = 30.0
 REFRESH_MIN_S = 1.0  # reloads triggered by unknown key ids: at most one a second
 FIRST_KEY_ID = 1
+VERIFIED_MAX = 20_000
+"""Codes whose signature a process remembers having verified (about 200 bytes each)."""
 OPENS_BEFORE_START = timedelta(hours=2)
 """A ticket's code is valid from two hours before its session starts until it ends."""
 
@@ -63,13 +73,17 @@ class KeyStore:
         self._ring: KeyRing | None = None
         self._public: dict[int, bytes] = {}
         self._loaded_at = 0.0
+        self._verified: dict[str, TicketClaims] = {}
 
     async def ring(self) -> KeyRing:
         if self._ring is None or time.monotonic() - self._loaded_at > self.reload_s:
             ring = await load_ring(self.pool)
             # derived once per load: a public key is a scalar multiplication, and every
             # scan's signature check needs them
-            self._ring, self._public = ring, ring.public_keys()
+            public = ring.public_keys()
+            if public != self._public:  # a key came or went: verify every code again
+                self._verified.clear()
+            self._ring, self._public = ring, public
             self._loaded_at = time.monotonic()
         return self._ring
 
@@ -91,6 +105,20 @@ class KeyStore:
         """The live keys' public halves (the caller must not change the mapping)."""
         await self.ring()
         return self._public
+
+    async def verified(self, code: str) -> TicketClaims:
+        """``verify_code`` against the live keys, remembered per key set: a wallet's code is
+        shown at a bar for every drink, and its signature cannot change while the keys do
+        not (whether the code is still its holder's current one is the caller's check of
+        the seed, against Postgres). ``CodeError`` when it does not verify."""
+        public = await self.public_keys()
+        claims = self._verified.get(code)
+        if claims is None:
+            claims = verify_code(code, public)
+            if len(self._verified) >= VERIFIED_MAX:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[code] = claims
+        return claims
 
 
 def ticket_claims(

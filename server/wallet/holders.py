@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from scanning.codes import CodeError, TicketClaims, TicketScope, verify_code
+from scanning.codes import CodeError, TicketClaims, TicketScope
 from server.door.keys import KeyStore
 from server.platform.errors import Conflict, Invalid, NotFound
 
@@ -39,7 +39,7 @@ async def claims_of(keys: KeyStore, code: object) -> TicketClaims:
     if not isinstance(code, str) or not 1 <= len(code) <= MAX_CODE:
         raise Invalid("invalid_code", f"'code' is a ticket or pass code of 1-{MAX_CODE} characters")
     try:
-        return verify_code(code.strip(), await keys.public_keys())
+        return await keys.verified(code.strip())
     except CodeError as exc:
         raise Invalid("invalid_code", "not a valid ticket or pass code", reason=exc.reason) from exc
 

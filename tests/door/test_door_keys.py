@@ -26,6 +26,12 @@ async def public_keys(api: Api, session_id: int) -> dict[int, bytes]:
     return {int(k): bytes.fromhex(v) for k, v in bundle["public_keys"].items()}
 
 
+async def wallet_refusal(api: Api, code: str) -> str | None:
+    """The error code of the wallet page's look-up of ``code`` (None when it opens)."""
+    r = await api.http.post("/api/wallet", json={"code": code})
+    return None if r.status_code == 200 else str(r.json()["error"]["code"])
+
+
 async def test_rotation_keeps_old_codes_until_the_old_key_is_retired(admin: Api) -> None:
     session = await door_session(admin)
     _, (first, second) = await buy_tickets(admin, session, 2)
@@ -45,9 +51,12 @@ async def test_rotation_keeps_old_codes_until_the_old_key_is_retired(admin: Api)
     refused = await admin.http.post(f"/api/door/signing-keys/{new_key}/retire")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "key_active"
     assert (await scan(admin, new_code))["result"] == "valid"
+    # the wallet's look-up remembers the codes it verified: until their key goes
+    assert await wallet_refusal(admin, old_code) != "invalid_code"
     assert (await admin.http.post(f"/api/door/signing-keys/{old_key}/retire")).status_code == 200
 
     assert (await scan(admin, old_code))["reason"] == "forged"
+    assert await wallet_refusal(admin, old_code) == "invalid_code"
     assert old_key not in await public_keys(admin, session["id"])
     # the same ticket's code, fetched again, is signed by the new key and still admits
     assert (await scan(admin, await code_of(admin, first)))["result"] == "valid"
