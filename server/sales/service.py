@@ -35,7 +35,7 @@ from server.sales.overbook import check_overbooking, make_room
 from server.sales.pending import INSERT_PENDING, lines_json, pays_online
 from server.sales.rules import tariff_refusal
 from server.seating.live import HoldRefused, Live
-from server.seating.outbox import Op, Outbox, record
+from server.seating.outbox import Op, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -456,26 +456,19 @@ class Sales:
         holds under the capacity (migration ``0007_ga_capacity.sql``): the ticket insert
         that would pass it fails, whoever inserts. The counter row is locked only from the
         ticket insert to the commit. A first look without a lock answers a session visibly
-        full at once."""
-        args = self._args(session, request, prices, currency)
+        full at once.
+
+        Order, outbox entry and tickets are one statement. Alone (the shop), it commits on
+        its own, in the same round trip: the lock is held from the tickets' insert to the
+        commit's flush, never while this process's event loop gets round to a ``COMMIT``
+        (every general-admission order of a session queues on that lock). In a staff sale's
+        transaction, a savepoint keeps the transaction usable for the refusal's figure."""
+        scope = conn.transaction() if conn.is_in_transaction() else contextlib.nullcontext()
         try:
-            async with conn.transaction():
-                await self._room_for(conn, session.id, request.places)
-                await failpoint("sales.ga_checked")
-                order = await conn.fetchrow(self._ORDER, *args[:10])
-                if order is None:
-                    return [], 0
-                query = self._TICKETS.format(
-                    order="$1::bigint", source="", created="$3::timestamptz AS created_at"
-                )
-                query = query.replace("$11", "$4").replace("$12", "$5").replace("$13", "$6")
-                rows = list(
-                    await conn.fetch(
-                        query, order["id"], session.id, order["created_at"], *args[10:]
-                    )
-                )
-                entry = await record(conn, session.id, Op.SELL, sell_args(request))
-                return rows, entry
+            await self._room_for(conn, session.id, request.places)
+            await failpoint("sales.ga_checked")
+            async with scope:
+                return await self._insert(conn, session, request, prices, currency)
         except asyncpg.CheckViolationError as exc:  # ga_within_capacity
             room = await self._room(conn, session.id)
             raise Conflict("not_enough_places", "the session is full", available=room) from exc
