@@ -11,6 +11,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
+import asyncpg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -74,6 +75,7 @@ from server.payments.buyers import BuyerLinks
 from server.payments.links import link_secret
 from server.payments.mail import Mailer, SmtpSettings
 from server.payments.orders import OrderView
+from server.payments.part_refunds import PartRefunds
 from server.payments.service import Payments
 from server.payments.test_provider import TestProvider, load_test_secret
 from server.platform import redis_client
@@ -245,6 +247,17 @@ async def _wire_payments(state: Any, settings: Settings, token_secret: bytes) ->
     elif settings.payment_provider != "none":
         raise RuntimeError(f"unknown GUICHET_PAYMENT_PROVIDER {settings.payment_provider!r}")
     state.payments = Payments(pool, state.live, state.outbox, provider, secret, mailer.wake)
+    state.part_refunds = part_refunds = PartRefunds(pool, provider)
+    # a ticket of a paid e-shop order refunded at the back office: its price goes back to
+    # the buyer's payment (after the cash desk's guard, which sends register sales away)
+    guard = state.desk.refuse_journalled
+
+    async def refund_hook(conn: asyncpg.Connection, tickets: list[asyncpg.Record]) -> None:
+        await guard(conn, tickets)
+        await part_refunds.owe(conn, tickets)
+
+    state.door.refund_guard = refund_hook
+    state.door.after_refund = part_refunds.settle
 
 
 def _wire_cart(state: Any, settings: Settings, pass_desk: PassDesk, news: StockNews) -> None:
@@ -407,7 +420,11 @@ def create_app(settings: Settings | None = None) -> Guichet:
             ),
         ]
         if state.payments.configured is not None:
-            workers.append(asyncio.create_task(every(30, state.payments.refund_due, "refunds")))
+            retry = settings.refund_retry_s
+            workers += [
+                asyncio.create_task(every(retry, state.payments.refund_due, "refunds")),
+                asyncio.create_task(every(retry, state.part_refunds.settle, "part refunds")),
+            ]
         try:
             yield
         finally:

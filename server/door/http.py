@@ -117,7 +117,8 @@ async def refund(request: Request) -> JSONResponse:
     With `refund.any`, any ticket; with `refund.own_register` only, a ticket of an order
     the caller booked: 403 `not_own_sale` otherwise. A ticket sold at a register is
     refunded through its journal entry (`POST /api/journal/{id}/refund`): 409
-    `journalled_sale` with its `journal_id`."""
+    `journalled_sale` with its `journal_id`. A ticket of a paid e-shop order gives its
+    price back to the buyer's payment, through the provider, once."""
     principal: Principal = request.state.principal
     sold_by = None if principal.can(Permission.REFUND_ANY) else principal.user_id
     ticket_id = path_id(request, "ticket_id")

@@ -102,7 +102,11 @@ class DoorService:
         self.refusals = RefusedScans(pool)
         self.refund_guard: RefundHook | None = None
         """Runs in a single ticket's refund (the app sets the cash desk's: a journalled
-        sale is refunded through its register, so the journal keeps the money)."""
+        sale is refunded through its register, so the journal keeps the money; then the
+        part refund a paid e-shop order's payment owes)."""
+        self.after_refund: Callable[[], Awaitable[object]] | None = None
+        """Runs after a single ticket's refund is committed (the app's: pay the part
+        refunds due now; any process's refund worker pays what it could not)."""
 
     # -- online scan -----------------------------------------------------------------------
 
@@ -341,7 +345,10 @@ class DoorService:
         self, ticket_id: int, sold_by: int | None = None, actor: Actor = SYSTEM
     ) -> dict[str, Any]:
         """Refund a ticket; with ``sold_by``, only one of an order that user booked."""
-        return (await self.refund_tickets([ticket_id], sold_by, actor, self.refund_guard))[0]
+        refunded = await self.refund_tickets([ticket_id], sold_by, actor, self.refund_guard)
+        if self.after_refund is not None:
+            await self.after_refund()
+        return refunded[0]
 
     async def refund_tickets(
         self,

@@ -63,5 +63,8 @@ class Provider(Protocol):
     async def status(self, ref: str) -> Outcome:
         """Ask the provider about a payment (the buyer's return: the webhook may be late)."""
 
-    async def refund(self, ref: str, amount_cents: int, currency: str) -> str:
-        """Give the money of a succeeded payment back; the provider's refund id."""
+    async def refund(self, ref: str, amount_cents: int, currency: str, key: str) -> str:
+        """Give ``amount_cents`` of a succeeded payment back (all of it, or a part: a
+        ticket refunded at the back office); the provider's refund id. ``key`` is the same
+        for every attempt of one refund, and the provider refunds once per key (Stripe's and
+        Mollie's ``Idempotency-Key``): a retry after a lost answer never pays twice."""

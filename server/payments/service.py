@@ -339,7 +339,9 @@ class Payments:
         if row is None:
             return
         try:
-            refund = await self.provider.refund(ref, row["amount_cents"], row["currency"])
+            refund = await self.provider.refund(
+                ref, row["amount_cents"], row["currency"], f"payment-{row['id']}"
+            )
         except (DomainError, OSError) as exc:
             log.warning("refund of payment %s failed, retried later: %s", row["id"], exc)
             return

@@ -98,16 +98,41 @@ class TestProvider:
             raise NotFound("unknown_payment", "no such test payment")
         return Outcome.SUCCEEDED if status == "refunded" else Outcome(status)
 
-    async def refund(self, ref: str, amount_cents: int, currency: str) -> str:
-        async with connection(self.pool) as conn:
-            done = await conn.fetchval(
-                "UPDATE test_payments SET status = 'refunded' WHERE id = $1"
-                " AND status IN ('succeeded', 'refunded') RETURNING id",
+    async def refund(self, ref: str, amount_cents: int, currency: str, key: str) -> str:
+        """Once per ``key`` (a replay answers the first refund's id), never more than what
+        is left of the payment; the payment is ``refunded`` once all of it is."""
+        async with connection(self.pool) as conn, conn.transaction():
+            pay = await conn.fetchrow(
+                "SELECT status, amount_cents, refunded_cents, currency FROM test_payments"
+                " WHERE id = $1 FOR UPDATE",
                 ref,
             )
-        if done is None:
-            raise Conflict("not_refundable", "only a succeeded test payment is refunded")
-        return "tr_" + ref[3:]
+            if pay is None or pay["status"] not in ("succeeded", "refunded"):
+                raise Conflict("not_refundable", "only a succeeded test payment is refunded")
+            done = await conn.fetchval("SELECT id FROM test_refunds WHERE key = $1", key)
+            if done is not None:
+                return str(done)
+            left = pay["amount_cents"] - pay["refunded_cents"]
+            if currency != pay["currency"] or not 0 < amount_cents <= left:
+                raise Conflict(
+                    "not_refundable", f"{left} {pay['currency']} cents are left to refund"
+                )
+            refund = "tr_" + secrets.token_urlsafe(12)
+            await conn.execute(
+                "INSERT INTO test_refunds (id, key, payment, amount_cents) VALUES ($1, $2, $3, $4)",
+                refund,
+                key,
+                ref,
+                amount_cents,
+            )
+            await conn.execute(
+                "UPDATE test_payments SET refunded_cents = refunded_cents + $2,"
+                " status = CASE WHEN refunded_cents + $2 = amount_cents THEN 'refunded'"
+                " ELSE status END WHERE id = $1",
+                ref,
+                amount_cents,
+            )
+        return refund
 
     async def page(self, ref: str) -> dict[str, Any]:
         """What the hosted page shows."""

@@ -31,6 +31,8 @@ class Settings:
     (the test suite's default; docs/payments.md)."""
     payment_window_s: int = 900
     """How long a pending order's hold stays claimed while its buyer pays."""
+    refund_retry_s: int = 30
+    """How often each process retries the provider refunds still due."""
     public_url: str = ""
     """The shop's address in e-mails and return URLs; empty: the request's own."""
     smtp_host: str = ""
@@ -65,6 +67,7 @@ class Settings:
             signin_window_s=_int("GUICHET_SIGNIN_WINDOW_S", 900),
             payment_provider=os.environ.get("GUICHET_PAYMENT_PROVIDER") or "test",
             payment_window_s=_int("GUICHET_PAYMENT_WINDOW", 900),
+            refund_retry_s=_int("GUICHET_REFUND_RETRY_S", 30),
             public_url=(os.environ.get("GUICHET_PUBLIC_URL") or "").rstrip("/"),
             smtp_host=os.environ.get("SMTP_HOST", ""),
             smtp_port=_int("SMTP_PORT", 25),

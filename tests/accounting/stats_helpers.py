@@ -27,6 +27,10 @@ class StatsDay:
     shop_tickets: list[int] = field(default_factory=list)
 
 
+_STARTS: set[datetime] = set()
+"""The start of every session ``started_session`` made in this run: each its own second."""
+
+
 async def started_session(admin: Api, name: str = "Stats") -> StatsDay:
     """A general-admission session that started an hour ago (to the second, so a period of
     one second around its start holds it alone)."""
@@ -35,6 +39,9 @@ async def started_session(admin: Api, name: str = "Stats") -> StatsDay:
     room = await admin.http.post(f"/api/venues/{venue['id']}/rooms", json={"name": name})
     day.room_id = room.json()["id"]
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    while start in _STARTS:  # another test's session began in the same second
+        start -= timedelta(seconds=1)
+    _STARTS.add(start)
     day.starts_at = start
     body = {
         "room_id": day.room_id,
