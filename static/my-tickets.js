@@ -21,6 +21,8 @@ register({
     "mine.none": "Aucune commande pour cette adresse.",
     "mine.order": "Commande n° {id}",
     "mine.tickets": "{count} billet(s)",
+    "mine.products": "{count} abonnement(s) ou article(s)",
+    "mine.noSession": "Abonnements et articles",
     "mine.orderedOn": "commandée le {date}",
     "mine.open": "Ouvrir la commande n° {id}",
     "mine.expires": "Ce lien reste valable jusqu'à {time}.",
@@ -49,6 +51,8 @@ register({
     "mine.none": "No order for this address.",
     "mine.order": "Order no. {id}",
     "mine.tickets": "{count} ticket(s)",
+    "mine.products": "{count} pass(es) or article(s)",
+    "mine.noSession": "Passes and articles",
     "mine.orderedOn": "ordered on {date}",
     "mine.open": "Open order no. {id}",
     "mine.expires": "This link works until {time}.",
@@ -114,13 +118,15 @@ function askForm(notice) {
 }
 
 function orderItem(o) {
-  const s = o.session;
+  const s = o.session; // none for a cart of passes and articles only
+  const what = [o.tickets ? t("mine.tickets", { count: o.tickets }) : null,
+    o.products ? t("mine.products", { count: o.products }) : null].filter(Boolean);
   return h("li", { class: "order-ticket mine-order", "data-testid": "mine-order",
     "data-order-id": o.id, "data-status": o.status },
-  h("p", {}, h("strong", {}, s.event_name)),
-  h("p", {}, when(s.starts_at, { dateStyle: "full", timeStyle: "short" }), " · ", s.room),
+  h("p", {}, h("strong", {}, s ? s.event_name : t("mine.noSession"))),
+  s ? h("p", {}, when(s.starts_at, { dateStyle: "full", timeStyle: "short" }), " · ", s.room) : null,
   h("p", { class: "mine-status", "data-testid": "mine-status" }, t(`mine.status.${o.status}`)),
-  h("p", {}, t("mine.tickets", { count: o.tickets }), " · ", money(o.total_cents, o.currency)),
+  h("p", {}, [...what, money(o.total_cents, o.currency)].join(" · ")),
   h("p", { class: "small muted" }, t("mine.order", { id: o.id }), " · ",
     t("mine.orderedOn", { date: when(o.created_at, { dateStyle: "medium" }) })),
   h("p", {}, h("a", { class: "btn", href: `/order.html#${o.link}`, "data-testid": "mine-open" },

@@ -51,15 +51,22 @@ _ORDERS = (
     " greatest((SELECT count(*) FROM tickets t WHERE t.order_id = o.id),"
     "          coalesce(CASE jsonb_typeof(o.lines) WHEN 'array' THEN jsonb_array_length(o.lines)"
     "                   WHEN 'object' THEN jsonb_array_length(o.lines->'tickets') END, 0))"
-    "   AS tickets"
+    "   AS tickets,"
+    # a cart's passes and articles: delivered, or still lines while it is being paid
+    " greatest((SELECT count(*) FROM order_products p WHERE p.order_id = o.id),"
+    "          coalesce(CASE jsonb_typeof(o.lines) WHEN 'object'"
+    "            THEN jsonb_array_length(coalesce(o.lines->'passes', '[]'))"
+    "               + jsonb_array_length(coalesce(o.lines->'articles', '[]')) END, 0))"
+    "   AS products"
     " FROM orders o"
-    # a cart's order (docs/shop.md) names no session: its first ticket's (or line's)
+    # a cart's order (docs/shop.md) names no session: its first ticket's (or line's); a cart
+    # of passes and articles only has none, and is listed by the time it was made
     " CROSS JOIN LATERAL (SELECT coalesce(o.session_id, (SELECT t.session_id FROM tickets t"
     "   WHERE t.order_id = o.id ORDER BY t.id LIMIT 1),"
     "   (o.lines->'tickets'->0->>'session')::bigint) AS sid) x"
-    " JOIN sessions s ON s.id = x.sid JOIN rooms r ON r.id = s.room_id"
+    " LEFT JOIN sessions s ON s.id = x.sid LEFT JOIN rooms r ON r.id = s.room_id"
     " WHERE lower(o.buyer_email) = $1 AND o.buyer_email IS NOT NULL AND o.channel = 'web'"
-    " ORDER BY s.starts_at DESC, o.id DESC LIMIT $2"
+    " ORDER BY coalesce(s.starts_at, o.created_at) DESC, o.id DESC LIMIT $2"
 )
 
 
@@ -188,7 +195,10 @@ class BuyerLinks:
             "total_cents": o["total_cents"],
             "currency": o["currency"],
             "created_at": o["created_at"].isoformat(),
-            "session": {
+            "products": o["products"],
+            "session": None
+            if o["event_name"] is None
+            else {
                 "id": o["session_id"],
                 "event_name": o["event_name"],
                 "starts_at": o["starts_at"].isoformat(),

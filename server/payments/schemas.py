@@ -102,14 +102,18 @@ class BuyerOrder(Reply):
     """The order's private link: `/order.html#<link>`."""
     status: OrderStatus
     tickets: int
+    products: int
+    """Passes and articles of a cart's order."""
     total_cents: int
     currency: str
     created_at: Timestamp
-    session: OrderSession
+    session: OrderSession | None
+    """The session of its (first) ticket; none for a cart of passes and articles only."""
 
 
 class BuyerOrders(Reply):
-    """Every shop order of the signed-in address, latest session first."""
+    """Every shop order of the signed-in address, latest session first (an order without a
+    session by the time it was made)."""
 
     email: str
     expires_at: Timestamp

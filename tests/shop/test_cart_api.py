@@ -284,3 +284,27 @@ async def test_my_tickets_lists_a_cart_order_pending_then_paid(
     await choose(shopper, order, "success")
     mine = (await shopper.http.post("/api/my-tickets/orders", json={"token": link})).json()
     assert (mine["orders"][0]["status"], mine["orders"][0]["tickets"]) == ("confirmed", 3)
+    assert mine["orders"][0]["products"] == 0
+
+
+async def test_my_tickets_lists_a_cart_of_a_pass_and_an_article_only(
+    admin: Api, shopper: Api, smtp_sink: SmtpSink
+) -> None:
+    pass_type = await online_pass_type(admin)
+    programme = await online_article(admin, stock=5)
+    email = f"products-{uuid.uuid4().hex[:8]}@example.org"
+    cart = await new_cart(shopper)
+    await add_pass(shopper, cart, pass_type["id"])
+    await add_article(shopper, cart, programme["id"], 2)
+    r = await checkout(shopper, cart, email=email)
+    assert r.status_code == 201, r.text
+    order = r.json()
+    link = await signin_link(shopper, smtp_sink, email)
+    mine = (await shopper.http.post("/api/my-tickets/orders", json={"token": link})).json()
+    (listed,) = mine["orders"]
+    assert (listed["id"], listed["status"], listed["session"]) == (order["id"], "pending", None)
+    assert (listed["tickets"], listed["products"]) == (0, 2)  # a pass, an article line
+    await choose(shopper, order, "success")
+    mine = (await shopper.http.post("/api/my-tickets/orders", json={"token": link})).json()
+    (listed,) = mine["orders"]
+    assert (listed["status"], listed["tickets"], listed["products"]) == ("confirmed", 0, 2)

@@ -14,6 +14,14 @@ from tests.browser import browser_context
 from tests.conftest import SmtpSink
 from tests.payments.support import choose, pending_order
 from tests.payments.test_my_tickets import link_in_mail
+from tests.shop.helpers import (
+    add_article,
+    add_pass,
+    checkout,
+    new_cart,
+    online_article,
+    online_pass_type,
+)
 from tests.static.test_browser_shop import SLOW_MS
 from tests.support import Api, ServerProcess
 
@@ -31,6 +39,10 @@ async def test_a_buyer_signs_in_by_mail_and_sees_their_orders_only(
         await choose(shopper, paid, "success")
         waiting = await pending_order(shopper, s, s.seat_ids[2:3], mine)
         theirs = await pending_order(shopper, s, s.seat_ids[3:4], "someone-else@example.org")
+        cart = await new_cart(shopper)  # a pass and an article: an order without a session
+        await add_pass(shopper, cart, (await online_pass_type(admin))["id"])
+        await add_article(shopper, cart, (await online_article(admin, stock=3))["id"], 1)
+        products = (await checkout(shopper, cart, email=mine)).json()
     finally:
         await shopper.close()
 
@@ -52,15 +64,23 @@ async def test_a_buyer_signs_in_by_mail_and_sees_their_orders_only(
         link = await link_in_mail(smtp_sink, mine, before)
         await page.goto(f"{paying_server.url}/my-tickets.html#{link}")
         orders = page.get_by_test_id("mine-order")
-        await expect(orders).to_have_count(2, timeout=SLOW_MS)
+        await expect(orders).to_have_count(3, timeout=SLOW_MS)
         ids = {await o.get_attribute("data-order-id") for o in await orders.all()}
-        assert ids == {str(paid["id"]), str(waiting["id"])}
+        assert ids == {str(paid["id"]), str(waiting["id"]), str(products["id"])}
         assert str(theirs["id"]) not in ids
         paid_item = page.locator(f'[data-order-id="{paid["id"]}"]')
         await expect(paid_item.get_by_test_id("mine-status")).to_have_text(
             "✓ Paid" if await page.evaluate("document.documentElement.lang") == "en" else "✓ Payée"
         )
         await expect(paid_item).to_contain_text(s.detail["event_name"])
+        english = await page.evaluate("document.documentElement.lang") == "en"
+        products_item = page.locator(f'[data-order-id="{products["id"]}"]')
+        await expect(products_item).to_contain_text(
+            "Passes and articles" if english else "Abonnements et articles"
+        )
+        await expect(products_item).to_contain_text(
+            "2 pass(es) or article(s)" if english else "2 abonnement(s) ou article(s)"
+        )
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390  # nothing wider than the phone
 
