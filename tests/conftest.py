@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import os
@@ -172,12 +173,19 @@ def paying_env(sink: SmtpSink, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def paying_server(server: ServerProcess, smtp_sink: SmtpSink) -> Iterator[ServerProcess]:
-    """A server whose shop takes payments through the test provider (docs/payments.md)."""
-    proc = ServerProcess(paying_env(smtp_sink))
+@contextlib.contextmanager
+def paying_process(sink: SmtpSink, **extra: str) -> Iterator[ServerProcess]:
+    """A server process with the test payment provider (``paying_env``), ready."""
+    proc = ServerProcess(paying_env(sink, **extra))
     try:
         proc.wait_ready()
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def paying_server(server: ServerProcess, smtp_sink: SmtpSink) -> Iterator[ServerProcess]:
+    """A server whose shop takes payments through the test provider (docs/payments.md)."""
+    with paying_process(smtp_sink) as proc:
+        yield proc

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from tests.conftest import SmtpSink, paying_env
+from tests.conftest import SmtpSink, paying_env, paying_process
 from tests.payments.support import (
     choose,
     order_page,
@@ -29,19 +29,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def short_window(server: ServerProcess, smtp_sink: SmtpSink) -> Iterator[ServerProcess]:
     """Seats stay held one second while their buyer pays."""
-    proc = ServerProcess(paying_env(smtp_sink, GUICHET_PAYMENT_WINDOW="1"))
-    try:
-        proc.wait_ready()
+    with paying_process(smtp_sink, GUICHET_PAYMENT_WINDOW="1") as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 async def shopper(short_window: ServerProcess) -> AsyncIterator[Api]:
-    api = Api(short_window.url)
-    yield api
-    await api.close()
+    async with Api(short_window.url) as api:
+        yield api
 
 
 async def expired(seat: int, session_id: int) -> None:

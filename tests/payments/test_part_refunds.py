@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SmtpSink, paying_env
+from tests.conftest import SmtpSink, paying_env, paying_process
 from tests.payments.support import choose, db, payment_ref, pending_order, tickets_of
 from tests.support import Api, ServerProcess, SessionInfo
 
@@ -22,19 +22,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def settling_server(server: ServerProcess, smtp_sink: SmtpSink) -> Iterator[ServerProcess]:
     """A paying server whose refund worker retries every second (30 s by default)."""
-    proc = ServerProcess(paying_env(smtp_sink, GUICHET_REFUND_RETRY_S="1"))
-    try:
-        proc.wait_ready()
+    with paying_process(smtp_sink, GUICHET_REFUND_RETRY_S="1") as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 async def shopper(settling_server: ServerProcess) -> AsyncIterator[Api]:
-    api = Api(settling_server.url)
-    yield api
-    await api.close()
+    async with Api(settling_server.url) as api:
+        yield api
 
 
 async def paid_order(admin: Api, shopper: Api) -> tuple[SessionInfo, dict[str, Any], list[int]]:
