@@ -347,7 +347,12 @@ class DoorService:
         """Refund a ticket; with ``sold_by``, only one of an order that user booked."""
         refunded = await self.refund_tickets([ticket_id], sold_by, actor, self.refund_guard)
         if self.after_refund is not None:
-            await self.after_refund()
+            try:
+                await self.after_refund()
+            except (DomainError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                # the refund is committed and its answer must say so; what is left to do
+                # after it is every process's worker's
+                log.exception("after the refund of ticket %s", ticket_id)
         return refunded[0]
 
     async def refund_tickets(
