@@ -328,9 +328,10 @@ async def wire(state: Any, settings: Settings) -> None:
     state.outbox = outbox
     news = StockNews(pool, client)
     state.articles = ArticleCatalogue(pool, news)
-    state.article_sales = ArticleSales(pool, news)
+    desk_wallets = DeskWallets(keys)
+    state.article_sales = ArticleSales(pool, news, desk_wallets)
     pass_desk = _wire_passes(state, pool, keys, door)
-    desk = DeskJournal(pool, door.refund_tickets, news, pass_desk, DeskWallets(keys))
+    desk = DeskJournal(pool, door.refund_tickets, news, pass_desk, desk_wallets)
     state.desk = desk
     door.refund_guard = desk.refuse_journalled
     state.desk_reservations = DeskReservations(pool, desk)

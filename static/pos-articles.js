@@ -63,7 +63,7 @@ export function mountArticles(ctx, root, articles, pointOfSaleId) {
   const lines = h("ul", { class: "basket-items", "data-testid": "article-basket" });
   const empty = h("p", { class: "muted" }, t("art.empty"));
   const currency = () => articles[0]?.currency || ctx.currency();
-  const pay = paymentPanel({ currency: currency(), onPay: (payments, summary) => sell(payments, summary) });
+  const pay = paymentPanel({ currency: currency(), wallet: true, onPay: (payments, summary) => sell(payments, summary) });
   const payBox = h("div", { hidden: true }, pay.element);
   root.replaceChildren(h("div", { class: "sell-layout" },
     h("section", { "aria-labelledby": "art-title" }, h("h2", { id: "art-title" }, t("art.title")), grid),

@@ -359,7 +359,6 @@ export function createBasket(ctx, view) {
     els.picker.box.hidden = !ctx.articles().length;
     els.picker.fill();
     view.pay.setTotal(total());
-    view.pay.allowWallet(Boolean(view.token));
     if (empty) view.pay.reset();
     els.reserve?.update(held, view.articles.size > 0);
     b.tick();

@@ -1,6 +1,6 @@
 // The payment panel of the cash desk: cash (amount given → change due), card, split
 // (cash + card adding up to the total) and, where the sale may be paid from a wallet
-// (`wallet: true`: tickets, with or without articles), the holder's wallet, alone or with
+// (`wallet: true`: tickets, articles, or both), the holder's wallet, alone or with
 // cash or card (pos-pay-wallet.js). It builds the `payments` array of a desk sale
 // ([{method, amount_cents, given_cents?, code?}]) and hands it to `onPay`; the caller makes
 // the call and reports errors back with `showError`.
@@ -263,12 +263,5 @@ export function paymentPanel({ currency = "EUR", onPay, wallet = false }) {
       if (method === "wallet") walletPay?.refresh();
     },
     hideError,
-    /** Offer the wallet or not (a basket of articles alone is not paid from a wallet). */
-    allowWallet(allowed) {
-      const button = methods.find((b) => b.dataset.method === "wallet");
-      if (!button) return;
-      button.hidden = !allowed;
-      if (!allowed && method === "wallet") setMethod("cash");
-    },
   };
 }

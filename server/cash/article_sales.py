@@ -20,12 +20,13 @@ from server.articles.stock import StockNews, Taken, take
 from server.cash.desk import check_payments, entry
 from server.cash.journal import Draft, LineDraft, PaymentDraft, append
 from server.cash.registers import session_for
+from server.cash.wallet_payments import WalletMove, WalletPayer
 from server.platform import audit
 from server.platform.audit import Actor
 from server.platform.db import connection
 from server.platform.errors import Invalid, Mismatch, NotFound
 from server.sales.service import DeskSale
-from till.money import Kind
+from till.money import Kind, Method
 
 
 def fingerprint(session_id: int, wanted: Mapping[int, int], desk: DeskSale) -> str:
@@ -33,15 +34,20 @@ def fingerprint(session_id: int, wanted: Mapping[int, int], desk: DeskSale) -> s
     body = [
         session_id,
         sorted(wanted.items()),
-        [[p.method, p.amount_cents, p.given_cents] for p in desk.payments],
+        [[p.method, p.amount_cents, p.given_cents, p.code] for p in desk.payments],
     ]
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()
 
 
 class ArticleSales:
-    def __init__(self, pool: asyncpg.Pool, news: StockNews) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, news: StockNews, wallet: WalletPayer | None = None
+    ) -> None:
         self.pool = pool
         self.news = news
+        self.wallet = wallet
+        """Takes a ``wallet`` payment (docs/wallet.md, "Paying at the desk"): debited in
+        the sale's transaction, so a balance short of it sells nothing."""
 
     async def sell(
         self,
@@ -53,7 +59,7 @@ class ArticleSales:
     ) -> tuple[dict[str, Any], bool]:
         """Sell ``{article id: quantity}`` in the caller's open register session. Returns
         the journal entry and whether this call made it (False: a replay)."""
-        payments = tuple(check_payments(desk))
+        payments = tuple(check_payments(desk, self.wallet is not None))
         print_ = fingerprint(desk.register_session_id, wanted, desk)
         async with connection(self.pool) as conn:
             async with conn.transaction():
@@ -105,6 +111,12 @@ class ArticleSales:
         )
         draft = Draft(Kind.SALE, s["currency"], payments, lines)
         done = await append(conn, s["register_id"], s["id"], user_id, draft)
+        for p in desk.payments:
+            if p.method == Method.WALLET and p.code is not None and self.wallet is not None:
+                move = WalletMove(
+                    p.amount_cents, s["currency"], done.journal_id, s["register_id"], user_id
+                )
+                await self.wallet.pay(conn, p.code, move)
         await conn.execute(
             "UPDATE article_sales SET journal_id = $2 WHERE idempotency_key = $1",
             key,

@@ -333,14 +333,24 @@ async def refund_journalled_sale(request: Request) -> JSONResponse:
     body=schemas.ArticleSaleIn,
     responses={201: schemas.JournalEntry, 200: schemas.JournalEntry},
     errors={
-        400: ("payments_mismatch", "invalid_given", "currency_mismatch"),
+        400: (
+            "payments_mismatch",
+            "invalid_given",
+            "currency_mismatch",
+            "invalid_code",
+            "invalid_amount",
+        ),
         403: ("user_required", "not_your_register_session"),
-        404: ("unknown_article",),
+        404: ("unknown_article", "unknown_code"),
         409: (
             "register_session_closed",
             "out_of_stock",
             "article_inactive",
             "article_not_here",
+            "insufficient_balance",
+            "wallet_blocked",
+            "no_wallet",
+            "code_replaced",
         ),
         422: ("idempotency_key_mismatch",),
     },
@@ -350,12 +360,14 @@ async def sell_articles(request: Request) -> JSONResponse:
     a line per article (price and tax rate as they are now) and the payments, which must
     add up (400 `payments_mismatch`). The stock is taken in the same transaction: 409
     `out_of_stock` lists each article short with what is left, and nothing changes. A
-    retry with the same `idempotency_key` returns the first entry (200)."""
+    wallet payment debits the wallet of its `code` in that transaction too (409
+    `insufficient_balance`, `wallet_blocked` or `no_wallet`: nothing is sold). A retry
+    with the same `idempotency_key` returns the first entry (200)."""
     user_id, _ = cashier(request)
     body = await body_as(request, schemas.ArticleSaleIn)
     desk = DeskSale(
         path_id(request, "register_session_id"),
-        tuple(DeskPayment(p.method, p.amount_cents, p.given_cents) for p in body.payments),
+        tuple(DeskPayment(p.method, p.amount_cents, p.given_cents, p.code) for p in body.payments),
     )
     sales: ArticleSales = request.app.state.article_sales
     sold, made = await sales.sell(

@@ -222,7 +222,8 @@ class ArticleSaleIn(msgspec.Struct, kw_only=True):
     idempotency_key: IdempotencyKey
     """A retry with the same key returns the first sale's entry."""
     items: Annotated[list[ArticleItem], Meta(min_length=1, max_length=100)]
-    payments: Annotated[list[PaymentIn], Meta(min_length=1, max_length=10)]
+    payments: Annotated[list[DeskPaymentIn], Meta(min_length=1, max_length=10)]
+    """Cash, card, or from the wallet of a pass's or ticket's code (one at most)."""
 
 
 class RefundIn(msgspec.Struct, kw_only=True):

@@ -1,7 +1,7 @@
 """A desk sale paid from a wallet in a real headless Chromium: a wallet manager tops a pass
 up at the cash desk, sells two seats and takes them from the pass's wallet, the rest in
 cash (a wallet part above the balance is refused in words first); the holder's wallet page
-shows the desk purchase and the balance left."""
+shows the desk purchase and the balance left. Then an article alone, from the wallet too."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from playwright.async_api import expect
 
+from tests.articles.helpers import article
 from tests.browser import browser_context
 from tests.static.staff_pages import SLOW_MS, watch_errors
 from tests.static.test_browser_pos import LIVE_MS, cashier_page
@@ -30,6 +31,7 @@ async def test_top_up_then_two_seats_paid_from_the_wallet_and_in_cash(
     pos_id, desk_register, _ = await new_desk(admin)
     username = await wallet_manager(admin, pos_id)
     _, code = await pass_code(admin, "Inès Festival")
+    programme = await article(admin, name="Programme du soir", price_cents=450, stock=5)
     async with browser_context(1024, 1100) as context:
         desk = await cashier_page(context, server, username, desk_register)
 
@@ -112,4 +114,34 @@ async def test_top_up_then_two_seats_paid_from_the_wallet_and_in_cash(
             re.compile("^\u221220,00\\s*€")
         )
         assert holder_errors == []
+
+        # 10.00 more on the pass, then an article alone paid from it
+        await desk.bring_to_front()
+        await desk.get_by_test_id("tab-wallet").click()
+        await panel.get_by_test_id("wallet-code").fill(code)
+        await panel.get_by_test_id("wallet-code").press("Enter")
+        await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
+            "Inès Festival", timeout=SLOW_MS
+        )
+        await panel.locator('[data-testid="wallet-quick"][data-cents="1000"]').click()
+        await panel.get_by_test_id("pay-cash").click()
+        await expect(desk.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)
+        await desk.get_by_test_id("doc-close").click()
+        await desk.get_by_test_id("tab-articles").click()
+        articles = desk.locator("#panel-articles")
+        await articles.locator(
+            f'[data-testid="article"][data-article-id="{programme["id"]}"]'
+        ).click()
+        await expect(articles.get_by_test_id("pay-total")).to_have_text(euros("4,50"))
+        await articles.get_by_test_id("pay-method-wallet").click()
+        await articles.get_by_test_id("pay-wallet-code").fill(code)
+        await articles.get_by_test_id("pay-wallet-code").press("Enter")
+        await expect(articles.get_by_test_id("pay-wallet-balance")).to_have_text(
+            euros("10,00"), timeout=SLOW_MS
+        )
+        await articles.get_by_test_id("pay-wallet").click()
+        await expect(desk.get_by_test_id("receipt")).to_contain_text(
+            "Porte-monnaie", timeout=SLOW_MS
+        )
+        assert await balance(admin, code) == 550
         assert desk.errors == []  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from server.wallet.ledger import drifted_accounts, sum_of_balances
+from tests.articles.helpers import article
 from tests.cash.helpers import (
     FLOAT_CENTS,
     cashier,
@@ -162,16 +163,6 @@ async def test_wallet_payments_that_cannot_be_are_refused(
         for n, (payments, status, error) in enumerate(cases):
             r = await desk_sale(desk, s, rs, [s.seat_ids[n]], payments)
             assert (r.status_code, r.json()["error"]["code"]) == (status, error), payments
-        items = [{"article_id": 1, "quantity": 1}]
-        r = await desk.http.post(
-            f"/api/register-sessions/{rs}/sales",
-            json={
-                "idempotency_key": uuid.uuid4().hex,
-                "items": items,
-                "payments": [wallet(code, 100)],
-            },
-        )
-        assert r.status_code == 400, r.text  # articles alone: not from a wallet yet
         assert await balance(desk, code) == 5000
         assert await count("SELECT count(*) FROM tickets WHERE session_id = $1", s.id) == 0
     finally:
@@ -236,6 +227,61 @@ async def test_a_refund_credits_the_wallet_back_up_to_what_it_paid(
         assert r.json()["error"]["code"] == "not_paid_by_wallet"
         history = (await desk.http.post("/api/wallet", json={"code": code})).json()["history"]
         assert [m["kind"] for m in history] == ["refund", "sale", "topup"]
+        assert await verify(register) is None
+    finally:
+        await desk.close()
+
+
+async def test_articles_alone_are_paid_from_a_wallet_and_refunded_to_it(
+    server: ServerProcess, admin: Api
+) -> None:
+    _, code = await pass_code(admin, "Inès Morel")
+    register = await new_register(admin)
+    beer = await article(admin, name="Bière", price_cents=450, stock=10)
+    desk = await cashier(admin, server, "pos", "wallet_manager", "refund")
+    stock = "SELECT stock FROM articles WHERE id = $1"
+    try:
+        rs = await open_session(desk, register)
+        assert (await top_up(desk, code, 1000, rs)).status_code == 201
+
+        def sale(quantity: int, payments: list[dict[str, Any]]) -> dict[str, Any]:
+            items = [{"article_id": beer["id"], "quantity": quantity}]
+            return {"idempotency_key": uuid.uuid4().hex, "items": items, "payments": payments}
+
+        short = await desk.http.post(
+            f"/api/register-sessions/{rs}/sales", json=sale(3, [wallet(code, 1350)])
+        )
+        assert short.status_code == 409, short.text
+        assert short.json()["error"]["code"] == "insufficient_balance"
+        assert await balance(desk, code) == 1000 and await count(stock, beer["id"]) == 10
+
+        r = await desk.http.post(
+            f"/api/register-sessions/{rs}/sales",
+            json=sale(2, [wallet(code, 500), {"method": "card", "amount_cents": 400}]),
+        )
+        assert r.status_code == 201, r.text
+        entry = r.json()
+        assert [(p["method"], p["amount_cents"]) for p in entry["payments"]] == [
+            ("wallet", 500),
+            ("card", 400),
+        ]
+        assert await balance(desk, code) == 500 and await count(stock, beer["id"]) == 8
+        rows = await ledger_rows(entry["id"])
+        assert [(t["kind"], t["source"], t["target"], t["amount_cents"]) for t in rows] == [
+            ("sale", "wallet", "desk", 500)
+        ]
+
+        back = await desk.http.post(
+            f"/api/journal/{entry['id']}/refund",
+            json={
+                "register_session_id": rs,
+                "articles": [{"article_id": beer["id"], "quantity": 1}],
+                "method": "wallet",
+            },
+        )
+        assert back.status_code == 201, back.text
+        assert back.json()["wallet"]["balance_cents"] == 950
+        assert await count(stock, beer["id"]) == 9
         assert await verify(register) is None
     finally:
         await desk.close()
