@@ -9,7 +9,7 @@ import re
 from urllib.parse import quote
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.articles.helpers import article
 from tests.browser import browser_context
@@ -24,6 +24,21 @@ from tests.wallet.helpers import balance, pass_code
 pytestmark = pytest.mark.browser
 
 
+async def top_up_on_page(desk: Page, code: str, cents: int) -> None:
+    """Put one of the Wallet tab's quick amounts on Inès's pass, paid in cash."""
+    await desk.get_by_test_id("tab-wallet").click()
+    panel = desk.locator("#panel-wallet")
+    await panel.get_by_test_id("wallet-code").fill(code)
+    await panel.get_by_test_id("wallet-code").press("Enter")
+    await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
+        "Inès Festival", timeout=SLOW_MS
+    )
+    await panel.locator(f'[data-testid="wallet-quick"][data-cents="{cents}"]').click()
+    await panel.get_by_test_id("pay-cash").click()
+    await expect(desk.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)
+    await desk.get_by_test_id("doc-close").click()
+
+
 async def test_top_up_then_two_seats_paid_from_the_wallet_and_in_cash(
     server: ServerProcess, admin: Api
 ) -> None:
@@ -35,18 +50,7 @@ async def test_top_up_then_two_seats_paid_from_the_wallet_and_in_cash(
     async with browser_context(1024, 1100) as context:
         desk = await cashier_page(context, server, username, desk_register)
 
-        # 20.00 put on the pass, in cash
-        await desk.get_by_test_id("tab-wallet").click()
-        panel = desk.locator("#panel-wallet")
-        await panel.get_by_test_id("wallet-code").fill(code)
-        await panel.get_by_test_id("wallet-code").press("Enter")
-        await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
-            "Inès Festival", timeout=SLOW_MS
-        )
-        await panel.locator('[data-testid="wallet-quick"][data-cents="2000"]').click()
-        await panel.get_by_test_id("pay-cash").click()
-        await expect(desk.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)
-        await desk.get_by_test_id("doc-close").click()
+        await top_up_on_page(desk, code, 2000)  # 20.00 put on the pass, in cash
 
         # two seats at 15.00
         await desk.get_by_test_id("tab-sell").click()
@@ -117,16 +121,7 @@ async def test_top_up_then_two_seats_paid_from_the_wallet_and_in_cash(
 
         # 10.00 more on the pass, then an article alone paid from it
         await desk.bring_to_front()
-        await desk.get_by_test_id("tab-wallet").click()
-        await panel.get_by_test_id("wallet-code").fill(code)
-        await panel.get_by_test_id("wallet-code").press("Enter")
-        await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
-            "Inès Festival", timeout=SLOW_MS
-        )
-        await panel.locator('[data-testid="wallet-quick"][data-cents="1000"]').click()
-        await panel.get_by_test_id("pay-cash").click()
-        await expect(desk.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)
-        await desk.get_by_test_id("doc-close").click()
+        await top_up_on_page(desk, code, 1000)
         await desk.get_by_test_id("tab-articles").click()
         articles = desk.locator("#panel-articles")
         await articles.locator(
