@@ -570,16 +570,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     env.raise_nofile()
-    env.run(env.recreate_services())
-    env.prepare_database()
-    server = env.Server({"WEB_CONCURRENCY": str(args.workers)})
     ways = tuple(args.only or ("http", "ws", "batch"))
-    try:
-        server.wait_ready()
-        token = env.run(env.login(server.url))
+    with env.fresh_server({"WEB_CONCURRENCY": str(args.workers)}) as (server, token):
         out = bench_door(DOOR_QUICK if args.quick else DOOR_FULL, server, token, ways)
-    finally:
-        server.stop()
     for key in ways:
         print(key, json.dumps(out[key]), flush=True)
 

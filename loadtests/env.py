@@ -5,6 +5,7 @@ number, a real ``python -m server.cli serve`` process, and sessions made through
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -224,6 +226,20 @@ async def login(base_url: str) -> str:
         r = await http.post("/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]})
         r.raise_for_status()
         return str(r.json()["token"])
+
+
+@contextlib.contextmanager
+def fresh_server(extra_env: dict[str, str] | None = None) -> Iterator[tuple[Server, str]]:
+    """Fresh bench databases and a server process on them, ready, with the bench admin's
+    token; the server is stopped on exit."""
+    run(recreate_services())
+    prepare_database()
+    server = Server(extra_env)
+    try:
+        server.wait_ready()
+        yield server, run(login(server.url))
+    finally:
+        server.stop()
 
 
 async def create_session(

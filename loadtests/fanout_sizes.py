@@ -30,12 +30,7 @@ only 8,782 of 10,000 in 90 s, 4 of 2,500 connect them all in 9 s."""
 
 def measure(subscribers: int) -> dict[str, Any]:
     cfg = {**FULL, "subscribers": subscribers}
-    env.run(env.recreate_services())
-    env.prepare_database()
-    server = env.Server()
-    try:
-        server.wait_ready()
-        token = env.run(env.login(server.url))
+    with env.fresh_server() as (server, token):
         session = env.run(env.create_session(server.url, token, cfg["seats"], "fanout"))
         sent = mp.RawArray("d", cfg["seats"])
         processes = min(MAX_VIEWER_PROCESSES, max(2, -(-subscribers // VIEWERS_PER_PROCESS)))
@@ -48,8 +43,6 @@ def measure(subscribers: int) -> dict[str, Any]:
             )
         finally:
             viewers.close()
-    finally:
-        server.stop()
     kept = ("p50_ms", "p99_ms", "max_ms", "every_change_everywhere", "gaps", "resyncs")
     return {
         "subscribers": subscribers,

@@ -21,18 +21,11 @@ from loadtests.door import bench_door
 
 
 def measure(workers: int) -> dict[str, Any]:
-    env.run(env.recreate_services())
-    env.prepare_database()
-    server = env.Server({"WEB_CONCURRENCY": str(workers)})
-    try:
-        server.wait_ready()
-        token = env.run(env.login(server.url))
+    with env.fresh_server({"WEB_CONCURRENCY": str(workers)}) as (server, token):
         session = env.run(env.create_session(server.url, token, QUICK["seats"], "holds"))
         load = os.getloadavg()[0]
         holds = bench_holds(QUICK, server, session)
         door = bench_door(QUICK, server, token)
-    finally:
-        server.stop()
     scans = ("scans_per_s", "p50_ms", "p99_ms", "machine_busy_pct")
     return {
         "workers": workers,

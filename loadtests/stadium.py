@@ -109,16 +109,9 @@ def bench_stadium(server: env.Server, token: str) -> list[dict[str, Any]]:
 
 def main() -> None:
     env.raise_nofile()
-    env.run(env.recreate_services())
-    env.prepare_database()
-    server = env.Server()
-    try:
-        server.wait_ready()
-        token = env.run(env.login(server.url))
+    with env.fresh_server() as (server, token):
         for row in bench_stadium(server, token):
             print(json.dumps(row), flush=True)
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

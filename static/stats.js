@@ -16,7 +16,7 @@ import { categoryChart, DASHES, fitOnResize, timeChart } from "./stats-charts.js
 const $ = (id) => document.getElementById(id);
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 const CHANNELS = ["desk", "eshop", "bar", "off_register"];
-const state = { period: null, stats: null, at: null, charts: [], link: null };
+const state = { period: null, stats: null, shown: null, at: null, charts: [], link: null };
 
 const count = (n) => new Intl.NumberFormat(locale()).format(n);
 const money = (cents, currency) => (currency
@@ -172,8 +172,10 @@ function renderFreshness() {
 
 function take(stats) {
   state.at = new Date();
-  const same = state.stats !== null && JSON.stringify(stats) === JSON.stringify(state.stats);
+  const text = JSON.stringify(stats);
+  const same = text === state.shown;
   state.stats = stats;
+  state.shown = text;
   // The same figures again (the subscription's first frame after the page's own read):
   // only the time they were read changes, so a reader's place in a table and the charts stay.
   if (same) renderFreshness();

@@ -76,10 +76,10 @@ async def settled(order: dict[str, Any], within: float = 15) -> dict[str, Any]:
 
 
 async def test_tickets_refunded_one_by_one_give_their_price_back(
-    admin: Api, shopper: Api, settling_server: ServerProcess
+    admin: Api, admin_token: str, shopper: Api, settling_server: ServerProcess
 ) -> None:
     _, order, (first, second) = await paid_order(admin, shopper)
-    staff = Api(settling_server.url, admin.http.headers["Authorization"].split(" ", 1)[1])
+    staff = Api(settling_server.url, admin_token)
     try:
         r = await staff.http.post(f"/api/tickets/{first}/refund")
         assert r.status_code == 200, r.text
@@ -134,14 +134,13 @@ async def test_a_ticket_of_an_order_sold_without_payment_owes_nothing(admin: Api
     ],
 )
 async def test_a_process_dying_after_the_refund_leaves_the_money_to_any_process(
-    admin: Api, shopper: Api, smtp_sink: SmtpSink, point: str
+    admin: Api, admin_token: str, shopper: Api, smtp_sink: SmtpSink, point: str
 ) -> None:
     _, order, (first, _) = await paid_order(admin, shopper)
-    token = admin.http.headers["Authorization"].split(" ", 1)[1]
     dying = ServerProcess(paying_env(smtp_sink, GUICHET_FAILPOINTS=f"{point}=exit"))
     try:
         dying.wait_ready()
-        doomed = Api(dying.url, token)
+        doomed = Api(dying.url, admin_token)
         with pytest.raises(httpx.TransportError):  # the process exits mid-request
             await doomed.http.post(f"/api/tickets/{first}/refund")
         await doomed.close()

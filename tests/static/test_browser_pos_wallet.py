@@ -17,7 +17,7 @@ from tests.static.staff_pages import SLOW_MS, watch_errors
 from tests.static.test_browser_pos import LIVE_MS, cashier_page
 from tests.static.test_browser_pos import new_register as new_desk
 from tests.static.test_browser_shop import seat
-from tests.static.test_browser_wallet import euros, wallet_manager
+from tests.static.test_browser_wallet import euros, wallet_manager, wallet_tab
 from tests.support import Api, ServerProcess
 from tests.wallet.helpers import balance, pass_code
 
@@ -26,13 +26,7 @@ pytestmark = pytest.mark.browser
 
 async def top_up_on_page(desk: Page, code: str, cents: int) -> None:
     """Put one of the Wallet tab's quick amounts on Inès's pass, paid in cash."""
-    await desk.get_by_test_id("tab-wallet").click()
-    panel = desk.locator("#panel-wallet")
-    await panel.get_by_test_id("wallet-code").fill(code)
-    await panel.get_by_test_id("wallet-code").press("Enter")
-    await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
-        "Inès Festival", timeout=SLOW_MS
-    )
+    panel = await wallet_tab(desk, code, "Inès Festival")
     await panel.locator(f'[data-testid="wallet-quick"][data-cents="{cents}"]').click()
     await panel.get_by_test_id("pay-cash").click()
     await expect(desk.get_by_test_id("receipt")).to_be_visible(timeout=SLOW_MS)

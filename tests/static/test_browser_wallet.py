@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from playwright.async_api import BrowserContext, Page, Route, expect
+from playwright.async_api import BrowserContext, Locator, Page, Route, expect
 
 from tests.articles.helpers import article
 from tests.browser import browser_context
@@ -96,6 +96,16 @@ async def wedge(page: Page, code: str) -> None:
     await page.get_by_test_id("bar-code").press("Enter")
 
 
+async def wallet_tab(desk: Page, code: str, holder: str) -> Locator:
+    """The cash desk's Wallet tab, opened on the wallet of ``code`` (its holder shown)."""
+    await desk.get_by_test_id("tab-wallet").click()
+    panel = desk.locator("#panel-wallet")
+    await panel.get_by_test_id("wallet-code").fill(code)
+    await panel.get_by_test_id("wallet-code").press("Enter")
+    await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(holder, timeout=SLOW_MS)
+    return panel
+
+
 async def wallet_manager(admin: Api, pos_id: int) -> str:
     """A cashier who may top wallets up, at the desk ``pos_id``: the username."""
     username = f"manager-{uuid.uuid4().hex[:8]}"
@@ -121,13 +131,7 @@ async def test_top_up_at_the_desk_two_drinks_at_the_bar_the_holder_sees_the_drop
     async with browser_context(1024, 1100) as context:
         # the cash desk: 20.00 put on the pass, paid with a 50 note, 30.00 change
         desk = await cashier_page(context, server, username, desk_register)
-        await desk.get_by_test_id("tab-wallet").click()
-        panel = desk.locator("#panel-wallet")
-        await panel.get_by_test_id("wallet-code").fill(code)
-        await panel.get_by_test_id("wallet-code").press("Enter")
-        await expect(panel.get_by_test_id("wallet-holder-name")).to_have_text(
-            "Léa Festival", timeout=SLOW_MS
-        )
+        panel = await wallet_tab(desk, code, "Léa Festival")
         await expect(panel.get_by_test_id("wallet-balance")).to_have_text(euros("0,00"))
         await panel.locator('[data-testid="wallet-quick"][data-cents="2000"]').click()
         await expect(panel.get_by_test_id("pay-total")).to_have_text(euros("20,00"))
